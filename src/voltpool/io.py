@@ -1,0 +1,169 @@
+"""JSON in and out: problem format v1 (validated against the shipped JSON Schema) and schedules."""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+
+from voltpool.errors import FieldIssue, ProblemError
+from voltpool.model import DEFAULT_UNMET_PENALTY_PER_KWH, Fleet, Problem, Site, Tariff
+from voltpool.schedule import Schedule
+
+FORMAT_VERSION = 1
+JSON_DECIMALS = 6
+
+
+@cache
+def problem_schema() -> dict[str, Any]:
+    """The JSON Schema of problem format v1 (``voltpool/schemas/problem-v1.schema.json``)."""
+    text = resources.files("voltpool").joinpath("schemas/problem-v1.schema.json").read_text()
+    return json.loads(text)
+
+
+def _path(parts: Any) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def schema_issues(document: Any) -> list[FieldIssue]:
+    validator = jsonschema.Draft202012Validator(problem_schema())
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
+    return [FieldIssue(_path(e.absolute_path), e.message) for e in errors]
+
+
+def problem_from_dict(document: Any) -> Problem:
+    """Validate a parsed v1 document and build the :class:`Problem`.
+
+    Raises :class:`ProblemError` listing every broken rule.
+    """
+    issues = schema_issues(document)
+    if issues:
+        raise ProblemError(issues)
+    site = document["site"]
+    tariff = document["tariff"]
+    vehicles = document["vehicles"]
+    return Problem(
+        fleet=Fleet.from_records(vehicles),
+        site=Site(
+            base_load_kw=np.asarray(site["base_load_kw"], dtype=float),
+            import_limit_kw=site.get("import_limit_kw", math.inf),
+            export_limit_kw=site.get("export_limit_kw", math.inf),
+        ),
+        tariff=Tariff(
+            import_price_per_kwh=np.asarray(tariff["import_price_per_kwh"], dtype=float),
+            export_price_per_kwh=(
+                np.asarray(tariff["export_price_per_kwh"], dtype=float)
+                if "export_price_per_kwh" in tariff
+                else None
+            ),
+            peak_price_per_kw=tariff.get("peak_price_per_kw", 0.0),
+        ),
+        slot_minutes=document.get("slot_minutes", 15),
+        unmet_penalty_per_kwh=float(
+            document.get("unmet_penalty_per_kwh", DEFAULT_UNMET_PENALTY_PER_KWH)
+        ),
+    )
+
+
+def load_problem(path: str | Path) -> Problem:
+    """Read and validate a v1 problem file."""
+    try:
+        document = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise ProblemError(
+            [FieldIssue(str(path), f"is not valid JSON: {error.msg} at line {error.lineno}")]
+        ) from error
+    return problem_from_dict(document)
+
+
+def _rounded(values: np.ndarray) -> list[Any]:
+    return np.round(values, JSON_DECIMALS).tolist()
+
+
+def problem_to_dict(problem: Problem, **extra: Any) -> dict[str, Any]:
+    site: dict[str, Any] = {"base_load_kw": _rounded(problem.site.base_load_kw)}
+    for name in ("import_limit_kw", "export_limit_kw"):
+        value = getattr(problem.site, name)
+        if math.isfinite(value):
+            site[name] = value
+    return {
+        "format_version": FORMAT_VERSION,
+        **extra,
+        "slot_minutes": problem.slot_minutes,
+        "unmet_penalty_per_kwh": problem.unmet_penalty_per_kwh,
+        "site": site,
+        "tariff": {
+            "import_price_per_kwh": _rounded(problem.tariff.import_price_per_kwh),
+            "export_price_per_kwh": _rounded(problem.tariff.export_price_per_kwh),
+            "peak_price_per_kw": problem.tariff.peak_price_per_kw,
+        },
+        "vehicles": problem.fleet.to_records(),
+    }
+
+
+def schedule_to_dict(problem: Problem, schedule: Schedule) -> dict[str, Any]:
+    """The v1 schedule output: status, objective and its terms, site load, per-vehicle results."""
+    info = schedule.solver
+    return {
+        "format_version": FORMAT_VERSION,
+        "method": schedule.method,
+        "status": schedule.status,
+        "objective": schedule.objective,
+        "objective_terms": schedule.objective_terms,
+        "solver": {
+            "name": info.name,
+            "status": info.status,
+            "build_time_s": info.build_time_s,
+            "solve_time_s": info.solve_time_s,
+            "iterations": info.iterations,
+            "notes": list(info.notes),
+        },
+        "site_notes": schedule.site_notes,
+        "site_net_load_kw": _rounded(schedule.site_net_load_kw),
+        "vehicles": [
+            {
+                "id": vehicle_id,
+                "power_kw": _rounded(schedule.power_kw[n]),
+                "soc": _rounded(schedule.soc[n]),
+                "shortfall_kwh": round(float(schedule.shortfall_kwh[n]), JSON_DECIMALS),
+                "reason": schedule.reasons[n] or None,
+            }
+            for n, vehicle_id in enumerate(problem.fleet.ids)
+        ],
+    }
+
+
+def schedule_from_dict(problem: Problem, document: dict[str, Any]) -> Schedule:
+    """Read a schedule written by :func:`schedule_to_dict` back (to verify it)."""
+    from voltpool.schedule.result import SolverInfo
+
+    by_id = {v["id"]: v for v in document["vehicles"]}
+    missing = [i for i in problem.fleet.ids if i not in by_id]
+    if missing:
+        raise ProblemError([FieldIssue("vehicles", f"schedule lacks vehicle(s) {missing[:5]}")])
+    rows = [by_id[i] for i in problem.fleet.ids]
+    solver = document.get("solver", {})
+    return Schedule(
+        method=document.get("method", "unknown"),
+        status=document["status"],
+        dt_h=problem.dt_h,
+        power_kw=np.array([r["power_kw"] for r in rows], dtype=float).reshape(
+            problem.n_vehicles, -1
+        ),
+        soc=np.array([r["soc"] for r in rows], dtype=float).reshape(problem.n_vehicles, -1),
+        site_net_load_kw=np.asarray(document["site_net_load_kw"], dtype=float),
+        objective_terms=dict(document["objective_terms"]),
+        shortfall_kwh=np.array([r["shortfall_kwh"] for r in rows], dtype=float),
+        reasons=[r.get("reason") or "" for r in rows],
+        solver=SolverInfo(name=solver.get("name", ""), status=solver.get("status", "")),
+        site_notes=list(document.get("site_notes", [])),
+    )

@@ -1,0 +1,38 @@
+"""Battery energy bookkeeping for a whole fleet at once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voltpool.model.fleet import Fleet
+
+
+def energy_trajectory_kwh(fleet: Fleet, power_kw: np.ndarray, dt_h: float) -> np.ndarray:
+    """Stored energy ``[N, T+1]`` after each slot, given AC power ``[N, T]``.
+
+    ``e[t+1] = e[t] + dt_h * (eta_c * max(p, 0) + min(p, 0) / eta_d)`` (DESIGN.md, "Efficiency").
+
+    Parameters
+    ----------
+    fleet : Fleet
+    power_kw : array [N, T]
+        AC power, positive when charging. [kW]
+    dt_h : float
+        Slot length. [h]
+    """
+    charge_kw = np.maximum(power_kw, 0.0)
+    discharge_kw = np.minimum(power_kw, 0.0)
+    delta_kwh = dt_h * (
+        fleet.charge_efficiency[:, None] * charge_kw
+        + discharge_kw / fleet.discharge_efficiency[:, None]
+    )
+    energy = np.empty((power_kw.shape[0], power_kw.shape[1] + 1))
+    energy[:, 0] = fleet.energy_initial_kwh
+    np.cumsum(delta_kwh, axis=1, out=energy[:, 1:])
+    energy[:, 1:] += energy[:, :1]
+    return energy
+
+
+def soc_trajectory(fleet: Fleet, power_kw: np.ndarray, dt_h: float) -> np.ndarray:
+    """State of charge ``[N, T+1]`` (fraction 0..1) after each slot, given AC power ``[N, T]``."""
+    return energy_trajectory_kwh(fleet, power_kw, dt_h) / fleet.capacity_kwh[:, None]

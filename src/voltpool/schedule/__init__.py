@@ -1,0 +1,45 @@
+"""Scheduling: the exact LP, the uncontrolled baseline, explanations and an independent verifier."""
+
+from __future__ import annotations
+
+from voltpool.model import Problem
+from voltpool.schedule.lp import build_lp, solve_lp
+from voltpool.schedule.objective import TERMS, objective_terms
+from voltpool.schedule.result import Schedule, SolverInfo
+from voltpool.schedule.uncontrolled import schedule_uncontrolled
+from voltpool.schedule.verify import Verification, Violation, verify
+
+METHODS = ("lp", "uncontrolled")
+
+
+def schedule(problem: Problem, method: str = "lp", **options: object) -> Schedule:
+    """Schedule every vehicle of ``problem``.
+
+    Parameters
+    ----------
+    method : {"lp", "uncontrolled"}
+        ``lp``: optimal bidirectional schedule (HiGHS); ``uncontrolled``: charge at full power on
+        arrival until the target, never discharge (the baseline).
+    options
+        Passed to the method (``solver``, ``time_limit_s`` for ``lp``).
+    """
+    if method == "lp":
+        return solve_lp(problem, **options)  # type: ignore[arg-type]
+    if method == "uncontrolled":
+        return schedule_uncontrolled(problem)
+    raise ValueError(f"method: {method!r} must be one of {', '.join(METHODS)}")
+
+
+__all__ = [
+    "METHODS",
+    "TERMS",
+    "Schedule",
+    "SolverInfo",
+    "Verification",
+    "Violation",
+    "build_lp",
+    "objective_terms",
+    "schedule",
+    "solve_lp",
+    "verify",
+]

@@ -1,0 +1,82 @@
+"""Plain-words explanations: why a vehicle misses its target, where a site limit is exceeded."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voltpool.model import Problem
+
+SHORTFALL_TOLERANCE_KWH = 1e-3
+"""Shortfalls below 1 Wh are numerical noise, not a missed target."""
+
+LIMIT_TOLERANCE_KW = 1e-4
+
+
+def reachable_energy_kwh(problem: Problem) -> np.ndarray:
+    """Most energy each vehicle can hold at departure charging flat out, ignoring the site. [kWh]"""
+    fleet = problem.fleet
+    added_kwh = fleet.charge_efficiency * fleet.max_charge_kw * problem.dt_h * fleet.plugged_slots
+    return np.minimum(fleet.energy_ceiling_kwh, fleet.energy_initial_kwh + added_kwh)
+
+
+def shortfall_reasons(problem: Problem, net_kw: np.ndarray, shortfall_kwh: np.ndarray) -> list[str]:
+    """One reason per vehicle ('' when the target is met), most fundamental cause first.
+
+    1. The vehicle alone cannot get there: plugged in too short or charger too slow.
+    2. The site import limit was reached while it was plugged in.
+    3. Otherwise the optimizer chose to: the unmet penalty is cheaper than the energy.
+    """
+    fleet = problem.fleet
+    dt_h = problem.dt_h
+    reachable = reachable_energy_kwh(problem)
+    at_limit = net_kw >= problem.site.import_limit_kw - LIMIT_TOLERANCE_KW
+    reasons = [""] * fleet.n_vehicles
+    for n in np.flatnonzero(shortfall_kwh > SHORTFALL_TOLERANCE_KWH):
+        capacity = fleet.capacity_kwh[n]
+        target = fleet.soc_target[n]
+        hours = fleet.plugged_slots[n] * dt_h
+        window = slice(fleet.arrival_slot[n], fleet.departure_slot[n])
+        short = f"{shortfall_kwh[n]:.2f} kWh short"
+        if fleet.max_charge_kw[n] == 0:
+            reasons[n] = f"{short}: its charger cannot charge (max_charge_kw = 0)"
+        elif reachable[n] < fleet.energy_target_kwh[n] - SHORTFALL_TOLERANCE_KWH:
+            reasons[n] = (
+                f"{short}: plugged in too short or charger too slow: {hours:.2f} h at "
+                f"{fleet.max_charge_kw[n]:g} kW reaches at most {reachable[n] / capacity:.0%} "
+                f"(target {target:.0%})"
+            )
+        elif at_limit[window].any():
+            reasons[n] = (
+                f"{short}: site import limit {problem.site.import_limit_kw:g} kW reached in "
+                f"{int(at_limit[window].sum())} of its {fleet.plugged_slots[n]} plugged-in slots"
+            )
+        else:
+            price = problem.tariff.import_price_per_kwh[window]
+            reasons[n] = (
+                f"{short}: the energy is worth more than the unmet penalty "
+                f"({problem.unmet_penalty_per_kwh:g} per kWh); energy costs "
+                f"{price.min():g} to {price.max():g} per kWh while it is plugged in"
+            )
+    return reasons
+
+
+def site_limit_notes(problem: Problem, net_kw: np.ndarray) -> list[str]:
+    """Describe every run of slots where net load breaks the import or export limit."""
+    notes: list[str] = []
+    site = problem.site
+    checks = (
+        ("import", net_kw - site.import_limit_kw),
+        ("export", -net_kw - site.export_limit_kw),
+    )
+    for direction, excess_kw in checks:
+        over = excess_kw > LIMIT_TOLERANCE_KW
+        if not over.any():
+            continue
+        limit = site.import_limit_kw if direction == "import" else site.export_limit_kw
+        slots = np.flatnonzero(over)
+        notes.append(
+            f"site {direction} limit {limit:g} kW exceeded in {slots.size} slot(s) "
+            f"(first slot {slots[0]}, worst by {excess_kw.max():.2f} kW at slot "
+            f"{int(np.argmax(excess_kw))}): the vehicles cannot offset the base load there"
+        )
+    return notes

@@ -1,0 +1,55 @@
+"""The scheduling objective of problem format v1, evaluated on a power schedule.
+
+Both schedulers report their objective through this one function, so their numbers compare.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voltpool.model import Problem
+
+TERMS = ("energy_cost", "peak_cost", "degradation_cost", "unmet_penalty")
+
+
+def site_net_load_kw(problem: Problem, power_kw: np.ndarray) -> np.ndarray:
+    """Net site load per slot: base load plus the vehicles' power (import positive). [kW]"""
+    return problem.site.base_load_kw + power_kw.sum(axis=0)
+
+
+def shortfall_kwh(problem: Problem, energy_kwh: np.ndarray) -> np.ndarray:
+    """Energy each vehicle misses of its target at departure. [kWh]
+
+    ``energy_kwh`` is the stored energy ``[N, T+1]``.
+    """
+    fleet = problem.fleet
+    at_departure = energy_kwh[np.arange(fleet.n_vehicles), fleet.departure_slot]
+    return np.maximum(fleet.energy_target_kwh - at_departure, 0.0)
+
+
+def objective_terms(
+    problem: Problem, power_kw: np.ndarray, shortfall: np.ndarray
+) -> dict[str, float]:
+    """The four cost terms of the v1 objective (all in currency units).
+
+    ``energy_cost = sum_t dt_h * max(import_price * net, export_price * net)``;
+    ``peak_cost = peak_price_per_kw * max(0, max_t net)``;
+    ``degradation_cost = sum_n cost_n * dt_h * sum_t max(-p, 0)``;
+    ``unmet_penalty = unmet_penalty_per_kwh * sum_n shortfall_n``.
+    """
+    tariff = problem.tariff
+    net = site_net_load_kw(problem, power_kw)
+    energy_cost = (
+        problem.dt_h
+        * np.maximum(tariff.import_price_per_kwh * net, tariff.export_price_per_kwh * net).sum()
+    )
+    peak_cost = tariff.peak_price_per_kw * max(0.0, float(net.max()))
+    discharged_kwh = problem.dt_h * np.maximum(-power_kw, 0.0).sum(axis=1)
+    degradation_cost = float(problem.fleet.degradation_cost_per_kwh @ discharged_kwh)
+    unmet = problem.unmet_penalty_per_kwh * float(shortfall.sum())
+    return {
+        "energy_cost": float(energy_cost),
+        "peak_cost": float(peak_cost),
+        "degradation_cost": degradation_cost,
+        "unmet_penalty": unmet,
+    }

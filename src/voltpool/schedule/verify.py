@@ -1,0 +1,166 @@
+"""An independent check of any schedule against the rules of problem format v1.
+
+It shares no code with the schedulers: SoC is recomputed from power by stepping through time,
+and the objective is recomputed from scratch. The CLI runs it on every schedule it writes and
+the tests run it on every schedule they make.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voltpool.model import Problem
+from voltpool.schedule.result import Schedule
+
+POWER_TOLERANCE_KW = 1e-6
+SOC_TOLERANCE = 1e-6
+OBJECTIVE_RELATIVE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    where: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.rule} at {self.where}: {self.detail}"
+
+
+@dataclass
+class Verification:
+    """What ``verify`` found; ``ok`` when no rule is broken."""
+
+    violations: list[Violation] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def rules_broken(self) -> set[str]:
+        return {v.rule for v in self.violations}
+
+
+def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True) -> Verification:
+    """Check every rule of the problem on ``schedule``; returns all violations found.
+
+    Rules: shapes; zero power while unplugged; charger limits; SoC recomputed from power matches
+    the reported SoC; SoC within ``[min(soc_min, soc_initial), soc_max]``; site net load equals base
+    load plus vehicle power; site import/export limits (unless ``check_site_limits`` is false);
+    reported shortfall and objective terms match a recomputation.
+    """
+    result = Verification()
+    fleet = problem.fleet
+    n_vehicles, n_slots, dt_h = problem.n_vehicles, problem.n_slots, problem.dt_h
+    power = np.asarray(schedule.power_kw, dtype=float)
+    soc = np.asarray(schedule.soc, dtype=float)
+
+    def fail(rule: str, where: str, detail: str) -> None:
+        result.violations.append(Violation(rule, where, detail))
+
+    result.checked.append("shape")
+    if power.shape != (n_vehicles, n_slots) or soc.shape != (n_vehicles, n_slots + 1):
+        fail(
+            "shape",
+            "schedule",
+            f"power {power.shape}, soc {soc.shape}; "
+            f"expected ({n_vehicles}, {n_slots}) and ({n_vehicles}, {n_slots + 1})",
+        )
+        return result
+
+    for n, vehicle_id in enumerate(fleet.ids):
+        arrival, departure = int(fleet.arrival_slot[n]), int(fleet.departure_slot[n])
+        where = f"vehicle {vehicle_id!r}"
+        outside = np.concatenate([power[n, :arrival], power[n, departure:]])
+        if np.abs(outside).max(initial=0.0) > POWER_TOLERANCE_KW:
+            fail("unplugged_power", where, "power is non-zero while not plugged in")
+        if power[n].max() > fleet.max_charge_kw[n] + POWER_TOLERANCE_KW:
+            fail("charge_limit", where, f"{power[n].max():.6f} kW > {fleet.max_charge_kw[n]} kW")
+        if -power[n].min() > fleet.max_discharge_kw[n] + POWER_TOLERANCE_KW:
+            fail(
+                "discharge_limit",
+                where,
+                f"{-power[n].min():.6f} kW > {fleet.max_discharge_kw[n]} kW",
+            )
+        level = float(fleet.soc_initial[n])
+        floor = min(float(fleet.soc_min[n]), level)
+        capacity = float(fleet.capacity_kwh[n])
+        expected = [level]
+        for t in range(n_slots):
+            p = float(power[n, t])
+            if p >= 0:
+                level += dt_h * fleet.charge_efficiency[n] * p / capacity
+            else:
+                level += dt_h * p / fleet.discharge_efficiency[n] / capacity
+            expected.append(level)
+        expected_soc = np.array(expected)
+        gap = np.abs(expected_soc - soc[n])
+        if gap.max() > SOC_TOLERANCE:
+            fail(
+                "soc_consistency",
+                where,
+                f"reported SoC differs from power by {gap.max():.2e} at step {int(np.argmax(gap))}",
+            )
+        if expected_soc.max() > fleet.soc_max[n] + SOC_TOLERANCE:
+            fail("soc_max", where, f"SoC reaches {expected_soc.max():.6f} > {fleet.soc_max[n]}")
+        if expected_soc.min() < floor - SOC_TOLERANCE:
+            fail("soc_min", where, f"SoC falls to {expected_soc.min():.6f} < {floor}")
+        short = max(0.0, fleet.soc_target[n] - expected_soc[departure]) * capacity
+        if abs(short - schedule.shortfall_kwh[n]) > SOC_TOLERANCE * capacity:
+            fail(
+                "shortfall",
+                where,
+                f"reported {schedule.shortfall_kwh[n]:.6f} kWh, recomputed {short:.6f} kWh",
+            )
+    result.checked += [
+        "unplugged_power",
+        "charge_limit",
+        "discharge_limit",
+        "soc_consistency",
+        "soc_max",
+        "soc_min",
+        "shortfall",
+    ]
+
+    net = problem.site.base_load_kw + power.sum(axis=0)
+    result.checked.append("site_balance")
+    if np.abs(net - schedule.site_net_load_kw).max() > POWER_TOLERANCE_KW * max(1, n_vehicles):
+        fail("site_balance", "site", "site_net_load_kw is not base load plus vehicle power")
+    if check_site_limits:
+        result.checked += ["import_limit", "export_limit"]
+        over = net - problem.site.import_limit_kw
+        if over.max() > POWER_TOLERANCE_KW * max(1, n_vehicles):
+            fail("import_limit", f"slot {int(np.argmax(over))}", f"exceeded by {over.max():.4f} kW")
+        under = -net - problem.site.export_limit_kw
+        if under.max() > POWER_TOLERANCE_KW * max(1, n_vehicles):
+            fail(
+                "export_limit", f"slot {int(np.argmax(under))}", f"exceeded by {under.max():.4f} kW"
+            )
+
+    result.checked.append("objective")
+    tariff = problem.tariff
+    energy_cost = 0.0
+    for t in range(n_slots):
+        price = tariff.import_price_per_kwh[t] if net[t] >= 0 else tariff.export_price_per_kwh[t]
+        energy_cost += dt_h * price * net[t]
+    peak_cost = tariff.peak_price_per_kw * max(0.0, float(net.max()))
+    wear = sum(
+        fleet.degradation_cost_per_kwh[n] * dt_h * float(np.clip(-power[n], 0, None).sum())
+        for n in range(n_vehicles)
+    )
+    unmet = problem.unmet_penalty_per_kwh * float(np.sum(schedule.shortfall_kwh))
+    recomputed = {
+        "energy_cost": energy_cost,
+        "peak_cost": peak_cost,
+        "degradation_cost": wear,
+        "unmet_penalty": unmet,
+    }
+    scale = max(1.0, sum(abs(v) for v in recomputed.values()))
+    for term, value in recomputed.items():
+        reported = schedule.objective_terms.get(term)
+        if reported is None or abs(reported - value) > OBJECTIVE_RELATIVE_TOLERANCE * scale:
+            fail("objective", term, f"reported {reported}, recomputed {value:.6f}")
+    return result

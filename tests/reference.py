@@ -1,0 +1,138 @@
+"""An independent formulation of problem format v1, for checking the production LP.
+
+Built differently on purpose: variables over the *whole* horizon for every vehicle (bounds zero
+while unplugged), SoC as a fraction instead of energy, an epigraph for the energy cost instead of
+an import/export split, hard site limits instead of priced excess, a binary per (vehicle, slot)
+forbidding simultaneous charge and discharge, assembled row by row with Python loops and solved as
+a MILP with scipy. Small problems only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import lil_matrix
+
+from voltpool.model import Problem
+
+
+@dataclass
+class Reference:
+    feasible: bool
+    objective: float
+    power_kw: np.ndarray | None
+
+
+def reference_optimum(problem: Problem) -> Reference:
+    fleet = problem.fleet
+    n_veh, n_t, dt = problem.n_vehicles, problem.n_slots, problem.dt_h
+    tariff, site = problem.tariff, problem.site
+
+    names: list[tuple] = []
+    index: dict[tuple, int] = {}
+
+    def var(*key: object) -> int:
+        index[key] = len(names)
+        names.append(key)
+        return index[key]
+
+    for n in range(n_veh):
+        for t in range(n_t):
+            var("pc", n, t)
+            var("pd", n, t)
+            var("u", n, t)
+        for t in range(n_t + 1):
+            var("soc", n, t)
+        var("short", n)
+    for t in range(n_t):
+        var("net", t)
+        var("cost", t)
+    var("peak")
+    size = len(names)
+
+    c = np.zeros(size)
+    lo = np.zeros(size)
+    hi = np.full(size, np.inf)
+    integrality = np.zeros(size)
+    rows: list[tuple[dict[int, float], float, float]] = []
+
+    for n in range(n_veh):
+        plugged = [fleet.arrival_slot[n] <= t < fleet.departure_slot[n] for t in range(n_t)]
+        floor = min(fleet.soc_min[n], fleet.soc_initial[n])
+        for t in range(n_t):
+            pc, pd, u = index["pc", n, t], index["pd", n, t], index["u", n, t]
+            hi[pc] = fleet.max_charge_kw[n] if plugged[t] else 0.0
+            hi[pd] = fleet.max_discharge_kw[n] if plugged[t] else 0.0
+            hi[u] = 1.0
+            integrality[u] = 1
+            c[pd] = fleet.degradation_cost_per_kwh[n] * dt
+            rows.append(({pc: 1.0, u: -fleet.max_charge_kw[n]}, -np.inf, 0.0))
+            rows.append(
+                ({pd: 1.0, u: fleet.max_discharge_kw[n]}, -np.inf, float(fleet.max_discharge_kw[n]))
+            )
+            cap = fleet.capacity_kwh[n]
+            rows.append(
+                (
+                    {
+                        index["soc", n, t + 1]: 1.0,
+                        index["soc", n, t]: -1.0,
+                        pc: -dt * fleet.charge_efficiency[n] / cap,
+                        pd: dt / fleet.discharge_efficiency[n] / cap,
+                    },
+                    0.0,
+                    0.0,
+                )
+            )
+        for t in range(n_t + 1):
+            s = index["soc", n, t]
+            lo[s], hi[s] = floor, fleet.soc_max[n]
+        lo[index["soc", n, 0]] = hi[index["soc", n, 0]] = fleet.soc_initial[n]
+        short = index["short", n]
+        c[short] = problem.unmet_penalty_per_kwh
+        rows.append(
+            (
+                {short: 1.0, index["soc", n, int(fleet.departure_slot[n])]: fleet.capacity_kwh[n]},
+                fleet.soc_target[n] * fleet.capacity_kwh[n],
+                np.inf,
+            )
+        )
+    peak = index["peak",]
+    c[peak] = tariff.peak_price_per_kw
+    for t in range(n_t):
+        net, cost = index["net", t], index["cost", t]
+        lo[net], hi[net] = -site.export_limit_kw, site.import_limit_kw
+        lo[cost] = -np.inf
+        c[cost] = 1.0
+        balance = {net: 1.0}
+        for n in range(n_veh):
+            balance[index["pc", n, t]] = -1.0
+            balance[index["pd", n, t]] = 1.0
+        rows.append((balance, float(site.base_load_kw[t]), float(site.base_load_kw[t])))
+        rows.append(({cost: 1.0, net: -dt * tariff.import_price_per_kwh[t]}, 0.0, np.inf))
+        rows.append(({cost: 1.0, net: -dt * tariff.export_price_per_kwh[t]}, 0.0, np.inf))
+        rows.append(({peak: 1.0, net: -1.0}, 0.0, np.inf))
+
+    matrix = lil_matrix((len(rows), size))
+    row_lo = np.empty(len(rows))
+    row_hi = np.empty(len(rows))
+    for r, (coefficients, low, high) in enumerate(rows):
+        for col, value in coefficients.items():
+            matrix[r, col] = value
+        row_lo[r], row_hi[r] = low, high
+    result = milp(
+        c,
+        constraints=LinearConstraint(matrix.tocsr(), row_lo, row_hi),
+        bounds=Bounds(lo, hi),
+        integrality=integrality,
+        options={"mip_rel_gap": 1e-10},
+    )
+    if result.status == 2:
+        return Reference(False, np.inf, None)
+    assert result.status == 0, result.message
+    x = result.x
+    power = np.array(
+        [[x[index["pc", n, t]] - x[index["pd", n, t]] for t in range(n_t)] for n in range(n_veh)]
+    ).reshape(n_veh, n_t)
+    return Reference(True, float(result.fun), power)

@@ -1,0 +1,141 @@
+"""The LP is exact: hand-computed optima, and agreement with an independent MILP formulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from helpers import one_site
+from reference import reference_optimum
+from strategies import problems
+from voltpool.schedule import schedule, verify
+
+
+def assert_optimal(problem, result) -> None:
+    report = verify(problem, result)
+    assert report.ok, [str(v) for v in report.violations]
+    reference = reference_optimum(problem)
+    assert reference.feasible
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(reference.objective, rel=1e-6, abs=1e-6)
+
+
+def test_arbitrage_with_losses_matches_hand_computation() -> None:
+    # 10 kWh car at 50 % that must leave at 50 %, 1 h slots, price 0.1 then 0.5, 90 % each way.
+    # Charge x in slot 0, give y in slot 1 with 0.9 x = y / 0.9, so y = 0.81 x; the margin
+    # 0.5 * 0.81 - 0.1 > 0 per kW, so x = 4 kW (the charger), y = 3.24 kW: cost 0.4 - 1.62.
+    problem = one_site(
+        [{"charge_efficiency": 0.9, "discharge_efficiency": 0.9, "soc_target": 0.5}],
+        base_load_kw=[0.0, 0.0],
+        import_price=[0.1, 0.5],
+    )
+    result = schedule(problem, "lp")
+    np.testing.assert_allclose(result.power_kw, [[4.0, -3.24]], atol=1e-7)
+    np.testing.assert_allclose(result.soc[0], [0.5, 0.86, 0.5], atol=1e-7)
+    assert result.objective == pytest.approx(-1.22)
+    assert_optimal(problem, result)
+
+
+@pytest.mark.parametrize(("wear_per_kwh", "v2g_kwh"), [(0.15, 0.0), (0.05, 4.0)])
+def test_degradation_cost_decides_whether_v2g_pays(wear_per_kwh: float, v2g_kwh: float) -> None:
+    # Buy at 0.1, sell at 0.2, leave as full as arrived: V2G pays only if wear < 0.1 per kWh.
+    problem = one_site(
+        [{"degradation_cost_per_kwh": wear_per_kwh, "soc_target": 0.5}],
+        base_load_kw=[0.0, 0.0],
+        import_price=[0.1, 0.2],
+    )
+    result = schedule(problem, "lp")
+    assert result.discharged_kwh == pytest.approx(v2g_kwh, abs=1e-7)
+    assert_optimal(problem, result)
+
+
+def test_peak_charge_spreads_charging() -> None:
+    # Need 4 kWh over two flat-priced hours, demand charge 1/kW: 2 kW each hour, peak 2 kW.
+    problem = one_site(
+        [{"soc_initial": 0.1, "soc_target": 0.5, "max_discharge_kw": 0.0}],
+        base_load_kw=[0.0, 0.0],
+        import_price=[0.2, 0.2],
+        peak_price_per_kw=1.0,
+    )
+    result = schedule(problem, "lp")
+    np.testing.assert_allclose(result.power_kw, [[2.0, 2.0]], atol=1e-7)
+    assert result.objective_terms["peak_cost"] == pytest.approx(2.0)
+    assert_optimal(problem, result)
+
+
+def test_import_limit_is_held_by_discharging() -> None:
+    # Base load 6 kW against a 4 kW limit in slot 1: the car must give 2 kW.
+    problem = one_site(
+        [{"soc_target": 0.0}],
+        base_load_kw=[0.0, 6.0],
+        import_price=[0.2, 0.2],
+        import_limit_kw=4.0,
+    )
+    result = schedule(problem, "lp")
+    assert result.status == "optimal"
+    assert result.site_net_load_kw[1] <= 4.0 + 1e-7
+    assert_optimal(problem, result)
+
+
+def test_negative_prices_never_charge_and_discharge_at_once() -> None:
+    # Paid to consume: the relaxation would burn energy by charging and discharging together.
+    problem = one_site(
+        [
+            {
+                "soc_initial": 0.9,
+                "charge_efficiency": 0.9,
+                "discharge_efficiency": 0.9,
+                "soc_target": 0.0,
+            }
+        ],
+        base_load_kw=[0.0, 0.0, 0.0],
+        import_price=[-0.5, -0.5, 0.3],
+        slot_minutes=60,
+    )
+    result = schedule(problem, "lp")
+    assert result.solver.notes, "expected the lazy binaries to be used"
+    assert_optimal(problem, result)
+
+
+@settings(max_examples=60)
+@given(problems())
+def test_lp_equals_independent_formulation(problem) -> None:
+    result = schedule(problem, "lp")
+    reference = reference_optimum(problem)
+    if not reference.feasible:
+        assert result.status == "site_limit_exceeded"
+        assert result.site_notes
+        return
+    report = verify(problem, result)
+    assert report.ok, [str(v) for v in report.violations]
+    assert result.objective == pytest.approx(reference.objective, rel=1e-6, abs=1e-6)
+
+
+@settings(max_examples=40)
+@given(problems(negative_prices=True))
+def test_lp_exact_with_negative_prices(problem) -> None:
+    result = schedule(problem, "lp")
+    reference = reference_optimum(problem)
+    if reference.feasible:
+        assert verify(problem, result).ok
+        assert result.objective == pytest.approx(reference.objective, rel=1e-6, abs=1e-6)
+
+
+@settings(max_examples=60)
+@given(problems())
+def test_lp_never_worse_than_uncontrolled(problem) -> None:
+    optimal = schedule(problem, "lp")
+    baseline = schedule(problem, "uncontrolled")
+    if verify(problem, baseline).ok:
+        assert optimal.objective <= baseline.objective + 1e-6 * max(1.0, abs(baseline.objective))
+
+
+def test_interior_point_agrees_with_simplex() -> None:
+    from voltpool.example import example_problem
+
+    problem = example_problem(30, seed=3)
+    simplex = schedule(problem, "lp", solver="simplex")
+    ipm = schedule(problem, "lp", solver="ipm")
+    assert verify(problem, ipm).ok
+    assert ipm.objective == pytest.approx(simplex.objective, rel=1e-6)
