@@ -81,7 +81,7 @@ def test_invalid_json_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_demo_prints_comparison(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--vehicles", "20", "-o", str(tmp_path)])
+    result = runner.invoke(app, ["schedule-demo", "--vehicles", "20", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "V2G scheduling saves" in result.output
     assert (tmp_path / "schedule-lp.json").exists()

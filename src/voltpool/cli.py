@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from voltpool.errors import ProblemError, SolverError
@@ -18,6 +19,10 @@ from voltpool.example import example_problem
 from voltpool.io import load_problem, problem_to_dict, schedule_from_dict, schedule_to_dict
 from voltpool.model import Problem
 from voltpool.schedule import Schedule, schedule, verify
+from voltpool.report import comparison_table, write_html_report, write_timeseries
+from voltpool.scenario import builtin_names, load_scenario, scenario_text
+from voltpool.schedule.explain import describe_limit
+from voltpool.simulate import build_world, simulate
 
 app = typer.Typer(
     help="voltpool: schedule bidirectional EV charging (V2G) and compare it with today's charging.",
@@ -106,7 +111,7 @@ def summary_table(problem: Problem, schedules: list[Schedule]) -> Table:
         row(value_label, [f"{s.objective_terms[term]:,.2f}" for s in schedules])
     row("site peak, no EVs (kW)", [f"{base_peak:,.1f}"] * len(schedules))
     row("site peak (kW)", [f"{s.peak_kw:,.1f}" for s in schedules])
-    row("import limit (kW)", [f"{problem.site.import_limit_kw:,.1f}"] * len(schedules))
+    row("import limit (kW)", [describe_limit(problem.site.import_limit_slots_kw)] * len(schedules))
     row("charged (kWh)", [f"{s.charged_kwh:,.1f}" for s in schedules])
     row("V2G discharged (kWh)", [f"{s.discharged_kwh:,.1f}" for s in schedules])
     row(
@@ -218,13 +223,13 @@ def example_problem_command(
     )
 
 
-@app.command("demo")
-def demo_command(
+@app.command("schedule-demo")
+def schedule_demo_command(
     vehicles: Annotated[int, typer.Option("--vehicles", "-n", min=1)] = 200,
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o")] = Path("out/demo"),
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o")] = Path("out/schedule-demo"),
     seed: Annotated[int, typer.Option()] = 7,
 ) -> None:
-    """Schedule an example neighbourhood with and without V2G and print the comparison."""
+    """Schedule one generated night of a neighbourhood with and without V2G; print the comparison."""
     problem = example_problem(vehicles, seed=seed)
     baseline = run_schedule(problem, "uncontrolled")
     optimal = run_schedule(problem, "lp")
@@ -240,6 +245,78 @@ def demo_command(
         f"site peak from {baseline.peak_kw:,.0f} kW to {optimal.peak_kw:,.0f} kW. "
         f"Files in {output_dir}/"
     )
+
+
+scenario_app = typer.Typer(help="Built-in and custom simulation scenarios (TOML).",
+                           no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("list")
+def scenario_list_command() -> None:
+    """List the built-in scenarios."""
+    for name in builtin_names():
+        scenario = load_scenario(name)
+        console.print(f"[bold]{name}[/]: {scenario.description}", highlight=False)
+
+
+@scenario_app.command("show")
+def scenario_show_command(
+    name: Annotated[str, typer.Argument(help="Built-in name or path to a .toml file.")] = (
+        "neighbourhood"
+    ),
+) -> None:
+    """Print a scenario's TOML (copy it, edit it, pass the file to `voltpool simulate`)."""
+    try:
+        text, _source = scenario_text(name)
+        load_scenario(name)
+    except ProblemError as error:
+        raise fail_on_bad_input(error, name) from None
+    print(text, end="")
+
+
+def run_simulation(scenario_name: str, output_dir: Path) -> None:
+    try:
+        scenario = load_scenario(scenario_name)
+        with console.status("Loading real data (prices, homes, ElaadNL sessions)..."):
+            world = build_world(scenario)
+    except ProblemError as error:
+        raise fail_on_bad_input(error, scenario_name) from None
+    console.print(f"[bold]{scenario.name}[/]: {scenario.description}", highlight=False)
+    for note in world.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    with Progress(
+        TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("days"), TimeElapsedColumn(), console=console,
+    ) as bar:
+        tasks = {name: bar.add_task(name, total=scenario.days) for name in scenario.policies}
+        result = simulate(scenario, progress=lambda name, k: bar.advance(tasks[name], k),
+                          world=world)
+    console.print(comparison_table(result))
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = write_timeseries(result, output_dir)
+    report = write_html_report(result, output_dir / "report.html")
+    console.print(f"time series: {', '.join(str(p) for p in written)}", highlight=False)
+    console.print(f"[bold green]report:[/] {report}", highlight=False)
+
+
+@app.command("simulate")
+def simulate_command(
+    scenario: Annotated[str, typer.Argument(help="Built-in name or path to a .toml file.")] = (
+        "neighbourhood"
+    ),
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o")] = Path("out/simulate"),
+) -> None:
+    """Simulate a neighbourhood on real data, compare the policies, write an HTML report."""
+    run_simulation(scenario, output_dir)
+
+
+@app.command("demo")
+def demo_command(
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o")] = Path("out/demo"),
+) -> None:
+    """What `make demo` runs: the built-in neighbourhood scenario, all policies, the report."""
+    run_simulation("neighbourhood", output_dir)
 
 
 def main() -> None:  # pragma: no cover - console entry

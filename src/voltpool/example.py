@@ -18,6 +18,8 @@ HOMES_PER_VEHICLE = 1.5
 HOUSEHOLD_KWH_PER_DAY = 8.2
 """About 3,000 kWh a year, a typical Dutch household."""
 NETWORK_FEE_PER_KWH = 0.10
+CAPACITY_PRICE_PER_KW_DAY = 0.15
+"""A capacity tariff of about 55 per kW-year, charged on the day's highest import."""
 BATTERIES_KWH = np.array([40.0, 59.0, 64.0, 77.0, 82.0])
 CHARGERS_KW = np.array([7.4, 11.0])
 
@@ -96,7 +98,7 @@ def example_problem(
         tariff=Tariff(
             import_price_per_kwh=day_ahead + NETWORK_FEE_PER_KWH,
             export_price_per_kwh=day_ahead,
-            peak_price_per_kw=0.0,
+            peak_price_per_kw=CAPACITY_PRICE_PER_KW_DAY,
         ),
         slot_minutes=15,
     )

@@ -37,7 +37,14 @@ def _path(parts: Any) -> str:
 def schema_issues(document: Any) -> list[FieldIssue]:
     validator = jsonschema.Draft202012Validator(problem_schema())
     errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
-    return [FieldIssue(_path(e.absolute_path), e.message) for e in errors]
+    issues = []
+    for error in errors:
+        if error.validator == "oneOf" and error.context:
+            # "one number or an array": report why the matching alternative failed
+            relevant = [e for e in error.context if e.validator != "type"]
+            error = relevant[0] if relevant else jsonschema.exceptions.best_match(error.context)
+        issues.append(FieldIssue(_path(error.absolute_path), error.message))
+    return issues
 
 
 def problem_from_dict(document: Any) -> Problem:
@@ -55,8 +62,8 @@ def problem_from_dict(document: Any) -> Problem:
         fleet=Fleet.from_records(vehicles),
         site=Site(
             base_load_kw=np.asarray(site["base_load_kw"], dtype=float),
-            import_limit_kw=site.get("import_limit_kw", math.inf),
-            export_limit_kw=site.get("export_limit_kw", math.inf),
+            import_limit_kw=np.asarray(site.get("import_limit_kw", math.inf), dtype=float),
+            export_limit_kw=np.asarray(site.get("export_limit_kw", math.inf), dtype=float),
         ),
         tariff=Tariff(
             import_price_per_kwh=np.asarray(tariff["import_price_per_kwh"], dtype=float),
@@ -93,7 +100,9 @@ def problem_to_dict(problem: Problem, **extra: Any) -> dict[str, Any]:
     site: dict[str, Any] = {"base_load_kw": _rounded(problem.site.base_load_kw)}
     for name in ("import_limit_kw", "export_limit_kw"):
         value = getattr(problem.site, name)
-        if math.isfinite(value):
+        if isinstance(value, np.ndarray):
+            site[name] = _rounded(value)
+        elif math.isfinite(value):
             site[name] = value
     return {
         "format_version": FORMAT_VERSION,

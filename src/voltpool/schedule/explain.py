@@ -29,7 +29,8 @@ def shortfall_reasons(problem: Problem, net_kw: np.ndarray, shortfall_kwh: np.nd
     fleet = problem.fleet
     dt_h = problem.dt_h
     reachable = reachable_energy_kwh(problem)
-    at_limit = net_kw >= problem.site.import_limit_kw - LIMIT_TOLERANCE_KW
+    limit_kw = problem.site.import_limit_slots_kw
+    at_limit = net_kw >= limit_kw - LIMIT_TOLERANCE_KW
     reasons = [""] * fleet.n_vehicles
     for n in np.flatnonzero(shortfall_kwh > SHORTFALL_TOLERANCE_KWH):
         capacity = fleet.capacity_kwh[n]
@@ -47,7 +48,7 @@ def shortfall_reasons(problem: Problem, net_kw: np.ndarray, shortfall_kwh: np.nd
             )
         elif at_limit[window].any():
             reasons[n] = (
-                f"{short}: site import limit {problem.site.import_limit_kw:g} kW reached in "
+                f"{short}: site import limit {describe_limit(limit_kw[window])} kW reached in "
                 f"{int(at_limit[window].sum())} of its {fleet.plugged_slots[n]} plugged-in slots"
             )
         else:
@@ -60,23 +61,35 @@ def shortfall_reasons(problem: Problem, net_kw: np.ndarray, shortfall_kwh: np.nd
     return reasons
 
 
+def describe_limit(limit_kw: np.ndarray) -> str:
+    """``250`` for a constant limit, ``150-250`` for one that changes over the slots."""
+    low, high = float(limit_kw.min()), float(limit_kw.max())
+    return f"{low:g}" if low == high else f"{low:g}-{high:g}"
+
+
 def site_limit_notes(problem: Problem, net_kw: np.ndarray) -> list[str]:
     """Describe every run of slots where net load breaks the import or export limit."""
     notes: list[str] = []
     site = problem.site
     checks = (
-        ("import", net_kw - site.import_limit_kw),
-        ("export", -net_kw - site.export_limit_kw),
+        ("import", net_kw - site.import_limit_slots_kw),
+        ("export", -net_kw - site.export_limit_slots_kw),
     )
     for direction, excess_kw in checks:
         over = excess_kw > LIMIT_TOLERANCE_KW
         if not over.any():
             continue
-        limit = site.import_limit_kw if direction == "import" else site.export_limit_kw
+        limit = site.import_limit_slots_kw if direction == "import" else site.export_limit_slots_kw
+        base_over = (site.base_load_kw if direction == "import" else -site.base_load_kw) > limit
+        cause = (
+            "the base load alone breaks it there"
+            if base_over[over].all()
+            else "the vehicles' power pushes the site over it"
+        )
         slots = np.flatnonzero(over)
         notes.append(
-            f"site {direction} limit {limit:g} kW exceeded in {slots.size} slot(s) "
+            f"site {direction} limit {describe_limit(limit[over])} kW exceeded in {slots.size} slot(s) "
             f"(first slot {slots[0]}, worst by {excess_kw.max():.2f} kW at slot "
-            f"{int(np.argmax(excess_kw))}): the vehicles cannot offset the base load there"
+            f"{int(np.argmax(excess_kw))}): {cause}"
         )
     return notes

@@ -218,12 +218,12 @@ def build_lp(problem: Problem) -> LinearProgram:
     upper[lay.discharge : lay.energy] = fleet.max_discharge_kw[veh]
     lower[lay.energy : lay.shortfall] = fleet.energy_floor_kwh[veh]
     upper[lay.energy : lay.shortfall] = fleet.energy_ceiling_kwh[veh]
-    upper[lay.imports : lay.exports] = site.import_limit_kw
-    upper[lay.exports : lay.import_excess] = site.export_limit_kw
-    if np.isinf(site.import_limit_kw):
-        upper[lay.import_excess : lay.export_excess] = 0.0
-    if np.isinf(site.export_limit_kw):
-        upper[lay.export_excess : lay.peak] = 0.0
+    upper[lay.imports : lay.exports] = site.import_limit_slots_kw
+    upper[lay.exports : lay.import_excess] = site.export_limit_slots_kw
+    upper[lay.import_excess : lay.export_excess] = np.where(
+        np.isinf(site.import_limit_slots_kw), 0.0, np.inf)
+    upper[lay.export_excess : lay.peak] = np.where(
+        np.isinf(site.export_limit_slots_kw), 0.0, np.inf)
     return LinearProgram(lay, cost, lower, upper, matrix, row_lower, row_upper)
 
 

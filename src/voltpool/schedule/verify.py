@@ -131,10 +131,10 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
         fail("site_balance", "site", "site_net_load_kw is not base load plus vehicle power")
     if check_site_limits:
         result.checked += ["import_limit", "export_limit"]
-        over = net - problem.site.import_limit_kw
+        over = net - problem.site.import_limit_slots_kw
         if over.max() > POWER_TOLERANCE_KW * max(1, n_vehicles):
             fail("import_limit", f"slot {int(np.argmax(over))}", f"exceeded by {over.max():.4f} kW")
-        under = -net - problem.site.export_limit_kw
+        under = -net - problem.site.export_limit_slots_kw
         if under.max() > POWER_TOLERANCE_KW * max(1, n_vehicles):
             fail(
                 "export_limit", f"slot {int(np.argmax(under))}", f"exceeded by {under.max():.4f} kW"

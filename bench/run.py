@@ -1,0 +1,63 @@
+"""Run every benchmark and print one table each (``make bench``).
+
+Usage: ``python bench/run.py [--quick]``; ``--quick`` runs only the small sizes. The tables are
+also written as Markdown to ``bench/results.md`` for the README.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import bench_schedule  # noqa: E402
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores, {cpu}, {memory_gib:.0f} GiB, Python {platform.python_version()}"
+
+
+def show(console: Console, title: str, header: list[str], body: list[list[str]]) -> str:
+    table = Table(title=title)
+    for column in header:
+        table.add_column(column, justify="right")
+    for row in body:
+        table.add_row(*row)
+    console.print(table)
+    lines = [f"| {' | '.join(header)} |", "|" + "---|" * len(header)]
+    lines += [f"| {' | '.join(row)} |" for row in body]
+    return f"**{title}**\n\n" + "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    console = Console(width=180)
+    stamp = f"{dt.date.today().isoformat()}, {machine()}"
+    console.print(f"voltpool benchmarks, {stamp}")
+    sections = [f"Measured {stamp}.\n"]
+    sizes = [100, 1000] if quick else [100, 1000, 5000]
+    with console.status("exact LP scheduler..."):
+        header, body = bench_schedule.table_rows(bench_schedule.run(sizes))
+    sections.append(show(console, "Exact LP scheduler (example neighbourhood, 96 x 15 min)",
+                         header, body))
+    Path(__file__).with_name("results.md").write_text("\n".join(sections))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Time series and metrics of a simulation as CSV files (and Parquet when pyarrow is installed).
+
+Files written into ``outdir``, one set per policy (``<policy>`` made file-name safe):
+
+- ``timeseries_<policy>.csv``: one row per slot, index ``time_utc`` (slot start, ISO 8601 UTC);
+  columns :data:`SITE_COLUMNS`.
+- ``vehicles_<policy>.csv`` (``.csv.gz`` above :data:`GZIP_ROWS` rows): long format, one row per
+  car and slot; columns :data:`VEHICLE_COLUMNS`.
+- ``per_car_<policy>.csv``: :func:`~voltpool.simulate.metrics.per_car_table` against the first
+  policy.
+- ``metrics.csv``: :func:`~voltpool.simulate.metrics.compare` (metrics as rows, policies as
+  columns).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from voltpool.simulate.metrics import compare, per_car_table
+from voltpool.simulate.result import PolicyRun, SimulationResult
+
+GZIP_ROWS = 20_000
+"""Long-format vehicle files with more rows than this are gzip-compressed."""
+
+SITE_COLUMNS: tuple[str, ...] = (
+    "site_net_load_kw",
+    "base_load_kw",
+    "vehicle_power_kw",
+    "import_price_per_kwh",
+    "export_price_per_kwh",
+    "import_limit_kw",
+    "export_limit_kw",
+)
+VEHICLE_COLUMNS: tuple[str, ...] = (
+    "time_utc",
+    "vehicle_id",
+    "home_id",
+    "power_kw",
+    "soc_start",
+    "soc_end",
+    "plugged",
+    "driving_kwh",
+    "public_charging_kwh",
+)
+_GZIP = {"method": "gzip", "mtime": 0}  # mtime 0: the same run gives the same bytes
+
+
+def _iso_utc(index: pd.DatetimeIndex) -> np.ndarray:
+    return np.asarray(index.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ"), dtype=object)
+
+
+def site_timeseries(run: PolicyRun) -> pd.DataFrame:
+    """One row per slot (index: slot start, tz-aware UTC), columns :data:`SITE_COLUMNS`."""
+    frame = pd.DataFrame(
+        {
+            "site_net_load_kw": run.site_net_load_kw,
+            "base_load_kw": run.base_load_kw,
+            "vehicle_power_kw": run.power_kw.sum(axis=0),
+            "import_price_per_kwh": run.import_price_per_kwh,
+            "export_price_per_kwh": run.export_price_per_kwh,
+            "import_limit_kw": run.import_limit_kw,
+            "export_limit_kw": run.export_limit_kw,
+        },
+        index=pd.DatetimeIndex(run.index).tz_convert("UTC").rename("time_utc"),
+    )
+    return frame
+
+
+def vehicle_timeseries(run: PolicyRun) -> pd.DataFrame:
+    """Long format, one row per car and slot (car-major), columns :data:`VEHICLE_COLUMNS`.
+
+    ``soc_start`` is the SoC at the start of the slot, ``soc_end`` at its end. [0..1]
+    """
+    n_vehicles, n_slots = run.power_kw.shape
+    times = pd.DatetimeIndex(run.index).tz_convert("UTC")[np.tile(np.arange(n_slots), n_vehicles)]
+    home_of_car = np.asarray(run.home_ids, dtype=object)[np.asarray(run.vehicle_home, np.intp)]
+    return pd.DataFrame(
+        {
+            "time_utc": times,
+            "vehicle_id": np.repeat(np.asarray(run.vehicle_ids, dtype=object), n_slots),
+            "home_id": np.repeat(home_of_car, n_slots),
+            "power_kw": run.power_kw.ravel(),
+            "soc_start": run.soc[:, :-1].ravel(),
+            "soc_end": run.soc[:, 1:].ravel(),
+            "plugged": np.asarray(run.plugged, dtype=bool).ravel(),
+            "driving_kwh": run.driving_kwh.ravel(),
+            "public_charging_kwh": run.public_charging_kwh.ravel(),
+        },
+        columns=list(VEHICLE_COLUMNS),
+    )
+
+
+def _slugs(policies: list[str]) -> dict[str, str]:
+    slugs = {p: re.sub(r"[^A-Za-z0-9_.-]+", "-", p).strip("-.") or "policy" for p in policies}
+    if len(set(slugs.values())) != len(slugs):
+        raise ValueError(f"policy names {policies} give clashing file names {list(slugs.values())}")
+    return slugs
+
+
+def write_timeseries(result: SimulationResult, outdir: str | Path) -> list[Path]:
+    """Write every policy's time series, per-car table and ``metrics.csv``; returns the paths.
+
+    CSV is always written; Parquet copies of the site and vehicle series too when ``pyarrow``
+    can be imported. Times are ISO 8601 UTC (``...Z``) in CSV, tz-aware in Parquet.
+    """
+    if not result.runs:
+        raise ValueError("result.runs: empty; there is nothing to write")
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    with_parquet = importlib.util.find_spec("pyarrow") is not None
+    baseline = next(iter(result.runs.values()))
+    paths: list[Path] = []
+    for policy, slug in _slugs(list(result.runs)).items():
+        run = result.runs[policy]
+        site = site_timeseries(run)
+        site_csv = site.set_axis(pd.Index(_iso_utc(site.index), name="time_utc"))
+        paths.append(outdir / f"timeseries_{slug}.csv")
+        site_csv.to_csv(paths[-1])
+
+        vehicles = vehicle_timeseries(run)
+        large = len(vehicles) > GZIP_ROWS
+        paths.append(outdir / f"vehicles_{slug}.csv{'.gz' if large else ''}")
+        vehicles.assign(time_utc=_iso_utc(pd.DatetimeIndex(vehicles["time_utc"]))).to_csv(
+            paths[-1], index=False, compression=_GZIP if large else None
+        )
+
+        paths.append(outdir / f"per_car_{slug}.csv")
+        per_car_table(run, baseline).to_csv(paths[-1])
+
+        if with_parquet:
+            paths.append(outdir / f"timeseries_{slug}.parquet")
+            site.to_parquet(paths[-1])
+            paths.append(outdir / f"vehicles_{slug}.parquet")
+            vehicles.to_parquet(paths[-1], index=False)
+
+    paths.append(outdir / "metrics.csv")
+    compare(result).to_csv(paths[-1])
+    return paths
+
+
+__all__ = [
+    "GZIP_ROWS",
+    "SITE_COLUMNS",
+    "VEHICLE_COLUMNS",
+    "site_timeseries",
+    "vehicle_timeseries",
+    "write_timeseries",
+]

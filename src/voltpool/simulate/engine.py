@@ -1,0 +1,177 @@
+"""The simulation clock: 15-minute steps in which cars come and go and a policy sets power.
+
+The engine, not the policy, enforces the physics: a setpoint is clipped to the charger, to the
+battery's ceiling and to the driver's reserve, and charging (or discharging) is scaled down when
+the transformer limit would be broken. Energy is booked so that for every car and slot
+
+    capacity * (soc[t+1] - soc[t]) = dt_h * (eta_c * charge - discharge / eta_d)
+                                     - driving_kwh[t] + public_charging_kwh[t]
+
+holds exactly (a car coming back with too little energy for its trip charged the rest on the
+way: public charging). Loops run over time only; every step is vectorized over the cars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from voltpool.simulate.policies import FleetState, Policy
+from voltpool.simulate.result import Departures, PolicyRun
+from voltpool.simulate.world import World
+
+DRIVING_FLOOR_SOC = 0.05
+"""A car never arrives below 5 %: the driver charged on the way (booked as public charging)."""
+TARGET_TOLERANCE_SOC = 1e-6
+
+
+def enforce_physics(
+    world: World, t: int, requested_kw: np.ndarray, energy_kwh: np.ndarray, plugged: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Clip requested power to what the cars, batteries and transformer allow.
+
+    Returns the power to apply [kW] and the energy refused because of the transformer [kWh].
+    """
+    vehicles = world.scenario.vehicles
+    dt_h = world.dt_h
+    capacity = world.capacity_kwh
+    power = np.where(plugged, requested_kw, 0.0)
+    headroom_kwh = np.maximum(vehicles.soc_max * capacity - energy_kwh, 0.0)
+    floor_kwh = np.minimum(vehicles.soc_min * capacity, energy_kwh)
+    available_kwh = np.maximum(energy_kwh - floor_kwh, 0.0)
+    upper = np.minimum(world.max_charge_kw, headroom_kwh / (world.charge_efficiency * dt_h))
+    lower = -np.minimum(world.max_discharge_kw, available_kwh * world.discharge_efficiency / dt_h)
+    power = np.clip(power, lower, upper)
+
+    refused_kwh = 0.0
+    net_kw = world.base_load_kw[t] + power.sum()
+    excess_kw = net_kw - world.import_limit_kw[t]
+    if excess_kw > 0:
+        charging = np.maximum(power, 0.0)
+        total = charging.sum()
+        if total > 0:
+            cut = min(excess_kw, total)
+            power -= charging * (cut / total)
+            refused_kwh += cut * dt_h
+    excess_kw = -(world.base_load_kw[t] + power.sum()) - world.export_limit_kw[t]
+    if excess_kw > 0:
+        discharging = np.maximum(-power, 0.0)
+        total = discharging.sum()
+        if total > 0:
+            cut = min(excess_kw, total)
+            power += discharging * (cut / total)
+            refused_kwh += cut * dt_h
+    return power, refused_kwh
+
+
+def run_policy(
+    world: World, policy: Policy, progress: Callable[[int], None] | None = None
+) -> PolicyRun:
+    """Simulate one policy over the scenario's slots; ``progress(k)`` is called every day."""
+    scenario = world.scenario
+    vehicles = scenario.vehicles
+    n_vehicles = world.n_vehicles
+    first, end = world.first_slot, world.end_slot
+    n_slots = end - first
+    dt_h = world.dt_h
+    capacity = world.capacity_kwh
+    target_kwh = vehicles.soc_target * capacity
+    sessions = world.sessions
+
+    # Time-major buffers (one contiguous row per slot); exposed transposed as [N, T].
+    power_tn = np.zeros((n_slots, n_vehicles))
+    soc_tn = np.zeros((n_slots + 1, n_vehicles))
+    plugged_tn = np.zeros((n_slots, n_vehicles), dtype=bool)
+    driving_tn = np.zeros((n_slots, n_vehicles))
+    public_tn = np.zeros((n_slots, n_vehicles))
+
+    energy = world.soc_initial * capacity
+    departure_slot = np.full(n_vehicles, -1, dtype=np.int64)
+    arrival_energy = energy.copy()
+    session_slots = np.zeros(n_vehicles, dtype=np.int64)
+    # Sessions already under way at the start: plugged in with the initial SoC.
+    ongoing = (sessions.arrival_slot < first) & (sessions.departure_slot > first)
+    departure_slot[sessions.vehicle[ongoing]] = sessions.departure_slot[ongoing]
+    session_slots[sessions.vehicle[ongoing]] = sessions.departure_slot[ongoing] - first
+    bounds = np.searchsorted(sessions.arrival_slot, np.arange(first, end + 1))
+
+    log_vehicle, log_slot, log_soc, log_reachable = [], [], [], []
+    refused_kwh = 0.0
+    was_plugged = departure_slot > first
+    for step, t in enumerate(range(first, end)):
+        soc_tn[step] = energy / capacity
+        arriving = slice(bounds[step], bounds[step + 1])
+        cars = sessions.vehicle[arriving]
+        if cars.size:
+            after_trip = energy[cars] - sessions.trip_kwh[arriving]
+            public = np.maximum(DRIVING_FLOOR_SOC * capacity[cars] - after_trip, 0.0)
+            driving_tn[step, cars] = sessions.trip_kwh[arriving]
+            public_tn[step, cars] = public
+            energy[cars] = after_trip + public
+            departure_slot[cars] = sessions.departure_slot[arriving]
+            arrival_energy[cars] = energy[cars]
+            session_slots[cars] = sessions.departure_slot[arriving] - t
+        plugged = departure_slot > t
+        state = FleetState(t=t, energy_kwh=energy, plugged=plugged, departure_slot=departure_slot,
+                           changed=plugged != was_plugged)
+        requested = policy.setpoints_kw(state)
+        power, refused = enforce_physics(world, t, requested, energy, plugged)
+        refused_kwh += refused
+        energy = energy + dt_h * (world.charge_efficiency * np.maximum(power, 0.0)
+                                  + np.minimum(power, 0.0) / world.discharge_efficiency)
+        power_tn[step] = power
+        plugged_tn[step] = plugged
+        was_plugged = plugged
+
+        leaving = np.flatnonzero(departure_slot == t + 1)
+        if leaving.size:
+            reachable_kwh = np.minimum(
+                vehicles.soc_max * capacity[leaving],
+                arrival_energy[leaving] + world.charge_efficiency[leaving]
+                * world.max_charge_kw[leaving] * dt_h * session_slots[leaving],
+            )
+            log_vehicle.append(leaving)
+            log_slot.append(np.full(leaving.size, step + 1))
+            log_soc.append(energy[leaving] / capacity[leaving])
+            log_reachable.append(
+                reachable_kwh >= target_kwh[leaving] - TARGET_TOLERANCE_SOC * capacity[leaving])
+        if progress is not None and (step + 1) % 96 == 0:
+            progress(1)
+    soc_tn[n_slots] = energy / capacity
+
+    vehicle_log = np.concatenate(log_vehicle) if log_vehicle else np.zeros(0, dtype=np.int64)
+    soc_log = np.concatenate(log_soc) if log_soc else np.zeros(0)
+    departures = Departures(
+        vehicle=vehicle_log,
+        slot=np.concatenate(log_slot) if log_slot else np.zeros(0, dtype=np.int64),
+        soc=soc_log,
+        soc_target=np.full(vehicle_log.size, vehicles.soc_target),
+        shortfall_kwh=np.maximum(vehicles.soc_target - soc_log, 0.0) * capacity[vehicle_log],
+        reachable=np.concatenate(log_reachable) if log_reachable else np.zeros(0, dtype=bool),
+    )
+    window = slice(first, end)
+    return PolicyRun(
+        policy=policy.name,
+        index=world.index[window],
+        dt_h=dt_h,
+        vehicle_ids=world.vehicle_ids,
+        home_ids=world.home_ids,
+        vehicle_home=world.vehicle_home,
+        capacity_kwh=capacity,
+        power_kw=power_tn.T,
+        soc=soc_tn.T,
+        plugged=plugged_tn.T,
+        driving_kwh=driving_tn.T,
+        public_charging_kwh=public_tn.T,
+        charge_efficiency=world.charge_efficiency,
+        discharge_efficiency=world.discharge_efficiency,
+        home_load_kw=world.home_load_kw[:, window],
+        import_price_per_kwh=world.import_price_per_kwh[window],
+        export_price_per_kwh=world.export_price_per_kwh[window],
+        import_limit_kw=world.import_limit_kw[window],
+        export_limit_kw=world.export_limit_kw[window],
+        departures=departures,
+        solver_time_s=np.asarray(policy.solver_time_s),
+        curtailed_kwh=refused_kwh,
+    )

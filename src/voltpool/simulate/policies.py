@@ -1,0 +1,175 @@
+"""Charging policies: each decides this slot's setpoints from what is known now.
+
+``uncontrolled`` charges on arrival. ``smart`` (one-way) and ``v2g`` (bidirectional) plan with the
+one scheduler (:func:`voltpool.schedule.schedule`, exact LP) over a rolling horizon and follow
+the plan until the next re-plan (hourly, and with ``replan = "events"`` also on every
+arrival and departure). They see forecasts,
+not the future: base load by persistence (same slot yesterday) or perfectly; day-ahead prices
+once published (12:00 local for the next day), yesterday's beyond that.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from voltpool.model import Fleet, Problem, Site, Tariff
+from voltpool.schedule import schedule
+from voltpool.schedule.uncontrolled import charge_on_arrival_kw
+from voltpool.simulate.world import SLOTS_PER_DAY, World
+
+PUBLICATION_HOUR_LOCAL = 13
+"""Day-ahead results for tomorrow are public by about 12:45 local time (EPEX, SDAC)."""
+
+
+@dataclass
+class FleetState:
+    """What a policy may look at in slot ``t`` (world-grid index), vectorized over all cars."""
+
+    t: int
+    energy_kwh: np.ndarray
+    plugged: np.ndarray
+    departure_slot: np.ndarray
+    changed: np.ndarray
+    """Cars that plugged in or left since the previous slot."""
+
+
+class Policy:
+    """Base class: ``setpoints_kw`` returns the requested AC power of every car for slot t."""
+
+    name: str = ""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.solver_time_s: list[float] = []
+
+    def setpoints_kw(self, state: FleetState) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Uncontrolled(Policy):
+    """Charge at full power from arrival until the target, never discharge."""
+
+    name = "uncontrolled"
+
+    def setpoints_kw(self, state: FleetState) -> np.ndarray:
+        world = self.world
+        started = time.perf_counter()
+        target_kwh = world.scenario.vehicles.soc_target * world.capacity_kwh
+        power = charge_on_arrival_kw(
+            state.energy_kwh, target_kwh, world.max_charge_kw, world.charge_efficiency,
+            world.dt_h, state.plugged,
+        )
+        self.solver_time_s.append(time.perf_counter() - started)
+        return power
+
+
+def price_known_until(world: World) -> np.ndarray:
+    """For every slot t: the first slot whose day-ahead price is not yet published at t."""
+    local = world.index.tz_convert(world.scenario.timezone)
+    next_midnight = local.normalize() + pd.Timedelta(days=1)
+    after_auction = local.hour >= PUBLICATION_HOUR_LOCAL
+    known_end = next_midnight + pd.to_timedelta(after_auction.astype(int), unit="D")
+    step = pd.Timedelta(minutes=world.scenario.slot_minutes)
+    return ((known_end.tz_convert("UTC") - world.index[0]) // step).to_numpy(np.int64)
+
+
+class Planned(Policy):
+    """Rolling-horizon optimal charging with the exact LP; ``bidirectional`` allows V2G."""
+
+    def __init__(self, world: World, bidirectional: bool) -> None:
+        super().__init__(world)
+        self.name = "v2g" if bidirectional else "smart"
+        self.bidirectional = bidirectional
+        scenario = world.scenario
+        self.horizon = scenario.planning.horizon_hours * 60 // scenario.slot_minutes
+        self.known_until = price_known_until(world)
+        self.plan_cars = np.zeros(0, dtype=np.int64)
+        self.plan_start = -1
+        self.plan_kw = np.zeros((0, 0))
+        self.plan_count = 0
+
+    def replan_due(self, state: FleetState) -> bool:
+        if self.plan_start < 0:
+            return True
+        hourly = (state.t - self.world.first_slot) % 4 == 0
+        if self.world.scenario.planning.replan == "events":
+            return hourly or bool(state.changed.any())
+        return hourly
+
+    def forecast(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Base load, import and export price for slots ``t .. t+H-1`` as known at slot t."""
+        world = self.world
+        slots = np.arange(t, t + self.horizon)
+        if world.scenario.planning.forecast == "perfect":
+            base = world.base_load_kw[slots]
+            source = slots
+        else:
+            base = world.base_load_kw[slots - SLOTS_PER_DAY]
+            known = self.known_until[t]
+            days_back = np.maximum(0, -((known - slots - 1) // SLOTS_PER_DAY))
+            source = slots - SLOTS_PER_DAY * days_back
+        return base, world.import_price_per_kwh[source], world.export_price_per_kwh[source]
+
+    def problem(self, state: FleetState, cars: np.ndarray) -> Problem:
+        world = self.world
+        vehicles = world.scenario.vehicles
+        t = state.t
+        capacity = world.capacity_kwh[cars]
+        count = cars.size
+        base, import_price, export_price = self.forecast(t)
+        fleet = Fleet(
+            ids=tuple(world.vehicle_ids[c] for c in cars),
+            capacity_kwh=capacity,
+            soc_initial=np.clip(state.energy_kwh[cars] / capacity, 0.0, vehicles.soc_max),
+            soc_min=np.full(count, vehicles.soc_min),
+            soc_max=np.full(count, vehicles.soc_max),
+            soc_target=np.full(count, vehicles.soc_target),
+            arrival_slot=np.zeros(count, dtype=np.int64),
+            departure_slot=np.minimum(state.departure_slot[cars] - t, self.horizon),
+            max_charge_kw=world.max_charge_kw[cars],
+            max_discharge_kw=world.max_discharge_kw[cars] if self.bidirectional
+            else np.zeros(count),
+            charge_efficiency=world.charge_efficiency[cars],
+            discharge_efficiency=world.discharge_efficiency[cars],
+            degradation_cost_per_kwh=np.full(count, vehicles.degradation_cost_per_kwh),
+        )
+        window = slice(t, t + self.horizon)
+        return Problem(
+            fleet=fleet,
+            site=Site(base, world.import_limit_kw[window], world.export_limit_kw[window]),
+            tariff=Tariff(import_price, np.minimum(export_price, import_price),
+                          world.scenario.tariff.peak_price_per_kw),
+            slot_minutes=world.scenario.slot_minutes,
+            unmet_penalty_per_kwh=world.scenario.planning.unmet_penalty_per_kwh,
+        )
+
+    def setpoints_kw(self, state: FleetState) -> np.ndarray:
+        if self.replan_due(state):
+            started = time.perf_counter()
+            cars = np.flatnonzero(state.plugged)
+            if cars.size:
+                result = schedule(self.problem(state, cars), "lp")
+                self.plan_kw = result.power_kw
+            else:
+                self.plan_kw = np.zeros((0, self.horizon))
+            self.plan_cars = cars
+            self.plan_start = state.t
+            self.plan_count += 1
+            self.solver_time_s.append(time.perf_counter() - started)
+        power = np.zeros(self.world.n_vehicles)
+        offset = state.t - self.plan_start
+        if offset < self.plan_kw.shape[1]:
+            power[self.plan_cars] = self.plan_kw[:, offset]
+        return power
+
+
+def make_policy(name: str, world: World) -> Policy:
+    if name == "uncontrolled":
+        return Uncontrolled(world)
+    if name in ("smart", "v2g"):
+        return Planned(world, bidirectional=name == "v2g")
+    raise ValueError(f"policies: {name!r} must be one of uncontrolled, smart, v2g")

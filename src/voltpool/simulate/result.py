@@ -1,0 +1,126 @@
+"""What a simulation produces: one :class:`PolicyRun` per policy, all on the same real data.
+
+Everything a metric or a picture needs is a time series here; metrics are computed from these
+arrays (never typed in), so a test can recompute every number a report shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True, eq=False)
+class Departures:
+    """One row per time a car unplugged (struct of arrays, length D).
+
+    Attributes
+    ----------
+    vehicle : int array
+        Index of the car (into ``PolicyRun.vehicle_ids``).
+    slot : int array
+        First slot the car is away.
+    soc : array
+        State of charge when it left. [0..1]
+    soc_target : array
+        What it asked for. [0..1]
+    shortfall_kwh : array
+        ``max(0, soc_target - soc) * capacity``. [kWh]
+    reachable : bool array
+        Whether the target was physically reachable (charging flat out from plug-in, alone).
+    """
+
+    vehicle: np.ndarray
+    slot: np.ndarray
+    soc: np.ndarray
+    soc_target: np.ndarray
+    shortfall_kwh: np.ndarray
+    reachable: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class PolicyRun:
+    """One policy simulated over the scenario's horizon of T slots.
+
+    Attributes
+    ----------
+    policy : str
+        ``uncontrolled``, ``smart`` or ``v2g`` (more later).
+    index : pd.DatetimeIndex
+        Start of each slot, tz-aware UTC, length T.
+    dt_h : float
+        Slot length. [h]
+    vehicle_ids, home_ids : tuple of str
+        N cars and H homes; ``vehicle_home[n]`` is the index of car n's home.
+    vehicle_home : int array [N]
+    capacity_kwh : array [N]
+        Usable battery capacity. [kWh]
+    power_kw : array [N, T]
+        Car AC power, + charging, - discharging (V2G). [kW]
+    soc : array [N, T+1]
+        State of charge at the start of each slot and after the last. [0..1]
+    plugged : bool array [N, T]
+        Car plugged in during the slot.
+    driving_kwh : array [N, T]
+        Battery energy used driving, booked in the slot the car comes back. [kWh]
+    public_charging_kwh : array [N, T]
+        Energy charged away from home so a trip could be driven (booked like driving). [kWh]
+    charge_efficiency, discharge_efficiency : array [N]
+    home_load_kw : array [H, T]
+        Household load without the car. [kW]
+    import_price_per_kwh, export_price_per_kwh : array [T]
+        What the neighbourhood pays per kWh imported / earns per kWh exported. [EUR/kWh]
+    import_limit_kw : array [T]
+        Transformer import limit in force (events can lower it). [kW]
+    export_limit_kw : array [T]
+    departures : Departures
+    solver_time_s : array
+        Wall time of each planning step of the policy. [s]
+    curtailed_kwh : float
+        Charging energy the simulator refused because it broke a physical rule. [kWh]
+    """
+
+    policy: str
+    index: pd.DatetimeIndex
+    dt_h: float
+    vehicle_ids: tuple[str, ...]
+    home_ids: tuple[str, ...]
+    vehicle_home: np.ndarray
+    capacity_kwh: np.ndarray
+    power_kw: np.ndarray
+    soc: np.ndarray
+    plugged: np.ndarray
+    driving_kwh: np.ndarray
+    public_charging_kwh: np.ndarray
+    charge_efficiency: np.ndarray
+    discharge_efficiency: np.ndarray
+    home_load_kw: np.ndarray
+    import_price_per_kwh: np.ndarray
+    export_price_per_kwh: np.ndarray
+    import_limit_kw: np.ndarray
+    export_limit_kw: np.ndarray
+    departures: Departures
+    solver_time_s: np.ndarray
+    curtailed_kwh: float = 0.0
+
+    @property
+    def base_load_kw(self) -> np.ndarray:
+        """Neighbourhood load without cars. [kW]"""
+        return self.home_load_kw.sum(axis=0)
+
+    @property
+    def site_net_load_kw(self) -> np.ndarray:
+        """Transformer load: homes plus cars, import positive. [kW]"""
+        return self.base_load_kw + self.power_kw.sum(axis=0)
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """All policies of one scenario; ``runs`` keeps the scenario's policy order."""
+
+    scenario_name: str
+    description: str
+    seed: int
+    runs: dict[str, PolicyRun] = field(default_factory=dict)

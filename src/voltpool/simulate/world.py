@@ -1,0 +1,238 @@
+"""The simulated world, built once per scenario from real data: the same for every policy.
+
+Time runs on one slot grid that starts a day *before* the scenario (history for persistence
+forecasts) and ends a planning horizon *after* it (so the last plans see a full horizon). Slot
+``HISTORY_SLOTS`` is the scenario's first slot.
+
+- Homes: BDEW H25 profile (demandlib), each home scaled to its own yearly consumption, drawn
+  lognormally around the scenario's mean.
+- Prices: ENTSO-E Netherlands day-ahead plus the network fee for imports, minus the export fee
+  for exports. A scenario outside the shipped price years replays the same calendar days of the
+  latest shipped year with the price data (and says so in ``notes``).
+- Cars: models drawn from the V2G-capable list (weighted by Dutch registrations); plug-ins drawn
+  from the ElaadNL statistics day by day (weekday or weekend distribution of the local day),
+  each day with probability ``plugins_per_week / 7``, dropping any that would start before
+  the previous session ended. The energy a session needs
+  (ElaadNL energy per session) is the energy the car used driving since it last left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from voltpool.data import day_ahead_price_per_kwh, household_load_kw, price_coverage
+from voltpool.data import sample_models, sample_sessions
+from voltpool.errors import FieldIssue, ProblemError
+from voltpool.scenario import Scenario
+
+SLOTS_PER_DAY = 96
+HISTORY_SLOTS = SLOTS_PER_DAY
+REFERENCE_ANNUAL_KWH = 1000.0
+
+
+@dataclass(frozen=True, eq=False)
+class Sessions:
+    """Plug-in sessions of all cars, sorted by arrival slot (struct of arrays, on the grid)."""
+
+    vehicle: np.ndarray
+    arrival_slot: np.ndarray
+    departure_slot: np.ndarray
+    trip_kwh: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class World:
+    """Inputs shared by every policy run (all time arrays on the extended grid)."""
+
+    scenario: Scenario
+    index: pd.DatetimeIndex
+    dt_h: float
+    home_ids: tuple[str, ...]
+    home_load_kw: np.ndarray
+    vehicle_ids: tuple[str, ...]
+    vehicle_home: np.ndarray
+    vehicle_model: tuple[str, ...]
+    capacity_kwh: np.ndarray
+    max_charge_kw: np.ndarray
+    max_discharge_kw: np.ndarray
+    charge_efficiency: np.ndarray
+    discharge_efficiency: np.ndarray
+    soc_initial: np.ndarray
+    import_price_per_kwh: np.ndarray
+    export_price_per_kwh: np.ndarray
+    import_limit_kw: np.ndarray
+    export_limit_kw: np.ndarray
+    sessions: Sessions
+    notes: tuple[str, ...]
+
+    @property
+    def first_slot(self) -> int:
+        return HISTORY_SLOTS
+
+    @property
+    def end_slot(self) -> int:
+        """One past the scenario's last slot."""
+        return HISTORY_SLOTS + self.scenario.n_slots
+
+    @property
+    def n_vehicles(self) -> int:
+        return len(self.vehicle_ids)
+
+    @property
+    def base_load_kw(self) -> np.ndarray:
+        return self.home_load_kw.sum(axis=0)
+
+
+def _prices(scenario: Scenario, index: pd.DatetimeIndex) -> tuple[np.ndarray, list[str]]:
+    """Day-ahead prices on ``index``; outside the shipped years, the nearest year that fits."""
+    first, end = price_coverage()
+    step = pd.Timedelta(minutes=scenario.slot_minutes)
+    for years in sorted(range(-30, 31), key=abs):
+        shifted = index - pd.DateOffset(years=years)
+        if shifted[0] >= first and shifted[-1] + step <= end:
+            break
+    else:
+        raise ProblemError([FieldIssue(
+            "start", f"the period is longer than the shipped price data ({first:%Y-%m-%d} .. "
+            f"{end:%Y-%m-%d})",
+        )])
+    series = day_ahead_price_per_kwh(shifted[0], shifted[-1] + step, freq="15min")
+    values = series.reindex(shifted, method="ffill").to_numpy()
+    notes = [] if years == 0 else [
+        f"prices: the period lies outside the shipped day-ahead data ({first:%Y-%m-%d} .. "
+        f"{end:%Y-%m-%d}); the same calendar days {-years:+d} year(s) are used"
+    ]
+    return values, notes
+
+
+def _sessions(scenario: Scenario, index: pd.DatetimeIndex, rng: np.random.Generator,
+              n_vehicles: int) -> Sessions:
+    """Draw plug-in sessions day by day (local days), dropping overlaps, vectorized over cars."""
+    zone = scenario.timezone
+    start_local = index[0].tz_convert(zone).normalize()
+    n_days = int(np.ceil(len(index) / SLOTS_PER_DAY)) + 1
+    busy_until = np.full(n_vehicles, -1, dtype=np.int64)
+    plug_in_probability = scenario.vehicles.plugins_per_week / 7.0
+    vehicle, arrival, departure, energy = [], [], [], []
+    for day in range(n_days):
+        local_midnight = (start_local + pd.Timedelta(days=day)).tz_localize(None)
+        weekday = local_midnight.day_of_week < 5
+        draw = sample_sessions(n_vehicles, rng, weekday=weekday,
+                               category=scenario.vehicles.session_category)
+        local_arrival = pd.DatetimeIndex(local_midnight + draw.arrival_slot * pd.Timedelta(minutes=15))
+        utc_arrival = local_arrival.tz_localize(zone, ambiguous=True,
+                                                nonexistent="shift_forward").tz_convert("UTC")
+        slot = ((utc_arrival - index[0]) // pd.Timedelta(minutes=15)).to_numpy(np.int64)
+        length = np.maximum(1, np.rint(draw.connection_h * 4)).astype(np.int64)
+        wants = rng.random(n_vehicles) < plug_in_probability
+        keep = wants & (slot > busy_until) & (slot >= 0) & (slot < len(index))
+        cars = np.flatnonzero(keep)
+        vehicle.append(cars)
+        arrival.append(slot[keep])
+        departure.append(slot[keep] + length[keep])
+        energy.append(draw.energy_kwh[keep])
+        busy_until[keep] = slot[keep] + length[keep]
+    vehicle_all = np.concatenate(vehicle)
+    arrival_all = np.concatenate(arrival)
+    order = np.lexsort((vehicle_all, arrival_all))
+    return Sessions(
+        vehicle=vehicle_all[order],
+        arrival_slot=arrival_all[order],
+        departure_slot=np.concatenate(departure)[order],
+        trip_kwh=np.concatenate(energy)[order],
+    )
+
+
+def check_transformer(
+    scenario: Scenario, index: pd.DatetimeIndex, base_load_kw: np.ndarray, limit_kw: np.ndarray
+) -> None:
+    """Refuse a scenario whose homes alone overload the transformer: no policy could help."""
+    inside = slice(HISTORY_SLOTS, HISTORY_SLOTS + scenario.n_slots)
+    over = np.flatnonzero(base_load_kw[inside] > limit_kw[inside])
+    if over.size == 0:
+        return
+    first = over[0]
+    limit = limit_kw[inside][first]
+    field = "transformer.import_limit_kw"
+    if limit < scenario.transformer.import_limit_kw:
+        field = "events[].import_limit_kw"
+    when = index[inside][first].tz_convert(scenario.timezone)
+    raise ProblemError([FieldIssue(
+        field,
+        f"{limit:g} kW is below the homes' own load ({base_load_kw[inside][first]:.1f} kW at "
+        f"{when:%Y-%m-%d %H:%M %Z}; {over.size} slots in all, homes' peak "
+        f"{base_load_kw[inside].max():.1f} kW): the scenario cannot be met by any policy",
+    )])
+
+
+def build_world(scenario: Scenario) -> World:
+    """Everything the policies share, from the scenario and the shipped data (seeded)."""
+    rng = np.random.default_rng(scenario.seed)
+    horizon_slots = scenario.planning.horizon_hours * 60 // scenario.slot_minutes
+    index = pd.date_range(
+        scenario.start_utc - pd.Timedelta(days=1),
+        periods=HISTORY_SLOTS + scenario.n_slots + horizon_slots,
+        freq=f"{scenario.slot_minutes}min",
+    )
+    dt_h = scenario.slot_minutes / 60.0
+    n_days = int(np.ceil(len(index) / SLOTS_PER_DAY))
+
+    homes = scenario.homes
+    spread = homes.annual_kwh_spread
+    annual_kwh = homes.annual_kwh * rng.lognormal(-0.5 * spread**2, spread, homes.count)
+    profile = household_load_kw(index[0], n_days, REFERENCE_ANNUAL_KWH,
+                                local_tz=scenario.timezone).to_numpy()[: len(index)]
+    home_load_kw = annual_kwh[:, None] / REFERENCE_ANNUAL_KWH * profile[None, :]
+
+    cars = scenario.vehicles
+    n_vehicles = cars.count
+    models = sample_models(n_vehicles, rng)
+    bidirectional = rng.random(n_vehicles) < cars.bidirectional_share
+    max_charge_kw = np.minimum(cars.charger_kw, models["max_ac_charge_kw"].to_numpy(float))
+    max_discharge_kw = np.where(
+        bidirectional,
+        np.minimum(cars.charger_kw, models["max_ac_discharge_kw"].to_numpy(float)),
+        0.0,
+    )
+    efficiency = models["charge_efficiency_ac_3ph_16a"].to_numpy(float)
+    vehicle_home = (
+        rng.choice(homes.count, n_vehicles, replace=homes.count < n_vehicles)
+        if homes.count else np.full(n_vehicles, -1)
+    )
+
+    day_ahead, notes = _prices(scenario, index)
+    tariff = scenario.tariff
+    import_limit = np.full(len(index), scenario.transformer.import_limit_kw)
+    export_limit_value = scenario.transformer.export_limit_kw
+    export_limit = np.full(len(index), np.inf if export_limit_value is None else export_limit_value)
+    for event in scenario.events:
+        inside = (index >= scenario.event_time_utc(event.start)) & (
+            index < scenario.event_time_utc(event.end))
+        import_limit[inside] = np.minimum(import_limit[inside], event.import_limit_kw)
+
+    check_transformer(scenario, index, home_load_kw.sum(axis=0), import_limit)
+    return World(
+        scenario=scenario,
+        index=index,
+        dt_h=dt_h,
+        home_ids=tuple(f"home-{i + 1:03d}" for i in range(homes.count)),
+        home_load_kw=home_load_kw,
+        vehicle_ids=tuple(f"car-{i + 1:03d}" for i in range(n_vehicles)),
+        vehicle_home=vehicle_home,
+        vehicle_model=tuple(models["model"]),
+        capacity_kwh=models["capacity_kwh"].to_numpy(float),
+        max_charge_kw=max_charge_kw,
+        max_discharge_kw=max_discharge_kw,
+        charge_efficiency=efficiency,
+        discharge_efficiency=efficiency.copy(),
+        soc_initial=np.full(n_vehicles, cars.soc_initial),
+        import_price_per_kwh=day_ahead + tariff.network_fee_per_kwh,
+        export_price_per_kwh=day_ahead - tariff.export_fee_per_kwh,
+        import_limit_kw=import_limit,
+        export_limit_kw=export_limit,
+        sessions=_sessions(scenario, index, rng, n_vehicles),
+        notes=tuple(notes),
+    )
