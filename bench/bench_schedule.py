@@ -48,25 +48,46 @@ def run(sizes: list[int]) -> list[dict[str, float]]:
     for n_vehicles in sizes:
         output = subprocess.run(
             [sys.executable, __file__, str(n_vehicles)],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         rows.append(json.loads(output.strip().splitlines()[-1]))
     return rows
 
 
 def table_rows(rows: list[dict[str, float]]) -> tuple[list[str], list[list[str]]]:
-    header = ["cars x 96", "HiGHS", "build s", "solve s (HiGHS)", "total s", "anchor s",
-              "peak MB", "LP cost", "uncontrolled cost", "peak kW LP / unc.", "V2G kWh"]
+    header = [
+        "cars x 96",
+        "HiGHS",
+        "build s",
+        "solve s (HiGHS)",
+        "total s",
+        "anchor s",
+        "peak MB",
+        "LP cost",
+        "uncontrolled cost",
+        "peak kW LP / unc.",
+        "V2G kWh",
+    ]
     body = []
     for r in rows:
         anchor = ANCHOR_S.get(int(r["vehicles"]))
-        body.append([
-            f"{int(r['vehicles']):,}", str(r["algorithm"]), f"{r['build_s']:.2f}",
-            f"{r['solve_s']:.2f}", f"{r['total_s']:.2f}", f"{anchor:.1f}" if anchor else "-",
-            f"{r['peak_rss_mb']:.0f}", f"{r['lp_objective']:,.0f}",
-            f"{r['uncontrolled_objective']:,.0f}",
-            f"{r['lp_peak_kw']:,.0f} / {r['uncontrolled_peak_kw']:,.0f}", f"{r['v2g_kwh']:,.0f}",
-        ])
+        body.append(
+            [
+                f"{int(r['vehicles']):,}",
+                str(r["algorithm"]),
+                f"{r['build_s']:.2f}",
+                f"{r['solve_s']:.2f}",
+                f"{r['total_s']:.2f}",
+                f"{anchor:.1f}" if anchor else "-",
+                f"{r['peak_rss_mb']:.0f}",
+                f"{r['lp_objective']:,.0f}",
+                f"{r['uncontrolled_objective']:,.0f}",
+                f"{r['lp_peak_kw']:,.0f} / {r['uncontrolled_peak_kw']:,.0f}",
+                f"{r['v2g_kwh']:,.0f}",
+            ]
+        )
     return header, body
 
 

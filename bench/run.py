@@ -17,7 +17,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import bench_schedule  # noqa: E402
+import bench_schedule
 
 
 def machine() -> str:
@@ -30,7 +30,9 @@ def machine() -> str:
     except OSError:
         pass
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores, {cpu}, {memory_gib:.0f} GiB, Python {platform.python_version()}"
+    return (
+        f"{os.cpu_count()} cores, {cpu}, {memory_gib:.0f} GiB, Python {platform.python_version()}"
+    )
 
 
 def show(console: Console, title: str, header: list[str], body: list[list[str]]) -> str:
@@ -54,8 +56,9 @@ def main() -> None:
     sizes = [100, 1000] if quick else [100, 1000, 5000]
     with console.status("exact LP scheduler..."):
         header, body = bench_schedule.table_rows(bench_schedule.run(sizes))
-    sections.append(show(console, "Exact LP scheduler (example neighbourhood, 96 x 15 min)",
-                         header, body))
+    sections.append(
+        show(console, "Exact LP scheduler (example neighbourhood, 96 x 15 min)", header, body)
+    )
     Path(__file__).with_name("results.md").write_text("\n".join(sections))
 
 

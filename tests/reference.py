@@ -112,7 +112,7 @@ def reference_optimum(problem: Problem) -> Reference:
         rows.append((balance, float(site.base_load_kw[t]), float(site.base_load_kw[t])))
         rows.append(({cost: 1.0, net: -dt * tariff.import_price_per_kwh[t]}, 0.0, np.inf))
         rows.append(({cost: 1.0, net: -dt * tariff.export_price_per_kwh[t]}, 0.0, np.inf))
-        rows.append(({peak: 1.0, net: -1.0}, 0.0, np.inf))
+        rows.append(({peak: 1.0, net: -1.0}, -tariff.peak_baseline_kw, np.inf))
 
     matrix = lil_matrix((len(rows), size))
     row_lo = np.empty(len(rows))

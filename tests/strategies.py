@@ -59,7 +59,12 @@ def problems(
     return Problem(
         fleet=fleet,
         site=Site(base, import_limit, export_limit),
-        tariff=Tariff(import_price, export_price, float(draw(st.sampled_from([0.0, 0.5])))),
+        tariff=Tariff(
+            import_price,
+            export_price,
+            float(draw(st.sampled_from([0.0, 0.5]))),
+            float(draw(st.sampled_from([0.0, 8.0]))),
+        ),
         slot_minutes=int(draw(st.sampled_from([15, 30, 60]))),
         unmet_penalty_per_kwh=float(draw(st.sampled_from([0.2, 5.0, 100.0]))),
     )

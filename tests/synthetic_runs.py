@@ -129,6 +129,8 @@ def make_run(policy: str, seed: int = 11) -> PolicyRun:
         if policy == "uncontrolled"
         else np.random.default_rng(seed + 1).uniform(0.01, 0.05, size=N_SLOTS),
         curtailed_kwh=0.0,
+        peak_price_per_kw=0.8,
+        degradation_cost_per_kwh=np.array([0.03, 0.05, 0.0]),
     )
 
 

@@ -106,13 +106,17 @@ def test_uncontrolled_overloading_the_site_is_flagged() -> None:
 
 def test_site_notes_name_the_cause() -> None:
     base_over = one_site(
-        [{"soc_target": 0.0, "max_discharge_kw": 1.0}], base_load_kw=[10.0, 2.0],
-        import_price=[0.2, 0.2], import_limit_kw=6.0,
+        [{"soc_target": 0.0, "max_discharge_kw": 1.0}],
+        base_load_kw=[10.0, 2.0],
+        import_price=[0.2, 0.2],
+        import_limit_kw=6.0,
     )
     assert "the base load alone breaks it there" in schedule(base_over, "lp").site_notes[0]
     cars_over = one_site(
         [{"soc_initial": 0.0, "soc_target": 1.0, "max_charge_kw": 11.0}],
-        base_load_kw=[2.0, 2.0], import_price=[0.2, 0.2], import_limit_kw=8.0,
+        base_load_kw=[2.0, 2.0],
+        import_price=[0.2, 0.2],
+        import_limit_kw=8.0,
     )
     note = schedule(cars_over, "uncontrolled").site_notes[0]
     assert "the vehicles' power pushes the site over it" in note

@@ -139,3 +139,42 @@ def test_interior_point_agrees_with_simplex() -> None:
     ipm = schedule(problem, "lp", solver="ipm")
     assert verify(problem, ipm).ok
     assert ipm.objective == pytest.approx(simplex.objective, rel=1e-6)
+
+
+def test_peak_baseline_charges_only_the_increase() -> None:
+    # The billing period already saw 3 kW: charging 2 kW per hour costs no demand charge.
+    from voltpool.model import Tariff
+
+    problem = one_site(
+        [{"soc_initial": 0.1, "soc_target": 0.5, "max_discharge_kw": 0.0}],
+        base_load_kw=[0.0, 0.0],
+        import_price=[0.1, 0.2],
+        peak_price_per_kw=1.0,
+    )
+    tariff = problem.tariff
+    with_baseline = type(problem)(
+        problem.fleet,
+        problem.site,
+        Tariff(tariff.import_price_per_kwh, tariff.export_price_per_kwh, 1.0, peak_baseline_kw=3.0),
+        problem.slot_minutes,
+        problem.unmet_penalty_per_kwh,
+    )
+    result = schedule(with_baseline, "lp")
+    # 4 kWh needed: 3 kW in the cheap hour (up to the baseline), 1 kW in the dear one.
+    np.testing.assert_allclose(result.power_kw, [[3.0, 1.0]], atol=1e-7)
+    assert result.objective_terms["peak_cost"] == pytest.approx(0.0, abs=1e-9)
+    assert_optimal(with_baseline, result)
+
+
+def test_time_varying_import_limit() -> None:
+    # A congestion event lowers the limit to 2 kW in slot 1 while the homes draw 4 kW.
+    problem = one_site(
+        [{"soc_target": 0.0}],
+        base_load_kw=[4.0, 4.0],
+        import_price=[0.2, 0.2],
+        import_limit_kw=np.array([10.0, 2.0]),
+    )
+    result = schedule(problem, "lp")
+    assert result.status == "optimal"
+    assert result.power_kw[0, 1] == pytest.approx(-2.0)
+    assert verify(problem, result).ok

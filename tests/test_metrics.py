@@ -23,7 +23,7 @@ from voltpool.simulate.result import PolicyRun
 
 
 def _car_costs(run: PolicyRun) -> list[float]:
-    """Per car: home charging and public charging at import price minus V2G at export price."""
+    """Per car: home and public charging at import price, minus V2G at export price, plus wear."""
     costs = []
     for n in range(len(run.vehicle_ids)):
         cost = 0.0
@@ -34,6 +34,7 @@ def _car_costs(run: PolicyRun) -> list[float]:
             else:
                 cost += run.dt_h * p * run.export_price_per_kwh[t]
             cost += run.public_charging_kwh[n, t] * run.import_price_per_kwh[t]
+            cost += run.dt_h * max(-p, 0.0) * run.degradation_cost_per_kwh[n]
         costs.append(cost)
     return costs
 
@@ -59,13 +60,14 @@ def _recompute(run: PolicyRun) -> dict[str, float]:
         sum(run.dt_h * run.home_load_kw[h, t] * run.import_price_per_kwh[t] for t in range(n_slots))
         for h in range(len(run.home_ids))
     ]
-    charged = exported = revenue = 0.0
+    charged = exported = revenue = wear = 0.0
     for n in range(n_vehicles):
         for t in range(n_slots):
             p = float(run.power_kw[n, t])
             charged += run.dt_h * max(p, 0.0)
             exported += run.dt_h * max(-p, 0.0)
             revenue += run.dt_h * max(-p, 0.0) * run.export_price_per_kwh[t]
+            wear += run.dt_h * max(-p, 0.0) * run.degradation_cost_per_kwh[n]
     dep = run.departures
     met = [s < 1e-3 for s in dep.shortfall_kwh]
     met_reachable = [m for m, r in zip(met, dep.reachable, strict=True) if r]
@@ -76,7 +78,10 @@ def _recompute(run: PolicyRun) -> dict[str, float]:
         "load_factor": (sum(imports) / n_slots) / max(imports),
         "over_limit_h": over_h,
         "overload_kw_max": overload,
+        "total_cost_eur": cost + run.peak_price_per_kw * max(0.0, max(net)) + wear,
         "energy_cost_eur": cost,
+        "peak_cost_eur": run.peak_price_per_kw * max(0.0, max(net)),
+        "wear_cost_eur": wear,
         "household_cost_eur_mean": sum(homes_cost) / len(homes_cost),
         "car_cost_eur_mean": sum(_car_costs(run)) / n_vehicles,
         "v2g_export_kwh": exported,

@@ -152,3 +152,13 @@ def test_empty_results_are_refused(tmp_path: Path) -> None:
         write_html_report(empty, tmp_path / "x.html")
     with pytest.raises(ValueError, match=r"result\.runs"):
         write_timeseries(empty, tmp_path)
+
+
+def test_parquet_copies_when_pyarrow_is_installed(result, tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    paths = write_timeseries(result, tmp_path)
+    assert tmp_path / "timeseries_v2g.parquet" in paths
+    site = pd.read_parquet(tmp_path / "timeseries_v2g.parquet")
+    assert site.index.equals(result.runs["v2g"].index)
+    vehicles = pd.read_parquet(tmp_path / "vehicles_v2g.parquet")
+    assert len(vehicles) == result.runs["v2g"].power_kw.size

@@ -18,9 +18,9 @@ from voltpool.errors import ProblemError, SolverError
 from voltpool.example import example_problem
 from voltpool.io import load_problem, problem_to_dict, schedule_from_dict, schedule_to_dict
 from voltpool.model import Problem
-from voltpool.schedule import Schedule, schedule, verify
 from voltpool.report import comparison_table, write_html_report, write_timeseries
 from voltpool.scenario import builtin_names, load_scenario, scenario_text
+from voltpool.schedule import Schedule, schedule, verify
 from voltpool.schedule.explain import describe_limit
 from voltpool.simulate import build_world, simulate
 
@@ -229,7 +229,7 @@ def schedule_demo_command(
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o")] = Path("out/schedule-demo"),
     seed: Annotated[int, typer.Option()] = 7,
 ) -> None:
-    """Schedule one generated night of a neighbourhood with and without V2G; print the comparison."""
+    """Schedule one generated night with and without V2G; print the comparison."""
     problem = example_problem(vehicles, seed=seed)
     baseline = run_schedule(problem, "uncontrolled")
     optimal = run_schedule(problem, "lp")
@@ -247,8 +247,9 @@ def schedule_demo_command(
     )
 
 
-scenario_app = typer.Typer(help="Built-in and custom simulation scenarios (TOML).",
-                           no_args_is_help=True)
+scenario_app = typer.Typer(
+    help="Built-in and custom simulation scenarios (TOML).", no_args_is_help=True
+)
 app.add_typer(scenario_app, name="scenario")
 
 
@@ -286,12 +287,17 @@ def run_simulation(scenario_name: str, output_dir: Path) -> None:
     for note in world.notes:
         console.print(f"[yellow]note:[/] {note}")
     with Progress(
-        TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("days"), TimeElapsedColumn(), console=console,
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        TimeElapsedColumn(),
+        console=console,
     ) as bar:
         tasks = {name: bar.add_task(name, total=scenario.days) for name in scenario.policies}
-        result = simulate(scenario, progress=lambda name, k: bar.advance(tasks[name], k),
-                          world=world)
+        result = simulate(
+            scenario, progress=lambda name, k: bar.advance(tasks[name], k), world=world
+        )
     console.print(comparison_table(result))
     output_dir.mkdir(parents=True, exist_ok=True)
     written = write_timeseries(result, output_dir)

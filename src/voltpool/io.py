@@ -73,6 +73,7 @@ def problem_from_dict(document: Any) -> Problem:
                 else None
             ),
             peak_price_per_kw=tariff.get("peak_price_per_kw", 0.0),
+            peak_baseline_kw=tariff.get("peak_baseline_kw", 0.0),
         ),
         slot_minutes=document.get("slot_minutes", 15),
         unmet_penalty_per_kwh=float(
@@ -114,6 +115,7 @@ def problem_to_dict(problem: Problem, **extra: Any) -> dict[str, Any]:
             "import_price_per_kwh": _rounded(problem.tariff.import_price_per_kwh),
             "export_price_per_kwh": _rounded(problem.tariff.export_price_per_kwh),
             "peak_price_per_kw": problem.tariff.peak_price_per_kw,
+            "peak_baseline_kw": problem.tariff.peak_baseline_kw,
         },
         "vehicles": problem.fleet.to_records(),
     }

@@ -58,12 +58,18 @@ class Site:
         for name in ("import_limit_kw", "export_limit_kw"):
             value = np.asarray(getattr(self, name))
             if value.ndim == 1 and value.size != base.size:
-                issues.append(FieldIssue(
-                    f"site.{name}", f"must be one number or {base.size} values (one per slot), "
-                    f"got {value.size}"))
+                issues.append(
+                    FieldIssue(
+                        f"site.{name}",
+                        f"must be one number or {base.size} values (one per slot), "
+                        f"got {value.size}",
+                    )
+                )
                 continue
             bad = np.flatnonzero(np.isnan(value.reshape(-1)) | (value.reshape(-1) < 0))
             if bad.size:
                 where = f"site.{name}" + (f"[{bad[0]}]" if value.ndim else "")
-                issues.append(FieldIssue(where, f"{value.reshape(-1)[bad[0]].item()!r} must be >= 0"))
+                issues.append(
+                    FieldIssue(where, f"{value.reshape(-1)[bad[0]].item()!r} must be >= 0")
+                )
         return issues

@@ -23,11 +23,15 @@ class Tariff:
         importing and exporting at once would be a money pump). [currency/kWh]
     peak_price_per_kw : float
         Demand charge on the highest net import over the horizon. [currency/kW]
+    peak_baseline_kw : float
+        Highest import already reached in the billing period: the demand charge applies only to
+        the increase above it (as FlexMeasures' ``site-peak-consumption``). [kW]
     """
 
     import_price_per_kwh: np.ndarray
     export_price_per_kwh: np.ndarray | None = None
     peak_price_per_kw: float = 0.0
+    peak_baseline_kw: float = 0.0
 
     def __post_init__(self) -> None:
         import_price = np.asarray(self.import_price_per_kwh, dtype=float)
@@ -36,6 +40,7 @@ class Tariff:
         export_price = import_price.copy() if export is None else np.asarray(export, dtype=float)
         object.__setattr__(self, "export_price_per_kwh", export_price)
         object.__setattr__(self, "peak_price_per_kw", float(self.peak_price_per_kw))
+        object.__setattr__(self, "peak_baseline_kw", float(self.peak_baseline_kw))
 
     def issues(self, n_slots: int) -> list[FieldIssue]:
         issues: list[FieldIssue] = []
@@ -60,4 +65,7 @@ class Tariff:
         peak = self.peak_price_per_kw
         if not np.isfinite(peak) or peak < 0:
             issues.append(FieldIssue("tariff.peak_price_per_kw", f"{peak!r} must be >= 0"))
+        baseline = self.peak_baseline_kw
+        if not np.isfinite(baseline) or baseline < 0:
+            issues.append(FieldIssue("tariff.peak_baseline_kw", f"{baseline!r} must be >= 0"))
         return issues

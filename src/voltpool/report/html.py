@@ -64,8 +64,8 @@ def _edges(run: PolicyRun) -> pd.DatetimeIndex:
 
 def _step_y(values: np.ndarray) -> np.ndarray:
     """Slot values for a ``hv`` step line over :func:`_edges`: the last value held to the end."""
-    values = np.asarray(values, dtype=float)
-    return np.where(np.isfinite(np.append(values, values[-1])), np.append(values, values[-1]), None)
+    held = np.append(np.asarray(values, dtype=float), values[-1])
+    return np.where(np.isfinite(held), held, np.nan)  # an infinite limit draws no line
 
 
 def _load_figure(result: SimulationResult) -> go.Figure:

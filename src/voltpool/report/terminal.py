@@ -23,7 +23,7 @@ def comparison_table(result: SimulationResult) -> Table:
         caption=escape(f"seed {result.seed}; {describe_period(result)}"),
         header_style="bold",
     )
-    table.add_column("Metric", no_wrap=True)
+    table.add_column("Metric", overflow="fold")  # labels wrap first on a narrow terminal
     for policy in frame.columns:
         table.add_column(escape(str(policy)), justify="right", no_wrap=True)
     for key, row in frame.iterrows():

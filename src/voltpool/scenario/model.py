@@ -53,9 +53,7 @@ class Vehicles(Section):
         if self.soc_min > self.soc_max:
             raise ValueError(f"soc_min ({self.soc_min}) must be <= soc_max ({self.soc_max})")
         if self.soc_target > self.soc_max:
-            raise ValueError(
-                f"soc_target ({self.soc_target}) must be <= soc_max ({self.soc_max})"
-            )
+            raise ValueError(f"soc_target ({self.soc_target}) must be <= soc_max ({self.soc_max})")
         if self.soc_initial > self.soc_max:
             raise ValueError(
                 f"soc_initial ({self.soc_initial}) must be <= soc_max ({self.soc_max})"
@@ -105,7 +103,9 @@ class Scenario(Section):
     seed: int = 0
     slot_minutes: Literal[15] = 15
     policies: Annotated[list[Literal["uncontrolled", "smart", "v2g"]], Field(min_length=1)] = [
-        "uncontrolled", "smart", "v2g",
+        "uncontrolled",
+        "smart",
+        "v2g",
     ]
     homes: Homes
     vehicles: Vehicles
@@ -174,7 +174,9 @@ def scenario_from_dict(document: dict[str, object]) -> Scenario:
 
 def builtin_names() -> list[str]:
     folder = resources.files("voltpool.scenario").joinpath("builtin")
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
 
 
 def scenario_text(name_or_path: str | Path) -> tuple[str, str]:
@@ -186,11 +188,15 @@ def scenario_text(name_or_path: str | Path) -> tuple[str, str]:
         return path.read_text(), str(path)
     name = str(name_or_path)
     if name not in builtin_names():
-        raise ProblemError([FieldIssue(
-            "SCENARIO",
-            f"{name!r} is neither a .toml file nor a built-in scenario "
-            f"({', '.join(builtin_names())})",
-        )])
+        raise ProblemError(
+            [
+                FieldIssue(
+                    "SCENARIO",
+                    f"{name!r} is neither a .toml file nor a built-in scenario "
+                    f"({', '.join(builtin_names())})",
+                )
+            ]
+        )
     text = resources.files("voltpool.scenario").joinpath(f"builtin/{name}.toml").read_text()
     return text, f"built-in scenario {name!r}"
 

@@ -88,7 +88,8 @@ def site_limit_notes(problem: Problem, net_kw: np.ndarray) -> list[str]:
         )
         slots = np.flatnonzero(over)
         notes.append(
-            f"site {direction} limit {describe_limit(limit[over])} kW exceeded in {slots.size} slot(s) "
+            f"site {direction} limit {describe_limit(limit[over])} kW exceeded in "
+            f"{slots.size} slot(s) "
             f"(first slot {slots[0]}, worst by {excess_kw.max():.2f} kW at slot "
             f"{int(np.argmax(excess_kw))}): {cause}"
         )

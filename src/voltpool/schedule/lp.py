@@ -9,7 +9,8 @@ Formulation (problem format v1, all vehicles at once, only their plugged-in slot
 - per slot: import ``imp`` and export ``exp`` within the site limits, plus excess columns
   ``imp_over``/``exp_over`` priced far above anything else, so the LP is always feasible and
   exceeds a site limit only where the vehicles cannot prevent it (never a bare "infeasible");
-- ``peak >= imp + imp_over`` when a demand charge applies.
+- ``peak >= imp + imp_over - peak_baseline_kw`` when a demand charge applies (only the
+  increase over the billing period's peak so far is charged).
 
 Energy balance ``e[k] = e[k-1] + eta_c * pc * dt_h - pd * dt_h / eta_d``; site balance
 ``sum(pc - pd) - imp - imp_over + exp + exp_over = -base_load``. Because ``export <= import``
@@ -199,7 +200,7 @@ def build_lp(problem: Problem) -> LinearProgram:
     row_lower[target_row:site_row] = fleet.energy_target_kwh
     row_upper[target_row:site_row] = np.inf
     row_lower[site_row:peak_row] = row_upper[site_row:peak_row] = -site.base_load_kw
-    row_lower[peak_row:] = 0.0
+    row_lower[peak_row:] = -tariff.peak_baseline_kw
     row_upper[peak_row:] = np.inf
 
     excess = site_excess_price_per_kwh(problem) * dt_h
@@ -221,9 +222,11 @@ def build_lp(problem: Problem) -> LinearProgram:
     upper[lay.imports : lay.exports] = site.import_limit_slots_kw
     upper[lay.exports : lay.import_excess] = site.export_limit_slots_kw
     upper[lay.import_excess : lay.export_excess] = np.where(
-        np.isinf(site.import_limit_slots_kw), 0.0, np.inf)
+        np.isinf(site.import_limit_slots_kw), 0.0, np.inf
+    )
     upper[lay.export_excess : lay.peak] = np.where(
-        np.isinf(site.export_limit_slots_kw), 0.0, np.inf)
+        np.isinf(site.export_limit_slots_kw), 0.0, np.inf
+    )
     return LinearProgram(lay, cost, lower, upper, matrix, row_lower, row_upper)
 
 

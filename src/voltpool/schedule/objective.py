@@ -33,7 +33,7 @@ def objective_terms(
     """The four cost terms of the v1 objective (all in currency units).
 
     ``energy_cost = sum_t dt_h * max(import_price * net, export_price * net)``;
-    ``peak_cost = peak_price_per_kw * max(0, max_t net)``;
+    ``peak_cost = peak_price_per_kw * max(0, max_t net - peak_baseline_kw)``;
     ``degradation_cost = sum_n cost_n * dt_h * sum_t max(-p, 0)``;
     ``unmet_penalty = unmet_penalty_per_kwh * sum_n shortfall_n``.
     """
@@ -43,7 +43,7 @@ def objective_terms(
         problem.dt_h
         * np.maximum(tariff.import_price_per_kwh * net, tariff.export_price_per_kwh * net).sum()
     )
-    peak_cost = tariff.peak_price_per_kw * max(0.0, float(net.max()))
+    peak_cost = tariff.peak_price_per_kw * max(0.0, float(net.max()) - tariff.peak_baseline_kw)
     discharged_kwh = problem.dt_h * np.maximum(-power_kw, 0.0).sum(axis=1)
     degradation_cost = float(problem.fleet.degradation_cost_per_kwh @ discharged_kwh)
     unmet = problem.unmet_penalty_per_kwh * float(shortfall.sum())

@@ -41,8 +41,12 @@ def uncontrolled_power_kw(problem: Problem) -> np.ndarray:
     for t in range(problem.n_slots):
         plugged = (fleet.arrival_slot <= t) & (t < fleet.departure_slot)
         power_kw[:, t] = charge_on_arrival_kw(
-            energy_kwh, fleet.energy_target_kwh, fleet.max_charge_kw, fleet.charge_efficiency,
-            dt_h, plugged,
+            energy_kwh,
+            fleet.energy_target_kwh,
+            fleet.max_charge_kw,
+            fleet.charge_efficiency,
+            dt_h,
+            plugged,
         )
         energy_kwh += fleet.charge_efficiency * power_kw[:, t] * dt_h
     return power_kw

@@ -98,6 +98,7 @@ def run_policy(
 
     log_vehicle, log_slot, log_soc, log_reachable = [], [], [], []
     refused_kwh = 0.0
+    peak_so_far_kw = 0.0
     was_plugged = departure_slot > first
     for step, t in enumerate(range(first, end)):
         soc_tn[step] = energy / capacity
@@ -113,13 +114,22 @@ def run_policy(
             arrival_energy[cars] = energy[cars]
             session_slots[cars] = sessions.departure_slot[arriving] - t
         plugged = departure_slot > t
-        state = FleetState(t=t, energy_kwh=energy, plugged=plugged, departure_slot=departure_slot,
-                           changed=plugged != was_plugged)
+        state = FleetState(
+            t=t,
+            energy_kwh=energy,
+            plugged=plugged,
+            departure_slot=departure_slot,
+            changed=plugged != was_plugged,
+            peak_so_far_kw=peak_so_far_kw,
+        )
         requested = policy.setpoints_kw(state)
         power, refused = enforce_physics(world, t, requested, energy, plugged)
         refused_kwh += refused
-        energy = energy + dt_h * (world.charge_efficiency * np.maximum(power, 0.0)
-                                  + np.minimum(power, 0.0) / world.discharge_efficiency)
+        peak_so_far_kw = max(peak_so_far_kw, world.base_load_kw[t] + float(power.sum()))
+        energy = energy + dt_h * (
+            world.charge_efficiency * np.maximum(power, 0.0)
+            + np.minimum(power, 0.0) / world.discharge_efficiency
+        )
         power_tn[step] = power
         plugged_tn[step] = plugged
         was_plugged = plugged
@@ -128,14 +138,18 @@ def run_policy(
         if leaving.size:
             reachable_kwh = np.minimum(
                 vehicles.soc_max * capacity[leaving],
-                arrival_energy[leaving] + world.charge_efficiency[leaving]
-                * world.max_charge_kw[leaving] * dt_h * session_slots[leaving],
+                arrival_energy[leaving]
+                + world.charge_efficiency[leaving]
+                * world.max_charge_kw[leaving]
+                * dt_h
+                * session_slots[leaving],
             )
             log_vehicle.append(leaving)
             log_slot.append(np.full(leaving.size, step + 1))
             log_soc.append(energy[leaving] / capacity[leaving])
             log_reachable.append(
-                reachable_kwh >= target_kwh[leaving] - TARGET_TOLERANCE_SOC * capacity[leaving])
+                reachable_kwh >= target_kwh[leaving] - TARGET_TOLERANCE_SOC * capacity[leaving]
+            )
         if progress is not None and (step + 1) % 96 == 0:
             progress(1)
     soc_tn[n_slots] = energy / capacity
@@ -174,4 +188,6 @@ def run_policy(
         departures=departures,
         solver_time_s=np.asarray(policy.solver_time_s),
         curtailed_kwh=refused_kwh,
+        peak_price_per_kw=scenario.tariff.peak_price_per_kw,
+        degradation_cost_per_kwh=np.full(n_vehicles, vehicles.degradation_cost_per_kwh),
     )

@@ -30,7 +30,10 @@ METRIC_LABELS: dict[str, str] = {
     "load_factor": "Load factor, mean/peak import (0..1)",
     "over_limit_h": "Time above import limit (h)",
     "overload_kw_max": "Largest overload (kW)",
-    "energy_cost_eur": "Neighbourhood energy cost (EUR)",
+    "total_cost_eur": "Total cost: energy + peak + battery wear (EUR)",
+    "energy_cost_eur": "  energy (EUR)",
+    "peak_cost_eur": "  peak (demand) charge (EUR)",
+    "wear_cost_eur": "  battery wear of V2G (EUR)",
     "household_cost_eur_mean": "Cost per household, without car (EUR)",
     "car_cost_eur_mean": "Cost per car (EUR)",
     "v2g_export_kwh": "V2G exported, AC side (kWh)",
@@ -64,6 +67,7 @@ PER_CAR_COLUMNS: tuple[str, ...] = (
     "v2g_export_kwh",
     "v2g_revenue_eur",
     "energy_driven_kwh",
+    "wear_cost_eur",
     "shortfall_kwh",
     "cost_eur",
     "value_vs_baseline_eur",
@@ -127,6 +131,7 @@ def _car_totals(run: PolicyRun) -> dict[str, np.ndarray]:
     charging_cost = charged_kwh @ run.import_price_per_kwh
     public_cost = run.public_charging_kwh @ run.import_price_per_kwh
     revenue = discharged_kwh @ run.export_price_per_kwh
+    wear = discharged_kwh.sum(axis=1) * run.wear_cost_per_kwh
     n_vehicles = len(run.vehicle_ids)
     departures = run.departures
     shortfall = np.bincount(
@@ -142,8 +147,9 @@ def _car_totals(run: PolicyRun) -> dict[str, np.ndarray]:
         "v2g_export_kwh": discharged_kwh.sum(axis=1),
         "v2g_revenue_eur": revenue,
         "energy_driven_kwh": run.driving_kwh.sum(axis=1),
+        "wear_cost_eur": wear,
         "shortfall_kwh": shortfall,
-        "cost_eur": charging_cost + public_cost - revenue,
+        "cost_eur": charging_cost + public_cost - revenue + wear,
     }
 
 
@@ -159,7 +165,14 @@ def _site_metrics(run: PolicyRun) -> dict[str, float]:
     home_cost = np.maximum(home_kwh, 0.0) @ run.import_price_per_kwh - (
         np.maximum(-home_kwh, 0.0) @ run.export_price_per_kwh
     )
+    peak_cost = run.peak_price_per_kw * max(0.0, float(net_kw.max()))
+    wear_cost = float(
+        run.wear_cost_per_kwh @ (run.dt_h * np.maximum(-run.power_kw, 0.0)).sum(axis=1)
+    )
     return {
+        "total_cost_eur": float(energy_cost) + peak_cost + wear_cost,
+        "peak_cost_eur": peak_cost,
+        "wear_cost_eur": wear_cost,
         "transformer_peak_kw": float(net_kw.max()),
         "base_load_peak_kw": float(run.base_load_kw.max()),
         "load_factor": float(import_kw.mean()) / peak_import_kw
@@ -200,8 +213,8 @@ def _site_balance_residual_kw(run: PolicyRun) -> float:
     home_of_car = np.asarray(run.vehicle_home, dtype=np.intp)
     if home_of_car.size and (home_of_car.min() < 0 or home_of_car.max() >= n_homes):
         raise ValueError(f"run {run.policy!r}: vehicle_home must index home_ids (0..{n_homes - 1})")
-    owns = home_of_car[None, :] == np.arange(n_homes)[:, None]  # [H, N]
-    per_home_kw = run.home_load_kw + owns.astype(float) @ run.power_kw  # [H, T]
+    per_home_kw = np.array(run.home_load_kw, dtype=float)  # [H, T]
+    np.add.at(per_home_kw, home_of_car, run.power_kw)  # each car onto its own home
     return float(np.abs(run.site_net_load_kw - per_home_kw.sum(axis=0)).max())
 
 
@@ -213,13 +226,17 @@ def policy_metrics(run: PolicyRun) -> dict[str, float]:
     import) [0..1], ``over_limit_h`` (time with net load above ``import_limit_kw``) and
     ``overload_kw_max`` (largest excess, 0 when none).
 
-    Money [EUR]: ``energy_cost_eur`` is the neighbourhood's bill,
-    ``sum(dt_h * (import_price * max(net, 0) - export_price * max(-net, 0)))``.
+    Money [EUR]: ``energy_cost_eur`` is the neighbourhood's energy bill,
+    ``sum(dt_h * (import_price * max(net, 0) - export_price * max(-net, 0)))``;
+    ``peak_cost_eur`` the demand charge ``peak_price_per_kw * max(0, max(net))``;
+    ``wear_cost_eur`` the battery wear of V2G, ``sum_n degradation_cost_per_kwh * discharge``;
+    ``total_cost_eur`` their sum.
     ``household_cost_eur_mean`` values each home's own load (without its cars) at the import
     price (a negative load, if any, at the export price), averaged over homes.
     ``car_cost_eur_mean`` is, per car, its home charging energy (AC side) at the import price,
     **plus its public charging energy valued at the import price of the slot it is booked in**,
-    minus its V2G discharge (AC side) at the export price, averaged over cars. Per-car costs price
+    minus its V2G discharge (AC side) at the export price, plus its battery wear, averaged
+    over cars. Per-car costs price
     each car alone, so they do not add up to the neighbourhood bill: inside the neighbourhood a
     discharged kWh offsets a neighbour's import instead of being exported.
 

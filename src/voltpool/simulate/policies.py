@@ -35,6 +35,8 @@ class FleetState:
     departure_slot: np.ndarray
     changed: np.ndarray
     """Cars that plugged in or left since the previous slot."""
+    peak_so_far_kw: float = 0.0
+    """Highest import of the neighbourhood so far in the period (the demand charge's base)."""
 
 
 class Policy:
@@ -60,8 +62,12 @@ class Uncontrolled(Policy):
         started = time.perf_counter()
         target_kwh = world.scenario.vehicles.soc_target * world.capacity_kwh
         power = charge_on_arrival_kw(
-            state.energy_kwh, target_kwh, world.max_charge_kw, world.charge_efficiency,
-            world.dt_h, state.plugged,
+            state.energy_kwh,
+            target_kwh,
+            world.max_charge_kw,
+            world.charge_efficiency,
+            world.dt_h,
+            state.plugged,
         )
         self.solver_time_s.append(time.perf_counter() - started)
         return power
@@ -131,7 +137,8 @@ class Planned(Policy):
             arrival_slot=np.zeros(count, dtype=np.int64),
             departure_slot=np.minimum(state.departure_slot[cars] - t, self.horizon),
             max_charge_kw=world.max_charge_kw[cars],
-            max_discharge_kw=world.max_discharge_kw[cars] if self.bidirectional
+            max_discharge_kw=world.max_discharge_kw[cars]
+            if self.bidirectional
             else np.zeros(count),
             charge_efficiency=world.charge_efficiency[cars],
             discharge_efficiency=world.discharge_efficiency[cars],
@@ -141,8 +148,12 @@ class Planned(Policy):
         return Problem(
             fleet=fleet,
             site=Site(base, world.import_limit_kw[window], world.export_limit_kw[window]),
-            tariff=Tariff(import_price, np.minimum(export_price, import_price),
-                          world.scenario.tariff.peak_price_per_kw),
+            tariff=Tariff(
+                import_price,
+                np.minimum(export_price, import_price),
+                world.scenario.tariff.peak_price_per_kw,
+                peak_baseline_kw=state.peak_so_far_kw,
+            ),
             slot_minutes=world.scenario.slot_minutes,
             unmet_penalty_per_kwh=world.scenario.planning.unmet_penalty_per_kwh,
         )

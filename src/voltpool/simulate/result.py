@@ -80,6 +80,10 @@ class PolicyRun:
         Wall time of each planning step of the policy. [s]
     curtailed_kwh : float
         Charging energy the simulator refused because it broke a physical rule. [kWh]
+    peak_price_per_kw : float
+        Demand charge on the period's highest import of the neighbourhood. [EUR/kW]
+    degradation_cost_per_kwh : array [N] or None
+        Battery wear priced per kWh discharged (AC side); None means zero. [EUR/kWh]
     """
 
     policy: str
@@ -104,6 +108,15 @@ class PolicyRun:
     departures: Departures
     solver_time_s: np.ndarray
     curtailed_kwh: float = 0.0
+    peak_price_per_kw: float = 0.0
+    degradation_cost_per_kwh: np.ndarray | None = None
+
+    @property
+    def wear_cost_per_kwh(self) -> np.ndarray:
+        """Battery wear per kWh discharged for every car (zeros when not given). [EUR/kWh]"""
+        if self.degradation_cost_per_kwh is None:
+            return np.zeros(len(self.vehicle_ids))
+        return np.asarray(self.degradation_cost_per_kwh, dtype=float)
 
     @property
     def base_load_kw(self) -> np.ndarray:

@@ -23,8 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from voltpool.data import day_ahead_price_per_kwh, household_load_kw, price_coverage
-from voltpool.data import sample_models, sample_sessions
+from voltpool.data import (
+    day_ahead_price_per_kwh,
+    household_load_kw,
+    price_coverage,
+    sample_models,
+    sample_sessions,
+)
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.scenario import Scenario
 
@@ -52,6 +57,8 @@ class World:
     dt_h: float
     home_ids: tuple[str, ...]
     home_load_kw: np.ndarray
+    base_load_kw: np.ndarray
+    """Sum of the homes' load per slot (computed once). [kW]"""
     vehicle_ids: tuple[str, ...]
     vehicle_home: np.ndarray
     vehicle_model: tuple[str, ...]
@@ -81,10 +88,6 @@ class World:
     def n_vehicles(self) -> int:
         return len(self.vehicle_ids)
 
-    @property
-    def base_load_kw(self) -> np.ndarray:
-        return self.home_load_kw.sum(axis=0)
-
 
 def _prices(scenario: Scenario, index: pd.DatetimeIndex) -> tuple[np.ndarray, list[str]]:
     """Day-ahead prices on ``index``; outside the shipped years, the nearest year that fits."""
@@ -95,21 +98,31 @@ def _prices(scenario: Scenario, index: pd.DatetimeIndex) -> tuple[np.ndarray, li
         if shifted[0] >= first and shifted[-1] + step <= end:
             break
     else:
-        raise ProblemError([FieldIssue(
-            "start", f"the period is longer than the shipped price data ({first:%Y-%m-%d} .. "
-            f"{end:%Y-%m-%d})",
-        )])
+        raise ProblemError(
+            [
+                FieldIssue(
+                    "start",
+                    f"the period is longer than the shipped price data ({first:%Y-%m-%d} .. "
+                    f"{end:%Y-%m-%d})",
+                )
+            ]
+        )
     series = day_ahead_price_per_kwh(shifted[0], shifted[-1] + step, freq="15min")
     values = series.reindex(shifted, method="ffill").to_numpy()
-    notes = [] if years == 0 else [
-        f"prices: the period lies outside the shipped day-ahead data ({first:%Y-%m-%d} .. "
-        f"{end:%Y-%m-%d}); the same calendar days {-years:+d} year(s) are used"
-    ]
+    notes = (
+        []
+        if years == 0
+        else [
+            f"prices: the period lies outside the shipped day-ahead data ({first:%Y-%m-%d} .. "
+            f"{end:%Y-%m-%d}); the same calendar days {-years:+d} year(s) are used"
+        ]
+    )
     return values, notes
 
 
-def _sessions(scenario: Scenario, index: pd.DatetimeIndex, rng: np.random.Generator,
-              n_vehicles: int) -> Sessions:
+def _sessions(
+    scenario: Scenario, index: pd.DatetimeIndex, rng: np.random.Generator, n_vehicles: int
+) -> Sessions:
     """Draw plug-in sessions day by day (local days), dropping overlaps, vectorized over cars."""
     zone = scenario.timezone
     start_local = index[0].tz_convert(zone).normalize()
@@ -120,11 +133,15 @@ def _sessions(scenario: Scenario, index: pd.DatetimeIndex, rng: np.random.Genera
     for day in range(n_days):
         local_midnight = (start_local + pd.Timedelta(days=day)).tz_localize(None)
         weekday = local_midnight.day_of_week < 5
-        draw = sample_sessions(n_vehicles, rng, weekday=weekday,
-                               category=scenario.vehicles.session_category)
-        local_arrival = pd.DatetimeIndex(local_midnight + draw.arrival_slot * pd.Timedelta(minutes=15))
-        utc_arrival = local_arrival.tz_localize(zone, ambiguous=True,
-                                                nonexistent="shift_forward").tz_convert("UTC")
+        draw = sample_sessions(
+            n_vehicles, rng, weekday=weekday, category=scenario.vehicles.session_category
+        )
+        local_arrival = pd.DatetimeIndex(
+            local_midnight + draw.arrival_slot * pd.Timedelta(minutes=15)
+        )
+        utc_arrival = local_arrival.tz_localize(
+            zone, ambiguous=True, nonexistent="shift_forward"
+        ).tz_convert("UTC")
         slot = ((utc_arrival - index[0]) // pd.Timedelta(minutes=15)).to_numpy(np.int64)
         length = np.maximum(1, np.rint(draw.connection_h * 4)).astype(np.int64)
         wants = rng.random(n_vehicles) < plug_in_probability
@@ -160,12 +177,16 @@ def check_transformer(
     if limit < scenario.transformer.import_limit_kw:
         field = "events[].import_limit_kw"
     when = index[inside][first].tz_convert(scenario.timezone)
-    raise ProblemError([FieldIssue(
-        field,
-        f"{limit:g} kW is below the homes' own load ({base_load_kw[inside][first]:.1f} kW at "
-        f"{when:%Y-%m-%d %H:%M %Z}; {over.size} slots in all, homes' peak "
-        f"{base_load_kw[inside].max():.1f} kW): the scenario cannot be met by any policy",
-    )])
+    raise ProblemError(
+        [
+            FieldIssue(
+                field,
+                f"{limit:g} kW is below the homes' own load "
+                f"({base_load_kw[inside][first]:.1f} kW at {when:%Y-%m-%d %H:%M %Z}; {over.size} slots in all, homes' peak "
+                f"{base_load_kw[inside].max():.1f} kW): the scenario cannot be met by any policy",
+            )
+        ]
+    )
 
 
 def build_world(scenario: Scenario) -> World:
@@ -183,8 +204,9 @@ def build_world(scenario: Scenario) -> World:
     homes = scenario.homes
     spread = homes.annual_kwh_spread
     annual_kwh = homes.annual_kwh * rng.lognormal(-0.5 * spread**2, spread, homes.count)
-    profile = household_load_kw(index[0], n_days, REFERENCE_ANNUAL_KWH,
-                                local_tz=scenario.timezone).to_numpy()[: len(index)]
+    profile = household_load_kw(
+        index[0], n_days, REFERENCE_ANNUAL_KWH, local_tz=scenario.timezone
+    ).to_numpy()[: len(index)]
     home_load_kw = annual_kwh[:, None] / REFERENCE_ANNUAL_KWH * profile[None, :]
 
     cars = scenario.vehicles
@@ -200,7 +222,8 @@ def build_world(scenario: Scenario) -> World:
     efficiency = models["charge_efficiency_ac_3ph_16a"].to_numpy(float)
     vehicle_home = (
         rng.choice(homes.count, n_vehicles, replace=homes.count < n_vehicles)
-        if homes.count else np.full(n_vehicles, -1)
+        if homes.count
+        else np.full(n_vehicles, -1)
     )
 
     day_ahead, notes = _prices(scenario, index)
@@ -210,7 +233,8 @@ def build_world(scenario: Scenario) -> World:
     export_limit = np.full(len(index), np.inf if export_limit_value is None else export_limit_value)
     for event in scenario.events:
         inside = (index >= scenario.event_time_utc(event.start)) & (
-            index < scenario.event_time_utc(event.end))
+            index < scenario.event_time_utc(event.end)
+        )
         import_limit[inside] = np.minimum(import_limit[inside], event.import_limit_kw)
 
     check_transformer(scenario, index, home_load_kw.sum(axis=0), import_limit)
@@ -220,6 +244,7 @@ def build_world(scenario: Scenario) -> World:
         dt_h=dt_h,
         home_ids=tuple(f"home-{i + 1:03d}" for i in range(homes.count)),
         home_load_kw=home_load_kw,
+        base_load_kw=home_load_kw.sum(axis=0),
         vehicle_ids=tuple(f"car-{i + 1:03d}" for i in range(n_vehicles)),
         vehicle_home=vehicle_home,
         vehicle_model=tuple(models["model"]),
