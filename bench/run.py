@@ -17,8 +17,6 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import bench_schedule
-
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
@@ -48,6 +46,9 @@ def show(console: Console, title: str, header: list[str], body: list[list[str]])
 
 
 def main() -> None:
+    import bench_schedule
+    import bench_simulate
+
     quick = "--quick" in sys.argv
     console = Console(width=180)
     stamp = f"{dt.date.today().isoformat()}, {machine()}"
@@ -59,6 +60,10 @@ def main() -> None:
     sections.append(
         show(console, "Exact LP scheduler (example neighbourhood, 96 x 15 min)", header, body)
     )
+    if not quick:
+        with console.status("simulator..."):
+            header, body = bench_simulate.table_rows(bench_simulate.run())
+        sections.append(show(console, "Simulator on real data", header, body))
     Path(__file__).with_name("results.md").write_text("\n".join(sections))
 
 

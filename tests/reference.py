@@ -46,6 +46,18 @@ def reference_optimum(problem: Problem) -> Reference:
         for t in range(n_t + 1):
             var("soc", n, t)
         var("short", n)
+    wear = fleet.wear
+    segments = wear.n_segments if wear is not None else 0
+    for n in range(n_veh):
+        for j in range(segments):
+            for t in range(n_t):
+                var("seg_c", n, j, t)
+                var("seg_d", n, j, t)
+            for t in range(n_t + 1):
+                var("seg_e", n, j, t)
+        if wear is not None and wear.dwell_soc.size:
+            for t in range(n_t):
+                var("dwell", n, t)
     for t in range(n_t):
         var("net", t)
         var("cost", t)
@@ -98,6 +110,8 @@ def reference_optimum(problem: Problem) -> Reference:
                 np.inf,
             )
         )
+    for n in range(n_veh):
+        _wear_rows(problem, n, index, c, lo, hi, rows)
     peak = index["peak",]
     c[peak] = tariff.peak_price_per_kw
     for t in range(n_t):
@@ -136,3 +150,48 @@ def reference_optimum(problem: Problem) -> Reference:
         [[x[index["pc", n, t]] - x[index["pd", n, t]] for t in range(n_t)] for n in range(n_veh)]
     ).reshape(n_veh, n_t)
     return Reference(True, float(result.fun), power)
+
+
+def _wear_rows(problem: Problem, n: int, index: dict, c, lo, hi, rows) -> None:  # noqa: ANN001
+    """Segments (Xu et al.) and the dwell epigraph of vehicle n, over the whole horizon."""
+    fleet = problem.fleet
+    wear = fleet.wear
+    if wear is None:
+        return
+    dt = problem.dt_h
+    cap = float(fleet.capacity_kwh[n])
+    segments = wear.n_segments
+    if segments:
+        width = cap / segments
+        energy = float(fleet.soc_initial[n]) * cap
+        for j in range(segments):
+            # segment j covers SoC from 1 - (j + 1) / J to 1 - j / J
+            start = min(max(energy - (1 - (j + 1) / segments) * cap, 0.0), width)
+            first = index["seg_e", n, j, 0]
+            lo[first] = hi[first] = start
+            for t in range(problem.n_slots + 1):
+                e = index["seg_e", n, j, t]
+                if t:
+                    lo[e], hi[e] = 0.0, width
+            for t in range(problem.n_slots):
+                sc, sd = index["seg_c", n, j, t], index["seg_d", n, j, t]
+                c[sd] = wear.cycle_depth_cost_per_kwh[n, j] * dt / fleet.discharge_efficiency[n]
+                rows.append((
+                    {index["seg_e", n, j, t + 1]: 1.0, index["seg_e", n, j, t]: -1.0,
+                     sc: -dt * fleet.charge_efficiency[n], sd: dt / fleet.discharge_efficiency[n]},
+                    0.0, 0.0,
+                ))
+        for t in range(problem.n_slots):
+            for kind in ("c", "d"):
+                link = {index[f"seg_{kind}", n, j, t]: 1.0 for j in range(segments)}
+                link[index[f"p{kind}", n, t]] = -1.0
+                rows.append((link, 0.0, 0.0))
+    if wear.dwell_soc.size:
+        points = list(zip(wear.dwell_soc, wear.dwell_cost_per_h[n], strict=True))
+        for t in range(fleet.arrival_slot[n], fleet.departure_slot[n]):
+            w = index["dwell", n, t]
+            lo[w] = -np.inf
+            c[w] = dt
+            for (s0, g0), (s1, g1) in zip(points, points[1:], strict=False):
+                slope = (g1 - g0) / (s1 - s0)
+                rows.append(({w: 1.0, index["soc", n, t + 1]: -slope}, g0 - slope * s0, np.inf))

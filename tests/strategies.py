@@ -6,6 +6,19 @@ import numpy as np
 from hypothesis import strategies as st
 
 from voltpool.model import Fleet, Problem, Site, Tariff
+from voltpool.model.wear import BatteryWear
+
+
+def random_wear(rng: np.random.Generator, n_veh: int) -> BatteryWear:
+    """Convex wear costs: non-decreasing segment costs, a convex dwell curve (some vehicles 0)."""
+    segments = int(rng.integers(2, 5))
+    steps = rng.uniform(0.0, 0.08, (n_veh, segments))
+    cycle = np.round(np.cumsum(steps, axis=1), 4) * (rng.random((n_veh, 1)) < 0.8)
+    soc = np.array([0.0, 0.5, 0.8, 1.0])
+    slopes = np.cumsum(rng.uniform(0.0, 0.02, (n_veh, 3)), axis=1)
+    dwell = np.concatenate([np.zeros((n_veh, 1)), np.cumsum(slopes * np.diff(soc), axis=1)],
+                           axis=1) * (rng.random((n_veh, 1)) < 0.8)
+    return BatteryWear(cycle, soc, np.round(dwell, 6))
 
 
 @st.composite
@@ -15,6 +28,7 @@ def problems(
     max_slots: int = 8,
     negative_prices: bool = False,
     limits: bool = True,
+    wear: bool = False,
 ) -> Problem:
     n_slots = draw(st.integers(1, max_slots))
     n_veh = draw(st.integers(1, max_vehicles))
@@ -46,6 +60,7 @@ def problems(
         charge_efficiency=np.round(rng.uniform(0.8, 1.0, n_veh), 3),
         discharge_efficiency=np.round(rng.uniform(0.8, 1.0, n_veh), 3),
         degradation_cost_per_kwh=np.round(rng.uniform(0.0, 0.1, n_veh), 3),
+        wear=random_wear(rng, n_veh) if wear else None,
     )
     use_limits = limits and draw(st.booleans())
     import_limit = (

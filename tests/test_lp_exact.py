@@ -178,3 +178,64 @@ def test_time_varying_import_limit() -> None:
     assert result.status == "optimal"
     assert result.power_kw[0, 1] == pytest.approx(-2.0)
     assert verify(problem, result).ok
+
+
+@pytest.mark.slow
+@settings(max_examples=600)
+@given(problems(max_vehicles=5, max_slots=12, negative_prices=True))
+def test_lp_equals_independent_formulation_many_examples(problem) -> None:
+    """The exactness check on ten times more, larger problems (``make test-slow``)."""
+    result = schedule(problem, "lp")
+    reference = reference_optimum(problem)
+    if not reference.feasible:
+        assert result.status == "site_limit_exceeded"
+        return
+    assert verify(problem, result).ok
+    assert result.objective == pytest.approx(reference.objective, rel=1e-6, abs=1e-6)
+
+
+@settings(max_examples=60)
+@given(problems(wear=True))
+def test_lp_with_wear_costs_equals_independent_formulation(problem) -> None:
+    """Cycle-depth and SoC-dwell costs keep the LP exact: no binaries, same optimum."""
+    result = schedule(problem, "lp")
+    reference = reference_optimum(problem)
+    if not reference.feasible:
+        assert result.status == "site_limit_exceeded"
+        return
+    report = verify(problem, result)
+    assert report.ok, [str(v) for v in report.violations]
+    assert not result.solver.notes
+    assert result.objective == pytest.approx(reference.objective, rel=1e-6, abs=1e-6)
+
+
+def test_deep_cycles_cost_more_than_shallow_ones() -> None:
+    """Depth-rising costs: V2G takes the shallow half of the battery, not the deep half."""
+    from voltpool.model.wear import BatteryWear
+
+    problem = one_site(
+        [{"soc_initial": 1.0, "soc_target": 0.0, "max_discharge_kw": 8.0, "departure_slot": 1}],
+        base_load_kw=[0.0], import_price=[0.5],
+    )
+    fleet = problem.fleet
+    # 10 kWh in two 5 kWh depth segments: 0.01 per kWh from the top half, 0.6 from the bottom
+    wear = BatteryWear(np.array([[0.01, 0.6]]), np.zeros(0), np.zeros((1, 0)))
+    fields = {f: getattr(fleet, f) for f in fleet.__dataclass_fields__ if f != "wear"}
+    problem = type(problem)(
+        type(fleet)(**fields, wear=wear),
+        problem.site, problem.tariff, problem.slot_minutes, problem.unmet_penalty_per_kwh,
+    )
+    result = schedule(problem, "lp")
+    np.testing.assert_allclose(result.power_kw[:, 0], [-5.0], atol=1e-7)
+    assert result.objective_terms["cycle_depth_cost"] == pytest.approx(5 * 0.01)
+    assert_optimal(problem, result)
+
+
+def test_non_convex_wear_is_refused() -> None:
+    from voltpool.errors import ProblemError
+    from voltpool.model.wear import BatteryWear
+
+    with pytest.raises(ProblemError, match="must not decrease with depth"):
+        BatteryWear(np.array([[0.2, 0.1]]), np.zeros(0), np.zeros((1, 0)))
+    with pytest.raises(ProblemError, match="must be convex in soc"):
+        BatteryWear(np.zeros((1, 0)), np.array([0.0, 0.5, 1.0]), np.array([[0.0, 1.0, 1.2]]))

@@ -128,3 +128,22 @@ def test_valid_document_round_trips() -> None:
     again = problem_to_dict(problem)
     assert again["vehicles"] == GOOD["vehicles"]
     assert again["site"] == GOOD["site"]
+
+
+def test_battery_block_round_trips_and_is_checked() -> None:
+    document = copy.deepcopy(GOOD)
+    document["vehicles"][0]["battery"] = {
+        "cycle_depth_cost_per_kwh": [0.01, 0.02, 0.05],
+        "soc_dwell_cost_per_h": {"soc": [0.0, 0.5, 1.0], "cost": [0.0, 0.001, 0.004]},
+    }
+    problem = problem_from_dict(document)
+    assert problem.fleet.wear is not None
+    assert problem_to_dict(problem)["vehicles"][0]["battery"] == document["vehicles"][0]["battery"]
+    assert "battery" not in problem_to_dict(problem)["vehicles"][1]
+
+    document["vehicles"][1]["battery"] = {"cycle_depth_cost_per_kwh": [0.01, 0.02]}
+    with pytest.raises(ProblemError, match="same number of segments"):
+        problem_from_dict(document)
+    document["vehicles"][1]["battery"] = {"cycle_depth_cost_per_kwh": [0.05, 0.02, 0.01]}
+    with pytest.raises(ProblemError, match=r"vehicles\[1\]\.battery\.cycle_depth_cost_per_kwh"):
+        problem_from_dict(document)

@@ -302,7 +302,8 @@ def run_simulation(scenario_name: str, output_dir: Path) -> None:
     output_dir.mkdir(parents=True, exist_ok=True)
     written = write_timeseries(result, output_dir)
     report = write_html_report(result, output_dir / "report.html")
-    console.print(f"time series: {', '.join(str(p) for p in written)}", highlight=False)
+    console.print(f"time series: {len(written)} files (CSV, and Parquet where pyarrow is "
+                  f"installed) in {output_dir}/", highlight=False)
     console.print(f"[bold green]report:[/] {report}", highlight=False)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.model._checks import check_elements
+from voltpool.model.wear import BatteryWear
 
 FLOAT_FIELDS = (
     "capacity_kwh",
@@ -48,7 +49,9 @@ class Fleet:
     charge_efficiency, discharge_efficiency : array
         Grid-to-battery and battery-to-grid efficiency. [0..1]
     degradation_cost_per_kwh : array
-        Wear cost per kWh discharged at the AC side. [currency/kWh]
+        Wear cost per kWh discharged at the AC side (throughput cost). [currency/kWh]
+    wear : BatteryWear, optional
+        Cycle-depth and SoC-dwell costs (the optional per-vehicle ``battery`` block).
     """
 
     ids: tuple[str, ...]
@@ -64,6 +67,7 @@ class Fleet:
     charge_efficiency: np.ndarray
     discharge_efficiency: np.ndarray
     degradation_cost_per_kwh: np.ndarray = field(default=None)  # type: ignore[assignment]
+    wear: BatteryWear | None = None
 
     def __post_init__(self) -> None:
         ids = tuple(str(i) for i in self.ids)
@@ -87,6 +91,9 @@ class Fleet:
                 issues.append(
                     FieldIssue(f"vehicles[*].{name}", f"has {size} values for {n} vehicles")
                 )
+        if self.wear is not None and self.wear.cycle_depth_cost_per_kwh.shape[0] != n:
+            issues.append(FieldIssue("vehicles[*].battery", f"wear costs given for "
+                                     f"{self.wear.cycle_depth_cost_per_kwh.shape[0]} of {n} vehicles"))
         if issues:
             raise ProblemError(issues)
         self._validate_values()
@@ -210,6 +217,7 @@ class Fleet:
         return cls(
             ids=tuple(str(r["id"]) for r in records),
             **{k: np.asarray(v) for k, v in columns.items()},
+            wear=BatteryWear.from_records(records),
         )
 
     def to_records(self) -> list[dict[str, object]]:
@@ -221,5 +229,7 @@ class Fleet:
                 record[name] = float(getattr(self, name)[index])
             for name in INT_FIELDS:
                 record[name] = int(getattr(self, name)[index])
+            if self.wear is not None and (block := self.wear.to_record(index)):
+                record["battery"] = block
             records.append(record)
         return records

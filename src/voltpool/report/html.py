@@ -95,37 +95,49 @@ def _load_figure(result: SimulationResult) -> go.Figure:
         ),
         secondary_y=False,
     )
-    for name, values, visible in (
-        ("Import limit", first.import_limit_kw, True),
-        ("Export limit (as negative load)", -np.asarray(first.export_limit_kw), "legendonly"),
-    ):
-        if np.isfinite(values).any():
-            fig.add_trace(
-                go_module.Scatter(
-                    x=x,
-                    y=_step_y(values),
-                    name=name,
-                    visible=visible,
-                    line={"color": "#000", "dash": "dot", "width": 1.5},
-                    **step,
-                ),
-                secondary_y=False,
-            )
-    for name, values, visible in (
-        ("Import price", first.import_price_per_kwh, True),
-        ("Export price", first.export_price_per_kwh, "legendonly"),
-    ):
+    limit_line = {"color": "#000", "dash": "dot", "width": 1.5}
+    price_line = {"color": "#bcbd22", "width": 1}
+    lines = (
+        ("Import limit", first.import_limit_kw, True, False, limit_line, 1.0),
+        (
+            "Export limit (as negative load)",
+            -np.asarray(first.export_limit_kw),
+            "legendonly",
+            False,
+            limit_line,
+            1.0,
+        ),
+        (
+            "Import price",
+            first.import_price_per_kwh,
+            True,
+            True,
+            {**price_line, "dash": "solid"},
+            0.6,
+        ),
+        (
+            "Export price",
+            first.export_price_per_kwh,
+            "legendonly",
+            True,
+            {**price_line, "dash": "dashdot"},
+            0.6,
+        ),
+    )
+    for name, values, visible, on_price_axis, line, opacity in lines:
+        if not np.isfinite(values).any():
+            continue
         fig.add_trace(
             go_module.Scatter(
                 x=x,
                 y=_step_y(values),
                 name=name,
                 visible=visible,
-                opacity=0.6,
-                line={"color": "#bcbd22", "width": 1, "dash": "solid" if visible else "dashdot"},
+                opacity=opacity,
+                line=line,
                 **step,
             ),
-            secondary_y=True,
+            secondary_y=on_price_axis,
         )
     fig.update_xaxes(title_text="Time (UTC)")
     fig.update_yaxes(title_text="Load (kW), import positive", secondary_y=False)

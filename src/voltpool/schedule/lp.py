@@ -124,6 +124,7 @@ def site_excess_price_per_kwh(problem: Problem) -> float:
         + np.abs(tariff.import_price_per_kwh).max()
         + np.abs(tariff.export_price_per_kwh).max()
         + fleet.degradation_cost_per_kwh.max(initial=0.0)
+        + (fleet.wear.cycle_depth_cost_per_kwh.max(initial=0.0) / eta_min if fleet.wear else 0.0)
         + tariff.peak_price_per_kw / problem.dt_h
     )
     return 10.0 * float(scale) + 1.0
@@ -227,7 +228,111 @@ def build_lp(problem: Problem) -> LinearProgram:
     upper[lay.export_excess : lay.peak] = np.where(
         np.isinf(site.export_limit_slots_kw), 0.0, np.inf
     )
-    return LinearProgram(lay, cost, lower, upper, matrix, row_lower, row_upper)
+    base = LinearProgram(lay, cost, lower, upper, matrix, row_lower, row_upper)
+    return add_wear_costs(problem, base) if fleet.wear is not None else base
+
+
+def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
+    """Append the cycle-depth segments and the SoC-dwell epigraph (:mod:`voltpool.model.wear`).
+
+    Cycle depth (Xu et al. 2018): per plugged-in slot k of a vehicle with such costs and per
+    depth segment j, charge ``pc_j``, discharge ``pd_j`` and segment energy ``e_j`` in
+    ``[0, capacity / J]``; ``sum_j pc_j = pc``, ``sum_j pd_j = pd``, each segment balanced like
+    the battery, starting with the energy in the deepest segments; ``pd_j`` costs
+    ``c_j * dt_h / eta_d`` (the kWh leaving the battery). Costs not decreasing with depth keep it
+    convex. SoC dwell: ``w[k] >= slope_m * e[k] / capacity + intercept_m`` for every piece m,
+    costing ``dt_h * w[k]``.
+    """
+    fleet = problem.fleet
+    wear = fleet.wear
+    assert wear is not None
+    lay = lp.layout
+    dt_h = problem.dt_h
+    veh = lay.vehicle
+    n_cols, n_rows = lp.cost.size, lp.row_lower.size
+    entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    costs, lowers, uppers, row_lo, row_hi = [], [], [], [], []
+
+    segments = wear.n_segments
+    cyc_k = np.flatnonzero(wear.has_cycle_cost[veh]) if segments else np.zeros(0, dtype=int)
+    if cyc_k.size:
+        count = cyc_k.size
+        local = np.arange(count)
+        # column blocks [count, J]: charge, discharge, energy
+        pc_j = n_cols + np.arange(count * segments).reshape(count, segments)
+        pd_j = pc_j + count * segments
+        e_j = pd_j + count * segments
+        n_cols += 3 * count * segments
+        cyc_veh = veh[cyc_k]
+        size = fleet.capacity_kwh[cyc_veh] / segments
+        costs += [np.zeros(count * segments),
+                  (wear.cycle_depth_cost_per_kwh[cyc_veh] * dt_h
+                   / fleet.discharge_efficiency[cyc_veh, None]).ravel(),
+                  np.zeros(count * segments)]
+        lowers += [np.zeros(3 * count * segments)]
+        uppers += [np.full(2 * count * segments, np.inf), np.repeat(size, segments)]
+        link_charge = n_rows + local
+        link_discharge = link_charge + count
+        balance = n_rows + 2 * count + np.arange(count * segments).reshape(count, segments)
+        n_rows += 2 * count + count * segments
+        ones = np.ones(count * segments)
+        entries += [
+            (np.repeat(link_charge, segments), pc_j.ravel(), ones),
+            (link_charge, lay.charge + cyc_k, -np.ones(count)),
+            (np.repeat(link_discharge, segments), pd_j.ravel(), ones),
+            (link_discharge, lay.discharge + cyc_k, -np.ones(count)),
+            (balance.ravel(), e_j.ravel(), ones),
+            (balance.ravel(), pc_j.ravel(),
+             -np.repeat(fleet.charge_efficiency[cyc_veh] * dt_h, segments)),
+            (balance.ravel(), pd_j.ravel(),
+             np.repeat(dt_h / fleet.discharge_efficiency[cyc_veh], segments)),
+        ]
+        # previous slot's segment energy (same vehicle): the row before in cyc_k order
+        first = lay.first[cyc_k]
+        follow = local[~first]
+        entries.append((balance[follow].ravel(), e_j[follow - 1].ravel(),
+                        -np.ones(follow.size * segments)))
+        initial = wear.initial_fill_kwh(fleet.capacity_kwh, fleet.energy_initial_kwh)
+        rhs = np.where(first[:, None], initial[cyc_veh], 0.0)
+        row_lo += [np.zeros(2 * count), rhs.ravel()]
+        row_hi += [np.zeros(2 * count), rhs.ravel()]
+
+    dwell_k = np.flatnonzero(wear.has_dwell_cost[veh])
+    if dwell_k.size:
+        count = dwell_k.size
+        slopes, intercepts = wear.dwell_lines()
+        pieces = slopes.shape[1]
+        w = n_cols + np.arange(count)
+        n_cols += count
+        costs.append(np.full(count, dt_h))
+        lowers.append(np.full(count, -np.inf))
+        uppers.append(np.full(count, np.inf))
+        rows = n_rows + np.arange(count * pieces).reshape(count, pieces)
+        n_rows += count * pieces
+        dwell_veh = veh[dwell_k]
+        entries += [
+            (rows.ravel(), np.repeat(w, pieces), np.ones(count * pieces)),
+            (rows.ravel(), np.repeat(lay.energy + dwell_k, pieces),
+             (-slopes[dwell_veh] / fleet.capacity_kwh[dwell_veh, None]).ravel()),
+        ]
+        row_lo.append(intercepts[dwell_veh].ravel())
+        row_hi.append(np.full(count * pieces, np.inf))
+
+    if not entries:
+        return lp
+    coo = lp.matrix.tocoo()
+    rows_all = np.concatenate([coo.row] + [e[0] for e in entries])
+    cols_all = np.concatenate([coo.col] + [e[1] for e in entries])
+    vals_all = np.concatenate([coo.data] + [e[2] for e in entries])
+    return LinearProgram(
+        lp.layout,
+        np.concatenate([lp.cost, *costs]),
+        np.concatenate([lp.col_lower, *lowers]),
+        np.concatenate([lp.col_upper, *uppers]),
+        sp.csc_matrix((vals_all, (rows_all, cols_all)), shape=(n_rows, n_cols)),
+        np.concatenate([lp.row_lower, *row_lo]),
+        np.concatenate([lp.row_upper, *row_hi]),
+    )
 
 
 def quiet_highs() -> highspy.Highs:

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from voltpool.model import Problem
+from voltpool.model import Problem, energy_trajectory_kwh
+from voltpool.model.wear import cycle_depth_cost, dwell_cost
 
-TERMS = ("energy_cost", "peak_cost", "degradation_cost", "unmet_penalty")
+TERMS = (
+    "energy_cost", "peak_cost", "degradation_cost", "cycle_depth_cost", "soc_dwell_cost",
+    "unmet_penalty",
+)
 
 
 def site_net_load_kw(problem: Problem, power_kw: np.ndarray) -> np.ndarray:
@@ -35,6 +39,8 @@ def objective_terms(
     ``energy_cost = sum_t dt_h * max(import_price * net, export_price * net)``;
     ``peak_cost = peak_price_per_kw * max(0, max_t net - peak_baseline_kw)``;
     ``degradation_cost = sum_n cost_n * dt_h * sum_t max(-p, 0)``;
+    ``cycle_depth_cost`` and ``soc_dwell_cost`` from the optional battery blocks
+    (:mod:`voltpool.model.wear`);
     ``unmet_penalty = unmet_penalty_per_kwh * sum_n shortfall_n``.
     """
     tariff = problem.tariff
@@ -47,9 +53,20 @@ def objective_terms(
     discharged_kwh = problem.dt_h * np.maximum(-power_kw, 0.0).sum(axis=1)
     degradation_cost = float(problem.fleet.degradation_cost_per_kwh @ discharged_kwh)
     unmet = problem.unmet_penalty_per_kwh * float(shortfall.sum())
+    fleet = problem.fleet
+    cycle = cycle_depth_cost(
+        fleet.wear, fleet.capacity_kwh, fleet.energy_initial_kwh, fleet.charge_efficiency,
+        fleet.discharge_efficiency, power_kw, problem.dt_h,
+    )
+    soc_after = energy_trajectory_kwh(fleet, power_kw, problem.dt_h)[:, 1:] / (
+        fleet.capacity_kwh[:, None]
+    )
+    dwell = dwell_cost(fleet.wear, soc_after, fleet.plugged_mask(problem.n_slots), problem.dt_h)
     return {
         "energy_cost": float(energy_cost),
         "peak_cost": float(peak_cost),
         "degradation_cost": degradation_cost,
+        "cycle_depth_cost": float(cycle.sum()),
+        "soc_dwell_cost": float(dwell.sum()),
         "unmet_penalty": unmet,
     }

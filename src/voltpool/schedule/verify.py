@@ -152,10 +152,13 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
         for n in range(n_vehicles)
     )
     unmet = problem.unmet_penalty_per_kwh * float(np.sum(schedule.shortfall_kwh))
+    cycle, dwell = _wear_costs(problem, power, soc)
     recomputed = {
         "energy_cost": energy_cost,
         "peak_cost": peak_cost,
         "degradation_cost": wear,
+        "cycle_depth_cost": cycle,
+        "soc_dwell_cost": dwell,
         "unmet_penalty": unmet,
     }
     scale = max(1.0, sum(abs(v) for v in recomputed.values()))
@@ -164,3 +167,45 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
         if reported is None or abs(reported - value) > OBJECTIVE_RELATIVE_TOLERANCE * scale:
             fail("objective", term, f"reported {reported}, recomputed {value:.6f}")
     return result
+
+
+def _wear_costs(problem: Problem, power: np.ndarray, soc: np.ndarray) -> tuple[float, float]:
+    """Cycle-depth and dwell costs recomputed vehicle by vehicle, slot by slot."""
+    wear = problem.fleet.wear
+    if wear is None:
+        return 0.0, 0.0
+    fleet = problem.fleet
+    dt_h = problem.dt_h
+    cycle = dwell = 0.0
+    segments = wear.n_segments
+    for n in range(problem.n_vehicles):
+        capacity = float(fleet.capacity_kwh[n])
+        if segments:
+            size = capacity / segments
+            stored = float(fleet.soc_initial[n]) * capacity
+            fill = [0.0] * segments  # deepest segments hold the energy first
+            for j in reversed(range(segments)):
+                fill[j] = min(size, stored)
+                stored -= fill[j]
+            for t in range(problem.n_slots):
+                p = float(power[n, t])
+                if p < 0:
+                    need = -p * dt_h / fleet.discharge_efficiency[n]
+                    j = 0
+                    while need > 1e-15 and j < segments:
+                        used = min(fill[j], need)
+                        fill[j] -= used
+                        need -= used
+                        cycle += used * wear.cycle_depth_cost_per_kwh[n, j]
+                        j += 1
+                elif p > 0:
+                    room = p * dt_h * fleet.charge_efficiency[n]
+                    for j in range(segments):
+                        added = min(size - fill[j], room)
+                        fill[j] += added
+                        room -= added
+        if wear.dwell_soc.size:
+            for t in range(fleet.arrival_slot[n], fleet.departure_slot[n]):
+                level = float(np.clip(soc[n, t + 1], 0.0, 1.0))
+                dwell += dt_h * float(np.interp(level, wear.dwell_soc, wear.dwell_cost_per_h[n]))
+    return cycle, dwell

@@ -182,7 +182,8 @@ def check_transformer(
             FieldIssue(
                 field,
                 f"{limit:g} kW is below the homes' own load "
-                f"({base_load_kw[inside][first]:.1f} kW at {when:%Y-%m-%d %H:%M %Z}; {over.size} slots in all, homes' peak "
+                f"({base_load_kw[inside][first]:.1f} kW at {when:%Y-%m-%d %H:%M %Z}; "
+                f"{over.size} slots in all, homes' peak "
                 f"{base_load_kw[inside].max():.1f} kW): the scenario cannot be met by any policy",
             )
         ]

@@ -1,0 +1,225 @@
+"""Battery wear an optimizer can carry without integers: cycle-depth and SoC-dwell costs.
+
+Two convex, piecewise-linear costs per vehicle, on top of the flat throughput cost
+(``Fleet.degradation_cost_per_kwh``):
+
+- **Cycle depth** (Xu, Zhao, Zheng, Litvinov, Kirschen, "Factoring the Cycle Aging Cost of
+  Batteries Participating in Electricity Markets", IEEE Trans. Power Syst. 33(2), 2018): the
+  capacity is split into J equal depth segments, segment 0 the shallowest. Energy taken from the
+  battery is taken from the shallowest segment holding energy and costs that segment's
+  ``cycle_depth_cost_per_kwh``; charged energy refills the shallowest segment with room. Costs
+  that do not decrease with depth make deep cycles dearer per kWh than shallow ones, as the
+  Wöhler (cycle-life vs depth) curve says, and keep the model convex. At the start the energy
+  sits in the deepest segments (a car at 40 % has the shallow 60 % empty).
+- **SoC dwell** (calendar ageing grows with the state of charge the battery sits at): a convex
+  piecewise-linear cost per hour of the SoC at the end of every plugged-in slot, given by its
+  values at breakpoints ``dwell_soc`` (0 = first, 1 = last).
+
+All vehicles of one problem share J and the breakpoints; a vehicle without a ``battery`` block
+has zero costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from voltpool.errors import FieldIssue, ProblemError
+
+TOLERANCE = 1e-12
+
+
+@dataclass(frozen=True, eq=False)
+class BatteryWear:
+    """Per-vehicle convex wear costs (struct of arrays).
+
+    Parameters
+    ----------
+    cycle_depth_cost_per_kwh : array [N, J]
+        Cost of each kWh taken from the battery (battery side) out of depth segment j. [EUR/kWh]
+    dwell_soc : array [M]
+        SoC breakpoints of the dwell cost, increasing from 0 to 1. [0..1]
+    dwell_cost_per_h : array [N, M]
+        Dwell cost rate at each breakpoint (linear in between, convex). [EUR/h]
+    """
+
+    cycle_depth_cost_per_kwh: np.ndarray
+    dwell_soc: np.ndarray
+    dwell_cost_per_h: np.ndarray
+
+    def __post_init__(self) -> None:
+        cycle = np.asarray(self.cycle_depth_cost_per_kwh, dtype=float)
+        soc = np.asarray(self.dwell_soc, dtype=float).reshape(-1)
+        dwell = np.asarray(self.dwell_cost_per_h, dtype=float)
+        object.__setattr__(self, "cycle_depth_cost_per_kwh", cycle)
+        object.__setattr__(self, "dwell_soc", soc)
+        object.__setattr__(self, "dwell_cost_per_h", dwell)
+        issues: list[FieldIssue] = []
+        self._check_cycle(cycle, issues)
+        self._check_dwell(soc, dwell, issues)
+        if issues:
+            raise ProblemError(issues)
+
+    @staticmethod
+    def _check_cycle(cycle: np.ndarray, issues: list[FieldIssue]) -> None:
+        name = "battery.cycle_depth_cost_per_kwh"
+        if cycle.ndim != 2:
+            issues.append(FieldIssue(f"vehicles[*].{name}", "must be one list per vehicle"))
+            return
+        for n in np.flatnonzero(~np.isfinite(cycle).all(axis=1) | (cycle < 0).any(axis=1))[:5]:
+            issues.append(FieldIssue(f"vehicles[{n}].{name}", "values must be finite and >= 0"))
+        falling = (np.diff(cycle, axis=1) < -TOLERANCE).any(axis=1)
+        for n in np.flatnonzero(falling)[:5]:
+            issues.append(FieldIssue(
+                f"vehicles[{n}].{name}",
+                "must not decrease with depth (deeper segments cost at least as much: "
+                "the cost must be convex)",
+            ))
+
+    @staticmethod
+    def _check_dwell(soc: np.ndarray, dwell: np.ndarray, issues: list[FieldIssue]) -> None:
+        name = "battery.soc_dwell_cost_per_h"
+        if soc.size == 0:
+            return
+        if soc.size < 2 or abs(soc[0]) > TOLERANCE or abs(soc[-1] - 1) > TOLERANCE or (
+            np.diff(soc) <= 0
+        ).any():
+            issues.append(FieldIssue(
+                f"vehicles[*].{name}.soc", "must increase strictly from 0 to 1 (at least 2 points)"
+            ))
+            return
+        if dwell.ndim != 2 or dwell.shape[1] != soc.size:
+            issues.append(FieldIssue(f"vehicles[*].{name}.cost", "needs one value per soc point"))
+            return
+        slopes = np.diff(dwell, axis=1) / np.diff(soc)
+        for n in np.flatnonzero(~np.isfinite(dwell).all(axis=1))[:5]:
+            issues.append(FieldIssue(f"vehicles[{n}].{name}.cost", "values must be finite"))
+        concave = (np.diff(slopes, axis=1) < -TOLERANCE).any(axis=1)
+        for n in np.flatnonzero(concave)[:5]:
+            issues.append(FieldIssue(
+                f"vehicles[{n}].{name}.cost",
+                "must be convex in soc (slopes between points must not decrease)",
+            ))
+
+    @property
+    def n_segments(self) -> int:
+        return int(self.cycle_depth_cost_per_kwh.shape[1])
+
+    @property
+    def has_cycle_cost(self) -> np.ndarray:
+        """Vehicles with any cycle-depth cost (only they get segment variables)."""
+        return (self.cycle_depth_cost_per_kwh > 0).any(axis=1)
+
+    @property
+    def has_dwell_cost(self) -> np.ndarray:
+        if self.dwell_soc.size == 0:
+            return np.zeros(self.cycle_depth_cost_per_kwh.shape[0], dtype=bool)
+        return (self.dwell_cost_per_h != 0).any(axis=1)
+
+    def dwell_lines(self) -> tuple[np.ndarray, np.ndarray]:
+        """Slope [EUR/h per unit SoC] and intercept [EUR/h] of each piece, ``[N, M-1]`` each."""
+        slopes = np.diff(self.dwell_cost_per_h, axis=1) / np.diff(self.dwell_soc)
+        intercepts = self.dwell_cost_per_h[:, :-1] - slopes * self.dwell_soc[:-1]
+        return slopes, intercepts
+
+    def initial_fill_kwh(self, capacity_kwh: np.ndarray, energy_kwh: np.ndarray) -> np.ndarray:
+        """Energy in each depth segment ``[N, J]`` when the deepest segments hold it all. [kWh]"""
+        segments = self.n_segments
+        size = capacity_kwh[:, None] / segments
+        # segment j spans SoC [1 - (j+1)/J, 1 - j/J]
+        bottom = capacity_kwh[:, None] * (1.0 - (np.arange(segments) + 1) / segments)
+        return np.clip(energy_kwh[:, None] - bottom, 0.0, size)
+
+    @classmethod
+    def from_records(cls, records: Sequence[dict[str, object]]) -> BatteryWear | None:
+        """Collect the optional per-vehicle ``battery`` blocks; None when no vehicle has one."""
+        blocks = [r.get("battery") or {} for r in records]
+        if not any(blocks):
+            return None
+        issues: list[FieldIssue] = []
+        n_seg = {len(b.get("cycle_depth_cost_per_kwh", [])) for b in blocks} - {0}
+        socs = {tuple(b["soc_dwell_cost_per_h"]["soc"]) for b in blocks if "soc_dwell_cost_per_h" in b}
+        if len(n_seg) > 1:
+            issues.append(FieldIssue("vehicles[*].battery.cycle_depth_cost_per_kwh",
+                                     f"all vehicles must use the same number of segments, "
+                                     f"got {sorted(n_seg)}"))
+        if len(socs) > 1:
+            issues.append(FieldIssue("vehicles[*].battery.soc_dwell_cost_per_h.soc",
+                                     "all vehicles must use the same soc breakpoints"))
+        if issues:
+            raise ProblemError(issues)
+        segments = n_seg.pop() if n_seg else 0
+        soc = np.asarray(socs.pop() if socs else (), dtype=float)
+        cycle = np.zeros((len(blocks), segments))
+        dwell = np.zeros((len(blocks), soc.size))
+        for n, block in enumerate(blocks):
+            if block.get("cycle_depth_cost_per_kwh"):
+                cycle[n] = block["cycle_depth_cost_per_kwh"]  # type: ignore[index]
+            if "soc_dwell_cost_per_h" in block:
+                dwell[n] = block["soc_dwell_cost_per_h"]["cost"]  # type: ignore[index]
+        return cls(cycle, soc, dwell)
+
+    def to_record(self, n: int) -> dict[str, object]:
+        block: dict[str, object] = {}
+        if self.has_cycle_cost[n]:
+            block["cycle_depth_cost_per_kwh"] = self.cycle_depth_cost_per_kwh[n].tolist()
+        if self.has_dwell_cost[n]:
+            block["soc_dwell_cost_per_h"] = {
+                "soc": self.dwell_soc.tolist(), "cost": self.dwell_cost_per_h[n].tolist(),
+            }
+        return block
+
+
+def cycle_depth_cost(
+    wear: BatteryWear | None,
+    capacity_kwh: np.ndarray,
+    energy_kwh: np.ndarray,
+    charge_efficiency: np.ndarray,
+    discharge_efficiency: np.ndarray,
+    power_kw: np.ndarray,
+    dt_h: float,
+) -> np.ndarray:
+    """Cycle-depth cost of each vehicle ``[N]`` for a power schedule ``[N, T]``. [EUR]
+
+    Shallowest-first bookkeeping (see the module docstring): energy leaves the shallowest
+    segment that holds some and refills the shallowest with room. With costs that do not
+    decrease with depth this is the least cost over all ways of assigning energy to segments,
+    i.e. what the LP charges at its optimum. ``energy_kwh`` is the stored energy at the start.
+    Vectorized over vehicles; loops over slots and segments.
+    """
+    n_vehicles = power_kw.shape[0]
+    if wear is None or wear.n_segments == 0:
+        return np.zeros(n_vehicles)
+    cost = wear.cycle_depth_cost_per_kwh
+    size = capacity_kwh / wear.n_segments
+    fill = wear.initial_fill_kwh(capacity_kwh, energy_kwh)
+    stored_kwh = charge_efficiency[:, None] * np.maximum(power_kw, 0.0) * dt_h
+    taken_kwh = np.maximum(-power_kw, 0.0) * dt_h / discharge_efficiency[:, None]
+    total = np.zeros(n_vehicles)
+    for t in range(power_kw.shape[1]):
+        out = taken_kwh[:, t].copy()
+        into = stored_kwh[:, t].copy()
+        for j in range(wear.n_segments):
+            moved = np.minimum(fill[:, j], out)
+            fill[:, j] -= moved
+            out -= moved
+            total += moved * cost[:, j]
+            added = np.minimum(size - fill[:, j], into)
+            fill[:, j] += added
+            into -= added
+    return total
+
+
+def dwell_cost(
+    wear: BatteryWear | None, soc_after: np.ndarray, plugged: np.ndarray, dt_h: float
+) -> np.ndarray:
+    """SoC-dwell cost of each vehicle ``[N]``: the convex rate at the SoC after every plugged-in
+    slot, times ``dt_h``. ``soc_after`` and ``plugged`` are ``[N, T]``. [EUR]"""
+    n_vehicles = soc_after.shape[0]
+    if wear is None or wear.dwell_soc.size == 0:
+        return np.zeros(n_vehicles)
+    slopes, intercepts = wear.dwell_lines()
+    rate = (slopes[:, None, :] * soc_after[:, :, None] + intercepts[:, None, :]).max(axis=2)
+    return dt_h * np.where(plugged, rate, 0.0).sum(axis=1)
