@@ -9,6 +9,7 @@ a MILP with scipy. Small problems only.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,7 +153,7 @@ def reference_optimum(problem: Problem) -> Reference:
     return Reference(True, float(result.fun), power)
 
 
-def _wear_rows(problem: Problem, n: int, index: dict, c, lo, hi, rows) -> None:  # noqa: ANN001
+def _wear_rows(problem: Problem, n: int, index: dict, c, lo, hi, rows) -> None:
     """Segments (Xu et al.) and the dwell epigraph of vehicle n, over the whole horizon."""
     fleet = problem.fleet
     wear = fleet.wear
@@ -176,11 +177,18 @@ def _wear_rows(problem: Problem, n: int, index: dict, c, lo, hi, rows) -> None: 
             for t in range(problem.n_slots):
                 sc, sd = index["seg_c", n, j, t], index["seg_d", n, j, t]
                 c[sd] = wear.cycle_depth_cost_per_kwh[n, j] * dt / fleet.discharge_efficiency[n]
-                rows.append((
-                    {index["seg_e", n, j, t + 1]: 1.0, index["seg_e", n, j, t]: -1.0,
-                     sc: -dt * fleet.charge_efficiency[n], sd: dt / fleet.discharge_efficiency[n]},
-                    0.0, 0.0,
-                ))
+                rows.append(
+                    (
+                        {
+                            index["seg_e", n, j, t + 1]: 1.0,
+                            index["seg_e", n, j, t]: -1.0,
+                            sc: -dt * fleet.charge_efficiency[n],
+                            sd: dt / fleet.discharge_efficiency[n],
+                        },
+                        0.0,
+                        0.0,
+                    )
+                )
         for t in range(problem.n_slots):
             for kind in ("c", "d"):
                 link = {index[f"seg_{kind}", n, j, t]: 1.0 for j in range(segments)}
@@ -192,6 +200,6 @@ def _wear_rows(problem: Problem, n: int, index: dict, c, lo, hi, rows) -> None: 
             w = index["dwell", n, t]
             lo[w] = -np.inf
             c[w] = dt
-            for (s0, g0), (s1, g1) in zip(points, points[1:], strict=False):
+            for (s0, g0), (s1, g1) in itertools.pairwise(points):
                 slope = (g1 - g0) / (s1 - s0)
                 rows.append(({w: 1.0, index["soc", n, t + 1]: -slope}, g0 - slope * s0, np.inf))

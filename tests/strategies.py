@@ -16,8 +16,9 @@ def random_wear(rng: np.random.Generator, n_veh: int) -> BatteryWear:
     cycle = np.round(np.cumsum(steps, axis=1), 4) * (rng.random((n_veh, 1)) < 0.8)
     soc = np.array([0.0, 0.5, 0.8, 1.0])
     slopes = np.cumsum(rng.uniform(0.0, 0.02, (n_veh, 3)), axis=1)
-    dwell = np.concatenate([np.zeros((n_veh, 1)), np.cumsum(slopes * np.diff(soc), axis=1)],
-                           axis=1) * (rng.random((n_veh, 1)) < 0.8)
+    dwell = np.concatenate(
+        [np.zeros((n_veh, 1)), np.cumsum(slopes * np.diff(soc), axis=1)], axis=1
+    ) * (rng.random((n_veh, 1)) < 0.8)
     return BatteryWear(cycle, soc, np.round(dwell, 6))
 
 

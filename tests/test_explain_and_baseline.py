@@ -120,3 +120,31 @@ def test_site_notes_name_the_cause() -> None:
     )
     note = schedule(cars_over, "uncontrolled").site_notes[0]
     assert "the vehicles' power pushes the site over it" in note
+
+
+def test_discharge_blocks_show_worth_against_wear() -> None:
+    from voltpool.schedule.explain import discharge_blocks
+
+    # 1 h slots: charge at 0.1, give back 4 kW in slots 1-2 at 0.5 and 0.4 (site imports)
+    problem = one_site(
+        [
+            {
+                "soc_initial": 0.5,
+                "soc_target": 0.5,
+                "departure_slot": 4,
+                "degradation_cost_per_kwh": 0.05,
+            }
+        ],
+        base_load_kw=[0.0, 6.0, 6.0, 0.0],
+        import_price=[0.1, 0.5, 0.4, 0.1],
+    )
+    result = schedule(problem, "lp")
+    blocks = discharge_blocks(problem, result.power_kw, result.site_net_load_kw)
+    assert len(blocks) == 1
+    block = blocks[0]
+    assert (block.start_slot, block.end_slot) == (1, 3)
+    assert block.energy_kwh == pytest.approx(-result.power_kw[0, 1:3].sum())
+    expected_worth = -(result.power_kw[0, 1] * 0.5 + result.power_kw[0, 2] * 0.4)
+    assert block.worth_per_kwh == pytest.approx(expected_worth / block.energy_kwh)
+    assert block.wear_per_kwh == pytest.approx(0.05)
+    assert "worth" in str(block) and "battery wear 0.050/kWh" in str(block)

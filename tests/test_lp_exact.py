@@ -215,7 +215,8 @@ def test_deep_cycles_cost_more_than_shallow_ones() -> None:
 
     problem = one_site(
         [{"soc_initial": 1.0, "soc_target": 0.0, "max_discharge_kw": 8.0, "departure_slot": 1}],
-        base_load_kw=[0.0], import_price=[0.5],
+        base_load_kw=[0.0],
+        import_price=[0.5],
     )
     fleet = problem.fleet
     # 10 kWh in two 5 kWh depth segments: 0.01 per kWh from the top half, 0.6 from the bottom
@@ -223,7 +224,10 @@ def test_deep_cycles_cost_more_than_shallow_ones() -> None:
     fields = {f: getattr(fleet, f) for f in fleet.__dataclass_fields__ if f != "wear"}
     problem = type(problem)(
         type(fleet)(**fields, wear=wear),
-        problem.site, problem.tariff, problem.slot_minutes, problem.unmet_penalty_per_kwh,
+        problem.site,
+        problem.tariff,
+        problem.slot_minutes,
+        problem.unmet_penalty_per_kwh,
     )
     result = schedule(problem, "lp")
     np.testing.assert_allclose(result.power_kw[:, 0], [-5.0], atol=1e-7)

@@ -21,7 +21,7 @@ from voltpool.model import Problem
 from voltpool.report import comparison_table, write_html_report, write_timeseries
 from voltpool.scenario import builtin_names, load_scenario, scenario_text
 from voltpool.schedule import Schedule, schedule, verify
-from voltpool.schedule.explain import describe_limit
+from voltpool.schedule.explain import describe_limit, discharge_blocks
 from voltpool.simulate import build_world, simulate
 
 app = typer.Typer(
@@ -133,6 +133,17 @@ def print_details(problem: Problem, result: Schedule, limit: int = 10) -> None:
         console.print(f"[yellow]{result.method}: {note}[/]")
     for note in result.solver.notes:
         console.print(f"[dim]{result.method}: {note}[/]")
+    blocks = discharge_blocks(problem, result.power_kw, result.site_net_load_kw)
+    if blocks:
+        energy = sum(b.energy_kwh for b in blocks)
+        worth = sum(b.worth_per_kwh * b.energy_kwh for b in blocks) / energy
+        wear = sum(b.wear_per_kwh * b.energy_kwh for b in blocks) / energy
+        console.print(
+            f"{result.method}: {len(blocks)} discharge blocks, {energy:,.1f} kWh worth "
+            f"{worth:.3f}/kWh on average against battery wear {wear:.3f}/kWh; largest:"
+        )
+        for block in sorted(blocks, key=lambda b: -b.energy_kwh)[:3]:
+            console.print(f"  {block}", highlight=False)
     short = [(i, r) for i, r in enumerate(result.reasons) if r]
     for n, reason in short[:limit]:
         console.print(
@@ -302,8 +313,11 @@ def run_simulation(scenario_name: str, output_dir: Path) -> None:
     output_dir.mkdir(parents=True, exist_ok=True)
     written = write_timeseries(result, output_dir)
     report = write_html_report(result, output_dir / "report.html")
-    console.print(f"time series: {len(written)} files (CSV, and Parquet where pyarrow is "
-                  f"installed) in {output_dir}/", highlight=False)
+    console.print(
+        f"time series: {len(written)} files (CSV, and Parquet where pyarrow is "
+        f"installed) in {output_dir}/",
+        highlight=False,
+    )
     console.print(f"[bold green]report:[/] {report}", highlight=False)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.model import DEFAULT_UNMET_PENALTY_PER_KWH, Fleet, Problem, Site, Tariff
 from voltpool.schedule import Schedule
+from voltpool.schedule.explain import discharge_blocks
 
 FORMAT_VERSION = 1
 JSON_DECIMALS = 6
@@ -139,6 +140,17 @@ def schedule_to_dict(problem: Problem, schedule: Schedule) -> dict[str, Any]:
             "notes": list(info.notes),
         },
         "site_notes": schedule.site_notes,
+        "discharge_blocks": [
+            {
+                "vehicle_id": b.vehicle_id,
+                "start_slot": b.start_slot,
+                "end_slot": b.end_slot,
+                "energy_kwh": round(b.energy_kwh, JSON_DECIMALS),
+                "worth_per_kwh": round(b.worth_per_kwh, JSON_DECIMALS),
+                "wear_per_kwh": round(b.wear_per_kwh, JSON_DECIMALS),
+            }
+            for b in discharge_blocks(problem, schedule.power_kw, schedule.site_net_load_kw)
+        ],
         "site_net_load_kw": _rounded(schedule.site_net_load_kw),
         "vehicles": [
             {

@@ -92,8 +92,13 @@ class Fleet:
                     FieldIssue(f"vehicles[*].{name}", f"has {size} values for {n} vehicles")
                 )
         if self.wear is not None and self.wear.cycle_depth_cost_per_kwh.shape[0] != n:
-            issues.append(FieldIssue("vehicles[*].battery", f"wear costs given for "
-                                     f"{self.wear.cycle_depth_cost_per_kwh.shape[0]} of {n} vehicles"))
+            issues.append(
+                FieldIssue(
+                    "vehicles[*].battery",
+                    f"wear costs given for "
+                    f"{self.wear.cycle_depth_cost_per_kwh.shape[0]} of {n} vehicles",
+                )
+            )
         if issues:
             raise ProblemError(issues)
         self._validate_values()

@@ -72,23 +72,31 @@ class BatteryWear:
             issues.append(FieldIssue(f"vehicles[{n}].{name}", "values must be finite and >= 0"))
         falling = (np.diff(cycle, axis=1) < -TOLERANCE).any(axis=1)
         for n in np.flatnonzero(falling)[:5]:
-            issues.append(FieldIssue(
-                f"vehicles[{n}].{name}",
-                "must not decrease with depth (deeper segments cost at least as much: "
-                "the cost must be convex)",
-            ))
+            issues.append(
+                FieldIssue(
+                    f"vehicles[{n}].{name}",
+                    "must not decrease with depth (deeper segments cost at least as much: "
+                    "the cost must be convex)",
+                )
+            )
 
     @staticmethod
     def _check_dwell(soc: np.ndarray, dwell: np.ndarray, issues: list[FieldIssue]) -> None:
         name = "battery.soc_dwell_cost_per_h"
         if soc.size == 0:
             return
-        if soc.size < 2 or abs(soc[0]) > TOLERANCE or abs(soc[-1] - 1) > TOLERANCE or (
-            np.diff(soc) <= 0
-        ).any():
-            issues.append(FieldIssue(
-                f"vehicles[*].{name}.soc", "must increase strictly from 0 to 1 (at least 2 points)"
-            ))
+        if (
+            soc.size < 2
+            or abs(soc[0]) > TOLERANCE
+            or abs(soc[-1] - 1) > TOLERANCE
+            or (np.diff(soc) <= 0).any()
+        ):
+            issues.append(
+                FieldIssue(
+                    f"vehicles[*].{name}.soc",
+                    "must increase strictly from 0 to 1 (at least 2 points)",
+                )
+            )
             return
         if dwell.ndim != 2 or dwell.shape[1] != soc.size:
             issues.append(FieldIssue(f"vehicles[*].{name}.cost", "needs one value per soc point"))
@@ -98,10 +106,12 @@ class BatteryWear:
             issues.append(FieldIssue(f"vehicles[{n}].{name}.cost", "values must be finite"))
         concave = (np.diff(slopes, axis=1) < -TOLERANCE).any(axis=1)
         for n in np.flatnonzero(concave)[:5]:
-            issues.append(FieldIssue(
-                f"vehicles[{n}].{name}.cost",
-                "must be convex in soc (slopes between points must not decrease)",
-            ))
+            issues.append(
+                FieldIssue(
+                    f"vehicles[{n}].{name}.cost",
+                    "must be convex in soc (slopes between points must not decrease)",
+                )
+            )
 
     @property
     def n_segments(self) -> int:
@@ -140,14 +150,23 @@ class BatteryWear:
             return None
         issues: list[FieldIssue] = []
         n_seg = {len(b.get("cycle_depth_cost_per_kwh", [])) for b in blocks} - {0}
-        socs = {tuple(b["soc_dwell_cost_per_h"]["soc"]) for b in blocks if "soc_dwell_cost_per_h" in b}
+        socs = {
+            tuple(b["soc_dwell_cost_per_h"]["soc"]) for b in blocks if "soc_dwell_cost_per_h" in b
+        }
         if len(n_seg) > 1:
-            issues.append(FieldIssue("vehicles[*].battery.cycle_depth_cost_per_kwh",
-                                     f"all vehicles must use the same number of segments, "
-                                     f"got {sorted(n_seg)}"))
+            issues.append(
+                FieldIssue(
+                    "vehicles[*].battery.cycle_depth_cost_per_kwh",
+                    f"all vehicles must use the same number of segments, got {sorted(n_seg)}",
+                )
+            )
         if len(socs) > 1:
-            issues.append(FieldIssue("vehicles[*].battery.soc_dwell_cost_per_h.soc",
-                                     "all vehicles must use the same soc breakpoints"))
+            issues.append(
+                FieldIssue(
+                    "vehicles[*].battery.soc_dwell_cost_per_h.soc",
+                    "all vehicles must use the same soc breakpoints",
+                )
+            )
         if issues:
             raise ProblemError(issues)
         segments = n_seg.pop() if n_seg else 0
@@ -167,7 +186,8 @@ class BatteryWear:
             block["cycle_depth_cost_per_kwh"] = self.cycle_depth_cost_per_kwh[n].tolist()
         if self.has_dwell_cost[n]:
             block["soc_dwell_cost_per_h"] = {
-                "soc": self.dwell_soc.tolist(), "cost": self.dwell_cost_per_h[n].tolist(),
+                "soc": self.dwell_soc.tolist(),
+                "cost": self.dwell_cost_per_h[n].tolist(),
             }
         return block
 
@@ -181,7 +201,22 @@ def cycle_depth_cost(
     power_kw: np.ndarray,
     dt_h: float,
 ) -> np.ndarray:
-    """Cycle-depth cost of each vehicle ``[N]`` for a power schedule ``[N, T]``. [EUR]
+    """Cycle-depth cost of each vehicle over the schedule ``[N]``. [EUR]"""
+    return cycle_depth_cost_slots(
+        wear, capacity_kwh, energy_kwh, charge_efficiency, discharge_efficiency, power_kw, dt_h
+    ).sum(axis=1)
+
+
+def cycle_depth_cost_slots(
+    wear: BatteryWear | None,
+    capacity_kwh: np.ndarray,
+    energy_kwh: np.ndarray,
+    charge_efficiency: np.ndarray,
+    discharge_efficiency: np.ndarray,
+    power_kw: np.ndarray,
+    dt_h: float,
+) -> np.ndarray:
+    """Cycle-depth cost of each vehicle and slot ``[N, T]`` for a power schedule. [EUR]
 
     Shallowest-first bookkeeping (see the module docstring): energy leaves the shallowest
     segment that holds some and refills the shallowest with room. With costs that do not
@@ -189,15 +224,14 @@ def cycle_depth_cost(
     i.e. what the LP charges at its optimum. ``energy_kwh`` is the stored energy at the start.
     Vectorized over vehicles; loops over slots and segments.
     """
-    n_vehicles = power_kw.shape[0]
     if wear is None or wear.n_segments == 0:
-        return np.zeros(n_vehicles)
+        return np.zeros(power_kw.shape)
     cost = wear.cycle_depth_cost_per_kwh
     size = capacity_kwh / wear.n_segments
     fill = wear.initial_fill_kwh(capacity_kwh, energy_kwh)
     stored_kwh = charge_efficiency[:, None] * np.maximum(power_kw, 0.0) * dt_h
     taken_kwh = np.maximum(-power_kw, 0.0) * dt_h / discharge_efficiency[:, None]
-    total = np.zeros(n_vehicles)
+    total = np.zeros(power_kw.shape)
     for t in range(power_kw.shape[1]):
         out = taken_kwh[:, t].copy()
         into = stored_kwh[:, t].copy()
@@ -205,7 +239,7 @@ def cycle_depth_cost(
             moved = np.minimum(fill[:, j], out)
             fill[:, j] -= moved
             out -= moved
-            total += moved * cost[:, j]
+            total[:, t] += moved * cost[:, j]
             added = np.minimum(size - fill[:, j], into)
             fill[:, j] += added
             into -= added

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from voltpool.model import Problem
+from voltpool.model.wear import cycle_depth_cost_slots
 
 SHORTFALL_TOLERANCE_KWH = 1e-3
 """Shortfalls below 1 Wh are numerical noise, not a missed target."""
@@ -94,3 +97,61 @@ def site_limit_notes(problem: Problem, net_kw: np.ndarray) -> list[str]:
             f"{int(np.argmax(excess_kw))}): {cause}"
         )
     return notes
+
+
+@dataclass(frozen=True)
+class DischargeBlock:
+    """One uninterrupted run of discharging by one vehicle, with what it earned and cost.
+
+    ``worth_per_kwh`` values each discharged kWh (AC side) at the import price where the site
+    still imports (it replaces bought energy) and at the export price where it exports;
+    ``wear_per_kwh`` is the throughput cost plus the cycle-depth cost the block incurred.
+    """
+
+    vehicle_id: str
+    start_slot: int
+    end_slot: int
+    energy_kwh: float
+    worth_per_kwh: float
+    wear_per_kwh: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.vehicle_id} slots {self.start_slot}-{self.end_slot - 1}: gave "
+            f"{self.energy_kwh:.2f} kWh worth {self.worth_per_kwh:.3f}/kWh against battery wear "
+            f"{self.wear_per_kwh:.3f}/kWh"
+        )
+
+
+def discharge_blocks(
+    problem: Problem, power_kw: np.ndarray, net_kw: np.ndarray
+) -> list[DischargeBlock]:
+    """Every discharge block of a schedule, in vehicle then time order."""
+    fleet = problem.fleet
+    dt_h = problem.dt_h
+    tariff = problem.tariff
+    price = np.where(net_kw >= 0, tariff.import_price_per_kwh, tariff.export_price_per_kwh)
+    cycle = cycle_depth_cost_slots(
+        fleet.wear,
+        fleet.capacity_kwh,
+        fleet.energy_initial_kwh,
+        fleet.charge_efficiency,
+        fleet.discharge_efficiency,
+        power_kw,
+        dt_h,
+    )
+    discharging = power_kw < -1e-9
+    edges = np.diff(discharging.astype(np.int8), axis=1, prepend=0, append=0)
+    blocks = []
+    for n, start in zip(*np.nonzero(edges == 1), strict=True):
+        end = start + int(np.argmax(edges[n, start + 1 :] == -1)) + 1
+        window = slice(start, end)
+        energy = float(-power_kw[n, window].sum() * dt_h)
+        worth = float((-power_kw[n, window] * dt_h * price[window]).sum())
+        wear = energy * fleet.degradation_cost_per_kwh[n] + float(cycle[n, window].sum())
+        blocks.append(
+            DischargeBlock(
+                fleet.ids[n], int(start), int(end), energy, worth / energy, wear / energy
+            )
+        )
+    return blocks

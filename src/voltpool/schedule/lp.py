@@ -265,10 +265,15 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
         n_cols += 3 * count * segments
         cyc_veh = veh[cyc_k]
         size = fleet.capacity_kwh[cyc_veh] / segments
-        costs += [np.zeros(count * segments),
-                  (wear.cycle_depth_cost_per_kwh[cyc_veh] * dt_h
-                   / fleet.discharge_efficiency[cyc_veh, None]).ravel(),
-                  np.zeros(count * segments)]
+        costs += [
+            np.zeros(count * segments),
+            (
+                wear.cycle_depth_cost_per_kwh[cyc_veh]
+                * dt_h
+                / fleet.discharge_efficiency[cyc_veh, None]
+            ).ravel(),
+            np.zeros(count * segments),
+        ]
         lowers += [np.zeros(3 * count * segments)]
         uppers += [np.full(2 * count * segments, np.inf), np.repeat(size, segments)]
         link_charge = n_rows + local
@@ -282,16 +287,23 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
             (np.repeat(link_discharge, segments), pd_j.ravel(), ones),
             (link_discharge, lay.discharge + cyc_k, -np.ones(count)),
             (balance.ravel(), e_j.ravel(), ones),
-            (balance.ravel(), pc_j.ravel(),
-             -np.repeat(fleet.charge_efficiency[cyc_veh] * dt_h, segments)),
-            (balance.ravel(), pd_j.ravel(),
-             np.repeat(dt_h / fleet.discharge_efficiency[cyc_veh], segments)),
+            (
+                balance.ravel(),
+                pc_j.ravel(),
+                -np.repeat(fleet.charge_efficiency[cyc_veh] * dt_h, segments),
+            ),
+            (
+                balance.ravel(),
+                pd_j.ravel(),
+                np.repeat(dt_h / fleet.discharge_efficiency[cyc_veh], segments),
+            ),
         ]
         # previous slot's segment energy (same vehicle): the row before in cyc_k order
         first = lay.first[cyc_k]
         follow = local[~first]
-        entries.append((balance[follow].ravel(), e_j[follow - 1].ravel(),
-                        -np.ones(follow.size * segments)))
+        entries.append(
+            (balance[follow].ravel(), e_j[follow - 1].ravel(), -np.ones(follow.size * segments))
+        )
         initial = wear.initial_fill_kwh(fleet.capacity_kwh, fleet.energy_initial_kwh)
         rhs = np.where(first[:, None], initial[cyc_veh], 0.0)
         row_lo += [np.zeros(2 * count), rhs.ravel()]
@@ -312,8 +324,11 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
         dwell_veh = veh[dwell_k]
         entries += [
             (rows.ravel(), np.repeat(w, pieces), np.ones(count * pieces)),
-            (rows.ravel(), np.repeat(lay.energy + dwell_k, pieces),
-             (-slopes[dwell_veh] / fleet.capacity_kwh[dwell_veh, None]).ravel()),
+            (
+                rows.ravel(),
+                np.repeat(lay.energy + dwell_k, pieces),
+                (-slopes[dwell_veh] / fleet.capacity_kwh[dwell_veh, None]).ravel(),
+            ),
         ]
         row_lo.append(intercepts[dwell_veh].ravel())
         row_hi.append(np.full(count * pieces, np.inf))

@@ -11,7 +11,11 @@ from voltpool.model import Problem, energy_trajectory_kwh
 from voltpool.model.wear import cycle_depth_cost, dwell_cost
 
 TERMS = (
-    "energy_cost", "peak_cost", "degradation_cost", "cycle_depth_cost", "soc_dwell_cost",
+    "energy_cost",
+    "peak_cost",
+    "degradation_cost",
+    "cycle_depth_cost",
+    "soc_dwell_cost",
     "unmet_penalty",
 )
 
@@ -55,11 +59,16 @@ def objective_terms(
     unmet = problem.unmet_penalty_per_kwh * float(shortfall.sum())
     fleet = problem.fleet
     cycle = cycle_depth_cost(
-        fleet.wear, fleet.capacity_kwh, fleet.energy_initial_kwh, fleet.charge_efficiency,
-        fleet.discharge_efficiency, power_kw, problem.dt_h,
+        fleet.wear,
+        fleet.capacity_kwh,
+        fleet.energy_initial_kwh,
+        fleet.charge_efficiency,
+        fleet.discharge_efficiency,
+        power_kw,
+        problem.dt_h,
     )
-    soc_after = energy_trajectory_kwh(fleet, power_kw, problem.dt_h)[:, 1:] / (
-        fleet.capacity_kwh[:, None]
+    soc_after = (
+        energy_trajectory_kwh(fleet, power_kw, problem.dt_h)[:, 1:] / (fleet.capacity_kwh[:, None])
     )
     dwell = dwell_cost(fleet.wear, soc_after, fleet.plugged_mask(problem.n_slots), problem.dt_h)
     return {
