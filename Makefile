@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+BLAST_STAMP := .venv-blast/.installed
+
 .PHONY: demo test test-slow bench lint format clean
 
 $(STAMP): pyproject.toml
@@ -15,7 +17,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/voltpool demo
 
-test: $(STAMP)
+# BLAST-Lite (the ageing reference the tests compare against) pins numpy<2: it gets its own venv.
+$(BLAST_STAMP): scripts/make_blast_env.sh
+	-PYTHON=$(PYTHON) ./scripts/make_blast_env.sh
+
+test: $(STAMP) $(BLAST_STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 test-slow: $(STAMP)
@@ -33,4 +39,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-blast build dist src/*.egg-info .pytest_cache .ruff_cache

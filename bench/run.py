@@ -46,6 +46,7 @@ def show(console: Console, title: str, header: list[str], body: list[list[str]])
 
 
 def main() -> None:
+    import bench_battery
     import bench_schedule
     import bench_simulate
 
@@ -64,6 +65,9 @@ def main() -> None:
         with console.status("simulator..."):
             header, body = bench_simulate.table_rows(bench_simulate.run())
         sections.append(show(console, "Simulator on real data", header, body))
+        with console.status("battery ageing..."):
+            header, body = bench_battery.table_rows(bench_battery.run())
+        sections.append(show(console, "Battery ageing (health report engine)", header, body))
     Path(__file__).with_name("results.md").write_text("\n".join(sections))
 
 

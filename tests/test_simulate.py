@@ -121,7 +121,11 @@ def test_prices_are_known_only_once_published() -> None:
         ({"vehicles__soc_target": 0.95}, "vehicles", "soc_target (0.95) must be <= soc_max (0.9)"),
         ({"vehicles__cout": 3}, "vehicles.cout", "unknown key"),
         ({"timezone": "Mars/Olympus"}, "timezone", "unknown time zone"),
-        ({"policies": ["v2g", "magic"]}, "policies[1]", "'uncontrolled', 'smart' or 'v2g'"),
+        (
+            {"policies": ["v2g", "magic"]},
+            "policies[1]",
+            "'uncontrolled', 'smart', 'v2g' or 'v2g-wear'",
+        ),
         ({"planning__replan": "daily"}, "planning.replan", "'hourly' or 'events'"),
         (
             {

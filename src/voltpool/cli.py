@@ -14,15 +14,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from voltpool.battery.health import health_from_runs
 from voltpool.errors import ProblemError, SolverError
 from voltpool.example import example_problem
 from voltpool.io import load_problem, problem_to_dict, schedule_from_dict, schedule_to_dict
 from voltpool.model import Problem
 from voltpool.report import comparison_table, write_html_report, write_timeseries
+from voltpool.report.health import health_table, write_health_csv
 from voltpool.scenario import builtin_names, load_scenario, scenario_text
 from voltpool.schedule import Schedule, schedule, verify
 from voltpool.schedule.explain import describe_limit, discharge_blocks
 from voltpool.simulate import build_world, simulate
+from voltpool.simulate.world import cars_table
 
 app = typer.Typer(
     help="voltpool: schedule bidirectional EV charging (V2G) and compare it with today's charging.",
@@ -289,6 +292,7 @@ def scenario_show_command(
 
 def run_simulation(scenario_name: str, output_dir: Path) -> None:
     try:
+        text, _source = scenario_text(scenario_name)
         scenario = load_scenario(scenario_name)
         with console.status("Loading real data (prices, homes, ElaadNL sessions)..."):
             world = build_world(scenario)
@@ -310,9 +314,15 @@ def run_simulation(scenario_name: str, output_dir: Path) -> None:
             scenario, progress=lambda name, k: bar.advance(tasks[name], k), world=world
         )
     console.print(comparison_table(result))
+    with console.status("Battery health (ageing models on every car's SoC)..."):
+        health = health_from_runs(result.runs, world.chemistry, scenario.battery)
+    console.print(health_table(health))
     output_dir.mkdir(parents=True, exist_ok=True)
     written = write_timeseries(result, output_dir)
-    report = write_html_report(result, output_dir / "report.html")
+    (output_dir / "scenario.toml").write_text(text)
+    cars_table(world).to_csv(output_dir / "cars.csv", index=False)
+    write_health_csv(health, str(output_dir / "battery_health.csv"))
+    report = write_html_report(result, output_dir / "report.html", health=health)
     console.print(
         f"time series: {len(written)} files (CSV, and Parquet where pyarrow is "
         f"installed) in {output_dir}/",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from voltpool.battery.health import HealthReport
 from voltpool.report._format import format_metric, metric_label
 from voltpool.report._period import describe_period, slot_end
 from voltpool.simulate.metrics import compare, per_car_table
@@ -319,10 +320,13 @@ def _header(result: SimulationResult) -> str:
     )
 
 
-def write_html_report(result: SimulationResult, path: str | Path) -> Path:
+def write_html_report(
+    result: SimulationResult, path: str | Path, health: HealthReport | None = None
+) -> Path:
     """Write the report of ``result`` to ``path`` (one HTML file, no network needed to view it).
 
-    plotly.js is inlined once, before the first chart; returns the path written.
+    plotly.js is inlined once, before the first chart; with ``health`` a battery-health section
+    follows the charts. Returns the path written.
     """
     if not result.runs:
         raise ValueError("result.runs: empty; there is nothing to report")
@@ -363,6 +367,26 @@ def write_html_report(result: SimulationResult, path: str | Path) -> Path:
             config=_PLOT_CONFIG,
         )
         parts.append(f'<h2>{html.escape(title)}</h2><p class="note">{html.escape(note)}</p>{chart}')
+    if health is not None:
+        from voltpool.report.health import health_figure, health_html_table
+
+        chart = health_figure(health).to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            div_id="voltpool-figure-health",
+            config=_PLOT_CONFIG,
+        )
+        note = (
+            "Cell ageing models (NREL BLAST-Lite) run on every car's simulated SoC; the period "
+            f"repeated to {health.battery.warranty_years:g} years. Extra wear is each car's "
+            f"fade minus its fade under {health.counterfactual}, valued at "
+            f"{health.battery.pack_value_per_kwh:g} EUR per kWh of capacity. Cars start new; "
+            f"one cell temperature ({health.battery.temperature_c:g} °C); no pack buffer or knee."
+        )
+        parts.append(
+            f'<h2>Battery health</h2><p class="note">{html.escape(note)}</p>{chart}'
+            f"{health_html_table(health)}"
+        )
     parts.append(f"<h2>All metrics</h2>{_metrics_table(metrics)}")
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

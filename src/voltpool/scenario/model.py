@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from voltpool.errors import FieldIssue, ProblemError
 
-POLICIES = ("uncontrolled", "smart", "v2g")
+POLICIES = ("uncontrolled", "smart", "v2g", "v2g-wear")
+PolicyName = Literal["uncontrolled", "smart", "v2g", "v2g-wear"]
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
@@ -79,6 +80,16 @@ class Planning(Section):
     unmet_penalty_per_kwh: NonNegativeFloat = 10.0
 
 
+class BatterySpec(Section):
+    """How battery wear is valued (health report, ``v2g-wear`` policy)."""
+
+    pack_value_per_kwh: NonNegativeFloat = 120.0
+    end_of_life_capacity: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.7
+    temperature_c: Annotated[float, Field(ge=-30.0, le=60.0)] = 15.0
+    segments: Annotated[int, Field(ge=1, le=10)] = 4
+    warranty_years: Annotated[float, Field(gt=0.0, le=30.0)] = 8.0
+
+
 class ImportLimitEvent(Section):
     type: Literal["import_limit"]
     start: dt.datetime
@@ -102,16 +113,18 @@ class Scenario(Section):
     timezone: str = "Europe/Amsterdam"
     seed: int = 0
     slot_minutes: Literal[15] = 15
-    policies: Annotated[list[Literal["uncontrolled", "smart", "v2g"]], Field(min_length=1)] = [
+    policies: Annotated[list[PolicyName], Field(min_length=1)] = [
         "uncontrolled",
         "smart",
         "v2g",
+        "v2g-wear",
     ]
     homes: Homes
     vehicles: Vehicles
     transformer: Transformer
     tariff: TariffSpec = TariffSpec()
     planning: Planning = Planning()
+    battery: BatterySpec = BatterySpec()
     events: list[ImportLimitEvent] = []
 
     @field_validator("timezone")

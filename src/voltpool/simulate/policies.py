@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from voltpool.model import Fleet, Problem, Site, Tariff
+from voltpool.model.wear import BatteryWear
 from voltpool.schedule import schedule
 from voltpool.schedule.uncontrolled import charge_on_arrival_kw
 from voltpool.simulate.world import SLOTS_PER_DAY, World
@@ -84,12 +85,18 @@ def price_known_until(world: World) -> np.ndarray:
 
 
 class Planned(Policy):
-    """Rolling-horizon optimal charging with the exact LP; ``bidirectional`` allows V2G."""
+    """Rolling-horizon optimal charging with the exact LP; ``bidirectional`` allows V2G.
 
-    def __init__(self, world: World, bidirectional: bool) -> None:
+    With ``wear_priced`` the flat throughput cost is replaced by each car's calibrated
+    cycle-depth and SoC-dwell costs (:mod:`voltpool.battery.calibrate`), so every discharge and
+    every hour spent full pays for the ageing it causes.
+    """
+
+    def __init__(self, world: World, bidirectional: bool, wear_priced: bool = False) -> None:
         super().__init__(world)
-        self.name = "v2g" if bidirectional else "smart"
+        self.name = "v2g-wear" if wear_priced else ("v2g" if bidirectional else "smart")
         self.bidirectional = bidirectional
+        self.wear = self._fleet_wear(world) if wear_priced else None
         scenario = world.scenario
         self.horizon = scenario.planning.horizon_hours * 60 // scenario.slot_minutes
         self.known_until = price_known_until(world)
@@ -97,6 +104,19 @@ class Planned(Policy):
         self.plan_start = -1
         self.plan_kw = np.zeros((0, 0))
         self.plan_count = 0
+
+    @staticmethod
+    def _fleet_wear(world: World) -> BatteryWear:
+        """Every car's calibrated wear costs, in the problem format's units."""
+        coefficients = [world.wear_coefficients(c) for c in world.chemistry]
+        segments = world.scenario.battery.segments
+        cycle = np.array([c.cycle_depth_cost_per_kwh for c in coefficients]).reshape(-1, segments)
+        dwell_soc = coefficients[0].dwell_soc if coefficients else np.zeros(0)
+        dwell = (
+            np.array([c.dwell_cost_per_h_per_kwh for c in coefficients]).reshape(-1, dwell_soc.size)
+            * world.capacity_kwh[:, None]
+        )
+        return BatteryWear(cycle, dwell_soc, dwell)
 
     def replan_due(self, state: FleetState) -> bool:
         if self.plan_start < 0:
@@ -142,7 +162,16 @@ class Planned(Policy):
             else np.zeros(count),
             charge_efficiency=world.charge_efficiency[cars],
             discharge_efficiency=world.discharge_efficiency[cars],
-            degradation_cost_per_kwh=np.full(count, vehicles.degradation_cost_per_kwh),
+            degradation_cost_per_kwh=np.full(
+                count, 0.0 if self.wear is not None else vehicles.degradation_cost_per_kwh
+            ),
+            wear=None
+            if self.wear is None
+            else BatteryWear(
+                self.wear.cycle_depth_cost_per_kwh[cars],
+                self.wear.dwell_soc,
+                self.wear.dwell_cost_per_h[cars],
+            ),
         )
         window = slice(t, t + self.horizon)
         return Problem(
@@ -181,6 +210,6 @@ class Planned(Policy):
 def make_policy(name: str, world: World) -> Policy:
     if name == "uncontrolled":
         return Uncontrolled(world)
-    if name in ("smart", "v2g"):
-        return Planned(world, bidirectional=name == "v2g")
-    raise ValueError(f"policies: {name!r} must be one of uncontrolled, smart, v2g")
+    if name in ("smart", "v2g", "v2g-wear"):
+        return Planned(world, bidirectional=name != "smart", wear_priced=name == "v2g-wear")
+    raise ValueError(f"policies: {name!r} must be one of uncontrolled, smart, v2g, v2g-wear")

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from voltpool.battery import CHEMISTRY_CELLS, chemistry_for_models
+from voltpool.battery.calibrate import WearCoefficients, calibrate
 from voltpool.data import (
     day_ahead_price_per_kwh,
     household_load_kw,
@@ -62,6 +64,8 @@ class World:
     vehicle_ids: tuple[str, ...]
     vehicle_home: np.ndarray
     vehicle_model: tuple[str, ...]
+    chemistry: np.ndarray
+    """Cell chemistry of each car (``nmc``, ``lfp``, ``nca``), from its model."""
     capacity_kwh: np.ndarray
     max_charge_kw: np.ndarray
     max_discharge_kw: np.ndarray
@@ -74,6 +78,17 @@ class World:
     export_limit_kw: np.ndarray
     sessions: Sessions
     notes: tuple[str, ...]
+
+    def wear_coefficients(self, chemistry: str) -> WearCoefficients:
+        """Linear wear costs of a chemistry, fitted to its ageing model (cached)."""
+        battery = self.scenario.battery
+        return calibrate(
+            CHEMISTRY_CELLS[chemistry],
+            battery.pack_value_per_kwh,
+            battery.end_of_life_capacity,
+            battery.temperature_c,
+            battery.segments,
+        )
 
     @property
     def first_slot(self) -> int:
@@ -163,6 +178,21 @@ def _sessions(
     )
 
 
+def cars_table(world: World) -> pd.DataFrame:
+    """One row per car: model, chemistry, capacity and charger limits (``cars.csv``)."""
+    return pd.DataFrame(
+        {
+            "vehicle_id": list(world.vehicle_ids),
+            "home_id": [world.home_ids[h] if h >= 0 else "" for h in world.vehicle_home],
+            "model": list(world.vehicle_model),
+            "chemistry": world.chemistry,
+            "capacity_kwh": world.capacity_kwh,
+            "max_charge_kw": world.max_charge_kw,
+            "max_discharge_kw": world.max_discharge_kw,
+        }
+    )
+
+
 def check_transformer(
     scenario: Scenario, index: pd.DatetimeIndex, base_load_kw: np.ndarray, limit_kw: np.ndarray
 ) -> None:
@@ -249,6 +279,7 @@ def build_world(scenario: Scenario) -> World:
         vehicle_ids=tuple(f"car-{i + 1:03d}" for i in range(n_vehicles)),
         vehicle_home=vehicle_home,
         vehicle_model=tuple(models["model"]),
+        chemistry=chemistry_for_models(models["model"]),
         capacity_kwh=models["capacity_kwh"].to_numpy(float),
         max_charge_kw=max_charge_kw,
         max_discharge_kw=max_discharge_kw,

@@ -1,0 +1,128 @@
+"""Battery-health pictures and tables for the simulation report and ``voltpool battery report``."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from rich.table import Table
+
+from voltpool.battery.health import SUMMARY_LABELS, HealthReport
+
+COLORS = ("#7f7f7f", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+
+
+def _format(key: str, value: float) -> str:
+    if not np.isfinite(value):
+        return "n/a"
+    if key.endswith(("_pct_mean", "_pct_min")):
+        return f"{value:.3f}" if "fade" in key else f"{value:.1f}"
+    if key == "cars_below_end_of_life":
+        return f"{value:.0f}"
+    if key.endswith("per_v2g_kwh"):
+        return f"{value:.4f}"
+    return f"{value:,.2f}"
+
+
+def health_table(report: HealthReport) -> Table:
+    """Rich table: one column per policy."""
+    summary = report.summary()
+    battery = report.battery
+    table = Table(
+        title=(
+            f"Battery health ({report.period_days:.0f} days simulated, projected to "
+            f"{battery.warranty_years:g} years; pack {battery.pack_value_per_kwh:g} EUR/kWh, "
+            f"end of life at {battery.end_of_life_capacity:.0%}, {battery.temperature_c:g} °C)"
+        )
+    )
+    table.add_column("Metric")
+    for policy in summary.columns:
+        table.add_column(policy, justify="right")
+    for key, label in SUMMARY_LABELS.items():
+        table.add_row(label, *(_format(key, summary.at[key, p]) for p in summary.columns))
+    return table
+
+
+def health_html_table(report: HealthReport) -> str:
+    summary = report.summary()
+    head = "".join(f"<th>{html.escape(p)}</th>" for p in summary.columns)
+    rows = "".join(
+        f"<tr><td>{html.escape(label)}</td>"
+        + "".join(f"<td>{_format(key, summary.at[key, p])}</td>" for p in summary.columns)
+        + "</tr>"
+        for key, label in SUMMARY_LABELS.items()
+    )
+    return f"<table><thead><tr><th>Metric</th>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def health_figure(report: HealthReport) -> go.Figure:
+    """Fade split per policy, capacity at warranty end per car, extra wear vs V2G energy."""
+    cars = report.per_car()
+    policies = list(report.policies)
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        horizontal_spacing=0.08,
+        subplot_titles=(
+            f"Fade over the {report.period_days:.0f} simulated days (mean, %)",
+            f"Capacity after {report.battery.warranty_years:g} years (each car, %)",
+            f"Extra wear vs {report.counterfactual} (EUR) against V2G kWh, per car",
+        ),
+    )
+    means = cars.groupby("policy", sort=False)[["fade_calendar_pct", "fade_cycling_pct"]].mean()
+    for column, name, color in (
+        ("fade_calendar_pct", "calendar", "#aec7e8"),
+        ("fade_cycling_pct", "cycling", "#ff9896"),
+    ):
+        fig.add_trace(
+            go.Bar(x=policies, y=means.loc[policies, column], name=name, marker_color=color),
+            row=1,
+            col=1,
+        )
+    for number, policy in enumerate(policies):
+        group = cars[cars["policy"] == policy]
+        color = COLORS[number % len(COLORS)]
+        fig.add_trace(
+            go.Box(
+                y=group["capacity_at_warranty_pct"],
+                name=policy,
+                marker_color=color,
+                boxpoints="all",
+                jitter=0.4,
+                showlegend=False,
+            ),
+            row=1,
+            col=2,
+        )
+        if group["v2g_kwh"].sum() > 0:
+            fig.add_trace(
+                go.Scatter(
+                    x=group["v2g_kwh"],
+                    y=group["extra_fade_eur"],
+                    mode="markers",
+                    name=policy,
+                    marker={"color": color},
+                    text=group["vehicle_id"] + " (" + group["chemistry"] + ")",
+                ),
+                row=1,
+                col=3,
+            )
+    fig.add_hline(
+        y=100 * report.battery.end_of_life_capacity,
+        line_dash="dot",
+        row=1,
+        col=2,
+        annotation_text="warranty threshold",
+    )
+    fig.update_layout(barmode="stack", height=420, margin={"t": 60, "l": 50, "r": 20, "b": 40})
+    fig.update_xaxes(title_text="V2G given back (kWh)", row=1, col=3)
+    return fig
+
+
+def write_health_csv(report: HealthReport, path: str) -> pd.DataFrame:
+    cars = report.per_car()
+    cars.to_csv(path, index=False)
+    return cars
