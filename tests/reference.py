@@ -59,6 +59,10 @@ def reference_optimum(problem: Problem) -> Reference:
         if wear is not None and wear.dwell_soc.size:
             for t in range(n_t):
                 var("dwell", n, t)
+        if wear is not None and wear.rate_c.size:
+            for t in range(n_t):
+                for b in range(wear.rate_c.size):
+                    var("band", n, t, b)
     for t in range(n_t):
         var("net", t)
         var("cost", t)
@@ -113,6 +117,7 @@ def reference_optimum(problem: Problem) -> Reference:
         )
     for n in range(n_veh):
         _wear_rows(problem, n, index, c, lo, hi, rows)
+        _rate_rows(problem, n, index, c, hi, rows)
     peak = index["peak",]
     c[peak] = tariff.peak_price_per_kw
     for t in range(n_t):
@@ -203,3 +208,20 @@ def _wear_rows(problem: Problem, n: int, index: dict, c, lo, hi, rows) -> None:
             for (s0, g0), (s1, g1) in itertools.pairwise(points):
                 slope = (g1 - g0) / (s1 - s0)
                 rows.append(({w: 1.0, index["soc", n, t + 1]: -slope}, g0 - slope * s0, np.inf))
+
+
+def _rate_rows(problem: Problem, n: int, index: dict, c, hi, rows) -> None:
+    """Charge-rate bands of vehicle n: charging power = sum of band powers, each capped."""
+    wear = problem.fleet.wear
+    if wear is None or wear.rate_c.size == 0:
+        return
+    cap = float(problem.fleet.capacity_kwh[n])
+    edges = [float(e) * cap for e in wear.rate_c] + [np.inf]
+    for t in range(problem.n_slots):
+        link = {index["pc", n, t]: -1.0}
+        for b in range(wear.rate_c.size):
+            band = index["band", n, t, b]
+            hi[band] = edges[b + 1] - edges[b]
+            c[band] = problem.dt_h * wear.rate_cost_per_kwh[n, b]
+            link[band] = 1.0
+        rows.append((link, 0.0, 0.0))

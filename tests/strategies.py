@@ -19,7 +19,10 @@ def random_wear(rng: np.random.Generator, n_veh: int) -> BatteryWear:
     dwell = np.concatenate(
         [np.zeros((n_veh, 1)), np.cumsum(slopes * np.diff(soc), axis=1)], axis=1
     ) * (rng.random((n_veh, 1)) < 0.8)
-    return BatteryWear(cycle, soc, np.round(dwell, 6))
+    rate_c = np.array([0.0, 0.1, 0.25])
+    rate_cost = np.round(np.cumsum(rng.uniform(0.0, 0.05, (n_veh, 3)), axis=1), 4)
+    rate_cost *= rng.random((n_veh, 1)) < 0.7
+    return BatteryWear(cycle, soc, np.round(dwell, 6), rate_c, rate_cost)
 
 
 @st.composite

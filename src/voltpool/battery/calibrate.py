@@ -14,6 +14,10 @@ capacity (e.g. 70 %, the usual warranty threshold), so one unit of relative fade
 - **SoC dwell**: the model is run resting at constant SoC s for the warranty period; the mean
   calendar fade per hour times the value gives a cost rate per kWh of capacity; its lower convex
   envelope over the breakpoints keeps it convex (at most a small under-estimate, reported).
+- **Charge rate**: a year of daily 30 % recharges at C-rate r (after a 30 % drive) against the
+  slowest rate gives the extra cycling fade of charging fast; as a cost per hour per kWh of
+  capacity ``g(r) = value * extra_fade(r) / 0.3 * r``, whose slopes between the band edges
+  (made non-decreasing) are the band costs per kWh charged.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ SECONDS_PER_DAY = 86_400.0
 HOURS_PER_YEAR = 8_760.0
 DEPTHS = np.round(np.arange(0.1, 1.01, 0.1), 2)
 DWELL_SOC = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+RATE_EDGES = np.array([0.0, 0.1, 0.2, 0.3])
+"""C-rate band edges [kW per kWh of capacity]: home AC charging is 0.05..0.3 C."""
+SLOWEST_RATE = 0.05
+RECHARGE_DEPTH = 0.3
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,8 @@ class WearCoefficients:
     cycle_depth_cost_per_kwh: np.ndarray
     dwell_soc: np.ndarray
     dwell_cost_per_h_per_kwh: np.ndarray
+    rate_c: np.ndarray = field(default_factory=lambda: RATE_EDGES.copy())
+    rate_cost_per_kwh: np.ndarray = field(default_factory=lambda: np.zeros(RATE_EDGES.size))
     phi_measured: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dwell_measured_per_h_per_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
@@ -82,6 +92,10 @@ class WearCoefficients:
                 "soc": self.dwell_soc.tolist(),
                 "cost": np.round(self.dwell_cost_per_h_per_kwh * capacity_kwh, 8).tolist(),
             },
+            "charge_rate_cost": {
+                "c_rate": self.rate_c.tolist(),
+                "cost_per_kwh": np.round(self.rate_cost_per_kwh, 6).tolist(),
+            },
         }
 
 
@@ -94,6 +108,30 @@ def daily_cycle_soc(depth: float, days: int, steps_per_day: int = 96) -> np.ndar
     swing = np.maximum.reduce([down, up, up_wrapped])
     day = 0.5 + depth / 2.0 - depth * swing
     return np.tile(day, days)
+
+
+def recharge_soc(c_rate: float, days: int, steps_per_day: int = 96) -> np.ndarray:
+    """Daily: drive 30 % down at 08:00 (1 h), recharge 30 % from 17:00 at ``c_rate`` per hour."""
+    hours = np.arange(steps_per_day) * 24.0 / steps_per_day
+    drive = np.clip(hours - 8.0, 0.0, 1.0)
+    charge = np.clip((hours - 17.0) * c_rate / RECHARGE_DEPTH, 0.0, 1.0)
+    return np.tile(0.8 - RECHARGE_DEPTH * (drive - charge), days)
+
+
+def rate_band_costs(cell: str, value: float, temperature_c: float) -> np.ndarray:
+    """Cost per kWh charged in each band of :data:`RATE_EDGES` (see the module docstring)."""
+    days = 365
+    time_s = np.arange(days * 96) * 900.0
+    rates = np.concatenate([[SLOWEST_RATE], RATE_EDGES[1:], [RATE_EDGES[-1] + 0.1]])
+    profiles = np.vstack([recharge_soc(r, days) for r in rates])
+    cycling = fade(cell, time_s, profiles, temperature_c, daily=False).loss_cycling
+    extra = np.maximum(cycling - cycling[0], 0.0) / days  # per daily recharge
+    g = value * extra / RECHARGE_DEPTH * rates  # [EUR/h per kWh of capacity]
+    points_r = np.concatenate([[0.0], rates])
+    points_g = np.concatenate([[0.0], g])
+    edges = np.concatenate([RATE_EDGES, [rates[-1]]])
+    slopes = np.diff(np.interp(edges, points_r, points_g)) / np.diff(edges)
+    return np.maximum.accumulate(np.maximum(slopes, 0.0))
 
 
 def lower_convex_envelope(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -163,4 +201,6 @@ def calibrate(
         dwell_cost_per_h_per_kwh=lower_convex_envelope(DWELL_SOC, measured),
         phi_measured=phi,
         dwell_measured_per_h_per_kwh=measured,
+        rate_c=RATE_EDGES.copy(),
+        rate_cost_per_kwh=rate_band_costs(cell, value, temperature_c),
     )

@@ -141,7 +141,7 @@ def repeat_to(soc: np.ndarray, dt_h: float, years: float) -> tuple[np.ndarray, n
     drift = (soc[:, :1] - soc[:, -1:]) * (np.arange(steps) / steps)
     period = np.clip(soc[:, :-1] + drift, 0.0, 1.0)
     slots = int(np.ceil(years * SECONDS_PER_YEAR / (dt_h * 3600.0)))
-    reps = int(np.ceil(slots / period.shape[1]))
+    reps = int(np.ceil((slots + 1) / period.shape[1]))
     tiled = np.tile(period, (1, reps))[:, : slots + 1]
     return np.arange(tiled.shape[1]) * dt_h * 3600.0, tiled
 

@@ -14,6 +14,10 @@ Two convex, piecewise-linear costs per vehicle, on top of the flat throughput co
 - **SoC dwell** (calendar ageing grows with the state of charge the battery sits at): a convex
   piecewise-linear cost per hour of the SoC at the end of every plugged-in slot, given by its
   values at breakpoints ``dwell_soc`` (0 = first, 1 = last).
+- **Charge rate** (fast charging ages some cells much faster, e.g. NMC's lithium-plating
+  stress): the charging power of a slot is split into C-rate bands starting at ``rate_c``
+  (kW per kWh of capacity); each kWh charged in band b costs ``rate_cost_per_kwh[b]``, not
+  decreasing with the band (convex).
 
 All vehicles of one problem share J and the breakpoints; a vehicle without a ``battery`` block
 has zero costs.
@@ -48,8 +52,48 @@ class BatteryWear:
     cycle_depth_cost_per_kwh: np.ndarray
     dwell_soc: np.ndarray
     dwell_cost_per_h: np.ndarray
+    rate_c: np.ndarray | None = None
+    rate_cost_per_kwh: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        n = np.asarray(self.cycle_depth_cost_per_kwh).shape[0]
+        rate_c = np.zeros(0) if self.rate_c is None else np.asarray(self.rate_c, dtype=float)
+        rate_cost = (
+            np.zeros((n, rate_c.size))
+            if self.rate_cost_per_kwh is None
+            else np.asarray(self.rate_cost_per_kwh, dtype=float)
+        )
+        object.__setattr__(self, "rate_c", rate_c.reshape(-1))
+        object.__setattr__(self, "rate_cost_per_kwh", rate_cost)
+        self._check_rate()
+        self._post_init_costs()
+
+    def _check_rate(self) -> None:
+        name = "battery.charge_rate_cost"
+        rate_c, cost = self.rate_c, self.rate_cost_per_kwh
+        issues = []
+        if rate_c.size and (abs(rate_c[0]) > TOLERANCE or (np.diff(rate_c) <= 0).any()):
+            issues.append(
+                FieldIssue(f"vehicles[*].{name}.c_rate", "must start at 0 and increase strictly")
+            )
+        elif cost.shape != (cost.shape[0], rate_c.size):
+            issues.append(
+                FieldIssue(f"vehicles[*].{name}.cost_per_kwh", "needs one value per c_rate band")
+            )
+        else:
+            bad = ~np.isfinite(cost).all(axis=1) | (cost < 0).any(axis=1)
+            bad |= (np.diff(cost, axis=1) < -TOLERANCE).any(axis=1)
+            for n in np.flatnonzero(bad)[:5]:
+                issues.append(
+                    FieldIssue(
+                        f"vehicles[{n}].{name}.cost_per_kwh",
+                        "must be >= 0 and must not decrease with the C-rate (convex)",
+                    )
+                )
+        if issues:
+            raise ProblemError(issues)
+
+    def _post_init_costs(self) -> None:
         cycle = np.asarray(self.cycle_depth_cost_per_kwh, dtype=float)
         soc = np.asarray(self.dwell_soc, dtype=float).reshape(-1)
         dwell = np.asarray(self.dwell_cost_per_h, dtype=float)
@@ -123,6 +167,16 @@ class BatteryWear:
         return (self.cycle_depth_cost_per_kwh > 0).any(axis=1)
 
     @property
+    def has_rate_cost(self) -> np.ndarray:
+        return (self.rate_cost_per_kwh > 0).any(axis=1)
+
+    def rate_band_kw(self, capacity_kwh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lower edge and width of each C-rate band in kW, ``[N, B]`` each (last width inf)."""
+        lower = capacity_kwh[:, None] * self.rate_c[None, :]
+        upper = np.concatenate([lower[:, 1:], np.full((lower.shape[0], 1), np.inf)], axis=1)
+        return lower, upper - lower
+
+    @property
     def has_dwell_cost(self) -> np.ndarray:
         if self.dwell_soc.size == 0:
             return np.zeros(self.cycle_depth_cost_per_kwh.shape[0], dtype=bool)
@@ -153,6 +207,14 @@ class BatteryWear:
         socs = {
             tuple(b["soc_dwell_cost_per_h"]["soc"]) for b in blocks if "soc_dwell_cost_per_h" in b
         }
+        rates = {tuple(b["charge_rate_cost"]["c_rate"]) for b in blocks if "charge_rate_cost" in b}
+        if len(rates) > 1:
+            issues.append(
+                FieldIssue(
+                    "vehicles[*].battery.charge_rate_cost.c_rate",
+                    "all vehicles must use the same c_rate bands",
+                )
+            )
         if len(n_seg) > 1:
             issues.append(
                 FieldIssue(
@@ -173,12 +235,16 @@ class BatteryWear:
         soc = np.asarray(socs.pop() if socs else (), dtype=float)
         cycle = np.zeros((len(blocks), segments))
         dwell = np.zeros((len(blocks), soc.size))
+        rate_c = np.asarray(rates.pop() if rates else (), dtype=float)
+        rate_cost = np.zeros((len(blocks), rate_c.size))
         for n, block in enumerate(blocks):
+            if "charge_rate_cost" in block:
+                rate_cost[n] = block["charge_rate_cost"]["cost_per_kwh"]  # type: ignore[index]
             if block.get("cycle_depth_cost_per_kwh"):
                 cycle[n] = block["cycle_depth_cost_per_kwh"]  # type: ignore[index]
             if "soc_dwell_cost_per_h" in block:
                 dwell[n] = block["soc_dwell_cost_per_h"]["cost"]  # type: ignore[index]
-        return cls(cycle, soc, dwell)
+        return cls(cycle, soc, dwell, rate_c, rate_cost)
 
     def to_record(self, n: int) -> dict[str, object]:
         block: dict[str, object] = {}
@@ -189,7 +255,24 @@ class BatteryWear:
                 "soc": self.dwell_soc.tolist(),
                 "cost": self.dwell_cost_per_h[n].tolist(),
             }
+        if self.has_rate_cost[n]:
+            block["charge_rate_cost"] = {
+                "c_rate": self.rate_c.tolist(),
+                "cost_per_kwh": self.rate_cost_per_kwh[n].tolist(),
+            }
         return block
+
+
+def charge_rate_cost(
+    wear: BatteryWear | None, capacity_kwh: np.ndarray, power_kw: np.ndarray, dt_h: float
+) -> np.ndarray:
+    """Charge-rate cost of each vehicle ``[N]``: charging power split into C-rate bands. [EUR]"""
+    if wear is None or wear.rate_c.size == 0:
+        return np.zeros(power_kw.shape[0])
+    lower, width = wear.rate_band_kw(capacity_kwh)
+    charge = np.maximum(power_kw, 0.0)[:, :, None]
+    in_band = np.clip(charge - lower[:, None, :], 0.0, width[:, None, :])
+    return dt_h * (in_band * wear.rate_cost_per_kwh[:, None, :]).sum(axis=(1, 2))
 
 
 def cycle_depth_cost(

@@ -95,7 +95,7 @@ def vehicle_timeseries(run: PolicyRun) -> pd.DataFrame:
     )
 
 
-def _slugs(policies: list[str]) -> dict[str, str]:
+def policy_slugs(policies: list[str]) -> dict[str, str]:
     slugs = {p: re.sub(r"[^A-Za-z0-9_.-]+", "-", p).strip("-.") or "policy" for p in policies}
     if len(set(slugs.values())) != len(slugs):
         raise ValueError(f"policy names {policies} give clashing file names {list(slugs.values())}")
@@ -115,7 +115,7 @@ def write_timeseries(result: SimulationResult, outdir: str | Path) -> list[Path]
     with_parquet = importlib.util.find_spec("pyarrow") is not None
     baseline = next(iter(result.runs.values()))
     paths: list[Path] = []
-    for policy, slug in _slugs(list(result.runs)).items():
+    for policy, slug in policy_slugs(list(result.runs)).items():
         run = result.runs[policy]
         site = site_timeseries(run)
         site_csv = site.set_axis(pd.Index(_iso_utc(site.index), name="time_utc"))

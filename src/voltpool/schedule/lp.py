@@ -241,7 +241,8 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
     the battery, starting with the energy in the deepest segments; ``pd_j`` costs
     ``c_j * dt_h / eta_d`` (the kWh leaving the battery). Costs not decreasing with depth keep it
     convex. SoC dwell: ``w[k] >= slope_m * e[k] / capacity + intercept_m`` for every piece m,
-    costing ``dt_h * w[k]``.
+    costing ``dt_h * w[k]``. Charge rate: ``pc = sum_b q_b`` with ``q_b`` within band b's width,
+    costing ``c_b * dt_h`` each (bands fill from the cheapest, as costs do not decrease).
     """
     fleet = problem.fleet
     wear = fleet.wear
@@ -332,6 +333,26 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
         ]
         row_lo.append(intercepts[dwell_veh].ravel())
         row_hi.append(np.full(count * pieces, np.inf))
+
+    rate_k = np.flatnonzero(wear.has_rate_cost[veh])
+    if rate_k.size:
+        count = rate_k.size
+        bands = wear.rate_c.size
+        rate_veh = veh[rate_k]
+        _lower, width = wear.rate_band_kw(fleet.capacity_kwh[rate_veh])
+        q = n_cols + np.arange(count * bands).reshape(count, bands)
+        n_cols += count * bands
+        costs.append((wear.rate_cost_per_kwh[rate_veh] * dt_h).ravel())
+        lowers.append(np.zeros(count * bands))
+        uppers.append(width.ravel())
+        link = n_rows + np.arange(count)
+        n_rows += count
+        entries += [
+            (np.repeat(link, bands), q.ravel(), np.ones(count * bands)),
+            (link, lay.charge + rate_k, -np.ones(count)),
+        ]
+        row_lo.append(np.zeros(count))
+        row_hi.append(np.zeros(count))
 
     if not entries:
         return lp

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from voltpool.model import Problem, energy_trajectory_kwh
-from voltpool.model.wear import cycle_depth_cost, dwell_cost
+from voltpool.model.wear import charge_rate_cost, cycle_depth_cost, dwell_cost
 
 TERMS = (
     "energy_cost",
@@ -16,6 +16,7 @@ TERMS = (
     "degradation_cost",
     "cycle_depth_cost",
     "soc_dwell_cost",
+    "charge_rate_cost",
     "unmet_penalty",
 )
 
@@ -43,7 +44,8 @@ def objective_terms(
     ``energy_cost = sum_t dt_h * max(import_price * net, export_price * net)``;
     ``peak_cost = peak_price_per_kw * max(0, max_t net - peak_baseline_kw)``;
     ``degradation_cost = sum_n cost_n * dt_h * sum_t max(-p, 0)``;
-    ``cycle_depth_cost`` and ``soc_dwell_cost`` from the optional battery blocks
+    ``cycle_depth_cost``, ``soc_dwell_cost`` and ``charge_rate_cost`` from the optional battery
+    blocks
     (:mod:`voltpool.model.wear`);
     ``unmet_penalty = unmet_penalty_per_kwh * sum_n shortfall_n``.
     """
@@ -77,5 +79,8 @@ def objective_terms(
         "degradation_cost": degradation_cost,
         "cycle_depth_cost": float(cycle.sum()),
         "soc_dwell_cost": float(dwell.sum()),
+        "charge_rate_cost": float(
+            charge_rate_cost(fleet.wear, fleet.capacity_kwh, power_kw, problem.dt_h).sum()
+        ),
         "unmet_penalty": unmet,
     }

@@ -153,12 +153,14 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
     )
     unmet = problem.unmet_penalty_per_kwh * float(np.sum(schedule.shortfall_kwh))
     cycle, dwell = _wear_costs(problem, power, soc)
+    rate = _rate_cost(problem, power)
     recomputed = {
         "energy_cost": energy_cost,
         "peak_cost": peak_cost,
         "degradation_cost": wear,
         "cycle_depth_cost": cycle,
         "soc_dwell_cost": dwell,
+        "charge_rate_cost": rate,
         "unmet_penalty": unmet,
     }
     scale = max(1.0, sum(abs(v) for v in recomputed.values()))
@@ -209,3 +211,22 @@ def _wear_costs(problem: Problem, power: np.ndarray, soc: np.ndarray) -> tuple[f
                 level = float(np.clip(soc[n, t + 1], 0.0, 1.0))
                 dwell += dt_h * float(np.interp(level, wear.dwell_soc, wear.dwell_cost_per_h[n]))
     return cycle, dwell
+
+
+def _rate_cost(problem: Problem, power: np.ndarray) -> float:
+    """Charge-rate cost recomputed slot by slot: each kW above a band edge pays that band."""
+    wear = problem.fleet.wear
+    if wear is None or wear.rate_c.size == 0:
+        return 0.0
+    total = 0.0
+    edges = list(wear.rate_c)
+    for n in range(problem.n_vehicles):
+        capacity = float(problem.fleet.capacity_kwh[n])
+        for t in range(problem.n_slots):
+            p = max(float(power[n, t]), 0.0)
+            for b, edge in enumerate(edges):
+                top = edges[b + 1] * capacity if b + 1 < len(edges) else np.inf
+                share = min(p, top) - edge * capacity
+                if share > 0:
+                    total += problem.dt_h * share * wear.rate_cost_per_kwh[n, b]
+    return total

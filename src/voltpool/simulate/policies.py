@@ -116,7 +116,9 @@ class Planned(Policy):
             np.array([c.dwell_cost_per_h_per_kwh for c in coefficients]).reshape(-1, dwell_soc.size)
             * world.capacity_kwh[:, None]
         )
-        return BatteryWear(cycle, dwell_soc, dwell)
+        rate_c = coefficients[0].rate_c if coefficients else np.zeros(0)
+        rate = np.array([c.rate_cost_per_kwh for c in coefficients]).reshape(-1, rate_c.size)
+        return BatteryWear(cycle, dwell_soc, dwell, rate_c, rate)
 
     def replan_due(self, state: FleetState) -> bool:
         if self.plan_start < 0:
@@ -171,6 +173,8 @@ class Planned(Policy):
                 self.wear.cycle_depth_cost_per_kwh[cars],
                 self.wear.dwell_soc,
                 self.wear.dwell_cost_per_h[cars],
+                self.wear.rate_c,
+                self.wear.rate_cost_per_kwh[cars],
             ),
         )
         window = slice(t, t + self.horizon)
