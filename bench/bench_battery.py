@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _isolated import run_isolated
+
 ROOT = Path(__file__).resolve().parents[1]
 BLAST_PYTHON = ROOT / ".venv-blast" / "bin" / "python"
 REFERENCE_SCRIPT = ROOT / "tests" / "blast_reference" / "reference.py"
@@ -122,13 +124,7 @@ def blast_lite_timing(repeats: int = 5) -> list[dict]:
 def run(sizes: list[int] | None = None, blast_repeats: int = 5) -> list[dict]:
     rows = []
     for n_vehicles in sizes or [100, 1000]:
-        output = subprocess.run(
-            [sys.executable, __file__, str(n_vehicles)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        rows.append(json.loads(output.strip().splitlines()[-1]))
+        rows.append(run_isolated(__file__, str(n_vehicles)))
     return rows + blast_lite_timing(blast_repeats)
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import resource
-import subprocess
 import sys
 import time
+
+from _isolated import run_isolated
 
 ANCHOR_S = {1000: 4.8, 5000: 41.0}
 """DESIGN.md anchors: a directly built fleet LP solved by HiGHS 1.16 (IPM) on this machine."""
@@ -46,13 +47,7 @@ def measure(n_vehicles: int, seed: int = 1) -> dict[str, float]:
 def run(sizes: list[int]) -> list[dict[str, float]]:
     rows = []
     for n_vehicles in sizes:
-        output = subprocess.run(
-            [sys.executable, __file__, str(n_vehicles)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        rows.append(json.loads(output.strip().splitlines()[-1]))
+        rows.append(run_isolated(__file__, str(n_vehicles)))
     return rows
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import copy
 import json
 import resource
-import subprocess
 import sys
 import time
 import tomllib
 from importlib import resources
+
+from _isolated import run_isolated
 
 CASES = {
     "year-1000-uncontrolled": {"days": 365, "cars": 1000, "policy": "uncontrolled"},
@@ -69,10 +70,7 @@ def measure(case: str) -> dict[str, float | str]:
 def run() -> list[dict]:
     rows = []
     for case in CASES:
-        output = subprocess.run(
-            [sys.executable, __file__, case], check=True, capture_output=True, text=True
-        ).stdout
-        rows.append(json.loads(output.strip().splitlines()[-1]))
+        rows.append(run_isolated(__file__, case))
     return rows
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from voltpool.model.fleet import Fleet
+from voltpool.model.wear import cycle_depth_cost_slots
 
 
 def energy_trajectory_kwh(fleet: Fleet, power_kw: np.ndarray, dt_h: float) -> np.ndarray:
@@ -36,3 +37,16 @@ def energy_trajectory_kwh(fleet: Fleet, power_kw: np.ndarray, dt_h: float) -> np
 def soc_trajectory(fleet: Fleet, power_kw: np.ndarray, dt_h: float) -> np.ndarray:
     """State of charge ``[N, T+1]`` (fraction 0..1) after each slot, given AC power ``[N, T]``."""
     return energy_trajectory_kwh(fleet, power_kw, dt_h) / fleet.capacity_kwh[:, None]
+
+
+def fleet_cycle_depth_cost_slots(fleet: Fleet, power_kw: np.ndarray, dt_h: float) -> np.ndarray:
+    """Cycle-depth cost ``[N, T]`` of a fleet's schedule (:mod:`voltpool.model.wear`). [EUR]"""
+    return cycle_depth_cost_slots(
+        fleet.wear,
+        fleet.capacity_kwh,
+        fleet.energy_initial_kwh,
+        fleet.charge_efficiency,
+        fleet.discharge_efficiency,
+        power_kw,
+        dt_h,
+    )

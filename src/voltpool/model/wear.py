@@ -275,21 +275,6 @@ def charge_rate_cost(
     return dt_h * (in_band * wear.rate_cost_per_kwh[:, None, :]).sum(axis=(1, 2))
 
 
-def cycle_depth_cost(
-    wear: BatteryWear | None,
-    capacity_kwh: np.ndarray,
-    energy_kwh: np.ndarray,
-    charge_efficiency: np.ndarray,
-    discharge_efficiency: np.ndarray,
-    power_kw: np.ndarray,
-    dt_h: float,
-) -> np.ndarray:
-    """Cycle-depth cost of each vehicle over the schedule ``[N]``. [EUR]"""
-    return cycle_depth_cost_slots(
-        wear, capacity_kwh, energy_kwh, charge_efficiency, discharge_efficiency, power_kw, dt_h
-    ).sum(axis=1)
-
-
 def cycle_depth_cost_slots(
     wear: BatteryWear | None,
     capacity_kwh: np.ndarray,

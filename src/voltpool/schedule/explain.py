@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voltpool.model import Problem
-from voltpool.model.wear import cycle_depth_cost_slots
+from voltpool.model.physics import fleet_cycle_depth_cost_slots
 
 SHORTFALL_TOLERANCE_KWH = 1e-3
 """Shortfalls below 1 Wh are numerical noise, not a missed target."""
@@ -131,15 +131,7 @@ def discharge_blocks(
     dt_h = problem.dt_h
     tariff = problem.tariff
     price = np.where(net_kw >= 0, tariff.import_price_per_kwh, tariff.export_price_per_kwh)
-    cycle = cycle_depth_cost_slots(
-        fleet.wear,
-        fleet.capacity_kwh,
-        fleet.energy_initial_kwh,
-        fleet.charge_efficiency,
-        fleet.discharge_efficiency,
-        power_kw,
-        dt_h,
-    )
+    cycle = fleet_cycle_depth_cost_slots(fleet, power_kw, dt_h)
     discharging = power_kw < -1e-9
     edges = np.diff(discharging.astype(np.int8), axis=1, prepend=0, append=0)
     blocks = []

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from voltpool.model import Problem, energy_trajectory_kwh
-from voltpool.model.wear import charge_rate_cost, cycle_depth_cost, dwell_cost
+from voltpool.model.physics import fleet_cycle_depth_cost_slots
+from voltpool.model.wear import charge_rate_cost, dwell_cost
 
 TERMS = (
     "energy_cost",
@@ -60,15 +61,7 @@ def objective_terms(
     degradation_cost = float(problem.fleet.degradation_cost_per_kwh @ discharged_kwh)
     unmet = problem.unmet_penalty_per_kwh * float(shortfall.sum())
     fleet = problem.fleet
-    cycle = cycle_depth_cost(
-        fleet.wear,
-        fleet.capacity_kwh,
-        fleet.energy_initial_kwh,
-        fleet.charge_efficiency,
-        fleet.discharge_efficiency,
-        power_kw,
-        problem.dt_h,
-    )
+    cycle = fleet_cycle_depth_cost_slots(fleet, power_kw, problem.dt_h).sum(axis=1)
     soc_after = (
         energy_trajectory_kwh(fleet, power_kw, problem.dt_h)[:, 1:] / (fleet.capacity_kwh[:, None])
     )
