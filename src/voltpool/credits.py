@@ -1,0 +1,126 @@
+"""How metered energy becomes credits: the credit policy, as data.
+
+Amounts are integers: energy in Wh, credits in milli-credits (1 credit = 1,000 milli-credits).
+Multipliers are integer percentages, and every product is rounded down, so the same metered
+energy always gives the same credits on every machine.
+
+- **V2G** (a car gives energy back at home): the car's household earns ``v2g_credits_per_kwh``
+  per kWh metered at the charger (AC side), times ``peak_multiplier_pct`` during the local peak
+  hours and ``event_multiplier_pct`` during a grid event (the larger one applies), plus
+  ``wear_compensation_credits_per_kwh`` (the battery model's cost of the discharge). The credits
+  come from the community pool, which charges the households that used that energy.
+- **V2V** (a friend's car): the receiver pays the giver the agreed rate per kWh *delivered*;
+  conversion losses are borne by the giver, the receiver or split (``v2v_losses``).
+- **Community fee**: ``community_fee_pct`` of every earning goes to the fees account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from voltpool.errors import FieldIssue, ProblemError
+
+MILLI = 1_000
+WH_PER_KWH = 1_000
+
+
+@dataclass(frozen=True)
+class CreditPolicy:
+    """The rules that turn metered Wh into milli-credits (all integers)."""
+
+    v2g_credits_per_kwh: int = 20
+    peak_multiplier_pct: int = 150
+    peak_hours_local: tuple[int, int] = (17, 21)
+    event_multiplier_pct: int = 200
+    wear_compensation_credits_per_kwh: int = 0
+    community_fee_pct: int = 5
+    v2v_losses: Literal["giver", "receiver", "split"] = "giver"
+
+    def __post_init__(self) -> None:
+        issues = []
+        for name in ("v2g_credits_per_kwh", "wear_compensation_credits_per_kwh"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                issues.append(
+                    FieldIssue(f"credits.{name}", f"{value!r} must be a whole number >= 0")
+                )
+        for name in ("peak_multiplier_pct", "event_multiplier_pct"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 100:
+                issues.append(
+                    FieldIssue(f"credits.{name}", f"{value!r} must be a whole percentage >= 100")
+                )
+        fee = self.community_fee_pct
+        if not isinstance(fee, int) or isinstance(fee, bool) or not 0 <= fee <= 100:
+            issues.append(
+                FieldIssue(
+                    "credits.community_fee_pct", f"{fee!r} must be a whole percentage 0..100"
+                )
+            )
+        start, end = self.peak_hours_local
+        if not (0 <= start < end <= 24):
+            issues.append(
+                FieldIssue(
+                    "credits.peak_hours_local",
+                    f"{self.peak_hours_local!r} must be (start, end) hours, 0 <= start < end <= 24",
+                )
+            )
+        if self.v2v_losses not in ("giver", "receiver", "split"):
+            issues.append(
+                FieldIssue(
+                    "credits.v2v_losses", f"{self.v2v_losses!r} must be giver, receiver or split"
+                )
+            )
+        if issues:
+            raise ProblemError(issues)
+
+    def multiplier_pct(self, local_hour: int, grid_event: bool) -> int:
+        """The multiplier in force at a local hour (the larger of peak and event)."""
+        start, end = self.peak_hours_local
+        peak = self.peak_multiplier_pct if start <= local_hour < end else 100
+        return max(peak, self.event_multiplier_pct if grid_event else 100)
+
+    def v2g_millicredits(self, energy_wh: int, local_hour: int, grid_event: bool = False) -> int:
+        """Milli-credits earned for ``energy_wh`` given back in one slot (rounded down)."""
+        check_wh(energy_wh)
+        base = (
+            energy_wh
+            * self.v2g_credits_per_kwh
+            * MILLI
+            * self.multiplier_pct(local_hour, grid_event)
+            // (WH_PER_KWH * 100)
+        )
+        wear = energy_wh * self.wear_compensation_credits_per_kwh * MILLI // WH_PER_KWH
+        return base + wear
+
+    def fee_millicredits(self, earned_millicredits: int) -> int:
+        return earned_millicredits * self.community_fee_pct // 100
+
+    def v2v_millicredits(self, delivered_wh: int, given_wh: int, credits_per_kwh: int) -> int:
+        """What the receiver pays the giver: delivered energy, losses borne as the policy says."""
+        check_wh(delivered_wh)
+        check_wh(given_wh)
+        if delivered_wh > given_wh:
+            raise ProblemError(
+                [FieldIssue("delivered_wh", f"{delivered_wh} must be <= given_wh ({given_wh})")]
+            )
+        billed = {
+            "giver": delivered_wh,
+            "receiver": given_wh,
+            "split": (delivered_wh + given_wh) // 2,
+        }[self.v2v_losses]
+        return billed * credits_per_kwh * MILLI // WH_PER_KWH
+
+
+def check_wh(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ProblemError(
+            [FieldIssue("energy_wh", f"{value!r} must be a whole number of Wh >= 0")]
+        )
+    return value
+
+
+def kwh_to_wh(energy_kwh: float) -> int:
+    """Metered kWh to whole Wh, rounded down (the meter's resolution)."""
+    return int(energy_kwh * WH_PER_KWH + 1e-9)
