@@ -47,6 +47,7 @@ def show(console: Console, title: str, header: list[str], body: list[list[str]])
 
 def main() -> None:
     import bench_battery
+    import bench_ledger
     import bench_schedule
     import bench_simulate
 
@@ -68,6 +69,9 @@ def main() -> None:
         with console.status("battery ageing..."):
             header, body = bench_battery.table_rows(bench_battery.run())
         sections.append(show(console, "Battery ageing (health report engine)", header, body))
+        with console.status("credit ledger..."):
+            header, body = bench_ledger.table_rows(bench_ledger.run())
+        sections.append(show(console, "Credit ledger (durable commits)", header, body))
     Path(__file__).with_name("results.md").write_text("\n".join(sections))
 
 

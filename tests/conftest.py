@@ -5,6 +5,8 @@ from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+pytest_plugins = ["ledger_backends"]
+
 settings.register_profile(
     "voltpool",
     derandomize=True,  # fixed seeds: a failure replays on every machine

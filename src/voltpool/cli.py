@@ -18,6 +18,7 @@ from voltpool.battery import CELLS, CHEMISTRY_CELLS
 from voltpool.battery.calibrate import calibrate
 from voltpool.battery.health import health_from_runs
 from voltpool.battery.outputs import health_from_output
+from voltpool.cli_ledger import ledger_app
 from voltpool.errors import ProblemError, SolverError
 from voltpool.example import example_problem
 from voltpool.io import load_problem, problem_to_dict, schedule_from_dict, schedule_to_dict
@@ -27,6 +28,7 @@ from voltpool.report.health import health_table, write_health_csv
 from voltpool.scenario import builtin_names, load_scenario, scenario_text
 from voltpool.schedule import Schedule, schedule, verify
 from voltpool.schedule.explain import describe_limit, discharge_blocks
+from voltpool.settlement import settle_simulation
 from voltpool.simulate import build_world, simulate
 from voltpool.simulate.world import cars_table
 
@@ -264,6 +266,36 @@ def schedule_demo_command(
     )
 
 
+app.add_typer(ledger_app, name="ledger")
+
+
+def credits_table(policy: str, table: Any, check: Any) -> Table:
+    """Credits per household of one policy's settlement (milli-credits shown as credits)."""
+    shown = Table(
+        title=(
+            f"Credits, {policy}: {len(table)} households, ledger verify "
+            + ("ok" if check.ok else "FAILED")
+            + f" ({check.transfers} transfers)"
+        )
+    )
+    for column in ("household", "earned", "fee", "spent", "unpaid", "balance"):
+        shown.add_column(column, justify="right")
+    ranked = table.assign(activity=table["earned"] + table["spent"]).sort_values(
+        "activity", ascending=False
+    )
+    for home, row in list(ranked.iterrows())[:8]:
+        shown.add_row(
+            str(home),
+            *(f"{row[c] / 1000:,.2f}" for c in ("earned", "fees", "spent", "unpaid", "balance")),
+        )
+    totals = table.sum()
+    shown.add_row(
+        "all households",
+        *(f"{totals[c] / 1000:,.2f}" for c in ("earned", "fees", "spent", "unpaid", "balance")),
+    )
+    return shown
+
+
 scenario_app = typer.Typer(
     help="Built-in and custom simulation scenarios (TOML).", no_args_is_help=True
 )
@@ -399,7 +431,11 @@ def run_simulation(scenario_name: str, output_dir: Path) -> None:
     (output_dir / "scenario.toml").write_text(text)
     cars_table(world).to_csv(output_dir / "cars.csv", index=False)
     write_health_csv(health, str(output_dir / "battery_health.csv"))
-    report = write_html_report(result, output_dir / "report.html", health=health)
+    with console.status("Settling every V2G session in the credit ledger..."):
+        settled = settle_simulation(result, world, output_dir)
+    for name, (table, check) in settled.items():
+        console.print(credits_table(name, table, check))
+    report = write_html_report(result, output_dir / "report.html", health=health, credits=settled)
     console.print(
         f"time series: {len(written)} files (CSV, and Parquet where pyarrow is "
         f"installed) in {output_dir}/",

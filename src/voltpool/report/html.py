@@ -321,7 +321,10 @@ def _header(result: SimulationResult) -> str:
 
 
 def write_html_report(
-    result: SimulationResult, path: str | Path, health: HealthReport | None = None
+    result: SimulationResult,
+    path: str | Path,
+    health: HealthReport | None = None,
+    credits: dict[str, tuple[pd.DataFrame, Any]] | None = None,
 ) -> Path:
     """Write the report of ``result`` to ``path`` (one HTML file, no network needed to view it).
 
@@ -386,6 +389,19 @@ def write_html_report(
         parts.append(
             f'<h2>Battery health</h2><p class="note">{html.escape(note)}</p>{chart}'
             f"{health_html_table(health)}"
+        )
+    for policy, (table, check) in (credits or {}).items():
+        shown = (table / 1000).round(2).rename_axis("household")
+        note = (
+            f"Every V2G session of {policy} settled two-phase in the credit ledger (pending at "
+            "plug-in, posted with the metered energy, voided if nothing flowed); households pay "
+            "the community pool for the V2G energy they used, pro rata to their load, from a "
+            f"starting grant. Credits (1 credit = 1,000 milli-credits). Ledger verify: "
+            f"{'all promises hold' if check.ok else 'FAILED'}, {check.transfers} transfers."
+        )
+        parts.append(
+            f'<h2>Credits: {html.escape(policy)}</h2><p class="note">'
+            f"{html.escape(note)}</p>{shown.to_html()}"
         )
     parts.append(f"<h2>All metrics</h2>{_metrics_table(metrics)}")
     page = (

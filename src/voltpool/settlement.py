@@ -1,0 +1,222 @@
+"""Settle a simulated policy's V2G sessions in the credit ledger.
+
+Every plug-in session of a car with a bidirectional charger opens a **pending** credit transfer
+from the community pool to the car's household at plug-in, for the most the session could earn
+(the charger's discharge limit over the whole stay, at the highest multiplier). At unplugging it
+is **posted** with the metered energy's credits (slot by slot, :class:`CreditPolicy`), or
+**voided** when the car gave nothing. Posting is followed, all or nothing, by the energy record
+(Wh from the grid-energy account to the household's energy account) and the community fee.
+Households that used the V2G energy pay the pool for it, each its share of the neighbourhood's
+load in that slot, day by day, out of a starting grant; a household that cannot pay is recorded
+as unpaid (its transfer is rejected by the ledger's no-overdraft rule, as it should be).
+
+Transfer ids are derived from the policy, the car and the slot, so settling again is a no-op
+(every transfer returns "exists").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from voltpool.credits import MILLI, WH_PER_KWH, CreditPolicy
+from voltpool.ledger import Ledger, Rejected
+from voltpool.simulate.result import PolicyRun
+
+POOL = "pool"
+FEES = "fees"
+GRID_ENERGY = "grid-energy"
+START_GRANT_CREDITS = 50
+
+
+@dataclass(frozen=True)
+class SettlementContext:
+    """What the ledger needs beyond the run: local hours, grid events, the car limits."""
+
+    local_hour: np.ndarray
+    grid_event: np.ndarray
+    max_discharge_kw: np.ndarray
+
+
+def _ensure_accounts(ledger: Ledger, homes: tuple[str, ...]) -> None:
+    ledger.create_account(POOL, owner="community", kind="pool", unit="credit")
+    ledger.create_account(FEES, owner="community", kind="fees", unit="credit")
+    ledger.create_account(GRID_ENERGY, owner="grid", kind="grid", unit="energy")
+    for home in homes:
+        ledger.create_account(f"{home}.credits", owner=home, kind="owner", unit="credit")
+        ledger.create_account(f"{home}.energy", owner=home, kind="owner", unit="energy")
+
+
+def _sessions(plugged: np.ndarray) -> list[tuple[int, int, int]]:
+    """(car, first slot, end slot) of every plug-in session, vectorized edge detection."""
+    edges = np.diff(plugged.astype(np.int8), axis=1, prepend=0, append=0)
+    starts = np.argwhere(edges == 1)
+    ends = np.argwhere(edges == -1)
+    return [(int(n), int(s), int(e)) for (n, s), (_, e) in zip(starts, ends, strict=True)]
+
+
+def settle_run(
+    run: PolicyRun, context: SettlementContext, ledger: Ledger, policy: CreditPolicy
+) -> pd.DataFrame:
+    """Book every V2G session and every household's use of V2G energy; one row per household.
+
+    Columns: ``earned`` (posted V2G credits), ``fees``, ``spent`` (paid to the pool for V2G
+    energy used), ``unpaid`` (what a household could not pay), ``balance`` — milli-credits.
+    """
+    homes = run.home_ids
+    prefix = run.policy
+    _ensure_accounts(ledger, homes)
+    for home in homes:
+        ledger.transfer(
+            f"{prefix}.grant.{home}",
+            POOL,
+            f"{home}.credits",
+            START_GRANT_CREDITS * MILLI,
+            "credit",
+            "grant",
+        )
+    given_wh = np.floor(np.maximum(-run.power_kw, 0.0) * run.dt_h * WH_PER_KWH).astype(np.int64)
+    rates = np.array(
+        [
+            [
+                policy.v2g_millicredits(1_000_000, int(h), bool(e))
+                for h, e in zip(context.local_hour, context.grid_event, strict=True)
+            ]
+        ]
+    )
+    earned_slot = given_wh * rates // 1_000_000  # milli-credits per car and slot
+    best_rate = int(rates.max(initial=0))
+    for car, start, end in _sessions(run.plugged):
+        if context.max_discharge_kw[car] <= 0:
+            continue
+        home = homes[run.vehicle_home[car]]
+        session = f"{prefix}.{run.vehicle_ids[car]}.{start}"
+        most_wh = int(context.max_discharge_kw[car] * (end - start) * run.dt_h * WH_PER_KWH)
+        estimate = max(most_wh * best_rate // 1_000_000, 1)
+        ledger.transfer(
+            f"{session}.hold",
+            POOL,
+            f"{home}.credits",
+            estimate,
+            "credit",
+            "v2g",
+            session=session,
+            pending=True,
+        )
+        earned = int(earned_slot[car, start:end].sum())
+        energy = int(given_wh[car, start:end].sum())
+        if earned == 0:
+            ledger.void(f"{session}.void", f"{session}.hold")
+            continue
+        ledger.post(f"{session}.post", f"{session}.hold", earned)
+        legs = [
+            dict(
+                transfer_id=f"{session}.energy",
+                debit_account=GRID_ENERGY,
+                credit_account=f"{home}.energy",
+                amount=energy,
+                unit="energy",
+                code="v2g",
+                session=session,
+            )
+        ]
+        fee = policy.fee_millicredits(earned)
+        if fee:
+            legs.append(
+                dict(
+                    transfer_id=f"{session}.fee",
+                    debit_account=f"{home}.credits",
+                    credit_account=FEES,
+                    amount=fee,
+                    unit="credit",
+                    code="fee",
+                    session=session,
+                )
+            )
+        ledger.transfer_batch(legs)
+
+    unpaid = _charge_users(run, ledger, earned_slot.sum(axis=0), prefix)
+    rows = []
+    for h, home in enumerate(homes):
+        history = ledger.history(f"{home}.credits", limit=10_000)
+        earned = sum(
+            t.amount
+            for t in history
+            if t.code == "v2g" and t.kind == "post" and t.credit_account == f"{home}.credits"
+        )
+        fees = sum(t.amount for t in history if t.code == "fee")
+        spent = sum(t.amount for t in history if t.code == "use")
+        rows.append(
+            {
+                "home_id": home,
+                "earned": earned,
+                "fees": fees,
+                "spent": spent,
+                "unpaid": int(unpaid[h]),
+                "balance": ledger.balance(f"{home}.credits").net,
+            }
+        )
+    return pd.DataFrame(rows).set_index("home_id")
+
+
+def _charge_users(
+    run: PolicyRun, ledger: Ledger, pool_cost_slot: np.ndarray, prefix: str
+) -> np.ndarray:
+    """Each household pays the pool its load share of each slot's V2G credits, per day."""
+    load = np.maximum(run.home_load_kw, 0.0)
+    total = load.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(total > 0, load / total, 0.0)
+    owed = np.floor(share * pool_cost_slot[None, :]).astype(np.int64)  # [H, T] milli-credits
+    slots_per_day = round(24 / run.dt_h)
+    days = int(np.ceil(owed.shape[1] / slots_per_day))
+    unpaid = np.zeros(owed.shape[0], dtype=np.int64)
+    for day in range(days):
+        window = slice(day * slots_per_day, (day + 1) * slots_per_day)
+        for h, home in enumerate(run.home_ids):
+            amount = int(owed[h, window].sum())
+            if amount <= 0:
+                continue
+            try:
+                ledger.transfer(
+                    f"{prefix}.use.{home}.{day}", f"{home}.credits", POOL, amount, "credit", "use"
+                )
+            except Rejected:
+                unpaid[h] += amount
+    return unpaid
+
+
+def settlement_context(world) -> SettlementContext:
+    """Local hours, grid-event slots and charger limits of a simulated world."""
+    scenario = world.scenario
+    window = slice(world.first_slot, world.end_slot)
+    local = world.index[window].tz_convert(scenario.timezone)
+    return SettlementContext(
+        local_hour=np.asarray(local.hour),
+        grid_event=world.import_limit_kw[window] < scenario.transformer.import_limit_kw,
+        max_discharge_kw=world.max_discharge_kw,
+    )
+
+
+def settle_simulation(result, world, folder, policy: CreditPolicy | None = None):
+    """Settle every V2G policy of a simulation, one SQLite ledger per policy in ``folder``.
+
+    Returns ``{policy: (per-household table, VerifyReport)}``.
+    """
+    from pathlib import Path
+
+    policy = policy or CreditPolicy()
+    context = settlement_context(world)
+    settled = {}
+    for name, run in result.runs.items():
+        if not (run.power_kw < 0).any():
+            continue
+        ledger = Ledger.open(f"sqlite:///{Path(folder) / f'ledger-{name}.sqlite'}")
+        try:
+            table = settle_run(run, context, ledger, policy)
+            settled[name] = (table, ledger.verify())
+        finally:
+            ledger.close()
+    return settled

@@ -1,0 +1,63 @@
+"""``voltpool ledger ...``: the documented walk-through works; bad input exits 2, writes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from voltpool.cli import app
+from voltpool.ledger import Ledger
+
+runner = CliRunner()
+
+
+def run(db: str, *args: str):
+    return runner.invoke(app, ["ledger", *args, "--db", db])
+
+
+def test_walk_through(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'l.sqlite'}"
+    assert run(db, "init").exit_code == 0
+    assert (
+        run(db, "account", "create", "pool", "--owner", "community", "--kind", "pool").exit_code
+        == 0
+    )
+    assert run(db, "account", "create", "alice", "--owner", "alice").exit_code == 0
+    result = run(db, "transfer", "t1", "--from", "pool", "--to", "alice", "--amount", "1500")
+    assert result.exit_code == 0 and "created: t1" in result.output
+    assert (
+        "exists: t1"
+        in run(db, "transfer", "t1", "--from", "pool", "--to", "alice", "--amount", "1500").output
+    )
+    hold = run(
+        db, "transfer", "h1", "--from", "alice", "--to", "pool", "--amount", "1000", "--pending"
+    )
+    assert hold.exit_code == 0, hold.output
+    assert run(db, "post", "p1", "--pending", "h1", "--amount", "400").exit_code == 0
+    assert run(db, "void", "v1", "--pending", "h1").exit_code == 1  # resolved already
+    balance = run(db, "balance", "alice")
+    assert balance.exit_code == 0 and "1100" in balance.output
+    assert "t1" in run(db, "history", "alice").output
+    check = run(db, "verify")
+    assert check.exit_code == 0 and "all promises hold" in check.output
+
+
+def test_overdraft_is_rejected_and_bad_input_writes_nothing(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'l.sqlite'}"
+    run(db, "account", "create", "pool", "--owner", "c", "--kind", "pool")
+    run(db, "account", "create", "bob", "--owner", "bob")
+    rejected = run(db, "transfer", "t1", "--from", "bob", "--to", "pool", "--amount", "5")
+    assert rejected.exit_code == 1 and "rejected" in rejected.output
+    for bad in (["--amount", "-5"], ["--amount", "0"]):
+        result = run(db, "transfer", "t2", "--from", "pool", "--to", "bob", *bad)
+        assert result.exit_code == 2, result.output
+        assert "amount" in result.output
+    unknown = run(db, "transfer", "t3", "--from", "pool", "--to", "nobody", "--amount", "5")
+    assert unknown.exit_code == 2 and "nobody" in unknown.output
+    ledger = Ledger.open(db)
+    try:
+        assert ledger.balance("bob").net == 0
+        assert ledger.verify().transfers == 0
+    finally:
+        ledger.close()
