@@ -65,25 +65,36 @@ def require_postgres() -> None:
     reason = pg_unavailable()
     if reason is None:
         return
-    where = f"PostgreSQL at {pg_admin_url()} (set {PG_URL_ENV} to change it)"
+    message = (
+        f"no PostgreSQL server answers at {pg_admin_url()} ({reason}); start one (e.g."
+        f" scripts/ensure_postgres.sh) or point {PG_URL_ENV} at one"
+    )
     if in_ci():
-        pytest.fail(f"CI=true and {where} does not answer: {reason}", pytrace=False)
-    pytest.skip(f"{where} does not answer: {reason}; the postgresql variant needs a server")
+        pytest.fail(f"CI=true requires the postgresql ledger tests: {message}", pytrace=False)
+    pytest.skip(f"postgresql variant skipped: {message}")
 
 
 class PgSchemas:
     """Creates throw-away schemas in the test database and drops them at teardown."""
 
+    _admin = None  # one autocommit connection for the whole session (connecting costs ~20 ms)
+
     def __init__(self) -> None:
         self.created: list[str] = []
 
-    def new_url(self) -> str:
+    @classmethod
+    def admin(cls):  # -> psycopg.Connection (psycopg is imported lazily)
         import psycopg
+
+        if cls._admin is None or cls._admin.closed:
+            cls._admin = psycopg.connect(_libpq_conninfo(pg_admin_url()), autocommit=True)
+        return cls._admin
+
+    def new_url(self) -> str:
         from sqlalchemy.engine import make_url
 
         schema = f"ledger_test_{secrets.token_hex(6)}"
-        with psycopg.connect(_libpq_conninfo(pg_admin_url()), autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
+        self.admin().execute(f'CREATE SCHEMA "{schema}"')
         self.created.append(schema)
         url = make_url(pg_admin_url())
         if url.drivername == "postgresql":
@@ -94,12 +105,10 @@ class PgSchemas:
     def drop_all(self) -> None:
         if not self.created:
             return
-        import psycopg
-
-        with psycopg.connect(_libpq_conninfo(pg_admin_url()), autocommit=True) as conn:
-            conn.execute("SET lock_timeout = '10s'")
-            for schema in self.created:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin = self.admin()
+        admin.execute("SET lock_timeout = '10s'")
+        for schema in self.created:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         self.created.clear()
 
 

@@ -37,6 +37,7 @@ ENV_URL = "VOLTPOOL_DB"
 SQLITE_BUSY_TIMEOUT_S = 30.0
 RETRY_ATTEMPTS_MAX = 200
 RETRY_SECONDS_MAX = 60.0
+UNIQUE_RETRIES_MAX = 3
 BACKOFF_S_MIN = 0.0005
 BACKOFF_S_MAX = 0.05
 MODE_OPTION = "voltpool_ledger_mode"  # execution option: "write", "snapshot" or "single"
@@ -61,7 +62,7 @@ def normalise_url(url: str | None) -> URL:
     backend = parsed.get_backend_name()
     driver = parsed.get_driver_name()
     if backend == "postgresql":
-        if driver not in ("psycopg", "psycopg2"):
+        if "+" not in parsed.drivername:  # a bare postgresql:// means psycopg 3 here
             parsed = parsed.set(drivername="postgresql+psycopg")
     elif backend == "sqlite":
         if driver != "pysqlite":
@@ -148,6 +149,13 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
+def is_unique_violation(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "23505":
+        return True
+    return isinstance(orig, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(orig)
+
+
 class Runner:
     """Runs a function inside one transaction, retrying the whole of it on transient failures.
 
@@ -168,6 +176,7 @@ class Runner:
         if self.postgres and mode != "write":
             options["isolation_level"] = "REPEATABLE READ" if mode == "snapshot" else "AUTOCOMMIT"
         started = time.monotonic()
+        unique_violations = 0
         for attempt in range(RETRY_ATTEMPTS_MAX):
             try:
                 with self.engine.connect() as conn:
@@ -176,7 +185,9 @@ class Runner:
                     with conn.begin():
                         return fn(conn)
             except DBAPIError as exc:
-                last = attempt == RETRY_ATTEMPTS_MAX - 1
+                # a duplicate key is transient only once: the retry reads the row that won
+                unique_violations += is_unique_violation(exc)
+                last = attempt == RETRY_ATTEMPTS_MAX - 1 or unique_violations > UNIQUE_RETRIES_MAX
                 if not is_retryable(exc) or last or time.monotonic() - started > RETRY_SECONDS_MAX:
                     raise
             ceiling = min(BACKOFF_S_MAX, BACKOFF_S_MIN * 2**attempt)

@@ -35,6 +35,7 @@ from voltpool.ledger._model import (
     VerifyReport,
 )
 from voltpool.ledger._rows import (
+    BALANCE_COLUMNS,
     AccountState,
     lock_accounts,
     save_accounts,
@@ -134,12 +135,15 @@ class Ledger:
                 if existing != wanted:
                     raise Conflict("account_id", _account_diff(existing, wanted))
                 return existing
-            values = {"id": account_id, "owner": owner, "kind": kind, "unit": unit}
-            zero = dict.fromkeys(("debits_posted", "credits_posted"), 0)
-            zero |= dict.fromkeys(("debits_pending", "credits_pending"), 0)
             conn.execute(
                 accounts.insert().values(
-                    **values, **zero, allow_overdraft=overdraft, created_at_us=self._now_us()
+                    id=account_id,
+                    owner=owner,
+                    kind=kind,
+                    unit=unit,
+                    allow_overdraft=overdraft,
+                    created_at_us=self._now_us(),
+                    **dict.fromkeys(BALANCE_COLUMNS, 0),
                 )
             )
             return wanted

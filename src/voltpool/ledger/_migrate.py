@@ -9,6 +9,8 @@ transactional DDL, so a failed upgrade leaves no half-made schema.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -43,14 +45,26 @@ def current_revision(connection: Connection) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (default head) under the migration lock."""
-    with engine.connect() as connection, connection.begin():
-        if engine.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_KEY})")
+    with _locked(engine) as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
-    with engine.connect() as connection, connection.begin():
-        if engine.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_KEY})")
+    with _locked(engine) as connection:
         command.downgrade(alembic_config(connection), revision)
+
+
+@contextmanager
+def _locked(engine: Engine) -> Iterator[Connection]:
+    """A transaction holding the migration lock.
+
+    On PostgreSQL it runs READ COMMITTED, not the ledger's SERIALIZABLE: a snapshot taken before
+    waiting for the lock would not see the schema that the previous lock holder committed.
+    """
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="READ COMMITTED")
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_KEY})")
+            yield connection

@@ -129,8 +129,8 @@ def _append_only_triggers() -> None:
         op.execute(
             "CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $body$\n"
             "BEGIN\n"
-            "  RAISE EXCEPTION '% is append-only: its rows are never updated or deleted',"
-            " TG_TABLE_NAME USING ERRCODE = 'restrict_violation';\n"
+            "  RAISE EXCEPTION USING ERRCODE = 'restrict_violation', MESSAGE ="
+            " TG_TABLE_NAME || ' is append-only: its rows are never updated or deleted';\n"
             "END\n"
             "$body$"
         )
