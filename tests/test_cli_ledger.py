@@ -61,3 +61,12 @@ def test_overdraft_is_rejected_and_bad_input_writes_nothing(tmp_path: Path) -> N
         assert ledger.verify().transfers == 0
     finally:
         ledger.close()
+
+
+def test_db_option_before_the_command(tmp_path: Path, monkeypatch) -> None:
+    # recorded so the value the command sets is undone after the test
+    monkeypatch.setenv("VOLTPOOL_DB", f"sqlite:///{tmp_path / 'unused.sqlite'}")
+    db = f"sqlite:///{tmp_path / 'first.sqlite'}"
+    result = runner.invoke(app, ["ledger", "--db", db, "verify"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "first.sqlite").exists()

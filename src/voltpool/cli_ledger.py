@@ -34,6 +34,13 @@ DbOption = Annotated[
 ]
 
 
+@ledger_app.callback()
+def ledger_options(db: DbOption = None) -> None:
+    """The double-entry credit ledger (``--db`` here or after the command)."""
+    if db:
+        os.environ["VOLTPOOL_DB"] = db
+
+
 @contextmanager
 def opened(db: str | None) -> Iterator[Ledger]:
     """Open the ledger; map its errors to exit codes (2 bad input, 1 rejected or conflict)."""
