@@ -23,6 +23,7 @@ import pandas as pd
 
 from voltpool.credits import MILLI, WH_PER_KWH, CreditPolicy
 from voltpool.ledger import Ledger, Rejected
+from voltpool.model.physics import true_runs
 from voltpool.simulate.result import PolicyRun
 
 POOL = "pool"
@@ -49,14 +50,6 @@ def _ensure_accounts(ledger: Ledger, homes: tuple[str, ...]) -> None:
         ledger.create_account(f"{home}.energy", owner=home, kind="owner", unit="energy")
 
 
-def _sessions(plugged: np.ndarray) -> list[tuple[int, int, int]]:
-    """(car, first slot, end slot) of every plug-in session, vectorized edge detection."""
-    edges = np.diff(plugged.astype(np.int8), axis=1, prepend=0, append=0)
-    starts = np.argwhere(edges == 1)
-    ends = np.argwhere(edges == -1)
-    return [(int(n), int(s), int(e)) for (n, s), (_, e) in zip(starts, ends, strict=True)]
-
-
 def settle_run(
     run: PolicyRun, context: SettlementContext, ledger: Ledger, policy: CreditPolicy
 ) -> pd.DataFrame:
@@ -78,7 +71,7 @@ def settle_run(
             "grant",
         )
     given_wh = np.floor(np.maximum(-run.power_kw, 0.0) * run.dt_h * WH_PER_KWH).astype(np.int64)
-    rates = np.array(
+    millicredits_per_mwh = np.array(
         [
             [
                 policy.v2g_millicredits(1_000_000, int(h), bool(e))
@@ -86,15 +79,15 @@ def settle_run(
             ]
         ]
     )
-    earned_slot = given_wh * rates // 1_000_000  # milli-credits per car and slot
-    best_rate = int(rates.max(initial=0))
-    for car, start, end in _sessions(run.plugged):
+    earned_slot = given_wh * millicredits_per_mwh // 1_000_000  # milli-credits per car and slot
+    best_millicredits_per_mwh = int(millicredits_per_mwh.max(initial=0))
+    for car, start, end in true_runs(run.plugged):
         if context.max_discharge_kw[car] <= 0:
             continue
         home = homes[run.vehicle_home[car]]
         session = f"{prefix}.{run.vehicle_ids[car]}.{start}"
         most_wh = int(context.max_discharge_kw[car] * (end - start) * run.dt_h * WH_PER_KWH)
-        estimate = max(most_wh * best_rate // 1_000_000, 1)
+        estimate = max(most_wh * best_millicredits_per_mwh // 1_000_000, 1)
         ledger.transfer(
             f"{session}.hold",
             POOL,

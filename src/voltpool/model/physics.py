@@ -50,3 +50,14 @@ def fleet_cycle_depth_cost_slots(fleet: Fleet, power_kw: np.ndarray, dt_h: float
         power_kw,
         dt_h,
     )
+
+
+def true_runs(mask: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(row, start, end)`` of every run of True in a boolean ``[N, T]`` array (end exclusive).
+
+    Plug-in sessions, discharge blocks: one vectorized edge detection, rows in order.
+    """
+    edges = np.diff(np.asarray(mask, dtype=np.int8), axis=1, prepend=0, append=0)
+    starts = np.argwhere(edges == 1)
+    ends = np.argwhere(edges == -1)
+    return [(int(n), int(s), int(e)) for (n, s), (_, e) in zip(starts, ends, strict=True)]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voltpool.model import Problem
-from voltpool.model.physics import fleet_cycle_depth_cost_slots
+from voltpool.model.physics import fleet_cycle_depth_cost_slots, true_runs
 
 SHORTFALL_TOLERANCE_KWH = 1e-3
 """Shortfalls below 1 Wh are numerical noise, not a missed target."""
@@ -132,18 +132,13 @@ def discharge_blocks(
     tariff = problem.tariff
     price = np.where(net_kw >= 0, tariff.import_price_per_kwh, tariff.export_price_per_kwh)
     cycle = fleet_cycle_depth_cost_slots(fleet, power_kw, dt_h)
-    discharging = power_kw < -1e-9
-    edges = np.diff(discharging.astype(np.int8), axis=1, prepend=0, append=0)
     blocks = []
-    for n, start in zip(*np.nonzero(edges == 1), strict=True):
-        end = start + int(np.argmax(edges[n, start + 1 :] == -1)) + 1
+    for n, start, end in true_runs(power_kw < -1e-9):
         window = slice(start, end)
         energy = float(-power_kw[n, window].sum() * dt_h)
         worth = float((-power_kw[n, window] * dt_h * price[window]).sum())
         wear = energy * fleet.degradation_cost_per_kwh[n] + float(cycle[n, window].sum())
         blocks.append(
-            DischargeBlock(
-                fleet.ids[n], int(start), int(end), energy, worth / energy, wear / energy
-            )
+            DischargeBlock(fleet.ids[n], start, end, energy, worth / energy, wear / energy)
         )
     return blocks

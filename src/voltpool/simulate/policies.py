@@ -107,18 +107,21 @@ class Planned(Policy):
 
     @staticmethod
     def _fleet_wear(world: World) -> BatteryWear:
-        """Every car's calibrated wear costs, in the problem format's units."""
-        coefficients = [world.wear_coefficients(c) for c in world.chemistry]
-        segments = world.scenario.battery.segments
-        cycle = np.array([c.cycle_depth_cost_per_kwh for c in coefficients]).reshape(-1, segments)
-        dwell_soc = coefficients[0].dwell_soc if coefficients else np.zeros(0)
-        dwell = (
-            np.array([c.dwell_cost_per_h_per_kwh for c in coefficients]).reshape(-1, dwell_soc.size)
-            * world.capacity_kwh[:, None]
+        """Every car's calibrated wear costs: one fit per chemistry, indexed per car."""
+        chemistries, car_index = np.unique(world.chemistry, return_inverse=True)
+        fits = [world.wear_coefficients(c) for c in chemistries]
+        if not fits:
+            return BatteryWear(np.zeros((0, 0)), np.zeros(0), np.zeros((0, 0)))
+        cycle = np.array([f.cycle_depth_cost_per_kwh for f in fits])[car_index]
+        dwell_per_kwh = np.array([f.dwell_cost_per_h_per_kwh for f in fits])[car_index]
+        rate = np.array([f.rate_cost_per_kwh for f in fits])[car_index]
+        return BatteryWear(
+            cycle,
+            fits[0].dwell_soc,
+            dwell_per_kwh * world.capacity_kwh[:, None],
+            fits[0].rate_c,
+            rate,
         )
-        rate_c = coefficients[0].rate_c if coefficients else np.zeros(0)
-        rate = np.array([c.rate_cost_per_kwh for c in coefficients]).reshape(-1, rate_c.size)
-        return BatteryWear(cycle, dwell_soc, dwell, rate_c, rate)
 
     def replan_due(self, state: FleetState) -> bool:
         if self.plan_start < 0:
