@@ -5,6 +5,7 @@ from voltpool.model.physics import energy_trajectory_kwh, soc_trajectory
 from voltpool.model.problem import DEFAULT_UNMET_PENALTY_PER_KWH, Problem
 from voltpool.model.site import Site
 from voltpool.model.tariff import Tariff
+from voltpool.model.transfers import Transfers
 
 __all__ = [
     "DEFAULT_UNMET_PENALTY_PER_KWH",
@@ -12,6 +13,7 @@ __all__ = [
     "Problem",
     "Site",
     "Tariff",
+    "Transfers",
     "energy_trajectory_kwh",
     "soc_trajectory",
 ]

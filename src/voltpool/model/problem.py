@@ -9,6 +9,7 @@ from voltpool.errors import FieldIssue, ProblemError
 from voltpool.model.fleet import Fleet
 from voltpool.model.site import Site
 from voltpool.model.tariff import Tariff
+from voltpool.model.transfers import Transfers
 
 DEFAULT_UNMET_PENALTY_PER_KWH = 100.0
 
@@ -24,7 +25,10 @@ class Problem:
     slot_minutes : int
         Slot length; ``dt_h = slot_minutes / 60``. [min]
     unmet_penalty_per_kwh : float
-        Cost of each kWh a vehicle misses of its departure target. [currency/kWh]
+        Cost of each kWh a vehicle misses of its departure target, and of each kWh of an agreed
+        V2V transfer left undelivered. [currency/kWh]
+    transfers : Transfers, optional
+        V2V transfers between vehicles of the fleet (:mod:`voltpool.model.transfers`).
     """
 
     fleet: Fleet
@@ -32,6 +36,7 @@ class Problem:
     tariff: Tariff
     slot_minutes: int = 15
     unmet_penalty_per_kwh: float = DEFAULT_UNMET_PENALTY_PER_KWH
+    transfers: Transfers | None = None
 
     def __post_init__(self) -> None:
         issues: list[FieldIssue] = []
@@ -48,6 +53,8 @@ class Problem:
         n_slots = self.site.n_slots
         issues += self.tariff.issues(n_slots)
         issues += self.fleet.check_horizon(n_slots)
+        if self.transfers is not None:
+            issues += self.transfers.issues(self.fleet.n_vehicles, n_slots)
         if issues:
             raise ProblemError(issues)
 
@@ -58,6 +65,10 @@ class Problem:
     @property
     def n_vehicles(self) -> int:
         return self.fleet.n_vehicles
+
+    @property
+    def n_transfers(self) -> int:
+        return 0 if self.transfers is None else self.transfers.n_transfers
 
     @property
     def dt_h(self) -> float:

@@ -64,6 +64,52 @@ def shortfall_reasons(problem: Problem, net_kw: np.ndarray, shortfall_kwh: np.nd
     return reasons
 
 
+def transfer_reasons(
+    problem: Problem, energy_kwh: np.ndarray, transfer_shortfall_kwh: np.ndarray
+) -> list[str]:
+    """One reason per V2V transfer ('' when delivered), most fundamental cause first.
+
+    1. The two cars are never plugged in together inside the window.
+    2. Their chargers cannot move that much in the shared slots.
+    3. The giver has too little above its floor (the "keep me above" rule or its reserve).
+    4. Otherwise the optimizer chose to (a site limit or the receiver's ceiling).
+    """
+    transfers = problem.transfers
+    if transfers is None:
+        return []
+    fleet = problem.fleet
+    dt_h = problem.dt_h
+    plugged = fleet.plugged_mask(problem.n_slots)
+    reasons = [""] * transfers.n_transfers
+    for n in np.flatnonzero(transfer_shortfall_kwh > SHORTFALL_TOLERANCE_KWH):
+        giver, receiver = int(transfers.giver[n]), int(transfers.receiver[n])
+        window = slice(int(transfers.start_slot[n]), int(transfers.end_slot[n]))
+        shared = int((plugged[giver, window] & plugged[receiver, window]).sum())
+        rate_kw = min(fleet.max_discharge_kw[giver], fleet.max_charge_kw[receiver])
+        floor = max(transfers.giver_floor_kwh[n], fleet.energy_floor_kwh[giver])
+        spare_ac_kwh = (
+            max(float(energy_kwh[giver, window.start]) - floor, 0.0)
+            * fleet.discharge_efficiency[giver]
+        )
+        short = f"{transfer_shortfall_kwh[n]:.2f} kWh of {transfers.energy_kwh[n]:.2f} undelivered"
+        names = f"{fleet.ids[giver]!r} -> {fleet.ids[receiver]!r}"
+        if shared == 0:
+            reasons[n] = f"{short}: {names} are never plugged in together in the window"
+        elif rate_kw * shared * dt_h < transfers.energy_kwh[n] - SHORTFALL_TOLERANCE_KWH:
+            reasons[n] = (
+                f"{short}: {shared * dt_h:.2f} h together at {rate_kw:g} kW moves at most "
+                f"{rate_kw * shared * dt_h:.2f} kWh"
+            )
+        elif spare_ac_kwh < transfers.energy_kwh[n] - SHORTFALL_TOLERANCE_KWH:
+            reasons[n] = (
+                f"{short}: the giver holds only {spare_ac_kwh:.2f} kWh (AC) above its floor of "
+                f"{floor:.2f} kWh when the window opens"
+            )
+        else:
+            reasons[n] = f"{short}: a site limit or the receiver's ceiling stood in the way"
+    return reasons
+
+
 def describe_limit(limit_kw: np.ndarray) -> str:
     """``250`` for a constant limit, ``150-250`` for one that changes over the slots."""
     low, high = float(limit_kw.min()), float(limit_kw.max())

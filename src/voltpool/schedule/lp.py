@@ -102,6 +102,16 @@ class Layout:
 
 
 @dataclass(frozen=True)
+class TransferColumns:
+    """Where the V2V flow columns are: one per (transfer, slot) both cars are plugged in."""
+
+    first_flow: int
+    link: np.ndarray
+    slot: np.ndarray
+    first_shortfall: int
+
+
+@dataclass(frozen=True)
 class LinearProgram:
     """``min cost @ x  s.t.  row_lower <= A x <= row_upper,  col_lower <= x <= col_upper``."""
 
@@ -112,6 +122,7 @@ class LinearProgram:
     matrix: sp.csc_matrix
     row_lower: np.ndarray
     row_upper: np.ndarray
+    transfers: TransferColumns | None = None
 
 
 def site_excess_price_per_kwh(problem: Problem) -> float:
@@ -228,8 +239,113 @@ def build_lp(problem: Problem) -> LinearProgram:
     upper[lay.export_excess : lay.peak] = np.where(
         np.isinf(site.export_limit_slots_kw), 0.0, np.inf
     )
-    base = LinearProgram(lay, cost, lower, upper, matrix, row_lower, row_upper)
-    return add_wear_costs(problem, base) if fleet.wear is not None else base
+    lp = LinearProgram(lay, cost, lower, upper, matrix, row_lower, row_upper)
+    if fleet.wear is not None:
+        lp = add_wear_costs(problem, lp)
+    if problem.n_transfers:
+        lp = add_transfers(problem, lp)
+    return lp
+
+
+def plugged_column(
+    lay: Layout, problem: Problem, vehicle: np.ndarray, slot: np.ndarray
+) -> np.ndarray:
+    """Index k of (vehicle, slot) among the plugged-in slots; -1 where the car is not plugged."""
+    fleet = problem.fleet
+    lengths = fleet.plugged_slots
+    starts = np.cumsum(lengths) - lengths
+    arrival = fleet.arrival_slot[vehicle]
+    inside = (slot >= arrival) & (slot < fleet.departure_slot[vehicle])
+    return np.where(inside, starts[vehicle] + slot - arrival, -1)
+
+
+def _stack(
+    lp: LinearProgram,
+    entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    shape: tuple[int, int],
+) -> sp.csc_matrix:
+    coo = lp.matrix.tocoo()
+    rows_all = np.concatenate([coo.row] + [e[0] for e in entries])
+    cols_all = np.concatenate([coo.col] + [e[1] for e in entries])
+    vals_all = np.concatenate([coo.data] + [e[2] for e in entries])
+    return sp.csc_matrix((vals_all, (rows_all, cols_all)), shape=shape)
+
+
+def add_transfers(problem: Problem, lp: LinearProgram) -> LinearProgram:
+    """Append the V2V transfers (:mod:`voltpool.model.transfers`).
+
+    Per transfer l and slot t of its window in which both cars are plugged in, a flow
+    ``f[l,t] >= 0`` (AC kW); per transfer a shortfall ``u[l] >= 0`` priced at
+    ``unmet_penalty_per_kwh``: ``sum_t f[l,t] * dt_h + u[l] = energy_kwh[l]``. Per car and slot
+    the flows it gives stay within its discharge and the flows it receives within its charge
+    (``sum f - pd <= 0``, ``sum f - pc <= 0``): the transfer is simultaneous. The giver's stored
+    energy stays above ``min(giver_floor_kwh, energy at arrival)`` in every slot of the window,
+    and inside the window the giver does not charge nor the receiver discharge: a giver offers
+    what its battery holds, not grid energy passed through it.
+    """
+    transfers = problem.transfers
+    assert transfers is not None
+    lay = lp.layout
+    fleet = problem.fleet
+    dt_h = problem.dt_h
+    n_cols, n_rows = lp.cost.size, lp.row_lower.size
+    n_links = transfers.n_transfers
+
+    spans = transfers.end_slot - transfers.start_slot
+    link = np.repeat(np.arange(n_links), spans)
+    slot = np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
+    slot = slot + transfers.start_slot[link]
+    k_giver = plugged_column(lay, problem, transfers.giver[link], slot)
+    k_receiver = plugged_column(lay, problem, transfers.receiver[link], slot)
+
+    lower = lp.col_lower.copy()
+    upper = lp.col_upper.copy()
+    upper[lay.charge + k_giver[k_giver >= 0]] = 0.0
+    upper[lay.discharge + k_receiver[k_receiver >= 0]] = 0.0
+    floor = np.minimum(
+        transfers.giver_floor_kwh[link], fleet.energy_initial_kwh[transfers.giver[link]]
+    )
+    window = k_giver >= 0
+    np.maximum.at(lower, lay.energy + k_giver[window], floor[window])
+
+    both = (k_giver >= 0) & (k_receiver >= 0)
+    link, slot, k_giver, k_receiver = link[both], slot[both], k_giver[both], k_receiver[both]
+    n_flows = link.size
+    flow = n_cols + np.arange(n_flows)
+    shortfall = n_cols + n_flows + np.arange(n_links)
+    flow_upper = np.minimum(
+        fleet.max_discharge_kw[transfers.giver[link]], fleet.max_charge_kw[transfers.receiver[link]]
+    )
+
+    energy_row = n_rows + np.arange(n_links)
+    givers, giver_row = np.unique(k_giver, return_inverse=True)
+    receivers, receiver_row = np.unique(k_receiver, return_inverse=True)
+    give_row0 = n_rows + n_links
+    take_row0 = give_row0 + givers.size
+    entries = [
+        (energy_row[link], flow, np.full(n_flows, dt_h)),
+        (energy_row, shortfall, np.ones(n_links)),
+        (give_row0 + giver_row, flow, np.ones(n_flows)),
+        (give_row0 + np.arange(givers.size), lay.discharge + givers, -np.ones(givers.size)),
+        (take_row0 + receiver_row, flow, np.ones(n_flows)),
+        (take_row0 + np.arange(receivers.size), lay.charge + receivers, -np.ones(receivers.size)),
+    ]
+    n_new_rows = n_links + givers.size + receivers.size
+    shape = (n_rows + n_new_rows, n_cols + n_flows + n_links)
+    return LinearProgram(
+        lay,
+        np.concatenate(
+            [lp.cost, np.zeros(n_flows), np.full(n_links, problem.unmet_penalty_per_kwh)]
+        ),
+        np.concatenate([lower, np.zeros(n_flows + n_links)]),
+        np.concatenate([upper, flow_upper, np.full(n_links, np.inf)]),
+        _stack(lp, entries, shape),
+        np.concatenate(
+            [lp.row_lower, transfers.energy_kwh, np.full(n_new_rows - n_links, -np.inf)]
+        ),
+        np.concatenate([lp.row_upper, transfers.energy_kwh, np.zeros(n_new_rows - n_links)]),
+        TransferColumns(n_cols, link, slot, n_cols + n_flows),
+    )
 
 
 def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
@@ -356,16 +472,12 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
 
     if not entries:
         return lp
-    coo = lp.matrix.tocoo()
-    rows_all = np.concatenate([coo.row] + [e[0] for e in entries])
-    cols_all = np.concatenate([coo.col] + [e[1] for e in entries])
-    vals_all = np.concatenate([coo.data] + [e[2] for e in entries])
     return LinearProgram(
         lp.layout,
         np.concatenate([lp.cost, *costs]),
         np.concatenate([lp.col_lower, *lowers]),
         np.concatenate([lp.col_upper, *uppers]),
-        sp.csc_matrix((vals_all, (rows_all, cols_all)), shape=(n_rows, n_cols)),
+        _stack(lp, entries, (n_rows, n_cols)),
         np.concatenate([lp.row_lower, *row_lo]),
         np.concatenate([lp.row_upper, *row_hi]),
     )
@@ -509,6 +621,11 @@ def solve_lp(
     power_kw = np.zeros((fleet.n_vehicles, problem.n_slots))
     power_kw[lay.vehicle, lay.slot] = charge_kw - discharge_kw
     np.clip(power_kw, -fleet.max_discharge_kw[:, None], fleet.max_charge_kw[:, None], out=power_kw)
+    transfer_kw = np.zeros((problem.n_transfers, problem.n_slots))
+    if lp.transfers is not None:
+        columns = lp.transfers
+        flows = x[columns.first_flow : columns.first_flow + columns.link.size]
+        transfer_kw[columns.link, columns.slot] = np.maximum(flows, 0.0)
     solver_info = SolverInfo(
         name=f"highs-{highs.version()}-{'ipm' if use_ipm else 'simplex'}",
         status="optimal",
@@ -518,4 +635,6 @@ def solve_lp(
         solver_objective=float(highs.getInfo().objective_function_value),
         notes=tuple(notes),
     )
-    return assemble_schedule(problem, "lp", power_kw, solver_info, ok_status="optimal")
+    return assemble_schedule(
+        problem, "lp", power_kw, solver_info, ok_status="optimal", transfer_kw=transfer_kw
+    )

@@ -38,7 +38,10 @@ def shortfall_kwh(problem: Problem, energy_kwh: np.ndarray) -> np.ndarray:
 
 
 def objective_terms(
-    problem: Problem, power_kw: np.ndarray, shortfall: np.ndarray
+    problem: Problem,
+    power_kw: np.ndarray,
+    shortfall: np.ndarray,
+    transfer_shortfall_kwh: np.ndarray | None = None,
 ) -> dict[str, float]:
     """The four cost terms of the v1 objective (all in currency units).
 
@@ -48,7 +51,8 @@ def objective_terms(
     ``cycle_depth_cost``, ``soc_dwell_cost`` and ``charge_rate_cost`` from the optional battery
     blocks
     (:mod:`voltpool.model.wear`);
-    ``unmet_penalty = unmet_penalty_per_kwh * sum_n shortfall_n``.
+    ``unmet_penalty = unmet_penalty_per_kwh * (sum_n shortfall_n + sum_l transfer_shortfall_l)``
+    (V2V transfers left undelivered, :mod:`voltpool.model.transfers`).
     """
     tariff = problem.tariff
     net = site_net_load_kw(problem, power_kw)
@@ -59,7 +63,8 @@ def objective_terms(
     peak_cost = tariff.peak_price_per_kw * max(0.0, float(net.max()) - tariff.peak_baseline_kw)
     discharged_kwh = problem.dt_h * np.maximum(-power_kw, 0.0).sum(axis=1)
     degradation_cost = float(problem.fleet.degradation_cost_per_kwh @ discharged_kwh)
-    unmet = problem.unmet_penalty_per_kwh * float(shortfall.sum())
+    undelivered = 0.0 if transfer_shortfall_kwh is None else float(transfer_shortfall_kwh.sum())
+    unmet = problem.unmet_penalty_per_kwh * (float(shortfall.sum()) + undelivered)
     fleet = problem.fleet
     cycle = fleet_cycle_depth_cost_slots(fleet, power_kw, problem.dt_h).sum(axis=1)
     soc_after = (

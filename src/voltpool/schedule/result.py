@@ -52,6 +52,12 @@ class Schedule:
         Per vehicle: why it is short, in plain words (empty when not short).
     site_notes : list of str
         Plain-words account of any slot where the site limits are exceeded.
+    transfer_kw : array [L, T]
+        AC power each V2V transfer moves from its giver to its receiver per slot. [kW]
+    transfer_shortfall_kwh : array [L]
+        AC energy of each transfer left undelivered. [kWh]
+    transfer_reasons : list of str
+        Per transfer: why it is short, in plain words (empty when delivered).
     """
 
     method: str
@@ -65,6 +71,9 @@ class Schedule:
     reasons: list[str]
     solver: SolverInfo
     site_notes: list[str] = field(default_factory=list)
+    transfer_kw: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    transfer_shortfall_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    transfer_reasons: list[str] = field(default_factory=list)
 
     @property
     def objective(self) -> float:
@@ -78,6 +87,11 @@ class Schedule:
     def discharged_kwh(self) -> float:
         """Energy the vehicles gave back at the AC side (V2G/V2H/V2V) over the horizon. [kWh]"""
         return float(np.maximum(-self.power_kw, 0.0).sum() * self.dt_h)
+
+    @property
+    def transferred_kwh(self) -> np.ndarray:
+        """AC energy each V2V transfer moved. [kWh]"""
+        return self.transfer_kw.sum(axis=1) * self.dt_h
 
     @property
     def charged_kwh(self) -> float:

@@ -7,6 +7,7 @@ the tests run it on every schedule they make.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,7 +51,8 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
     Rules: shapes; zero power while unplugged; charger limits; SoC recomputed from power matches
     the reported SoC; SoC within ``[min(soc_min, soc_initial), soc_max]``; site net load equals base
     load plus vehicle power; site import/export limits (unless ``check_site_limits`` is false);
-    reported shortfall and objective terms match a recomputation.
+    reported shortfall and objective terms match a recomputation; V2V transfers (flows inside
+    their windows, within what the cars discharge and charge, giver floors, undelivered energy).
     """
     result = Verification()
     fleet = problem.fleet
@@ -151,7 +153,10 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
         fleet.degradation_cost_per_kwh[n] * dt_h * float(np.clip(-power[n], 0, None).sum())
         for n in range(n_vehicles)
     )
-    unmet = problem.unmet_penalty_per_kwh * float(np.sum(schedule.shortfall_kwh))
+    undelivered = _check_transfers(problem, schedule, power, soc, fail)
+    if problem.transfers is not None:
+        result.checked.append("transfers")
+    unmet = problem.unmet_penalty_per_kwh * (float(np.sum(schedule.shortfall_kwh)) + undelivered)
     cycle, dwell = _wear_costs(problem, power, soc)
     rate = _rate_cost(problem, power)
     recomputed = {
@@ -169,6 +174,71 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
         if reported is None or abs(reported - value) > OBJECTIVE_RELATIVE_TOLERANCE * scale:
             fail("objective", term, f"reported {reported}, recomputed {value:.6f}")
     return result
+
+
+def _check_transfers(
+    problem: Problem,
+    schedule: Schedule,
+    power: np.ndarray,
+    soc: np.ndarray,
+    fail: Callable[[str, str, str], None],
+) -> float:
+    """V2V rules, transfer by transfer and slot by slot; returns the undelivered AC kWh.
+
+    Flows are non-negative and only inside the window where both cars are plugged in; in every
+    slot a car gives at most what it discharges and receives at most what it charges (summed
+    over its transfers); the giver stays above its floor while plugged in during the window;
+    the reported shortfall is the agreed energy minus the flows.
+    """
+    transfers = problem.transfers
+    if transfers is None:
+        return 0.0
+    fleet = problem.fleet
+    n_slots, dt_h = problem.n_slots, problem.dt_h
+    flows = np.asarray(schedule.transfer_kw, dtype=float)
+    if flows.shape != (transfers.n_transfers, n_slots):
+        fail("transfers", "schedule", f"transfer_kw has shape {flows.shape}")
+        return float(transfers.energy_kwh.sum())
+    given = np.zeros((problem.n_vehicles, n_slots))
+    taken = np.zeros((problem.n_vehicles, n_slots))
+    undelivered = 0.0
+    for n, transfer_id in enumerate(transfers.ids):
+        where = f"transfer {transfer_id!r}"
+        giver, receiver = int(transfers.giver[n]), int(transfers.receiver[n])
+        start, end = int(transfers.start_slot[n]), int(transfers.end_slot[n])
+        for t in range(n_slots):
+            flow = float(flows[n, t])
+            if flow < -POWER_TOLERANCE_KW:
+                fail("transfer_sign", where, f"negative flow {flow} kW at slot {t}")
+            allowed = start <= t < end and all(
+                fleet.arrival_slot[v] <= t < fleet.departure_slot[v] for v in (giver, receiver)
+            )
+            if flow > POWER_TOLERANCE_KW and not allowed:
+                fail("transfer_window", where, f"{flow:.6f} kW at slot {t}, outside its window")
+            given[giver, t] += flow
+            taken[receiver, t] += flow
+        floor = min(transfers.giver_floor_kwh[n], fleet.energy_initial_kwh[giver])
+        first = max(start, int(fleet.arrival_slot[giver]))
+        last = min(end, int(fleet.departure_slot[giver]))
+        after = soc[giver, first + 1 : last + 1] * fleet.capacity_kwh[giver]
+        low = float(after.min(initial=np.inf))
+        if low < floor - SOC_TOLERANCE * fleet.capacity_kwh[giver]:
+            fail("transfer_floor", where, f"giver falls to {low:.4f} kWh < {floor:.4f} kWh")
+        moved = float(flows[n].sum()) * dt_h
+        short = max(float(transfers.energy_kwh[n]) - moved, 0.0)
+        undelivered += short
+        if abs(short - float(schedule.transfer_shortfall_kwh[n])) > 1e-6 * max(1.0, moved):
+            fail(
+                "transfer_shortfall",
+                where,
+                f"reported {schedule.transfer_shortfall_kwh[n]:.6f} kWh, recomputed {short:.6f}",
+            )
+    tolerance = POWER_TOLERANCE_KW * max(1, transfers.n_transfers)
+    if (given - np.maximum(-power, 0.0)).max(initial=0.0) > tolerance:
+        fail("transfer_give", "transfers", "a giver gives more than it discharges")
+    if (taken - np.maximum(power, 0.0)).max(initial=0.0) > tolerance:
+        fail("transfer_take", "transfers", "a receiver takes more than it charges")
+    return undelivered
 
 
 def _wear_costs(problem: Problem, power: np.ndarray, soc: np.ndarray) -> tuple[float, float]:
