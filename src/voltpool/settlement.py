@@ -70,7 +70,9 @@ def settle_run(
             "credit",
             "grant",
         )
-    given_wh = np.floor(np.maximum(-run.power_kw, 0.0) * run.dt_h * WH_PER_KWH).astype(np.int64)
+    # V2H backup in an outage powers the car's own home: it earns no pool credits.
+    to_grid_kw = np.where(run.car_islanded, 0.0, np.maximum(-run.power_kw, 0.0))
+    given_wh = np.floor(to_grid_kw * run.dt_h * WH_PER_KWH).astype(np.int64)
     millicredits_per_mwh = np.array(
         [
             [

@@ -11,13 +11,15 @@ import datetime as dt
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from voltpool.errors import FieldIssue, ProblemError
+
+E = TypeVar("E")
 
 POLICIES = ("uncontrolled", "smart", "v2g", "v2g-wear")
 PolicyName = Literal["uncontrolled", "smart", "v2g", "v2g-wear"]
@@ -103,6 +105,125 @@ class ImportLimitEvent(Section):
         return self
 
 
+class CircuitSpec(Section):
+    """A group of a home's circuits that is switched as one during an outage."""
+
+    name: Annotated[str, Field(min_length=1)]
+    share: Fraction
+    """Share of the home's load on these circuits."""
+    critical: bool = False
+    priority: int = 0
+    """Among circuits of the same class, the lower number is shed first."""
+
+
+def _default_circuits() -> list[CircuitSpec]:
+    return [
+        CircuitSpec(
+            name="essentials (fridge, freezer, heating controls, lights, router)",
+            share=0.3,
+            critical=True,
+            priority=1,
+        ),
+        CircuitSpec(name="heating and hot water", share=0.3, priority=1),
+        CircuitSpec(name="cooking, washing and other appliances", share=0.4, priority=0),
+    ]
+
+
+class BackupSpec(Section):
+    """How homes ride through an outage on their cars (V2H, ``outage`` events)."""
+
+    circuits: Annotated[list[CircuitSpec], Field(min_length=1)] = Field(
+        default_factory=_default_circuits
+    )
+    min_range_km: NonNegativeFloat = 50.0
+    """Driving reserve the cars keep during an outage (besides ``vehicles.soc_min``)."""
+    consumption_kwh_per_100km: PositiveFloat = 18.0
+
+    @model_validator(mode="after")
+    def _shares(self) -> BackupSpec:
+        total = sum(c.share for c in self.circuits)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"circuits: the shares must add up to 1 (they add up to {total:g})")
+        names = [c.name for c in self.circuits]
+        if len(set(names)) != len(names):
+            raise ValueError("circuits: names must not repeat")
+        return self
+
+
+class OutageEvent(Section):
+    """The grid fails for some homes: they run islanded on their cars (if they can)."""
+
+    type: Literal["outage"]
+    start: dt.datetime
+    end: dt.datetime
+    expected_end: dt.datetime | None = None
+    """What the households plan for (the grid operator's estimate); ``end`` when not given.
+    The grid coming back before it is the 'grid returns early' case."""
+    homes: list[str] | None = None
+    """Home ids (``home-001`` ...); with ``home_share`` a seeded random share of homes instead."""
+    home_share: Fraction | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> OutageEvent:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if self.expected_end is not None and self.expected_end <= self.start:
+            raise ValueError(f"expected_end ({self.expected_end}) must be after start")
+        if (self.homes is None) == (self.home_share is None):
+            raise ValueError("give either homes (a list of home ids) or home_share, not both")
+        return self
+
+
+class V2VOfferEvent(Section):
+    """A driver offers energy to the neighbourhood's drivers ("up to 15 kWh tonight")."""
+
+    type: Literal["v2v_offer"]
+    id: Annotated[str, Field(min_length=1)]
+    at: dt.datetime
+    """When the offer is posted."""
+    car: str
+    max_energy_kwh: PositiveFloat
+    """Most energy that may leave the giver's battery. [kWh]"""
+    start: dt.datetime
+    end: dt.datetime
+    keep_above_soc: Fraction
+    price_credits_per_kwh: NonNegativeFloat
+
+    @model_validator(mode="after")
+    def _window(self) -> V2VOfferEvent:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if self.end <= self.at:
+            raise ValueError(f"end ({self.end}) is not after the time it is posted ({self.at})")
+        return self
+
+
+class V2VRequestEvent(Section):
+    """A driver asks for energy ("I need 12 kWh by 07:30 tomorrow")."""
+
+    type: Literal["v2v_request"]
+    id: Annotated[str, Field(min_length=1)]
+    at: dt.datetime
+    """When the request is posted; it is matched once both cars are plugged in."""
+    car: str
+    energy_kwh: PositiveFloat
+    """Energy into the receiver's battery. [kWh]"""
+    deadline: dt.datetime
+    max_price_credits_per_kwh: NonNegativeFloat
+
+    @model_validator(mode="after")
+    def _window(self) -> V2VRequestEvent:
+        if self.deadline <= self.at:
+            raise ValueError(f"deadline ({self.deadline}) must be after at ({self.at})")
+        return self
+
+
+Event = Annotated[
+    ImportLimitEvent | OutageEvent | V2VOfferEvent | V2VRequestEvent,
+    Field(discriminator="type"),
+]
+
+
 class Scenario(Section):
     """A validated scenario. Times in events are local to ``timezone`` unless they carry one."""
 
@@ -125,7 +246,8 @@ class Scenario(Section):
     tariff: TariffSpec = TariffSpec()
     planning: Planning = Planning()
     battery: BatterySpec = BatterySpec()
-    events: list[ImportLimitEvent] = []
+    backup: BackupSpec = BackupSpec()
+    events: list[Event] = []
 
     @field_validator("timezone")
     @classmethod
@@ -142,6 +264,32 @@ class Scenario(Section):
         if len(set(value)) != len(value):
             raise ValueError("policies must not repeat")
         return value
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        homes = {f"home-{i + 1:03d}" for i in range(self.homes.count)}
+        cars = {f"car-{i + 1:03d}" for i in range(self.vehicles.count)}
+        ids: set[str] = set()
+        for number, event in enumerate(self.events):
+            where = f"events[{number}]"
+            if isinstance(event, OutageEvent):
+                unknown = sorted(set(event.homes or ()) - homes)
+                if unknown:
+                    raise ValueError(f"{where}.homes: unknown home(s) {', '.join(unknown)}")
+            if isinstance(event, V2VOfferEvent | V2VRequestEvent):
+                if event.car not in cars:
+                    raise ValueError(
+                        f"{where}.car: unknown car {event.car!r} (car-001 .. "
+                        f"car-{self.vehicles.count:03d})"
+                    )
+                if event.id in ids:
+                    raise ValueError(f"{where}.id: {event.id!r} is used twice")
+                ids.add(event.id)
+        return self
+
+    def events_of(self, kind: type[E]) -> list[E]:
+        """The events of one type, in file order."""
+        return [e for e in self.events if isinstance(e, kind)]
 
     @property
     def start_utc(self) -> pd.Timestamp:
@@ -163,11 +311,16 @@ class Scenario(Section):
         return stamp.tz_convert("UTC")
 
 
+EVENT_TYPES = frozenset({"import_limit", "outage", "v2v_offer", "v2v_request"})
+
+
 def _issues(error: ValidationError) -> list[FieldIssue]:
     issues = []
     for item in error.errors():
         path = ""
         for part in item["loc"]:
+            if part in EVENT_TYPES:  # pydantic's tag of the event kind, not a key of the file
+                continue
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":

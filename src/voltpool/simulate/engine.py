@@ -17,8 +17,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from voltpool.simulate.islanding import HomeBackup
 from voltpool.simulate.policies import FleetState, Policy
 from voltpool.simulate.result import Departures, PolicyRun
+from voltpool.simulate.sharing_desk import SharingDesk
 from voltpool.simulate.world import World
 
 DRIVING_FLOOR_SOC = 0.05
@@ -27,11 +29,18 @@ TARGET_TOLERANCE_SOC = 1e-6
 
 
 def enforce_physics(
-    world: World, t: int, requested_kw: np.ndarray, energy_kwh: np.ndarray, plugged: np.ndarray
+    world: World,
+    t: int,
+    requested_kw: np.ndarray,
+    energy_kwh: np.ndarray,
+    plugged: np.ndarray,
+    base_load_kw: float,
 ) -> tuple[np.ndarray, float]:
     """Clip requested power to what the cars, batteries and transformer allow.
 
-    Returns the power to apply [kW] and the energy refused because of the transformer [kWh].
+    ``plugged`` marks the cars on the grid, ``base_load_kw`` the homes' load the transformer
+    carries (homes cut off by an outage are not on it). Returns the power to apply [kW] and
+    the energy refused because of the transformer [kWh].
     """
     vehicles = world.scenario.vehicles
     dt_h = world.dt_h
@@ -45,7 +54,7 @@ def enforce_physics(
     power = np.clip(power, lower, upper)
 
     refused_kwh = 0.0
-    net_kw = world.base_load_kw[t] + power.sum()
+    net_kw = base_load_kw + power.sum()
     excess_kw = net_kw - world.import_limit_kw[t]
     if excess_kw > 0:
         charging = np.maximum(power, 0.0)
@@ -54,7 +63,7 @@ def enforce_physics(
             cut = min(excess_kw, total)
             power -= charging * (cut / total)
             refused_kwh += cut * dt_h
-    excess_kw = -(world.base_load_kw[t] + power.sum()) - world.export_limit_kw[t]
+    excess_kw = -(base_load_kw + power.sum()) - world.export_limit_kw[t]
     if excess_kw > 0:
         discharging = np.maximum(-power, 0.0)
         total = discharging.sum()
@@ -85,6 +94,12 @@ def run_policy(
     plugged_tn = np.zeros((n_slots, n_vehicles), dtype=bool)
     driving_tn = np.zeros((n_slots, n_vehicles))
     public_tn = np.zeros((n_slots, n_vehicles))
+    n_homes = len(world.home_ids)
+    shed_tn = np.zeros((n_slots, n_homes))
+    shed_critical_tn = np.zeros((n_slots, n_homes))
+    backup = HomeBackup(world, enabled=policy.bidirectional)
+    sharing = SharingDesk(world, enabled=policy.bidirectional)
+    home_of_car = np.maximum(world.vehicle_home, 0)
 
     energy = world.soc_initial * capacity
     departure_slot = np.full(n_vehicles, -1, dtype=np.int64)
@@ -100,6 +115,7 @@ def run_policy(
     refused_kwh = 0.0
     peak_so_far_kw = 0.0
     was_plugged = departure_slot > first
+    was_islanded = np.zeros(n_vehicles, dtype=bool)
     for step, t in enumerate(range(first, end)):
         soc_tn[step] = energy / capacity
         arriving = slice(bounds[step], bounds[step + 1])
@@ -114,18 +130,34 @@ def run_policy(
             arrival_energy[cars] = energy[cars]
             session_slots[cars] = sessions.departure_slot[arriving] - t
         plugged = departure_slot > t
+        islanded_homes = world.home_islanded[:, t]
+        islanded = plugged & (world.vehicle_home >= 0) & islanded_homes[home_of_car]
+        new_agreements = sharing.open_slot(t, energy, plugged & ~islanded, departure_slot)
         state = FleetState(
             t=t,
             energy_kwh=energy,
             plugged=plugged,
             departure_slot=departure_slot,
-            changed=plugged != was_plugged,
+            changed=(plugged != was_plugged) | (islanded != was_islanded),
             peak_so_far_kw=peak_so_far_kw,
+            islanded=islanded,
+            sharing=sharing,
+            new_agreements=new_agreements,
         )
         requested = policy.setpoints_kw(state)
-        power, refused = enforce_physics(world, t, requested, energy, plugged)
+        grid_base_kw = world.base_load_kw[t] - float(world.home_load_kw[islanded_homes, t].sum())
+        power, refused = enforce_physics(
+            world, t, requested, energy, plugged & ~islanded, grid_base_kw
+        )
         refused_kwh += refused
-        peak_so_far_kw = max(peak_so_far_kw, world.base_load_kw[t] + float(power.sum()))
+        peak_so_far_kw = max(peak_so_far_kw, grid_base_kw + float(power.sum()))
+        if islanded_homes.any():
+            island = backup.step(t, energy, islanded, departure_slot)
+            power = np.where(islanded, island.power_kw, power)
+            shed_tn[step] = island.shed_kw
+            shed_critical_tn[step] = island.shed_critical_kw
+        if sharing.active:
+            sharing.meter(t, policy.transfer_kw(t), power)
         energy = energy + dt_h * (
             world.charge_efficiency * np.maximum(power, 0.0)
             + np.minimum(power, 0.0) / world.discharge_efficiency
@@ -133,6 +165,11 @@ def run_policy(
         power_tn[step] = power
         plugged_tn[step] = plugged
         was_plugged = plugged
+        was_islanded = islanded
+        if sharing.active:
+            sharing.close_slot(
+                t, (departure_slot > t + 1) & ~world.home_islanded[home_of_car, t + 1]
+            )
 
         leaving = np.flatnonzero(departure_slot == t + 1)
         if leaving.size:
@@ -190,4 +227,8 @@ def run_policy(
         curtailed_kwh=refused_kwh,
         peak_price_per_kw=scenario.tariff.peak_price_per_kw,
         degradation_cost_per_kwh=np.full(n_vehicles, vehicles.degradation_cost_per_kwh),
+        islanded=world.home_islanded[:, window],
+        v2v=sharing.log(first, end),
+        shed_kw=shed_tn.T,
+        shed_critical_kw=shed_critical_tn.T,
     )

@@ -24,6 +24,9 @@ MET_TOLERANCE_KWH = 1e-3
 OVERLOAD_TOLERANCE_KW = 1e-6
 """Net import above the limit by more than this counts as an overload. [kW]"""
 
+SHED_TOLERANCE_KW = 1e-6
+"""A cut-off home counts as powered in a slot when less than this is shed. [kW]"""
+
 METRIC_LABELS: dict[str, str] = {
     "transformer_peak_kw": "Transformer peak (kW)",
     "base_load_peak_kw": "Base-load peak, homes only (kW)",
@@ -42,6 +45,17 @@ METRIC_LABELS: dict[str, str] = {
     "public_charging_kwh": "Public charging (kWh)",
     "energy_driven_kwh": "Energy driven (kWh)",
     "curtailed_kwh": "Charging curtailed by simulator (kWh)",
+    "outage_home_h": "Outage: home-hours cut off from the grid (h)",
+    "outage_covered_h": "Outage: home-hours fully powered by cars (h)",
+    "outage_critical_covered_h": "Outage: home-hours with critical loads on (h)",
+    "outage_unserved_kwh": "Outage: load unserved (kWh)",
+    "outage_critical_unserved_kwh": "Outage: critical load unserved (kWh)",
+    "v2h_backup_kwh": "V2H backup from cars in outages, AC side (kWh)",
+    "v2v_agreements_count": "V2V: agreements (requests matched to offers)",
+    "v2v_failed_count": "V2V: agreements that moved nothing",
+    "v2v_delivered_kwh": "V2V: energy moved between cars, AC side (kWh)",
+    "v2v_received_kwh": "V2V: energy into the receiving batteries (kWh)",
+    "v2v_losses_kwh": "V2V: conversion losses, battery to battery (kWh)",
     "departures_count": "Departures",
     "departures_met_pct": "Departures meeting target (%)",
     "reachable_met_pct": "Reachable targets met (%)",
@@ -65,6 +79,7 @@ PER_CAR_COLUMNS: tuple[str, ...] = (
     "public_charging_kwh",
     "public_charging_cost_eur",
     "v2g_export_kwh",
+    "v2h_backup_kwh",
     "v2g_revenue_eur",
     "energy_driven_kwh",
     "wear_cost_eur",
@@ -127,11 +142,13 @@ def car_energy_residual_kwh(run: PolicyRun) -> np.ndarray:
 def _car_totals(run: PolicyRun) -> dict[str, np.ndarray]:
     """Per-car energy and money over the run, each an array [N]."""
     charged_kwh = run.dt_h * np.maximum(run.power_kw, 0.0)
-    discharged_kwh = run.dt_h * np.maximum(-run.power_kw, 0.0)
+    all_discharged_kwh = run.dt_h * np.maximum(-run.power_kw, 0.0)
+    backup_kwh = np.where(run.car_islanded, all_discharged_kwh, 0.0)
+    discharged_kwh = all_discharged_kwh - backup_kwh
     charging_cost = charged_kwh @ run.import_price_per_kwh
     public_cost = run.public_charging_kwh @ run.import_price_per_kwh
     revenue = discharged_kwh @ run.export_price_per_kwh
-    wear = discharged_kwh.sum(axis=1) * run.wear_cost_per_kwh
+    wear = all_discharged_kwh.sum(axis=1) * run.wear_cost_per_kwh
     n_vehicles = len(run.vehicle_ids)
     departures = run.departures
     shortfall = np.bincount(
@@ -145,6 +162,7 @@ def _car_totals(run: PolicyRun) -> dict[str, np.ndarray]:
         "public_charging_kwh": run.public_charging_kwh.sum(axis=1),
         "public_charging_cost_eur": public_cost,
         "v2g_export_kwh": discharged_kwh.sum(axis=1),
+        "v2h_backup_kwh": backup_kwh.sum(axis=1),
         "v2g_revenue_eur": revenue,
         "energy_driven_kwh": run.driving_kwh.sum(axis=1),
         "wear_cost_eur": wear,
@@ -213,9 +231,50 @@ def _site_balance_residual_kw(run: PolicyRun) -> float:
     home_of_car = np.asarray(run.vehicle_home, dtype=np.intp)
     if home_of_car.size and (home_of_car.min() < 0 or home_of_car.max() >= n_homes):
         raise ValueError(f"run {run.policy!r}: vehicle_home must index home_ids (0..{n_homes - 1})")
-    per_home_kw = np.array(run.home_load_kw, dtype=float)  # [H, T]
+    per_home_kw = np.array(run.home_load_kw, dtype=float) - run.home_shed_kw  # [H, T]
     np.add.at(per_home_kw, home_of_car, run.power_kw)  # each car onto its own home
     return float(np.abs(run.site_net_load_kw - per_home_kw.sum(axis=0)).max())
+
+
+def _outage_metrics(run: PolicyRun) -> dict[str, float]:
+    """Hours each cut-off home was (fully, critically) powered and the energy left unserved."""
+    islanded = (
+        np.zeros_like(run.home_load_kw, dtype=bool)
+        if run.islanded is None
+        else np.asarray(run.islanded, dtype=bool)
+    )
+    shed = run.home_shed_kw
+    critical = (
+        np.zeros_like(shed) if run.shed_critical_kw is None else np.asarray(run.shed_critical_kw)
+    )
+    return {
+        "outage_home_h": run.dt_h * float(islanded.sum()),
+        "outage_covered_h": run.dt_h * float((islanded & (shed <= SHED_TOLERANCE_KW)).sum()),
+        "outage_critical_covered_h": run.dt_h
+        * float((islanded & (critical <= SHED_TOLERANCE_KW)).sum()),
+        "outage_unserved_kwh": run.dt_h * float(shed.sum()),
+        "outage_critical_unserved_kwh": run.dt_h * float(critical.sum()),
+    }
+
+
+def _v2v_metrics(run: PolicyRun) -> dict[str, float]:
+    """Agreements and energy moved car to car (from the run's V2V log)."""
+    log = run.v2v
+    if log is None or log.empty:
+        return {
+            "v2v_agreements_count": 0.0,
+            "v2v_failed_count": 0.0,
+            "v2v_delivered_kwh": 0.0,
+            "v2v_received_kwh": 0.0,
+            "v2v_losses_kwh": 0.0,
+        }
+    return {
+        "v2v_agreements_count": float(len(log)),
+        "v2v_failed_count": float((log["status"] == "failed").sum()),
+        "v2v_delivered_kwh": float(log["delivered_ac_kwh"].sum()),
+        "v2v_received_kwh": float(log["receiver_battery_kwh"].sum()),
+        "v2v_losses_kwh": float((log["giver_battery_kwh"] - log["receiver_battery_kwh"]).sum()),
+    }
 
 
 def policy_metrics(run: PolicyRun) -> dict[str, float]:
@@ -240,9 +299,20 @@ def policy_metrics(run: PolicyRun) -> dict[str, float]:
     each car alone, so they do not add up to the neighbourhood bill: inside the neighbourhood a
     discharged kWh offsets a neighbour's import instead of being exported.
 
-    Energy [kWh]: ``v2g_export_kwh`` (discharge, AC side), ``v2g_revenue_eur`` (that energy at
-    the export price), ``energy_charged_kwh`` (AC side, at home), ``public_charging_kwh``,
+    Energy [kWh]: ``v2g_export_kwh`` (discharge on the grid, AC side), ``v2g_revenue_eur`` (that
+    energy at the export price), ``v2h_backup_kwh`` (discharge into a home cut off by an
+    outage), ``energy_charged_kwh`` (AC side, at home), ``public_charging_kwh``,
     ``energy_driven_kwh``, ``curtailed_kwh`` (as reported by the simulator).
+
+    Outages: ``outage_home_h`` (hours each home was cut off, summed over homes),
+    ``outage_covered_h`` (of those, hours with nothing shed), ``outage_critical_covered_h``
+    (hours with every critical circuit on), ``outage_unserved_kwh`` and
+    ``outage_critical_unserved_kwh`` (load shed).
+
+    V2V: ``v2v_agreements_count``, ``v2v_failed_count`` (agreements that moved nothing),
+    ``v2v_delivered_kwh`` (metered AC energy car to car), ``v2v_received_kwh`` (into the
+    receivers' batteries) and ``v2v_losses_kwh`` (left the givers' batteries but never reached
+    the receivers').
 
     Departures: ``departures_count``, ``departures_met_pct`` (short by less than 1 Wh),
     ``reachable_met_pct`` (the same over departures whose target was reachable; NaN when none),
@@ -269,6 +339,9 @@ def policy_metrics(run: PolicyRun) -> dict[str, float]:
         "public_charging_kwh": float(cars["public_charging_kwh"].sum()),
         "energy_driven_kwh": float(cars["energy_driven_kwh"].sum()),
         "curtailed_kwh": float(run.curtailed_kwh),
+        **_outage_metrics(run),
+        "v2h_backup_kwh": float(cars["v2h_backup_kwh"].sum()),
+        **_v2v_metrics(run),
         **_departure_metrics(run),
         "solver_steps_count": float(solver_time_s.size),
         "solver_time_s_mean": _mean_or_nan(solver_time_s),

@@ -10,8 +10,10 @@ once published (12:00 local for the next day), yesterday's beyond that.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,9 @@ from voltpool.model.wear import BatteryWear
 from voltpool.schedule import schedule
 from voltpool.schedule.uncontrolled import charge_on_arrival_kw
 from voltpool.simulate.world import SLOTS_PER_DAY, World
+
+if TYPE_CHECKING:
+    from voltpool.simulate.sharing_desk import SharingDesk
 
 PUBLICATION_HOUR_LOCAL = 13
 """Day-ahead results for tomorrow are public by about 12:45 local time (EPEX, SDAC)."""
@@ -38,12 +43,19 @@ class FleetState:
     """Cars that plugged in or left since the previous slot."""
     peak_so_far_kw: float = 0.0
     """Highest import of the neighbourhood so far in the period (the demand charge's base)."""
+    islanded: np.ndarray | None = None
+    """Cars plugged in at a home cut off by an outage: off the grid, backing their home up."""
+    sharing: SharingDesk | None = None
+    """Running V2V agreements (bidirectional policies plan them as transfers)."""
+    new_agreements: bool = False
 
 
 class Policy:
     """Base class: ``setpoints_kw`` returns the requested AC power of every car for slot t."""
 
     name: str = ""
+    bidirectional: bool = False
+    """Whether the policy may discharge cars (V2G, V2H backup in outages, V2V)."""
 
     def __init__(self, world: World) -> None:
         self.world = world
@@ -51,6 +63,10 @@ class Policy:
 
     def setpoints_kw(self, state: FleetState) -> np.ndarray:
         raise NotImplementedError
+
+    def transfer_kw(self, t: int) -> dict[str, float]:
+        """The V2V flow the current plan moves in slot ``t``, per agreement id. [kW]"""
+        return {}
 
 
 class Uncontrolled(Policy):
@@ -103,6 +119,8 @@ class Planned(Policy):
         self.plan_cars = np.zeros(0, dtype=np.int64)
         self.plan_start = -1
         self.plan_kw = np.zeros((0, 0))
+        self.plan_transfer_ids: tuple[str, ...] = ()
+        self.plan_transfer_kw = np.zeros((0, 0))
         self.plan_count = 0
 
     @staticmethod
@@ -127,6 +145,8 @@ class Planned(Policy):
         if self.plan_start < 0:
             return True
         hourly = (state.t - self.world.first_slot) % 4 == 0
+        if state.new_agreements:
+            return True
         if self.world.scenario.planning.replan == "events":
             return hourly or bool(state.changed.any())
         return hourly
@@ -181,6 +201,11 @@ class Planned(Policy):
             ),
         )
         window = slice(t, t + self.horizon)
+        transfers = state.sharing.transfers_for(t, cars) if state.sharing else None
+        if transfers is not None:
+            transfers = dataclasses.replace(
+                transfers, end_slot=np.minimum(transfers.end_slot, self.horizon)
+            )
         return Problem(
             fleet=fleet,
             site=Site(base, world.import_limit_kw[window], world.export_limit_kw[window]),
@@ -192,15 +217,23 @@ class Planned(Policy):
             ),
             slot_minutes=world.scenario.slot_minutes,
             unmet_penalty_per_kwh=world.scenario.planning.unmet_penalty_per_kwh,
+            transfers=transfers,
         )
 
     def setpoints_kw(self, state: FleetState) -> np.ndarray:
         if self.replan_due(state):
             started = time.perf_counter()
-            cars = np.flatnonzero(state.plugged)
+            on_grid = state.plugged if state.islanded is None else state.plugged & ~state.islanded
+            cars = np.flatnonzero(on_grid)
+            self.plan_transfer_ids = ()
+            self.plan_transfer_kw = np.zeros((0, self.horizon))
             if cars.size:
-                result = schedule(self.problem(state, cars), "lp")
+                problem = self.problem(state, cars)
+                result = schedule(problem, "lp")
                 self.plan_kw = result.power_kw
+                if problem.transfers is not None:
+                    self.plan_transfer_ids = problem.transfers.ids
+                    self.plan_transfer_kw = result.transfer_kw
             else:
                 self.plan_kw = np.zeros((0, self.horizon))
             self.plan_cars = cars
@@ -212,6 +245,15 @@ class Planned(Policy):
         if offset < self.plan_kw.shape[1]:
             power[self.plan_cars] = self.plan_kw[:, offset]
         return power
+
+    def transfer_kw(self, t: int) -> dict[str, float]:
+        offset = t - self.plan_start
+        if offset >= self.plan_transfer_kw.shape[1]:
+            return {}
+        return {
+            transfer_id: float(self.plan_transfer_kw[row, offset])
+            for row, transfer_id in enumerate(self.plan_transfer_ids)
+        }
 
 
 def make_policy(name: str, world: World) -> Policy:

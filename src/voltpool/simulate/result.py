@@ -84,6 +84,13 @@ class PolicyRun:
         Demand charge on the period's highest import of the neighbourhood. [EUR/kW]
     degradation_cost_per_kwh : array [N] or None
         Battery wear priced per kWh discharged (AC side); None means zero. [EUR/kWh]
+    islanded : bool array [H, T] or None
+        Home cut off from the grid by an outage (None: no outage).
+    shed_kw, shed_critical_kw : array [H, T] or None
+        Home load left unserved in an outage, all of it and its critical circuits. [kW]
+    v2v : DataFrame or None
+        One row per V2V agreement (:data:`voltpool.simulate.sharing_desk.AGREEMENT_COLUMNS`):
+        who gave to whom, when, the agreed and the metered energy, the price, the status.
     """
 
     policy: str
@@ -110,6 +117,10 @@ class PolicyRun:
     curtailed_kwh: float = 0.0
     peak_price_per_kw: float = 0.0
     degradation_cost_per_kwh: np.ndarray | None = None
+    islanded: np.ndarray | None = None
+    shed_kw: np.ndarray | None = None
+    shed_critical_kw: np.ndarray | None = None
+    v2v: pd.DataFrame | None = None
 
     @property
     def wear_cost_per_kwh(self) -> np.ndarray:
@@ -124,9 +135,29 @@ class PolicyRun:
         return self.home_load_kw.sum(axis=0)
 
     @property
+    def home_shed_kw(self) -> np.ndarray:
+        """Load shed per home and slot (zeros without outages). [kW]"""
+        if self.shed_kw is None:
+            return np.zeros_like(self.home_load_kw)
+        return np.asarray(self.shed_kw, dtype=float)
+
+    @property
+    def car_islanded(self) -> np.ndarray:
+        """``[N, T]`` car plugged in at its home while the home is cut off (V2H, not V2G)."""
+        if self.islanded is None or not len(self.home_ids):
+            return np.zeros_like(self.plugged)
+        home = np.maximum(np.asarray(self.vehicle_home, dtype=np.intp), 0)
+        at_home = (np.asarray(self.vehicle_home) >= 0)[:, None]
+        return self.plugged & at_home & np.asarray(self.islanded, dtype=bool)[home]
+
+    @property
     def site_net_load_kw(self) -> np.ndarray:
-        """Transformer load: homes plus cars, import positive. [kW]"""
-        return self.base_load_kw + self.power_kw.sum(axis=0)
+        """Transformer load: homes plus cars, import positive. [kW]
+
+        A home cut off by an outage is served by its own cars, and what they cannot serve is
+        shed, so homes plus cars minus the shed load is what the transformer carries.
+        """
+        return self.base_load_kw + self.power_kw.sum(axis=0) - self.home_shed_kw.sum(axis=0)
 
 
 @dataclass(frozen=True, eq=False)

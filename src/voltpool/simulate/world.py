@@ -18,7 +18,7 @@ forecasts) and ends a planning horizon *after* it (so the last plans see a full 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,8 @@ from voltpool.data import (
 )
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.scenario import Scenario
+from voltpool.scenario.model import ImportLimitEvent
+from voltpool.simulate.events import GridEvents, grid_events
 
 SLOTS_PER_DAY = 96
 HISTORY_SLOTS = SLOTS_PER_DAY
@@ -78,6 +80,13 @@ class World:
     export_limit_kw: np.ndarray
     sessions: Sessions
     notes: tuple[str, ...]
+    events: GridEvents = field(default_factory=lambda: GridEvents((), (), ()))
+    """Outages and V2V offers and requests on the slot grid."""
+    home_islanded: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    """``[H, T]`` true where a home is cut off from the grid (an outage)."""
+    backup_reserve_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Energy each car keeps when it powers its home in an outage: the larger of
+    ``vehicles.soc_min`` and ``backup.min_range_km`` at the scenario's consumption. [kWh]"""
 
     def wear_coefficients(self, chemistry: str) -> WearCoefficients:
         """Linear wear costs of a chemistry, fitted to its ageing model (cached)."""
@@ -262,13 +271,17 @@ def build_world(scenario: Scenario) -> World:
     import_limit = np.full(len(index), scenario.transformer.import_limit_kw)
     export_limit_value = scenario.transformer.export_limit_kw
     export_limit = np.full(len(index), np.inf if export_limit_value is None else export_limit_value)
-    for event in scenario.events:
+    for event in scenario.events_of(ImportLimitEvent):
         inside = (index >= scenario.event_time_utc(event.start)) & (
             index < scenario.event_time_utc(event.end)
         )
         import_limit[inside] = np.minimum(import_limit[inside], event.import_limit_kw)
 
     check_transformer(scenario, index, home_load_kw.sum(axis=0), import_limit)
+    events = grid_events(scenario, index, np.random.default_rng([scenario.seed, 1]))
+    capacity_kwh = models["capacity_kwh"].to_numpy(float)
+    backup = scenario.backup
+    range_kwh = backup.min_range_km * backup.consumption_kwh_per_100km / 100.0
     return World(
         scenario=scenario,
         index=index,
@@ -280,7 +293,7 @@ def build_world(scenario: Scenario) -> World:
         vehicle_home=vehicle_home,
         vehicle_model=tuple(models["model"]),
         chemistry=chemistry_for_models(models["model"]),
-        capacity_kwh=models["capacity_kwh"].to_numpy(float),
+        capacity_kwh=capacity_kwh,
         max_charge_kw=max_charge_kw,
         max_discharge_kw=max_discharge_kw,
         charge_efficiency=efficiency,
@@ -292,4 +305,9 @@ def build_world(scenario: Scenario) -> World:
         export_limit_kw=export_limit,
         sessions=_sessions(scenario, index, rng, n_vehicles),
         notes=tuple(notes),
+        events=events,
+        home_islanded=events.islanded(homes.count, len(index)),
+        backup_reserve_kwh=np.minimum(
+            np.maximum(cars.soc_min * capacity_kwh, range_kwh), cars.soc_max * capacity_kwh
+        ),
     )
