@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_simulate import small
 
+from test_simulate import small
 from voltpool.errors import ProblemError
 from voltpool.scenario import scenario_from_dict
 from voltpool.simulate import PolicyRun, build_world, simulate

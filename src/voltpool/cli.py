@@ -18,12 +18,15 @@ from voltpool.battery import CELLS, CHEMISTRY_CELLS
 from voltpool.battery.calibrate import calibrate
 from voltpool.battery.health import health_from_runs
 from voltpool.battery.outputs import health_from_output
+from voltpool.cli_backup import backup_command
 from voltpool.cli_ledger import ledger_app
+from voltpool.cli_share import share_app
 from voltpool.errors import ProblemError, SolverError
 from voltpool.example import example_problem
 from voltpool.io import load_problem, problem_to_dict, schedule_from_dict, schedule_to_dict
 from voltpool.model import Problem
 from voltpool.report import comparison_table, write_html_report, write_timeseries
+from voltpool.report.events import outage_summary, v2v_lines
 from voltpool.report.health import health_table, write_health_csv
 from voltpool.scenario import builtin_names, load_scenario, scenario_text
 from voltpool.schedule import Schedule, schedule, verify
@@ -267,6 +270,8 @@ def schedule_demo_command(
 
 
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(share_app, name="share")
+app.command("backup")(backup_command)
 
 
 def credits_table(policy: str, table: Any, check: Any) -> Table:
@@ -278,21 +283,17 @@ def credits_table(policy: str, table: Any, check: Any) -> Table:
             + f" ({check.transfers} transfers)"
         )
     )
-    for column in ("household", "earned", "fee", "spent", "unpaid", "balance"):
+    columns = ("earned", "fees", "spent", "unpaid", "v2v_earned", "v2v_paid", "balance")
+    for column in ("household", "V2G earned", "fee", "spent", "unpaid", "V2V +", "V2V -"):
         shown.add_column(column, justify="right")
-    ranked = table.assign(activity=table["earned"] + table["spent"]).sort_values(
-        "activity", ascending=False
-    )
+    shown.add_column("balance", justify="right")
+    ranked = table.assign(
+        activity=table["earned"] + table["spent"] + table["v2v_earned"] + table["v2v_paid"]
+    ).sort_values("activity", ascending=False)
     for home, row in list(ranked.iterrows())[:8]:
-        shown.add_row(
-            str(home),
-            *(f"{row[c] / 1000:,.2f}" for c in ("earned", "fees", "spent", "unpaid", "balance")),
-        )
+        shown.add_row(str(home), *(f"{row[c] / 1000:,.2f}" for c in columns))
     totals = table.sum()
-    shown.add_row(
-        "all households",
-        *(f"{totals[c] / 1000:,.2f}" for c in ("earned", "fees", "spent", "unpaid", "balance")),
-    )
+    shown.add_row("all households", *(f"{totals[c] / 1000:,.2f}" for c in columns))
     return shown
 
 
@@ -399,6 +400,20 @@ def battery_report_command(
     console.print(f"per car: {path}", highlight=False)
 
 
+def print_events(result: Any, timezone: str) -> None:
+    """Outages per policy, and V2V in plain words for the first policy that shared energy."""
+    for run in result.runs.values():
+        summary = outage_summary(run)
+        if summary:
+            console.print(f"[bold]outage[/] {summary}", highlight=False)
+    shown = next((run for run in result.runs.values() if run.v2v_matches), None)
+    if shown is None:
+        return
+    console.print(f"[bold]V2V under {shown.policy}[/]", highlight=False)
+    for line in v2v_lines(shown, timezone):
+        console.print(f"  {line}", highlight=False)
+
+
 def run_simulation(scenario_name: str, output_dir: Path) -> None:
     try:
         text, _source = scenario_text(scenario_name)
@@ -423,6 +438,7 @@ def run_simulation(scenario_name: str, output_dir: Path) -> None:
             scenario, progress=lambda name, k: bar.advance(tasks[name], k), world=world
         )
     console.print(comparison_table(result))
+    print_events(result, scenario.timezone)
     with console.status("Battery health (ageing models on every car's SoC)..."):
         health = health_from_runs(result.runs, world.chemistry, scenario.battery)
     console.print(health_table(health))
@@ -431,7 +447,7 @@ def run_simulation(scenario_name: str, output_dir: Path) -> None:
     (output_dir / "scenario.toml").write_text(text)
     cars_table(world).to_csv(output_dir / "cars.csv", index=False)
     write_health_csv(health, str(output_dir / "battery_health.csv"))
-    with console.status("Settling every V2G session in the credit ledger..."):
+    with console.status("Settling every V2G session and V2V agreement in the credit ledger..."):
         settled = settle_simulation(result, world, output_dir)
     for name, (table, check) in settled.items():
         console.print(credits_table(name, table, check))

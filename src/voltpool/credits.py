@@ -12,6 +12,7 @@ energy always gives the same credits on every machine.
 - **V2V** (a friend's car): the receiver pays the giver the agreed rate per kWh *delivered*;
   conversion losses are borne by the giver, the receiver or split (``v2v_losses``).
 - **Community fee**: ``community_fee_pct`` of every earning goes to the fees account.
+- **Starting credits**: every household is granted ``starting_credits`` once.
 """
 
 from __future__ import annotations
@@ -36,10 +37,17 @@ class CreditPolicy:
     wear_compensation_credits_per_kwh: int = 0
     community_fee_pct: int = 5
     v2v_losses: Literal["giver", "receiver", "split"] = "giver"
+    starting_credits: int = 500
+    """Credits the community grants each household once, so it can pay for energy it uses
+    before it has earned any."""
 
     def __post_init__(self) -> None:
         issues = []
-        for name in ("v2g_credits_per_kwh", "wear_compensation_credits_per_kwh"):
+        for name in (
+            "v2g_credits_per_kwh",
+            "wear_compensation_credits_per_kwh",
+            "starting_credits",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 issues.append(

@@ -1,4 +1,4 @@
-"""Settle a simulated policy's V2G sessions in the credit ledger.
+"""Settle a simulated policy's V2G sessions and V2V agreements in the credit ledger.
 
 Every plug-in session of a car with a bidirectional charger opens a **pending** credit transfer
 from the community pool to the car's household at plug-in, for the most the session could earn
@@ -9,6 +9,11 @@ is **posted** with the metered energy's credits (slot by slot, :class:`CreditPol
 Households that used the V2G energy pay the pool for it, each its share of the neighbourhood's
 load in that slot, day by day, out of a starting grant; a household that cannot pay is recorded
 as unpaid (its transfer is rejected by the ledger's no-overdraft rule, as it should be).
+
+V2V agreements (:mod:`voltpool.simulate.sharing_desk`) are booked first, right after the
+starting grants, as :mod:`voltpool.sharing.settle` does it live: a pending transfer receiver ->
+giver at acceptance, posted with the metered Wh or voided. V2H backup in an outage powers the
+car's own home and earns no pool credits.
 
 Transfer ids are derived from the policy, the car and the slot, so settling again is a no-op
 (every transfer returns "exists").
@@ -24,12 +29,13 @@ import pandas as pd
 from voltpool.credits import MILLI, WH_PER_KWH, CreditPolicy
 from voltpool.ledger import Ledger, Rejected
 from voltpool.model.physics import true_runs
+from voltpool.sharing import Metered, energy_account, open_pending
+from voltpool.sharing import settle as settle_v2v
 from voltpool.simulate.result import PolicyRun
 
 POOL = "pool"
 FEES = "fees"
 GRID_ENERGY = "grid-energy"
-START_GRANT_CREDITS = 50
 
 
 @dataclass(frozen=True)
@@ -66,12 +72,15 @@ def settle_run(
             f"{prefix}.grant.{home}",
             POOL,
             f"{home}.credits",
-            START_GRANT_CREDITS * MILLI,
+            policy.starting_credits * MILLI,
             "credit",
             "grant",
         )
+    v2v_in, v2v_out = _settle_v2v(run, ledger, policy)
     # V2H backup in an outage powers the car's own home: it earns no pool credits.
+    # Energy given to a friend's car is paid by the friend (V2V), not by the pool.
     to_grid_kw = np.where(run.car_islanded, 0.0, np.maximum(-run.power_kw, 0.0))
+    to_grid_kw = np.maximum(to_grid_kw - run.v2v_given_slots_kw, 0.0)
     given_wh = np.floor(to_grid_kw * run.dt_h * WH_PER_KWH).astype(np.int64)
     millicredits_per_mwh = np.array(
         [
@@ -150,10 +159,41 @@ def settle_run(
                 "fees": fees,
                 "spent": spent,
                 "unpaid": int(unpaid[h]),
+                "v2v_earned": v2v_in.get(home, 0),
+                "v2v_paid": v2v_out.get(home, 0),
                 "balance": ledger.balance(f"{home}.credits").net,
             }
         )
     return pd.DataFrame(rows).set_index("home_id")
+
+
+def _settle_v2v(
+    run: PolicyRun, ledger: Ledger, policy: CreditPolicy
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Book the run's V2V agreements: pending at acceptance, posted with the metered Wh or
+    voided (:mod:`voltpool.sharing.settle`). Returns milli-credits earned and paid per home."""
+    earned: dict[str, int] = {}
+    paid: dict[str, int] = {}
+    log = run.v2v
+    if log is None or log.empty:
+        return earned, paid
+    for home in run.home_ids:
+        ledger.create_account(
+            energy_account(home), owner=home, kind="owner", unit="energy", allow_overdraft=True
+        )
+    matches = list(run.v2v_matches)
+    accepted = [a.accepted for a in open_pending(ledger, matches)]
+    metered = Metered.from_kwh(
+        log["delivered_ac_kwh"].to_numpy()[accepted],
+        log["giver_battery_kwh"].to_numpy()[accepted],
+        log["receiver_battery_kwh"].to_numpy()[accepted],
+    )
+    chosen = [m for m, ok in zip(matches, accepted, strict=True) if ok]
+    for settled in settle_v2v(ledger, chosen, metered, policy):
+        match = settled.match
+        earned[match.giver] = earned.get(match.giver, 0) + settled.millicredits
+        paid[match.receiver] = paid.get(match.receiver, 0) + settled.millicredits
+    return earned, paid
 
 
 def _charge_users(
@@ -206,7 +246,7 @@ def settle_simulation(result, world, folder, policy: CreditPolicy | None = None)
     context = settlement_context(world)
     settled = {}
     for name, run in result.runs.items():
-        if not (run.power_kw < 0).any():
+        if not (run.power_kw < 0).any() and (run.v2v is None or run.v2v.empty):
             continue
         ledger = Ledger.open(f"sqlite:///{Path(folder) / f'ledger-{name}.sqlite'}")
         try:

@@ -66,5 +66,5 @@ def assemble_schedule(
         site_notes=notes,
         transfer_kw=flows,
         transfer_shortfall_kwh=transfer_short,
-        transfer_reasons=transfer_reasons(problem, energy, transfer_short),
+        transfer_reasons=transfer_reasons(problem, energy, transfer_short, shortfall),
     )

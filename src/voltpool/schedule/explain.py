@@ -65,14 +65,19 @@ def shortfall_reasons(problem: Problem, net_kw: np.ndarray, shortfall_kwh: np.nd
 
 
 def transfer_reasons(
-    problem: Problem, energy_kwh: np.ndarray, transfer_shortfall_kwh: np.ndarray
+    problem: Problem,
+    energy_kwh: np.ndarray,
+    transfer_shortfall_kwh: np.ndarray,
+    vehicle_shortfall_kwh: np.ndarray,
 ) -> list[str]:
     """One reason per V2V transfer ('' when delivered), most fundamental cause first.
 
     1. The two cars are never plugged in together inside the window.
     2. Their chargers cannot move that much in the shared slots.
     3. The giver has too little above its floor (the "keep me above" rule or its reserve).
-    4. Otherwise the optimizer chose to (a site limit or the receiver's ceiling).
+    4. The giver itself leaves short of its own target: its driver's need comes first (both
+       are priced alike, and a kWh given costs the giver more than a kWh delivered).
+    5. Otherwise the optimizer chose to (a site limit or the receiver's ceiling).
     """
     transfers = problem.transfers
     if transfers is None:
@@ -104,6 +109,11 @@ def transfer_reasons(
             reasons[n] = (
                 f"{short}: the giver holds only {spare_ac_kwh:.2f} kWh (AC) above its floor of "
                 f"{floor:.2f} kWh when the window opens"
+            )
+        elif vehicle_shortfall_kwh[giver] > SHORTFALL_TOLERANCE_KWH:
+            reasons[n] = (
+                f"{short}: the giver needs it for its own departure target "
+                f"({vehicle_shortfall_kwh[giver]:.2f} kWh short already)"
             )
         else:
             reasons[n] = f"{short}: a site limit or the receiver's ceiling stood in the way"

@@ -97,6 +97,8 @@ def run_policy(
     n_homes = len(world.home_ids)
     shed_tn = np.zeros((n_slots, n_homes))
     shed_critical_tn = np.zeros((n_slots, n_homes))
+    given_tn = np.zeros((n_slots, n_vehicles))
+    received_tn = np.zeros((n_slots, n_vehicles))
     backup = HomeBackup(world, enabled=policy.bidirectional)
     sharing = SharingDesk(world, enabled=policy.bidirectional)
     home_of_car = np.maximum(world.vehicle_home, 0)
@@ -157,7 +159,7 @@ def run_policy(
             shed_tn[step] = island.shed_kw
             shed_critical_tn[step] = island.shed_critical_kw
         if sharing.active:
-            sharing.meter(t, policy.transfer_kw(t), power)
+            given_tn[step], received_tn[step] = sharing.meter(t, policy.transfer_kw(t), power)
         energy = energy + dt_h * (
             world.charge_efficiency * np.maximum(power, 0.0)
             + np.minimum(power, 0.0) / world.discharge_efficiency
@@ -166,6 +168,10 @@ def run_policy(
         plugged_tn[step] = plugged
         was_plugged = plugged
         was_islanded = islanded
+        # A car cut off with its home cannot charge: its target is judged reachable from what it
+        # holds when the grid is back (the outage is not the policy's fault).
+        arrival_energy[islanded] = energy[islanded]
+        session_slots[islanded] = departure_slot[islanded] - (t + 1)
         if sharing.active:
             sharing.close_slot(
                 t, (departure_slot > t + 1) & ~world.home_islanded[home_of_car, t + 1]
@@ -229,6 +235,10 @@ def run_policy(
         degradation_cost_per_kwh=np.full(n_vehicles, vehicles.degradation_cost_per_kwh),
         islanded=world.home_islanded[:, window],
         v2v=sharing.log(first, end),
+        v2v_given_kw=given_tn.T,
+        v2v_received_kw=received_tn.T,
+        v2v_matches=sharing.matches(),
+        v2v_unmatched=dict(sharing.unmatched),
         shed_kw=shed_tn.T,
         shed_critical_kw=shed_critical_tn.T,
     )

@@ -144,7 +144,8 @@ def _car_totals(run: PolicyRun) -> dict[str, np.ndarray]:
     charged_kwh = run.dt_h * np.maximum(run.power_kw, 0.0)
     all_discharged_kwh = run.dt_h * np.maximum(-run.power_kw, 0.0)
     backup_kwh = np.where(run.car_islanded, all_discharged_kwh, 0.0)
-    discharged_kwh = all_discharged_kwh - backup_kwh
+    shared_kwh = run.dt_h * run.v2v_given_slots_kw
+    discharged_kwh = all_discharged_kwh - backup_kwh - shared_kwh
     charging_cost = charged_kwh @ run.import_price_per_kwh
     public_cost = run.public_charging_kwh @ run.import_price_per_kwh
     revenue = discharged_kwh @ run.export_price_per_kwh
@@ -299,10 +300,10 @@ def policy_metrics(run: PolicyRun) -> dict[str, float]:
     each car alone, so they do not add up to the neighbourhood bill: inside the neighbourhood a
     discharged kWh offsets a neighbour's import instead of being exported.
 
-    Energy [kWh]: ``v2g_export_kwh`` (discharge on the grid, AC side), ``v2g_revenue_eur`` (that
-    energy at the export price), ``v2h_backup_kwh`` (discharge into a home cut off by an
-    outage), ``energy_charged_kwh`` (AC side, at home), ``public_charging_kwh``,
-    ``energy_driven_kwh``, ``curtailed_kwh`` (as reported by the simulator).
+    Energy [kWh]: ``v2g_export_kwh`` (discharge on the grid, AC side, less what went to a
+    friend's car), ``v2g_revenue_eur`` (that energy at the export price), ``v2h_backup_kwh``
+    (discharge into a home cut off by an outage), ``energy_charged_kwh`` (AC side, at home),
+    ``public_charging_kwh``, ``energy_driven_kwh``, ``curtailed_kwh`` (as the simulator reports).
 
     Outages: ``outage_home_h`` (hours each home was cut off, summed over homes),
     ``outage_covered_h`` (of those, hours with nothing shed), ``outage_critical_covered_h``

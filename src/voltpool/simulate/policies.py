@@ -172,11 +172,15 @@ class Planned(Policy):
         capacity = world.capacity_kwh[cars]
         count = cars.size
         base, import_price, export_price = self.forecast(t)
+        soc_min = np.full(count, vehicles.soc_min)
+        if state.sharing is not None:  # energy on offer to friends is not sold to the grid
+            reserved = state.sharing.reserved_kwh(t, state.energy_kwh)[cars] / capacity
+            soc_min = np.clip(np.maximum(soc_min, reserved), 0.0, vehicles.soc_max)
         fleet = Fleet(
             ids=tuple(world.vehicle_ids[c] for c in cars),
             capacity_kwh=capacity,
             soc_initial=np.clip(state.energy_kwh[cars] / capacity, 0.0, vehicles.soc_max),
-            soc_min=np.full(count, vehicles.soc_min),
+            soc_min=soc_min,
             soc_max=np.full(count, vehicles.soc_max),
             soc_target=np.full(count, vehicles.soc_target),
             arrival_slot=np.zeros(count, dtype=np.int64),

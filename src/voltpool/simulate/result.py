@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from voltpool.sharing import Match
+
 
 @dataclass(frozen=True, eq=False)
 class Departures:
@@ -91,6 +93,12 @@ class PolicyRun:
     v2v : DataFrame or None
         One row per V2V agreement (:data:`voltpool.simulate.sharing_desk.AGREEMENT_COLUMNS`):
         who gave to whom, when, the agreed and the metered energy, the price, the status.
+    v2v_matches : tuple of :class:`voltpool.sharing.Match`
+        The match behind each row of ``v2v`` (what settlement books).
+    v2v_unmatched : dict
+        Requests that got less than they asked for, and why.
+    v2v_given_kw, v2v_received_kw : array [N, T] or None
+        AC power each car gave to / received from friends (part of ``power_kw``). [kW]
     """
 
     policy: str
@@ -121,6 +129,10 @@ class PolicyRun:
     shed_kw: np.ndarray | None = None
     shed_critical_kw: np.ndarray | None = None
     v2v: pd.DataFrame | None = None
+    v2v_matches: tuple[Match, ...] = ()
+    v2v_given_kw: np.ndarray | None = None
+    v2v_received_kw: np.ndarray | None = None
+    v2v_unmatched: dict[str, str] = field(default_factory=dict)
 
     @property
     def wear_cost_per_kwh(self) -> np.ndarray:
@@ -140,6 +152,13 @@ class PolicyRun:
         if self.shed_kw is None:
             return np.zeros_like(self.home_load_kw)
         return np.asarray(self.shed_kw, dtype=float)
+
+    @property
+    def v2v_given_slots_kw(self) -> np.ndarray:
+        """``[N, T]`` AC power given to friends' cars (zeros without V2V). [kW]"""
+        if self.v2v_given_kw is None:
+            return np.zeros_like(self.power_kw)
+        return np.asarray(self.v2v_given_kw, dtype=float)
 
     @property
     def car_islanded(self) -> np.ndarray:

@@ -19,16 +19,24 @@ Only bidirectional policies share energy: with one-way charging no request is se
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from voltpool.credits import MILLI, CreditPolicy, kwh_to_wh
+from voltpool.errors import ProblemError
 from voltpool.model import Transfers
+from voltpool.sharing import Cars, Circle, Match, Sites, match, unmatched, v2v_millicredits
+from voltpool.sharing import Offer as SharingOffer
+from voltpool.sharing import Request as SharingRequest
 from voltpool.simulate.events import Offer, Request
 from voltpool.simulate.world import World
 
 DELIVERED_TOLERANCE_KWH = 1e-3
+MIN_AGREEMENT_KWH = 0.05
+"""Requests and offers with less than this left are done. [kWh]"""
 
 
 @dataclass
@@ -36,18 +44,17 @@ class Agreement:
     """A matched request and offer while it runs (world indices, AC energy)."""
 
     id: str
-    request: Request
-    offer: Offer
+    match: Match
     giver: int
     receiver: int
     mode: str
     accepted_slot: int
     end_slot: int
     agreed_ac_kwh: float
-    price_credits_per_kwh: float
     giver_floor_kwh: float
     delivered_ac_kwh: float = 0.0
     closed_slot: int = -1
+    paid_millicredits: int = 0
     flow_kw: dict[int, float] = field(default_factory=dict)
 
     @property
@@ -58,13 +65,21 @@ class Agreement:
 class SharingDesk:
     """Open offers and requests, running agreements and the log of closed ones."""
 
-    def __init__(self, world: World, enabled: bool) -> None:
+    def __init__(self, world: World, enabled: bool, policy: CreditPolicy | None = None) -> None:
         self.world = world
         self.enabled = enabled
+        self.policy = policy or CreditPolicy()
         self.offers: list[Offer] = []
         self.requests: list[Request] = []
         self.given_kwh: dict[str, float] = {}
-        """Battery energy each offer has given (or promised to running agreements). [kWh]"""
+        """Battery energy each offer has promised to agreements. [kWh]"""
+        self.wanted_kwh: dict[str, float] = {}
+        """Battery energy each request still wants after its agreements so far. [kWh]"""
+        self.available_millicredits = {
+            self.member(n): self.policy.starting_credits * MILLI for n in range(world.n_vehicles)
+        }
+        """What each household can still pay: the starting credits, less V2V holds, plus V2V
+        earnings (V2G credits are settled later and not counted)."""
         self.active: list[Agreement] = []
         self.closed: list[Agreement] = []
         self.unmatched: dict[str, str] = {}
@@ -77,10 +92,10 @@ class SharingDesk:
         self.offers += [o for o in events.offers if o.posted_slot == t]
         self.requests += [r for r in events.requests if r.posted_slot == t]
         self.offers = [o for o in self.offers if o.end_slot > t]
-        expired = [r for r in self.requests if r.deadline_slot <= t]
+        expired = [r for r in self.requests if r.deadline_slot <= t + 1]
         for request in expired:
             self.unmatched.setdefault(request.id, "no offer could serve it before its deadline")
-        self.requests = [r for r in self.requests if r.deadline_slot > t]
+        self.requests = [r for r in self.requests if r.deadline_slot > t + 1]
         if not (self.enabled and self.offers and self.requests):
             if not self.enabled:
                 for request in self.requests:
@@ -93,7 +108,179 @@ class SharingDesk:
     def _match(
         self, t: int, energy_kwh: np.ndarray, on_grid: np.ndarray, departure_slot: np.ndarray
     ) -> list[Agreement]:
-        raise NotImplementedError
+        """Match the open requests and offers whose cars are on the grid now (HiGHS)."""
+        world = self.world
+        now = world.index[t]
+        # Energy already promised to running agreements is not there to match again.
+        soc = (energy_kwh - self.promised_kwh()) / world.capacity_kwh
+        requests = []
+        for request in self.requests:
+            car = request.vehicle
+            room_kwh = (world.scenario.vehicles.soc_max - soc[car]) * world.capacity_kwh[car]
+            wanted = min(self.wanted_kwh.get(request.id, request.energy_kwh), room_kwh - 1e-6)
+            if on_grid[car] and wanted >= MIN_AGREEMENT_KWH:
+                requests.append(
+                    SharingRequest(
+                        request.id,
+                        self.member(car),
+                        world.vehicle_ids[car],
+                        wanted,
+                        self.time(request.deadline_slot),
+                        max_price_credits_per_kwh=request.max_price_credits_per_kwh,
+                    )
+                )
+        offers = []
+        for offer in self.offers:
+            car = offer.vehicle
+            keep_above = max(offer.keep_above_soc, self.own_need_soc(offer, departure_slot))
+            floor = max(keep_above, world.scenario.vehicles.soc_min)
+            spare = offer.max_energy_kwh - self.given_kwh.get(offer.id, 0.0)
+            if on_grid[car] and soc[car] > floor and spare >= MIN_AGREEMENT_KWH:
+                offers.append(
+                    SharingOffer(
+                        offer.id,
+                        self.member(car),
+                        world.vehicle_ids[car],
+                        spare,
+                        self.time(offer.end_slot),
+                        start=self.time(max(offer.start_slot, t)),
+                        keep_above_soc=keep_above,
+                        price_credits_per_kwh=offer.price_credits_per_kwh,
+                    )
+                )
+        if not requests or not offers:
+            return []
+        circle = self.circle(t, soc, on_grid, departure_slot)
+        try:
+            matches = match(requests, offers, circle, now, self.policy)
+        except ProblemError as error:
+            for request in requests:
+                self.unmatched[request.id] = f"could not be matched at {now}: {error.issues[0]}"
+            return []
+        self.unmatched.update(unmatched(requests, offers, circle, now, matches))
+        agreements = []
+        by_id = {r.id: r for r in self.requests}
+        vehicle = {name: n for n, name in enumerate(world.vehicle_ids)}
+        for m in matches:
+            receiver_home = self.member(vehicle[m.receiver_car])
+            if m.estimate_millicredits > self.available_millicredits[receiver_home]:
+                self.unmatched[m.request_id] = (
+                    f"{receiver_home} lacks the credits for {m.offer_id} "
+                    f"({m.estimate_millicredits / 1000:g} needed)"
+                )
+                continue
+            self.available_millicredits[receiver_home] -= m.estimate_millicredits
+            self.wanted_kwh[m.request_id] = (
+                self.wanted(by_id[m.request_id]) - m.receiver_battery_kwh
+            )
+            self.given_kwh[m.offer_id] = self.given_kwh.get(m.offer_id, 0.0) + m.giver_battery_kwh
+            self.unmatched.pop(m.request_id, None)
+            m = dataclasses.replace(m, key=f"{m.key}.{t}")  # a request may match again later
+            agreements.append(
+                Agreement(
+                    id=m.key,
+                    match=m,
+                    giver=vehicle[m.giver_car],
+                    receiver=vehicle[m.receiver_car],
+                    mode=m.mode,
+                    accepted_slot=t,
+                    end_slot=self.slot(m.end),
+                    agreed_ac_kwh=m.ac_kwh,
+                    giver_floor_kwh=m.giver_floor_kwh,
+                )
+            )
+        self.requests = [r for r in self.requests if self.wanted(r) >= MIN_AGREEMENT_KWH]
+        return agreements
+
+    def own_need_soc(self, offer: Offer, departure_slot: np.ndarray) -> float:
+        """The SoC the giver must keep at the end of the offer to reach its own departure
+        target charging flat out afterwards: the driver's own trip comes first."""
+        world = self.world
+        car = offer.vehicle
+        after_slots = max(int(departure_slot[car]) - offer.end_slot, 0)
+        chargeable_kwh = (
+            world.max_charge_kw[car] * world.charge_efficiency[car] * world.dt_h * after_slots
+        )
+        target_kwh = world.scenario.vehicles.soc_target * world.capacity_kwh[car]
+        return max(target_kwh - chargeable_kwh, 0.0) / world.capacity_kwh[car]
+
+    def reserved_kwh(self, t: int, energy_kwh: np.ndarray) -> np.ndarray:
+        """Per car, the energy its open offers keep in the battery for friends (not for V2G):
+        the offer's floor plus what is still on offer, at most what the car holds. [kWh]"""
+        world = self.world
+        reserved = np.zeros(world.n_vehicles)
+        if not self.enabled or not self.offers:
+            return reserved
+        promised = self.promised_kwh()
+        for offer in self.offers:
+            if offer.posted_slot <= t < offer.end_slot:
+                car = offer.vehicle
+                unpromised = max(offer.max_energy_kwh - self.given_kwh.get(offer.id, 0.0), 0.0)
+                keep = offer.keep_above_soc * world.capacity_kwh[car] + unpromised
+                leaving = max(energy_kwh[car] - max(promised[car], 0.0), 0.0)
+                reserved[car] = max(reserved[car], min(keep, leaving))
+        return reserved
+
+    def promised_kwh(self) -> np.ndarray:
+        """Per car, battery energy running agreements will still take out (+) or put in (-)."""
+        world = self.world
+        promised = np.zeros(world.n_vehicles)
+        for a in self.active:
+            promised[a.giver] += a.remaining_ac_kwh / world.discharge_efficiency[a.giver]
+            promised[a.receiver] -= a.remaining_ac_kwh * world.charge_efficiency[a.receiver]
+        return promised
+
+    def wanted(self, request: Request) -> float:
+        return self.wanted_kwh.get(request.id, request.energy_kwh)
+
+    def member(self, car: int) -> str:
+        """The household a car belongs to (its home; a car without one is its own member)."""
+        home = self.world.vehicle_home[car]
+        return self.world.home_ids[home] if home >= 0 else self.world.vehicle_ids[car]
+
+    def time(self, slot: int) -> pd.Timestamp:
+        world = self.world
+        return world.index[0] + slot * pd.Timedelta(hours=world.dt_h)
+
+    def slot(self, when: pd.Timestamp) -> int:
+        world = self.world
+        return int((when - world.index[0]) // pd.Timedelta(hours=world.dt_h))
+
+    def circle(
+        self, t: int, soc: np.ndarray, on_grid: np.ndarray, departure_slot: np.ndarray
+    ) -> Circle:
+        """The neighbourhood as one circle: households, every car, plugged in at home or not."""
+        world = self.world
+        vehicles = world.scenario.vehicles
+        owners = tuple(self.member(n) for n in range(world.n_vehicles))
+        homes = tuple(dict.fromkeys(owners))
+        sites = tuple(o if on_grid[n] else "" for n, o in enumerate(owners))
+        until = [self.time(int(d)) if on_grid[n] else pd.NaT for n, d in enumerate(departure_slot)]
+        since = [world.index[t] if on_grid[n] else pd.NaT for n in range(world.n_vehicles)]
+        cars = Cars(
+            ids=world.vehicle_ids,
+            owner=owners,
+            capacity_kwh=world.capacity_kwh,
+            charge_efficiency=world.charge_efficiency,
+            discharge_efficiency=world.discharge_efficiency,
+            max_charge_kw=world.max_charge_kw,
+            max_discharge_kw=world.max_discharge_kw,
+            soc=np.clip(soc, 0.0, 1.0),
+            reserve_soc=np.minimum(vehicles.soc_min, np.clip(soc, 0.0, 1.0)),
+            max_soc=np.full(world.n_vehicles, vehicles.soc_max),
+            site=sites,
+            plugged_from=pd.DatetimeIndex(since),
+            plugged_until=pd.DatetimeIndex(until),
+            timezone="UTC",
+        )
+        infinite = np.full(len(homes), np.inf)
+        return Circle(
+            world.scenario.name,
+            homes,
+            cars,
+            Sites(homes, infinite, infinite),
+            timezone=world.scenario.timezone,
+        )
 
     def transfers_for(self, t: int, cars: np.ndarray) -> Transfers | None:
         """Running agreements between cars in ``cars`` as the LP's transfers (rows of cars)."""
@@ -115,9 +302,16 @@ class SharingDesk:
             giver_floor_kwh=[a.giver_floor_kwh for a in running],
         )
 
-    def meter(self, t: int, planned_kw: dict[str, float], power_kw: np.ndarray) -> None:
-        """Book what passed in slot ``t``: the planned flow, within what the cars really did."""
+    def meter(
+        self, t: int, planned_kw: dict[str, float], power_kw: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Book what passed in slot ``t``: the planned flow, within what the cars really did.
+
+        Returns the AC power each car gave and received in V2V transfers. [kW]
+        """
         dt_h = self.world.dt_h
+        given = np.zeros(self.world.n_vehicles)
+        received = np.zeros(self.world.n_vehicles)
         for agreement in self.active:
             flow = min(
                 planned_kw.get(agreement.id, 0.0),
@@ -128,6 +322,9 @@ class SharingDesk:
             if flow > 0:
                 agreement.flow_kw[t] = flow
                 agreement.delivered_ac_kwh += flow * dt_h
+                given[agreement.giver] += flow
+                received[agreement.receiver] += flow
+        return given, received
 
     def close_slot(self, t: int, plugged_next: np.ndarray) -> None:
         """Close agreements delivered, out of window, or whose car left, after slot ``t``."""
@@ -138,33 +335,60 @@ class SharingDesk:
             if done or left or t + 1 >= agreement.end_slot:
                 agreement.closed_slot = t + 1
                 self.closed.append(agreement)
+                self._pay(agreement)
             else:
                 still.append(agreement)
         self.active = still
+
+    def _pay(self, agreement: Agreement) -> None:
+        """Release the receiver's hold and pay the giver what the metered energy is worth."""
+        m = agreement.match
+        delivered_wh = kwh_to_wh(agreement.delivered_ac_kwh)
+        given_wh = max(
+            kwh_to_wh(
+                agreement.delivered_ac_kwh / self.world.discharge_efficiency[agreement.giver]
+            ),
+            delivered_wh,
+        )
+        paid = min(
+            v2v_millicredits(self.policy, delivered_wh, given_wh, m.price_millicredits_per_kwh),
+            m.estimate_millicredits,
+        )
+        self.available_millicredits[self.member(agreement.receiver)] += (
+            m.estimate_millicredits - paid
+        )
+        self.available_millicredits[self.member(agreement.giver)] += paid
+        agreement.paid_millicredits = paid
+
+    def matches(self) -> tuple[Match, ...]:
+        """The matches behind every agreement, in the order of :meth:`log`'s rows."""
+        return tuple(a.match for a in self.closed + self.active)
 
     def log(self, first_slot: int, end_slot: int) -> pd.DataFrame:
         """One row per agreement (closed at the end of the run): energy, credits, status."""
         world = self.world
         for agreement in self.active:
             agreement.closed_slot = end_slot
+            self._pay(agreement)
         rows = []
         for a in self.closed + self.active:
             ac = a.delivered_ac_kwh
             rows.append(
                 {
                     "agreement_id": a.id,
-                    "request_id": a.request.id,
-                    "offer_id": a.offer.id,
+                    "request_id": a.match.request_id,
+                    "offer_id": a.match.offer_id,
                     "giver": world.vehicle_ids[a.giver],
                     "receiver": world.vehicle_ids[a.receiver],
                     "mode": a.mode,
                     "accepted_slot": a.accepted_slot - first_slot,
                     "closed_slot": a.closed_slot - first_slot,
                     "agreed_ac_kwh": a.agreed_ac_kwh,
-                    "price_credits_per_kwh": a.price_credits_per_kwh,
+                    "price_credits_per_kwh": a.match.price_millicredits_per_kwh / MILLI,
                     "delivered_ac_kwh": ac,
                     "giver_battery_kwh": ac / world.discharge_efficiency[a.giver],
                     "receiver_battery_kwh": ac * world.charge_efficiency[a.receiver],
+                    "credits": a.paid_millicredits / MILLI,
                     "status": "delivered" if ac > DELIVERED_TOLERANCE_KWH else "failed",
                 }
             )
@@ -185,5 +409,6 @@ AGREEMENT_COLUMNS = (
     "delivered_ac_kwh",
     "giver_battery_kwh",
     "receiver_battery_kwh",
+    "credits",
     "status",
 )

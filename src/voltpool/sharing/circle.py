@@ -1,0 +1,364 @@
+"""A circle of friends who share kWh: its members, their cars (struct of arrays) and sites.
+
+A :class:`Circle` is the in-memory form the simulator can build directly; TOML files are read
+by :mod:`voltpool.sharing.files`. Each car is plugged in at most once in the horizon (one site,
+``plugged_from <= t < plugged_until``); an empty ``site`` means not plugged in.
+
+Times are timezone-aware and stored in UTC. The core works on 15-minute slots counted from a
+:class:`SlotGrid` whose origin is *now* rounded up to the next slot boundary, so no slot starts
+in the past. Windows are rounded inwards: a window or a plug-in session covers only the slots
+that lie wholly inside it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from voltpool.errors import FieldIssue, ProblemError
+
+SLOT_MINUTES = 15
+MAX_HORIZON_DAYS = 7
+"""Windows and plug-in sessions must end within a week of now (keeps every LP small)."""
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
+ID_RULE = "must be 1-32 characters of A-Z a-z 0-9 _ -"
+
+CAR_FLOAT_FIELDS = (
+    "capacity_kwh",
+    "charge_efficiency",
+    "discharge_efficiency",
+    "max_charge_kw",
+    "max_discharge_kw",
+    "soc",
+    "reserve_soc",
+    "max_soc",
+)
+
+
+def as_utc(value: datetime | pd.Timestamp | str, timezone: str) -> pd.Timestamp:
+    """A timestamp in UTC; a naive one is read as local time in ``timezone``."""
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(timezone)
+    return stamp.tz_convert("UTC")
+
+
+@dataclass(frozen=True)
+class SlotGrid:
+    """15-minute slots from ``origin`` (UTC, on a slot boundary): slot k is
+    ``[origin + k * 15 min, origin + (k + 1) * 15 min)``."""
+
+    origin: pd.Timestamp
+    slot_minutes: int = SLOT_MINUTES
+
+    @classmethod
+    def at(cls, now: datetime | pd.Timestamp, timezone: str = "UTC") -> SlotGrid:
+        """The grid whose slot 0 is the first whole slot at or after ``now``."""
+        return cls(as_utc(now, timezone).ceil(f"{SLOT_MINUTES}min"))
+
+    @property
+    def dt_h(self) -> float:
+        return self.slot_minutes / 60.0
+
+    def _slots(self, stamp: pd.Timestamp) -> float:
+        return (stamp - self.origin) / pd.Timedelta(minutes=self.slot_minutes)
+
+    def first_slot(self, stamp: pd.Timestamp) -> int:
+        """First slot starting at or after ``stamp`` (never below 0)."""
+        return max(0, math.ceil(self._slots(stamp) - 1e-9))
+
+    def end_slot(self, stamp: pd.Timestamp) -> int:
+        """One past the last slot ending at or before ``stamp`` (never below 0)."""
+        return max(0, math.floor(self._slots(stamp) + 1e-9))
+
+    def time(self, slot: int) -> pd.Timestamp:
+        """Start of ``slot`` (UTC)."""
+        return self.origin + pd.Timedelta(minutes=self.slot_minutes * int(slot))
+
+    def index(self, n_slots: int) -> pd.DatetimeIndex:
+        return pd.date_range(self.origin, periods=n_slots, freq=f"{self.slot_minutes}min")
+
+
+def _float_array(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=float).reshape(-1)
+
+
+def _times(values: Sequence[object] | pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
+    out = [pd.NaT if v is None or pd.isna(v) else as_utc(v, timezone) for v in values]  # type: ignore[arg-type]
+    return pd.DatetimeIndex(out, dtype="datetime64[ns, UTC]")
+
+
+@dataclass(frozen=True, eq=False)
+class Cars:
+    """N cars as a struct of arrays.
+
+    Parameters
+    ----------
+    ids, owner : sequence of str
+        Car identifiers and the member who owns each car.
+    capacity_kwh : array
+        Usable battery capacity. [kWh]
+    charge_efficiency, discharge_efficiency : array
+        AC-to-battery and battery-to-AC efficiency. [0..1]
+    max_charge_kw, max_discharge_kw : array
+        Charger limits at the AC side; ``max_discharge_kw = 0`` is a one-way charger. [kW]
+    soc, reserve_soc, max_soc : array
+        State of charge now, the owner's reserve (never given away) and the ceiling. [0..1]
+    site : sequence of str
+        Where each car is plugged in; ``""`` when it is not.
+    plugged_from, plugged_until : sequence of datetimes
+        The plug-in session (``None``/NaT when not plugged in); naive times are local to
+        ``timezone``.
+    """
+
+    ids: tuple[str, ...]
+    owner: tuple[str, ...]
+    capacity_kwh: np.ndarray
+    charge_efficiency: np.ndarray
+    discharge_efficiency: np.ndarray
+    max_charge_kw: np.ndarray
+    max_discharge_kw: np.ndarray
+    soc: np.ndarray
+    reserve_soc: np.ndarray
+    max_soc: np.ndarray = field(default=None)  # type: ignore[assignment]
+    site: tuple[str, ...] = ()
+    plugged_from: pd.DatetimeIndex = field(default=None)  # type: ignore[assignment]
+    plugged_until: pd.DatetimeIndex = field(default=None)  # type: ignore[assignment]
+    timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        object.__setattr__(self, "ids", tuple(str(i) for i in self.ids))
+        object.__setattr__(self, "owner", tuple(str(o) for o in self.owner))
+        if self.max_soc is None:
+            object.__setattr__(self, "max_soc", np.ones(n))
+        for name in CAR_FLOAT_FIELDS:
+            object.__setattr__(self, name, _float_array(getattr(self, name)))
+        site = tuple(str(s or "") for s in self.site) if self.site else ("",) * n
+        object.__setattr__(self, "site", site)
+        for name in ("plugged_from", "plugged_until"):
+            values = getattr(self, name)
+            object.__setattr__(
+                self, name, _times([None] * n if values is None else values, self.timezone)
+            )
+        issues = self.issues()
+        if issues:
+            raise ProblemError(issues)
+
+    @property
+    def n_cars(self) -> int:
+        return len(self.ids)
+
+    @property
+    def energy_kwh(self) -> np.ndarray:
+        """Stored energy now. [kWh]"""
+        return self.soc * self.capacity_kwh
+
+    @property
+    def plugged(self) -> np.ndarray:
+        """True where a car is plugged in (has a site and a session)."""
+        site = np.array([bool(s) for s in self.site], dtype=bool)
+        return site & ~np.asarray(self.plugged_from.isna()) & ~np.asarray(self.plugged_until.isna())
+
+    def row(self, car_id: str) -> int:
+        return self.ids.index(car_id)
+
+    def plug_slots(self, grid: SlotGrid) -> tuple[np.ndarray, np.ndarray]:
+        """First plugged-in slot and first slot after it, per car (equal when not plugged)."""
+        first = np.zeros(self.n_cars, dtype=np.int64)
+        end = np.zeros(self.n_cars, dtype=np.int64)
+        for n in np.flatnonzero(self.plugged):
+            first[n] = grid.first_slot(self.plugged_from[n])
+            end[n] = max(grid.end_slot(self.plugged_until[n]), first[n])
+        return first, end
+
+    def issues(self, prefix: str = "cars") -> list[FieldIssue]:
+        """Every broken rule, named by path (``cars[2].soc``)."""
+        n = len(self.ids)
+        issues: list[FieldIssue] = []
+        sizes = {name: getattr(self, name).size for name in CAR_FLOAT_FIELDS}
+        sizes |= {"owner": len(self.owner), "site": len(self.site)}
+        sizes |= {"plugged_from": len(self.plugged_from), "plugged_until": len(self.plugged_until)}
+        for name, size in sizes.items():
+            if size != n:
+                issues.append(FieldIssue(f"{prefix}[*].{name}", f"has {size} values for {n} cars"))
+        if issues:
+            return issues
+        seen: dict[str, int] = {}
+        for i, car_id in enumerate(self.ids):
+            if not ID_PATTERN.fullmatch(car_id):
+                issues.append(FieldIssue(f"{prefix}[{i}].id", f"{car_id!r} {ID_RULE}"))
+            elif car_id in seen:
+                issues.append(
+                    FieldIssue(f"{prefix}[{i}].id", f"{car_id!r} repeats {prefix}[{seen[car_id]}]")
+                )
+            seen.setdefault(car_id, i)
+
+        def check(name: str, bad: np.ndarray, rule: str) -> None:
+            values = getattr(self, name)
+            for i in np.flatnonzero(bad):
+                issues.append(FieldIssue(f"{prefix}[{i}].{name}", f"{values[i].item()!r} {rule}"))
+
+        for name in CAR_FLOAT_FIELDS:
+            check(name, ~np.isfinite(getattr(self, name)), "must be a finite number")
+        check("capacity_kwh", ~(self.capacity_kwh > 0), "must be > 0")
+        for name in ("charge_efficiency", "discharge_efficiency"):
+            values = getattr(self, name)
+            check(name, ~((values > 0) & (values <= 1)), "must be within (0, 1]")
+        for name in ("max_charge_kw", "max_discharge_kw"):
+            check(name, getattr(self, name) < 0, "must be >= 0")
+        for name in ("soc", "reserve_soc"):
+            values = getattr(self, name)
+            check(name, ~((values >= 0) & (values <= 1)), "must be within [0, 1]")
+        check("max_soc", ~((self.max_soc > 0) & (self.max_soc <= 1)), "must be within (0, 1]")
+        for name in ("soc", "reserve_soc"):
+            values = getattr(self, name)
+            for i in np.flatnonzero(values > self.max_soc):
+                issues.append(
+                    FieldIssue(
+                        f"{prefix}[{i}].{name}",
+                        f"{values[i].item()!r} must be <= max_soc ({self.max_soc[i].item()!r})",
+                    )
+                )
+        for i in range(n):
+            start, until = self.plugged_from[i], self.plugged_until[i]
+            if self.site[i] and (pd.isna(start) or pd.isna(until)):
+                issues.append(
+                    FieldIssue(f"{prefix}[{i}].plugged_until", "a plugged-in car needs from/until")
+                )
+            elif self.site[i] and until <= start:
+                issues.append(
+                    FieldIssue(
+                        f"{prefix}[{i}].plugged_until",
+                        f"{until.isoformat()} must be after plugged_from ({start.isoformat()})",
+                    )
+                )
+        return issues
+
+
+@dataclass(frozen=True, eq=False)
+class Sites:
+    """Homes and other places with chargers (struct of arrays).
+
+    Parameters
+    ----------
+    ids : sequence of str
+    import_limit_kw, export_limit_kw : array
+        Grid-connection limits (``inf`` when none), export as a positive number. [kW]
+    base_load_kw : array
+        Constant load that is not the cars' (import positive). [kW]
+    """
+
+    ids: tuple[str, ...]
+    import_limit_kw: np.ndarray
+    export_limit_kw: np.ndarray
+    base_load_kw: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", tuple(str(i) for i in self.ids))
+        if self.base_load_kw is None:
+            object.__setattr__(self, "base_load_kw", np.zeros(len(self.ids)))
+        for name in ("import_limit_kw", "export_limit_kw", "base_load_kw"):
+            object.__setattr__(self, name, _float_array(getattr(self, name)))
+        issues = self.issues()
+        if issues:
+            raise ProblemError(issues)
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.ids)
+
+    def row(self, site_id: str) -> int:
+        return self.ids.index(site_id)
+
+    def issues(self, prefix: str = "sites") -> list[FieldIssue]:
+        issues: list[FieldIssue] = []
+        n = len(self.ids)
+        for name in ("import_limit_kw", "export_limit_kw", "base_load_kw"):
+            values = getattr(self, name)
+            if values.size != n:
+                issues.append(
+                    FieldIssue(f"{prefix}[*].{name}", f"has {values.size} values for {n}")
+                )
+                continue
+            bad = (
+                np.isnan(values) | (values < 0) if name != "base_load_kw" else ~np.isfinite(values)
+            )
+            rule = "must be >= 0" if name != "base_load_kw" else "must be a finite number"
+            for i in np.flatnonzero(bad):
+                issues.append(FieldIssue(f"{prefix}[{i}].{name}", f"{values[i].item()!r} {rule}"))
+        seen: set[str] = set()
+        for i, site_id in enumerate(self.ids):
+            if not ID_PATTERN.fullmatch(site_id):
+                issues.append(FieldIssue(f"{prefix}[{i}].id", f"{site_id!r} {ID_RULE}"))
+            elif site_id in seen:
+                issues.append(FieldIssue(f"{prefix}[{i}].id", f"{site_id!r} is not unique"))
+            seen.add(site_id)
+        return issues
+
+
+@dataclass(frozen=True, eq=False)
+class Circle:
+    """Friends who share kWh: members, their cars and the sites the cars are plugged in at.
+
+    ``starting_millicredits`` is granted once to each member from the circle's pool account
+    (:func:`voltpool.sharing.open_accounts`); members may also hold credits earned elsewhere
+    (V2G settlement uses the same ``<member>.credits`` account).
+    """
+
+    id: str
+    members: tuple[str, ...]
+    cars: Cars
+    sites: Sites
+    timezone: str = "UTC"
+    starting_millicredits: dict[str, int] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "members", tuple(str(m) for m in self.members))
+        issues = self.issues()
+        if issues:
+            raise ProblemError(issues)
+
+    def issues(self) -> list[FieldIssue]:
+        """Cross-references: owners are members, cars are plugged in at known sites."""
+        issues: list[FieldIssue] = []
+        if not ID_PATTERN.fullmatch(self.id):
+            issues.append(FieldIssue("name", f"{self.id!r} {ID_RULE}"))
+        seen: set[str] = set()
+        for i, member in enumerate(self.members):
+            if not ID_PATTERN.fullmatch(member):
+                issues.append(FieldIssue(f"members[{i}].id", f"{member!r} {ID_RULE}"))
+            elif member in seen:
+                issues.append(FieldIssue(f"members[{i}].id", f"{member!r} is not unique"))
+            seen.add(member)
+        for i, owner in enumerate(self.cars.owner):
+            if owner not in seen:
+                issues.append(
+                    FieldIssue(f"cars[{i}].owner", f"{owner!r} is not a member of the circle")
+                )
+        for i, site in enumerate(self.cars.site):
+            if site and site not in self.sites.ids:
+                issues.append(
+                    FieldIssue(f"cars[{i}].site", f"{site!r} is not a site of the circle")
+                )
+        for member, amount in self.starting_millicredits.items():
+            if member not in seen:
+                issues.append(FieldIssue("starting_millicredits", f"{member!r} is not a member"))
+            elif isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+                issues.append(
+                    FieldIssue(
+                        f"members[{self.members.index(member)}].starting_credits",
+                        f"{amount!r} must be >= 0",
+                    )
+                )
+        return issues
+
+    def member_cars(self, member: str) -> list[str]:
+        return [c for c, o in zip(self.cars.ids, self.cars.owner, strict=True) if o == member]

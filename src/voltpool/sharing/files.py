@@ -1,0 +1,350 @@
+"""Circle files (TOML): members, sites, cars, where they are plugged in, requests and offers.
+
+Validated with pydantic like the scenario files: unknown keys, wrong types and missing keys are
+named by path (``cars[2].capacity_kwh``), then the references (``plugged[1].site``,
+``offers[0].consent[1]``...) and the rules of :func:`voltpool.sharing.requests.resolve`; every
+issue is reported at once in one :class:`~voltpool.errors.ProblemError`. Built-in circles ship
+in ``voltpool/sharing/builtin/`` (``voltpool share show friends`` prints one).
+
+Times without an offset are local to the circle's ``timezone``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from voltpool.credits import CreditPolicy
+from voltpool.errors import FieldIssue, ProblemError
+from voltpool.sharing.circle import Cars, Circle, Sites, as_utc
+from voltpool.sharing.requests import Offer, Request, resolve, to_millicredits
+
+DEFAULT_CIRCLE = "friends"
+Number = int | float | str
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+class MemberSpec(Section):
+    id: str
+    starting_credits: Number = 0
+
+
+class SiteSpec(Section):
+    id: str
+    import_limit_kw: float | None = None
+    export_limit_kw: float | None = None
+    base_load_kw: float = 0.0
+
+
+class CarSpec(Section):
+    id: str
+    owner: str
+    capacity_kwh: float
+    soc: float
+    reserve_soc: float = 0.2
+    max_soc: float = 1.0
+    charge_efficiency: float = 0.92
+    discharge_efficiency: float = 0.92
+    max_charge_kw: float = 11.0
+    max_discharge_kw: float = 0.0
+
+
+class PlugSpec(Section):
+    car: str
+    site: str
+    start: Annotated[dt.datetime | None, Field(alias="from")] = None
+    until: dt.datetime
+
+
+class RequestSpec(Section):
+    id: str
+    member: str
+    car: str
+    energy_kwh: float
+    deadline: dt.datetime
+    earliest_start: dt.datetime | None = None
+    max_price_credits_per_kwh: Number | None = None
+
+
+class OfferSpec(Section):
+    id: str
+    member: str
+    car: str
+    energy_kwh: float
+    end: dt.datetime
+    start: dt.datetime | None = None
+    keep_above_soc: float = 0.0
+    price_credits_per_kwh: Number = 0
+    consent: Literal["circle"] | list[str] = "circle"
+
+
+class CreditsSpec(Section):
+    v2v_losses: Literal["giver", "receiver", "split"] = "giver"
+
+
+class CircleDocument(Section):
+    """The TOML file's shape (see ``builtin/friends.toml`` for a commented example)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    timezone: str = "UTC"
+    now: dt.datetime | None = None
+    members: Annotated[list[MemberSpec], Field(min_length=1)]
+    sites: list[SiteSpec] = []
+    cars: list[CarSpec] = []
+    plugged: list[PlugSpec] = []
+    requests: list[RequestSpec] = []
+    offers: list[OfferSpec] = []
+    credits: CreditsSpec = CreditsSpec()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from error
+        return value
+
+
+@dataclass(frozen=True, eq=False)
+class CircleFile:
+    """A checked circle file: the circle, its requests and offers, the clock and the policy."""
+
+    circle: Circle
+    requests: tuple[Request, ...]
+    offers: tuple[Offer, ...]
+    now: pd.Timestamp
+    policy: CreditPolicy
+    source: str = ""
+
+
+def _issues(error: ValidationError) -> list[FieldIssue]:
+    issues = []
+    for item in error.errors():
+        path = ""
+        for part in item["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling; `voltpool share show` prints an example)"
+        elif item["type"] == "missing":
+            message = "is required"
+        issues.append(FieldIssue(path or "(circle)", message))
+    return issues
+
+
+def _collect(issues: list[FieldIssue], build):  # type: ignore[no-untyped-def]
+    try:
+        return build()
+    except ProblemError as error:
+        issues.extend(error.issues)
+        return None
+
+
+def circle_from_dict(
+    document: dict[str, object],
+    now: dt.datetime | pd.Timestamp | str | None = None,
+    source: str = "",
+) -> CircleFile:
+    """Validate a parsed circle document; ``now`` overrides the file's ``now`` (default: the
+    file's, else the current time). Raises ProblemError with every issue found."""
+    try:
+        doc = CircleDocument.model_validate(document)
+    except ValidationError as error:
+        raise ProblemError(_issues(error)) from None
+    tz = doc.timezone
+    clock = now if now is not None else doc.now
+    now_utc = pd.Timestamp.now(tz="UTC") if clock is None else as_utc(clock, tz)
+    issues: list[FieldIssue] = []
+
+    member_ids = [m.id for m in doc.members]
+    starting: dict[str, int] = {}
+    for i, member in enumerate(doc.members):
+        amount = to_millicredits(member.starting_credits)
+        if amount is None or amount < 0:
+            issues.append(
+                FieldIssue(
+                    f"members[{i}].starting_credits",
+                    f"{member.starting_credits!r} must be credits >= 0 with at most 3 decimals",
+                )
+            )
+        else:
+            starting[member.id] = amount
+
+    car_ids = [c.id for c in doc.cars]
+    site_ids = [s.id for s in doc.sites]
+    plug_of: dict[str, int] = {}
+    bad_plugs: set[int] = set()
+    for k, plug in enumerate(doc.plugged):
+        if plug.car not in car_ids:
+            issues.append(
+                FieldIssue(f"plugged[{k}].car", f"{plug.car!r} is not a car of the circle")
+            )
+        elif plug.car in plug_of:
+            issues.append(
+                FieldIssue(
+                    f"plugged[{k}].car",
+                    f"{plug.car!r} is already plugged in by plugged[{plug_of[plug.car]}] "
+                    "(a car is plugged in at one site at most)",
+                )
+            )
+        else:
+            plug_of[plug.car] = k
+        if plug.site not in site_ids:
+            issues.append(
+                FieldIssue(f"plugged[{k}].site", f"{plug.site!r} is not a site of the circle")
+            )
+        start = now_utc if plug.start is None else as_utc(plug.start, tz)
+        until = as_utc(plug.until, tz)
+        if until <= start:
+            bad_plugs.add(k)
+            issues.append(
+                FieldIssue(f"plugged[{k}].until", f"{plug.until} must be after from ({start})")
+            )
+        elif until <= now_utc:
+            issues.append(
+                FieldIssue(
+                    f"plugged[{k}].until",
+                    f"{plug.until} is in the past (now is {now_utc.tz_convert(tz).isoformat()})",
+                )
+            )
+
+    def plug_field(car: str, name: str) -> object:
+        k = plug_of.get(car)
+        if k is None or k in bad_plugs:
+            return None
+        plug = doc.plugged[k]
+        if name == "site":
+            return plug.site if plug.site in site_ids else ""
+        return now_utc if name == "start" and plug.start is None else getattr(plug, name)
+
+    def make_cars() -> Cars:
+        columns = {
+            name: [getattr(c, name) for c in doc.cars]
+            for name in (
+                "capacity_kwh",
+                "charge_efficiency",
+                "discharge_efficiency",
+                "max_charge_kw",
+                "max_discharge_kw",
+                "soc",
+                "reserve_soc",
+                "max_soc",
+            )
+        }
+        return Cars(
+            ids=tuple(car_ids),
+            owner=tuple(c.owner for c in doc.cars),
+            site=tuple(plug_field(c, "site") or "" for c in car_ids),  # type: ignore[misc]
+            plugged_from=[plug_field(c, "start") for c in car_ids],  # type: ignore[arg-type]
+            plugged_until=[plug_field(c, "until") for c in car_ids],  # type: ignore[arg-type]
+            timezone=tz,
+            **columns,  # type: ignore[arg-type]
+        )
+
+    def make_sites() -> Sites:
+        def limit(value: float | None) -> float:
+            return math.inf if value is None else value
+
+        return Sites(
+            ids=tuple(site_ids),
+            import_limit_kw=[limit(s.import_limit_kw) for s in doc.sites],
+            export_limit_kw=[limit(s.export_limit_kw) for s in doc.sites],
+            base_load_kw=[s.base_load_kw for s in doc.sites],
+        )
+
+    cars = _collect(issues, make_cars)
+    sites = _collect(issues, make_sites)
+    circle = None
+    if cars is not None and sites is not None:
+        circle = _collect(
+            issues,
+            lambda: Circle(doc.name, tuple(member_ids), cars, sites, tz, starting, doc.description),
+        )
+    requests = tuple(
+        Request(
+            r.id,
+            r.member,
+            r.car,
+            r.energy_kwh,
+            r.deadline,
+            r.earliest_start,
+            r.max_price_credits_per_kwh,
+        )
+        for r in doc.requests
+    )
+    offers = tuple(
+        Offer(
+            o.id,
+            o.member,
+            o.car,
+            o.energy_kwh,
+            o.end,
+            o.start,
+            o.keep_above_soc,
+            o.price_credits_per_kwh,
+            o.consent,
+        )
+        for o in doc.offers
+    )
+    if circle is not None:
+        _collect(issues, lambda: resolve(circle, requests, offers, now_utc))
+    if issues:
+        raise ProblemError(issues)
+    assert circle is not None
+    policy = CreditPolicy(v2v_losses=doc.credits.v2v_losses)
+    return CircleFile(circle, requests, offers, now_utc, policy, source)
+
+
+def builtin_circles() -> list[str]:
+    folder = resources.files("voltpool.sharing").joinpath("builtin")
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
+def circle_text(name_or_path: str | Path) -> tuple[str, str]:
+    """The TOML text of a built-in circle (by name) or a file, and where it came from."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ProblemError([FieldIssue("CIRCLE", f"{path} is not a readable file")])
+        return path.read_text(), str(path)
+    name = str(name_or_path)
+    if name not in builtin_circles():
+        raise ProblemError(
+            [
+                FieldIssue(
+                    "CIRCLE",
+                    f"{name!r} is neither a .toml file nor a built-in circle "
+                    f"({', '.join(builtin_circles())})",
+                )
+            ]
+        )
+    text = resources.files("voltpool.sharing").joinpath(f"builtin/{name}.toml").read_text()
+    return text, f"built-in circle {name!r}"
+
+
+def load_circle(
+    name_or_path: str | Path = DEFAULT_CIRCLE, now: dt.datetime | pd.Timestamp | str | None = None
+) -> CircleFile:
+    """Read and validate a circle by built-in name or TOML path (raises ProblemError)."""
+    text, source = circle_text(name_or_path)
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProblemError([FieldIssue(source, f"is not valid TOML: {error}")]) from None
+    return circle_from_dict(document, now=now, source=source)

@@ -1,0 +1,390 @@
+"""Match requests to offers with a transport linear program on HiGHS.
+
+Candidates
+    A (request i, offer j) pair is a candidate only when: the giver is another member; the
+    offer's consent names the receiver (or the whole circle); the offer's price is at most the
+    request's maximum; both cars are plugged in and the request window, the offer window and
+    both plug-in sessions overlap in at least one whole slot. The pair's window is that overlap.
+    **Mode**: *direct* when both cars are plugged in at the same site (the energy goes from one
+    charger to the other behind one connection), else *grid* (each car at its own site: the
+    giver exports, the receiver imports at the same time; the grid carries the energy, the
+    credit moves between the friends).
+
+Variables and limits (``x_p`` = AC kWh moved by pair p, at the chargers)
+    - battery energy, honestly through the losses: the receiver's battery gets
+      ``eta_charge * x``, the giver's battery gives ``x / eta_discharge``;
+    - per request: ``sum eta_charge * x <= energy_kwh``; per receiving car: what it gets fits
+      below its ``max_soc``;
+    - per offer: ``sum x / eta_discharge <= energy_kwh``; per giving car and offer j (floors
+      nested): what the offers whose floor is at least j's take from the battery is at most the
+      energy above j's floor, ``max(reserve_soc, keep_above_soc) * capacity``;
+    - per pair ``x <= min(giver max_discharge_kw, receiver max_charge_kw) * overlap hours``,
+      and per car the same over the union of its pairs' windows (the scheduler then checks the
+      slot-by-slot physics and reports any shortfall).
+
+Objective, lexicographic (each stage keeps the optimum of the ones before, to 1e-7 relative)
+    1. deliver as much requested energy as possible into the receivers' batteries;
+    2. then pay as few credits as possible (the offer's price times the kWh the credit policy
+       bills: delivered, given or their mean, as ``CreditPolicy.v2v_losses`` says);
+    3. tie-break: move as little energy through the grid as possible (prefer *direct*);
+    4. tie-break: take as little from the givers' batteries as possible (fewer losses).
+    Remaining ties are resolved by HiGHS's deterministic simplex (same input, same answer).
+
+The agreed price is the offer's (pay as offered). Amounts are rounded down to whole Wh at the
+charger, and pairs below ``MIN_MATCH_KWH`` are dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+import highspy
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from voltpool.credits import CreditPolicy, kwh_to_wh
+from voltpool.errors import SolverError
+from voltpool.schedule.lp import quiet_highs
+from voltpool.sharing.circle import Circle, SlotGrid
+from voltpool.sharing.requests import Book, Offer, Request, resolve
+
+MIN_MATCH_KWH = 0.01
+STAGE_TOLERANCE = 1e-7
+ROUND_OFF_WH = 1e-3
+"""Solver round-off below a milli-Wh is not a lost Wh when amounts are rounded down."""
+
+Mode = Literal["direct", "grid"]
+
+
+def match_key(circle_id: str, request_id: str, offer_id: str) -> str:
+    """The deterministic id stem of a match (ledger transfer ids derive from it)."""
+    digest = hashlib.sha256(f"{circle_id}/{request_id}/{offer_id}".encode()).hexdigest()
+    return f"v2v-{digest[:20]}"
+
+
+@dataclass(frozen=True)
+class Match:
+    """One agreed V2V transfer: who gives, who receives, how, when, how much, at what price.
+
+    Energies: ``ac_kwh`` at the chargers (what the giver's charger delivers and the receiver's
+    takes), ``giver_battery_kwh = ac_kwh / eta_discharge`` leaves the giver's battery,
+    ``receiver_battery_kwh = eta_charge * ac_kwh`` arrives in the receiver's. The window is
+    slots ``[start_slot, end_slot)`` from ``slot_origin`` (UTC).
+    """
+
+    key: str
+    circle: str
+    request_id: str
+    offer_id: str
+    giver: str
+    receiver: str
+    giver_car: str
+    receiver_car: str
+    mode: Mode
+    site: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    start_slot: int
+    end_slot: int
+    ac_kwh: float
+    giver_battery_kwh: float
+    receiver_battery_kwh: float
+    price_millicredits_per_kwh: int
+    estimate_millicredits: int
+    giver_floor_kwh: float
+    slot_origin: pd.Timestamp
+
+    @property
+    def losses_kwh(self) -> float:
+        """Conversion losses of both chargers. [kWh]"""
+        return self.giver_battery_kwh - self.receiver_battery_kwh
+
+    @property
+    def planned_wh(self) -> tuple[int, int]:
+        """(delivered AC Wh, Wh out of the giver's battery) as agreed, rounded down."""
+        delivered = kwh_to_wh(self.ac_kwh)
+        return delivered, max(kwh_to_wh(self.giver_battery_kwh), delivered)
+
+
+def v2v_millicredits(
+    policy: CreditPolicy, delivered_wh: int, given_wh: int, price_millicredits_per_kwh: int
+) -> int:
+    """Milli-credits for a V2V transfer at a price in milli-credits per kWh.
+
+    ``CreditPolicy.v2v_millicredits`` takes whole credits per kWh; applied to a price in
+    milli-credits it returns ``billed_wh * price_mc`` (a thousandth of a milli-credit per unit),
+    which is divided by 1,000 rounding down: identical to the policy's own answer when the
+    price is a whole number of credits, and exact to the milli-credit otherwise.
+    """
+    return policy.v2v_millicredits(delivered_wh, given_wh, price_millicredits_per_kwh) // 1000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A pair the rules allow, with its window and how much it could move at most."""
+
+    request: int
+    offer: int
+    start_slot: int
+    end_slot: int
+    mode: Mode
+
+
+def candidates(circle: Circle, book: Book) -> tuple[list[Candidate], dict[int, list[str]]]:
+    """Every allowed (request, offer) pair, and per request why each other offer is not one."""
+    cars = circle.cars
+    first, end = cars.plug_slots(book.grid)
+    plugged = cars.plugged & (end > first)
+    found: list[Candidate] = []
+    why: dict[int, list[str]] = {}
+    for i in range(len(book.req_ids)):
+        reasons = why.setdefault(i, [])
+        receiver, member = int(book.req_car[i]), book.req_member[i]
+        if not plugged[receiver]:
+            reasons.append(f"{cars.ids[receiver]} is not plugged in")
+            continue
+        for j in range(len(book.off_ids)):
+            giver = int(book.off_car[j])
+            offer = book.off_ids[j]
+            if book.off_member[j] == member:
+                reasons.append(f"{offer} is your own offer")
+                continue
+            if member not in book.off_consent[j]:
+                reasons.append(
+                    f"{offer}: {book.off_member[j]} shares only with "
+                    f"{', '.join(sorted(book.off_consent[j]))}"
+                )
+                continue
+            if book.off_price_mc[j] > book.req_max_price_mc[i]:
+                reasons.append(
+                    f"{offer} asks {book.off_price_mc[j] / 1000:g} credits/kWh, above your "
+                    f"maximum of {book.req_max_price_mc[i] / 1000:g}"
+                )
+                continue
+            if not plugged[giver]:
+                reasons.append(f"{offer}: {cars.ids[giver]} is not plugged in")
+                continue
+            start = max(
+                book.req_start_slot[i], book.off_start_slot[j], first[giver], first[receiver]
+            )
+            stop = min(book.req_end_slot[i], book.off_end_slot[j], end[giver], end[receiver])
+            if stop <= start:
+                reasons.append(
+                    f"{offer}: the windows do not overlap while both cars are plugged in"
+                )
+                continue
+            mode: Mode = "direct" if cars.site[giver] == cars.site[receiver] else "grid"
+            found.append(Candidate(i, j, int(start), int(stop), mode))
+    return found, why
+
+
+def _solve_stages(
+    matrix: sp.csc_matrix,
+    row_upper: np.ndarray,
+    col_upper: np.ndarray,
+    objectives: list[np.ndarray],
+) -> np.ndarray:
+    """Minimise each objective in turn, keeping the earlier ones at their optimum."""
+    n_cols = col_upper.size
+    highs = quiet_highs()
+    model = highspy.HighsLp()
+    model.num_col_ = n_cols
+    model.num_row_ = row_upper.size
+    model.col_cost_ = objectives[0]
+    model.col_lower_ = np.zeros(n_cols)
+    model.col_upper_ = col_upper
+    model.row_lower_ = np.full(row_upper.size, -np.inf)
+    model.row_upper_ = row_upper
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.num_col_ = n_cols
+    model.a_matrix_.num_row_ = row_upper.size
+    model.a_matrix_.start_ = matrix.indptr
+    model.a_matrix_.index_ = matrix.indices
+    model.a_matrix_.value_ = matrix.data
+    highs.passModel(model)
+    columns = np.arange(n_cols, dtype=np.int32)
+    for stage, cost in enumerate(objectives):
+        if stage:
+            highs.changeColsCost(n_cols, columns, cost)
+        highs.run()
+        status = highs.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise SolverError(
+                f"matching stage {stage + 1}: HiGHS {highs.modelStatusToString(status)}"
+            )
+        value = float(highs.getInfo().objective_function_value)
+        slack = STAGE_TOLERANCE * max(1.0, abs(value))
+        nonzero = np.flatnonzero(cost)
+        highs.addRow(-np.inf, value + slack, nonzero.size, nonzero.astype(np.int32), cost[nonzero])
+    return np.asarray(highs.getSolution().col_value)
+
+
+def billed_per_ac_kwh(policy: CreditPolicy, eta_discharge: float) -> float:
+    """kWh billed per kWh delivered at the charger under the policy's loss rule."""
+    given = 1.0 / eta_discharge
+    return {"giver": 1.0, "receiver": given, "split": (1.0 + given) / 2}[policy.v2v_losses]
+
+
+def match_book(circle: Circle, book: Book, policy: CreditPolicy | None = None) -> list[Match]:
+    """Match checked requests and offers (see the module docstring)."""
+    policy = policy or CreditPolicy()
+    found, _why = candidates(circle, book)
+    if not found:
+        return []
+    cars = circle.cars
+    grid = book.grid
+    n = len(found)
+    req = np.array([c.request for c in found])
+    off = np.array([c.offer for c in found])
+    start = np.array([c.start_slot for c in found])
+    stop = np.array([c.end_slot for c in found])
+    receiver = book.req_car[req]
+    giver = book.off_car[off]
+    eta_c = cars.charge_efficiency[receiver]
+    eta_d = cars.discharge_efficiency[giver]
+    rate_kw = np.minimum(cars.max_discharge_kw[giver], cars.max_charge_kw[receiver])
+    col_upper = rate_kw * (stop - start) * grid.dt_h
+
+    rows: list[np.ndarray] = []  # each row: coefficients over the n pairs
+    upper: list[float] = []
+    for i in np.unique(req):
+        rows.append(np.where(req == i, eta_c, 0.0))
+        upper.append(float(book.req_energy_kwh[i]))
+    for j in np.unique(off):
+        rows.append(np.where(off == j, 1.0 / eta_d, 0.0))
+        upper.append(float(book.off_energy_kwh[j]))
+    for car in np.unique(receiver):
+        rows.append(np.where(receiver == car, eta_c, 0.0))
+        upper.append(float((cars.max_soc[car] - cars.soc[car]) * cars.capacity_kwh[car]))
+    for j in np.unique(off):
+        car = book.off_car[j]
+        floor = book.off_floor_kwh[j]
+        nested = (giver == car) & (book.off_floor_kwh[off] >= floor - 1e-12)
+        rows.append(np.where(nested, 1.0 / eta_d, 0.0))
+        upper.append(float(max(cars.energy_kwh[car] - floor, 0.0)))
+    for cars_of_pair, limit_kw in ((giver, cars.max_discharge_kw), (receiver, cars.max_charge_kw)):
+        for car in np.unique(cars_of_pair):
+            mine = cars_of_pair == car
+            union = np.zeros(int(stop.max()), dtype=bool)
+            for a, b in zip(start[mine], stop[mine], strict=True):
+                union[a:b] = True
+            rows.append(mine.astype(float))
+            upper.append(float(limit_kw[car] * union.sum() * grid.dt_h))
+    matrix = sp.csc_matrix(np.vstack(rows))
+
+    price = book.off_price_mc[off].astype(float)
+    billed = np.array([billed_per_ac_kwh(policy, e) for e in eta_d])
+    grid_mode = np.array([c.mode == "grid" for c in found], dtype=float)
+    objectives = [-eta_c, price * billed / 1000.0, grid_mode, 1.0 / eta_d]
+    x = _solve_stages(matrix, np.asarray(upper), col_upper, objectives)
+
+    matches: list[Match] = []
+    for p in range(n):  # candidates come in request order, then offer order
+        ac_kwh = float(np.floor(max(float(x[p]), 0.0) * 1000 + ROUND_OFF_WH) / 1000)
+        if ac_kwh < MIN_MATCH_KWH:
+            continue
+        i, j, g, r = int(req[p]), int(off[p]), int(giver[p]), int(receiver[p])
+        candidate = found[p]
+        site = cars.site[g] if candidate.mode == "direct" else f"{cars.site[g]} -> {cars.site[r]}"
+        partial = Match(
+            key=match_key(circle.id, book.req_ids[i], book.off_ids[j]),
+            circle=circle.id,
+            request_id=book.req_ids[i],
+            offer_id=book.off_ids[j],
+            giver=book.off_member[j],
+            receiver=book.req_member[i],
+            giver_car=cars.ids[g],
+            receiver_car=cars.ids[r],
+            mode=candidate.mode,
+            site=site,
+            start=grid.time(candidate.start_slot),
+            end=grid.time(candidate.end_slot),
+            start_slot=candidate.start_slot,
+            end_slot=candidate.end_slot,
+            ac_kwh=ac_kwh,
+            giver_battery_kwh=float(ac_kwh / cars.discharge_efficiency[g]),
+            receiver_battery_kwh=float(ac_kwh * cars.charge_efficiency[r]),
+            price_millicredits_per_kwh=int(book.off_price_mc[j]),
+            estimate_millicredits=0,
+            giver_floor_kwh=float(book.off_floor_kwh[j]),
+            slot_origin=grid.origin,
+        )
+        delivered, given = partial.planned_wh
+        estimate = v2v_millicredits(policy, delivered, given, partial.price_millicredits_per_kwh)
+        matches.append(replace(partial, estimate_millicredits=estimate))
+    return matches
+
+
+def match(
+    requests: list[Request] | tuple[Request, ...],
+    offers: list[Offer] | tuple[Offer, ...],
+    circle: Circle,
+    now: datetime | pd.Timestamp | str,
+    policy: CreditPolicy | None = None,
+) -> list[Match]:
+    """Check the requests and offers (ProblemError naming every bad field) and match them.
+
+    Returns the matches in request order, then offer order; see the module docstring for the
+    rules and the lexicographic objective.
+    """
+    return match_book(circle, resolve(circle, requests, offers, now), policy)
+
+
+def unmatched(
+    requests: list[Request] | tuple[Request, ...],
+    offers: list[Offer] | tuple[Offer, ...],
+    circle: Circle,
+    now: datetime | pd.Timestamp | str,
+    matches: list[Match],
+    refused: list[Match] | tuple[Match, ...] = (),
+) -> dict[str, str]:
+    """Per request that got less than it asked for: why, in plain words.
+
+    ``matches`` are the matches that went ahead; ``refused`` those not booked (the receiver's
+    credits did not cover them).
+    """
+    book = resolve(circle, requests, offers, now)
+    found, why = candidates(circle, book)
+    out: dict[str, str] = {}
+    for i, request_id in enumerate(book.req_ids):
+        got = sum(m.receiver_battery_kwh for m in matches if m.request_id == request_id)
+        wanted = float(book.req_energy_kwh[i])
+        if got >= wanted - 1e-3:
+            continue
+        parts = list(why.get(i, []))
+        not_booked = {m.offer_id for m in refused if m.request_id == request_id}
+        parts += [
+            f"{offer}: not booked, your credits did not cover it" for offer in sorted(not_booked)
+        ]
+        allowed = [
+            book.off_ids[c.offer]
+            for c in found
+            if c.request == i and book.off_ids[c.offer] not in not_booked
+        ]
+        if allowed:
+            parts.append(
+                f"{', '.join(allowed)}: no more to give in time (spare energy above the givers' "
+                "floors, charger power, other requests)"
+            )
+        head = "no offer fits" if got < MIN_MATCH_KWH else f"got {got:.1f} of {wanted:.1f} kWh"
+        out[request_id] = head + (": " + "; ".join(parts) if parts else ": there are no offers")
+    return out
+
+
+__all__ = [
+    "MIN_MATCH_KWH",
+    "Candidate",
+    "Match",
+    "SlotGrid",
+    "billed_per_ac_kwh",
+    "candidates",
+    "match",
+    "match_book",
+    "match_key",
+    "unmatched",
+    "v2v_millicredits",
+]

@@ -1,0 +1,282 @@
+"""Two-phase settlement of V2V transfers in the credit ledger (``voltpool.ledger``).
+
+Accounts (created by :func:`open_accounts`, idempotent):
+
+- ``<member>.credits`` (owner, unit credit = milli-credits, no overdraft): the same account V2G
+  settlement pays households into, so credits earned by V2G can be spent on a friend's kWh;
+- ``<member>.v2v-energy`` (owner, unit energy = Wh, overdraft allowed): the member's V2V
+  energy position, + what they gave, - what they received (the circle sums to zero);
+- ``<circle>.pool`` (pool): grants each member's ``starting_credits`` once.
+
+Life of a match (ids derive from :func:`~voltpool.sharing.matching.match_key`, so running the
+same settlement again answers ``exists`` everywhere and writes nothing):
+
+1. acceptance, :func:`open_pending`: a **pending** transfer ``<key>.hold`` receiver -> giver
+   for the agreed estimate. Refused, with nothing written, when the receiver's available
+   credits do not cover it (checked before writing, so the id is not burnt by a ledger
+   rejection and the same match can be accepted later). A free match (price 0) holds nothing.
+2. after the transfer, :func:`settle`: **post** ``<key>.post`` with the credits of the metered
+   energy, ``v2v_millicredits(policy, delivered_wh, given_wh, price)`` (capped at the hold),
+   and record the delivered Wh, ``<key>.energy`` receiver -> giver on the energy accounts;
+   or **void** ``<key>.void`` when nothing was delivered (cancelled, or the giver left).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+from voltpool.credits import CreditPolicy
+from voltpool.errors import FieldIssue, ProblemError
+from voltpool.ledger import Ledger, NotFound, Rejected, Transfer
+from voltpool.sharing.circle import Circle
+from voltpool.sharing.matching import Match, v2v_millicredits
+from voltpool.sharing.plan import Metered
+
+CODE = "v2v"
+GRANT_CODE = "grant"
+
+
+def credit_account(member: str) -> str:
+    return f"{member}.credits"
+
+
+def energy_account(member: str) -> str:
+    return f"{member}.v2v-energy"
+
+
+def pool_account(circle_id: str) -> str:
+    return f"{circle_id}.pool"
+
+
+def _short_id(text: str) -> str:
+    """``text`` if it is a valid ledger id length, else a stable digest of it."""
+    if len(text) <= 64:
+        return text
+    return f"id-{hashlib.sha256(text.encode()).hexdigest()[:40]}"
+
+
+def hold_id(match: Match) -> str:
+    return f"{match.key}.hold"
+
+
+def _session(match: Match) -> str:
+    return f"{match.circle}/{match.request_id}/{match.offer_id}"
+
+
+def open_accounts(ledger: Ledger, circle: Circle) -> None:
+    """Create the circle's accounts and grant the starting credits, once (idempotent).
+
+    Raises the ledger's ``Conflict`` if a grant was booked before with another amount.
+    """
+    pool = pool_account(circle.id)
+    ledger.create_account(pool, owner=circle.id, kind="pool", unit="credit")
+    for member in circle.members:
+        ledger.create_account(credit_account(member), owner=member, kind="owner", unit="credit")
+        ledger.create_account(
+            energy_account(member), owner=member, kind="owner", unit="energy", allow_overdraft=True
+        )
+    for member in circle.members:
+        amount = circle.starting_millicredits.get(member, 0)
+        if amount > 0:
+            ledger.transfer(
+                _short_id(f"{circle.id}.grant.{member}"),
+                pool,
+                credit_account(member),
+                amount,
+                "credit",
+                GRANT_CODE,
+                session=circle.id,
+            )
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """What acceptance did for one match.
+
+    ``status``: ``reserved`` (hold written now), ``exists`` (held before), ``free`` (price 0,
+    nothing to hold) or ``refused`` (nothing written; ``reason`` says why).
+    """
+
+    match: Match
+    status: Literal["reserved", "exists", "free", "refused"]
+    hold_id: str | None
+    reason: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.status != "refused"
+
+
+def _existing(ledger: Ledger, transfer_id: str) -> Transfer | None:
+    try:
+        return ledger.get_transfer(transfer_id)
+    except NotFound:
+        return None
+
+
+def open_pending(ledger: Ledger, matches: list[Match] | tuple[Match, ...]) -> list[Acceptance]:
+    """Reserve each match's estimate, receiver -> giver, as a pending transfer.
+
+    In order: a match the receiver cannot cover is refused and nothing is written for it (a
+    later one may still fit). The accounts must exist (:func:`open_accounts`).
+    """
+    out: list[Acceptance] = []
+    for m in matches:
+        if m.estimate_millicredits <= 0:
+            out.append(Acceptance(m, "free", None))
+            continue
+        hid = hold_id(m)
+        spec = dict(
+            transfer_id=hid,
+            debit_account=credit_account(m.receiver),
+            credit_account=credit_account(m.giver),
+            amount=m.estimate_millicredits,
+            unit="credit",
+            code=CODE,
+            session=_session(m),
+            metadata={
+                "request": m.request_id,
+                "offer": m.offer_id,
+                "mode": m.mode,
+                "ac_wh": m.planned_wh[0],
+                "price_millicredits_per_kwh": m.price_millicredits_per_kwh,
+            },
+            pending=True,
+        )
+        if _existing(ledger, hid) is not None:
+            ledger.transfer(**spec)  # type: ignore[arg-type]  # "exists", or Conflict if changed
+            out.append(Acceptance(m, "exists", hid))
+            continue
+        earlier = ledger.rejection(hid)
+        if earlier is not None:
+            out.append(Acceptance(m, "refused", None, f"refused earlier: {earlier.rule}"))
+            continue
+        try:
+            available = ledger.balance(credit_account(m.receiver)).available
+        except NotFound:
+            out.append(Acceptance(m, "refused", None, f"{m.receiver} has no credit account"))
+            continue
+        if available < m.estimate_millicredits:
+            out.append(
+                Acceptance(
+                    m,
+                    "refused",
+                    None,
+                    f"{m.receiver} has {available / 1000:g} credits available, the transfer "
+                    f"needs {m.estimate_millicredits / 1000:g}",
+                )
+            )
+            continue
+        try:
+            ledger.transfer(**spec)  # type: ignore[arg-type]
+        except Rejected as error:  # a concurrent spender got there first
+            out.append(Acceptance(m, "refused", None, str(error)))
+            continue
+        out.append(Acceptance(m, "reserved", hid))
+    return out
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What settling one match booked.
+
+    ``status``: ``posted`` (credits moved), ``voided`` (hold released, nothing moved), ``free``
+    (price 0: only energy recorded) or ``not_booked`` (never accepted: nothing written).
+    ``millicredits`` moved receiver -> giver; ``created`` is False when everything already
+    existed (a replay).
+    """
+
+    match: Match
+    status: Literal["posted", "voided", "free", "not_booked"]
+    millicredits: int
+    delivered_wh: int
+    given_wh: int
+    received_wh: int
+    created: bool
+    transfer_ids: tuple[str, ...] = ()
+
+
+def settle(
+    ledger: Ledger,
+    matches: list[Match] | tuple[Match, ...],
+    metered: Metered,
+    policy: CreditPolicy | None = None,
+) -> list[Settlement]:
+    """Post (metered energy) or void (nothing delivered) each match's hold; record the energy.
+
+    ``metered`` has one entry per match (:meth:`voltpool.sharing.Plan.metered`, or real meter
+    readings). Raises ProblemError when the meter values are not whole Wh with
+    ``delivered <= given``; the ledger's ``Conflict`` when a match was settled before with
+    other values, ``Rejected`` when its hold was already resolved the other way.
+    """
+    policy = policy or CreditPolicy()
+    _check_metered(metered, len(matches))
+    out: list[Settlement] = []
+    for k, m in enumerate(matches):
+        delivered = int(metered.delivered_wh[k])
+        given = int(metered.given_wh[k])
+        received = int(metered.received_wh[k])
+        hid = hold_id(m)
+        hold = _existing(ledger, hid) if m.estimate_millicredits > 0 else None
+        if m.estimate_millicredits > 0 and hold is None:
+            out.append(Settlement(m, "not_booked", 0, 0, 0, 0, created=False))
+            continue
+        credits = v2v_millicredits(policy, delivered, given, m.price_millicredits_per_kwh)
+        created = False
+        ids: list[str] = []
+        moved = 0
+        status: Literal["posted", "voided", "free"] = "free"
+        meta = {"delivered_wh": delivered, "given_wh": given, "received_wh": received}
+        if hold is not None:
+            if credits > 0 and delivered > 0:
+                moved = min(credits, hold.amount)
+                result = ledger.post(f"{m.key}.post", hid, moved, metadata=meta)
+                status = "posted"
+            else:
+                result = ledger.void(f"{m.key}.void", hid, metadata=meta)
+                status = "voided"
+            created |= result.status == "created"
+            ids.append(result.transfer.id)
+        if delivered > 0:
+            result = ledger.transfer(
+                f"{m.key}.energy",
+                energy_account(m.receiver),
+                energy_account(m.giver),
+                delivered,
+                "energy",
+                CODE,
+                session=_session(m),
+                metadata=meta,
+            )
+            created |= result.status == "created"
+            ids.append(result.transfer.id)
+        out.append(Settlement(m, status, moved, delivered, given, received, created, tuple(ids)))
+    return out
+
+
+def cancel(ledger: Ledger, matches: list[Match] | tuple[Match, ...]) -> list[Settlement]:
+    """Cancel matches before anything was delivered: void their holds (idempotent)."""
+    return settle(ledger, matches, Metered.nothing(len(matches)))
+
+
+def _check_metered(metered: Metered, n: int) -> None:
+    issues: list[FieldIssue] = []
+    for name in ("delivered_wh", "given_wh", "received_wh"):
+        values = getattr(metered, name)
+        if values.shape != (n,):
+            issues.append(FieldIssue(f"metered.{name}", f"must hold {n} values, one per match"))
+        elif (values < 0).any():
+            issues.append(FieldIssue(f"metered.{name}", "must be >= 0"))
+    if not issues:
+        for k in range(n):
+            if metered.delivered_wh[k] > metered.given_wh[k]:
+                issues.append(
+                    FieldIssue(
+                        f"metered.delivered_wh[{k}]",
+                        f"{metered.delivered_wh[k]} must be <= given_wh ({metered.given_wh[k]})",
+                    )
+                )
+    if issues:
+        raise ProblemError(issues)
