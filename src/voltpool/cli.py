@@ -451,7 +451,13 @@ def run_simulation(scenario_name: str, output_dir: Path) -> None:
         settled = settle_simulation(result, world, output_dir)
     for name, (table, check) in settled.items():
         console.print(credits_table(name, table, check))
-    report = write_html_report(result, output_dir / "report.html", health=health, credits=settled)
+    report = write_html_report(
+        result,
+        output_dir / "report.html",
+        health=health,
+        credits=settled,
+        timezone=scenario.timezone,
+    )
     console.print(
         f"time series: {len(written)} files (CSV, and Parquet where pyarrow is "
         f"installed) in {output_dir}/",

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import html
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from voltpool.simulate.result import PolicyRun
+from voltpool.simulate.result import PolicyRun, SimulationResult
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 OUTAGE_COLUMNS = (
     "cars_backing_up",
@@ -91,3 +97,61 @@ def v2v_lines(run: PolicyRun, timezone: str = "UTC") -> list[str]:
     for request, why in run.v2v_unmatched.items():
         lines.append(f"{request}: {why}")
     return lines
+
+
+def outage_figure(result: SimulationResult) -> go.Figure | None:
+    """Load of the cut-off homes per policy: served by their cars vs shed (None: no outage)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    runs = [r for r in result.runs.values() if r.islanded is not None and r.islanded.any()]
+    if not runs:
+        return None
+    cut = np.asarray(runs[0].islanded, dtype=bool)
+    slots = np.flatnonzero(cut.any(axis=0))
+    window = slice(max(slots[0] - 4, 0), min(slots[-1] + 5, cut.shape[1]))
+    figure = make_subplots(
+        rows=len(runs), cols=1, shared_xaxes=True, subplot_titles=[r.policy for r in runs]
+    )
+    for row, run in enumerate(runs, start=1):
+        islanded = np.asarray(run.islanded, dtype=bool)[:, window]
+        load = np.where(islanded, run.home_load_kw[:, window], 0.0).sum(axis=0)
+        shed = np.where(islanded, run.home_shed_kw[:, window], 0.0).sum(axis=0)
+        x = run.index[window]
+        for name, values, color in (
+            ("served by the cars (V2H)", load - shed, "#2a9d8f"),
+            ("shed", shed, "#e76f51"),
+        ):
+            figure.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=values,
+                    name=name,
+                    stackgroup=f"s{row}",
+                    line={"shape": "hv", "color": color},
+                    showlegend=row == 1,
+                ),
+                row=row,
+                col=1,
+            )
+        figure.update_yaxes(title_text="kW", row=row, col=1)
+    figure.update_layout(height=220 * len(runs) + 80, margin={"t": 40})
+    return figure
+
+
+def events_html(result: SimulationResult, timezone: str = "UTC") -> str:
+    """The outage tables and the V2V agreements of every policy, as HTML ('' if none)."""
+    parts = []
+    for run in result.runs.values():
+        table = outage_table(run)
+        if not table.empty:
+            parts.append(
+                f"<h3>Outage: {html.escape(run.policy)}</h3><p class='note'>"
+                f"{html.escape(outage_summary(run))}</p>{table.round(2).to_html()}"
+            )
+    for run in result.runs.values():
+        lines = v2v_lines(run, timezone)
+        if lines and (run.v2v_matches or run.v2v_unmatched):
+            items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+            parts.append(f"<h3>V2V: {html.escape(run.policy)}</h3><ul>{items}</ul>")
+    return "".join(parts)

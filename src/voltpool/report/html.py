@@ -17,6 +17,7 @@ import pandas as pd
 from voltpool.battery.health import HealthReport
 from voltpool.report._format import format_metric, metric_label
 from voltpool.report._period import describe_period, slot_end
+from voltpool.report.events import events_html, outage_figure
 from voltpool.simulate.metrics import compare, per_car_table
 from voltpool.simulate.result import PolicyRun, SimulationResult
 
@@ -325,11 +326,13 @@ def write_html_report(
     path: str | Path,
     health: HealthReport | None = None,
     credits: dict[str, tuple[pd.DataFrame, Any]] | None = None,
+    timezone: str = "UTC",
 ) -> Path:
     """Write the report of ``result`` to ``path`` (one HTML file, no network needed to view it).
 
-    plotly.js is inlined once, before the first chart; with ``health`` a battery-health section
-    follows the charts. Returns the path written.
+    plotly.js is inlined once, before the first chart; outages and V2V agreements (times in
+    ``timezone``) follow the charts, then with ``health`` a battery-health section. Returns the
+    path written.
     """
     if not result.runs:
         raise ValueError("result.runs: empty; there is nothing to report")
@@ -370,6 +373,28 @@ def write_html_report(
             config=_PLOT_CONFIG,
         )
         parts.append(f'<h2>{html.escape(title)}</h2><p class="note">{html.escape(note)}</p>{chart}')
+    events = events_html(result, timezone)
+    if events:
+        figure = outage_figure(result)
+        chart = (
+            ""
+            if figure is None
+            else figure.to_html(
+                full_html=False,
+                include_plotlyjs=False,
+                div_id="voltpool-figure-outage",
+                config=_PLOT_CONFIG,
+            )
+        )
+        note = (
+            "Homes cut off by an outage run on the cars plugged in there (V2H), critical circuits "
+            "first, each car above its driving reserve; one-way charging cannot help. V2V: "
+            "requests matched to offers once both cars are plugged in, moved through the "
+            "scheduler, metered and settled in the ledger (credits receiver to giver)."
+        )
+        parts.append(
+            f'<h2>Outages and V2V</h2><p class="note">{html.escape(note)}</p>{chart}{events}'
+        )
     if health is not None:
         from voltpool.report.health import health_figure, health_html_table
 
@@ -393,8 +418,9 @@ def write_html_report(
     for policy, (table, check) in (credits or {}).items():
         shown = (table / 1000).round(2).rename_axis("household")
         note = (
-            f"Every V2G session of {policy} settled two-phase in the credit ledger (pending at "
-            "plug-in, posted with the metered energy, voided if nothing flowed); households pay "
+            f"Every V2G session and V2V agreement of {policy} settled two-phase in the credit "
+            "ledger (pending at plug-in or acceptance, posted with the metered energy, voided if "
+            "nothing flowed); households pay "
             "the community pool for the V2G energy they used, pro rata to their load, from a "
             f"starting grant. Credits (1 credit = 1,000 milli-credits). Ledger verify: "
             f"{'all promises hold' if check.ok else 'FAILED'}, {check.transfers} transfers."

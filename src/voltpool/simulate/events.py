@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from voltpool.errors import FieldIssue, ProblemError
 from voltpool.scenario import Scenario
 from voltpool.scenario.model import OutageEvent, V2VOfferEvent, V2VRequestEvent
 
@@ -38,6 +39,8 @@ class Offer:
     max_energy_kwh: float
     keep_above_soc: float
     price_credits_per_kwh: float
+    event: int
+    """Position in the scenario's ``events`` (for error messages)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,20 @@ def _car(name: str) -> int:
     return int(name.removeprefix("car-")) - 1
 
 
+def check_offers(events: GridEvents, max_discharge_kw: np.ndarray, names: tuple[str, ...]) -> None:
+    """Refuse V2V offers from cars whose charger cannot discharge (one-way)."""
+    issues = [
+        FieldIssue(
+            f"events[{offer.event}].car",
+            f"{names[offer.vehicle]} has a one-way charger (max_discharge_kw = 0): it cannot give",
+        )
+        for offer in events.offers
+        if max_discharge_kw[offer.vehicle] <= 0
+    ]
+    if issues:
+        raise ProblemError(issues)
+
+
 def grid_events(
     scenario: Scenario, index: pd.DatetimeIndex, rng: np.random.Generator
 ) -> GridEvents:
@@ -98,6 +115,7 @@ def grid_events(
             e.max_energy_kwh,
             e.keep_above_soc,
             e.price_credits_per_kwh,
+            scenario.events.index(e),
         )
         for e in scenario.events_of(V2VOfferEvent)
     )

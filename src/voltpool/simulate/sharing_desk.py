@@ -360,9 +360,13 @@ class SharingDesk:
         self.available_millicredits[self.member(agreement.giver)] += paid
         agreement.paid_millicredits = paid
 
+    def agreements(self) -> list[Agreement]:
+        """Every agreement, closed or running, in the order they were accepted."""
+        return sorted(self.closed + self.active, key=lambda a: (a.accepted_slot, a.id))
+
     def matches(self) -> tuple[Match, ...]:
         """The matches behind every agreement, in the order of :meth:`log`'s rows."""
-        return tuple(a.match for a in self.closed + self.active)
+        return tuple(a.match for a in self.agreements())
 
     def log(self, first_slot: int, end_slot: int) -> pd.DataFrame:
         """One row per agreement (closed at the end of the run): energy, credits, status."""
@@ -371,7 +375,7 @@ class SharingDesk:
             agreement.closed_slot = end_slot
             self._pay(agreement)
         rows = []
-        for a in self.closed + self.active:
+        for a in self.agreements():
             ac = a.delivered_ac_kwh
             rows.append(
                 {

@@ -35,7 +35,7 @@ from voltpool.data import (
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.scenario import Scenario
 from voltpool.scenario.model import ImportLimitEvent
-from voltpool.simulate.events import GridEvents, grid_events
+from voltpool.simulate.events import GridEvents, check_offers, grid_events
 
 SLOTS_PER_DAY = 96
 HISTORY_SLOTS = SLOTS_PER_DAY
@@ -279,6 +279,8 @@ def build_world(scenario: Scenario) -> World:
 
     check_transformer(scenario, index, home_load_kw.sum(axis=0), import_limit)
     events = grid_events(scenario, index, np.random.default_rng([scenario.seed, 1]))
+    vehicle_ids = tuple(f"car-{i + 1:03d}" for i in range(n_vehicles))
+    check_offers(events, max_discharge_kw, vehicle_ids)
     capacity_kwh = models["capacity_kwh"].to_numpy(float)
     backup = scenario.backup
     range_kwh = backup.min_range_km * backup.consumption_kwh_per_100km / 100.0
@@ -289,7 +291,7 @@ def build_world(scenario: Scenario) -> World:
         home_ids=tuple(f"home-{i + 1:03d}" for i in range(homes.count)),
         home_load_kw=home_load_kw,
         base_load_kw=home_load_kw.sum(axis=0),
-        vehicle_ids=tuple(f"car-{i + 1:03d}" for i in range(n_vehicles)),
+        vehicle_ids=vehicle_ids,
         vehicle_home=vehicle_home,
         vehicle_model=tuple(models["model"]),
         chemistry=chemistry_for_models(models["model"]),
