@@ -310,7 +310,11 @@ def backup_command(
         Path, typer.Option("--output", "-o", help="Where to write the HTML picture.")
     ] = Path("backup-plan.html"),
     overload: Annotated[
-        bool, typer.Option("--overload", help="Also schedule the file's [overload] window.")
+        bool,
+        typer.Option(
+            "--overload",
+            help="Also schedule the file's overload window (kept under the import limit).",
+        ),
     ] = False,
     show: Annotated[bool, typer.Option("--show", help="Print the home file and stop.")] = False,
 ) -> None:
