@@ -47,6 +47,7 @@ def show(console: Console, title: str, header: list[str], body: list[list[str]])
 
 def main() -> None:
     import bench_battery
+    import bench_events
     import bench_ledger
     import bench_schedule
     import bench_simulate
@@ -62,6 +63,22 @@ def main() -> None:
     sections.append(
         show(console, "Exact LP scheduler (example neighbourhood, 96 x 15 min)", header, body)
     )
+    with console.status("V2H outage planner..."):
+        outage = bench_events.run_outage(
+            bench_events.OUTAGE_HOURS_QUICK if quick else bench_events.OUTAGE_HOURS
+        )
+    header, body = bench_events.outage_rows(outage)
+    sections.append(
+        show(console, "V2H outage planner (house, 2 cars, 15 min, tiered MILP)", header, body)
+    )
+    with console.status("V2V matching and scheduling..."):
+        shared = bench_events.run_match(
+            bench_events.MATCH_SIZES_QUICK if quick else bench_events.MATCH_SIZES
+        )
+    header, body = bench_events.match_rows(shared)
+    sections.append(show(console, "V2V matching (transport LP, 4 stages)", header, body))
+    header, body = bench_events.plan_rows(shared)
+    sections.append(show(console, "V2V scheduling of the matches (LP, verified)", header, body))
     if not quick:
         with console.status("simulator..."):
             header, body = bench_simulate.table_rows(bench_simulate.run())

@@ -49,7 +49,7 @@ import scipy.sparse as sp
 from voltpool.credits import CreditPolicy, kwh_to_wh
 from voltpool.errors import SolverError
 from voltpool.schedule.lp import quiet_highs
-from voltpool.sharing.circle import Circle, SlotGrid
+from voltpool.sharing.circle import Cars, Circle, SlotGrid
 from voltpool.sharing.requests import Book, Offer, Request, resolve
 
 MIN_MATCH_KWH = 0.01
@@ -223,6 +223,86 @@ def _solve_stages(
     return np.asarray(highs.getSolution().col_value)
 
 
+def _pairs_by(keys: np.ndarray) -> dict[int, np.ndarray]:
+    """Pair indices grouped by key (one sort, no per-key scan of all pairs)."""
+    order = np.argsort(keys, kind="stable")
+    uniq, first = np.unique(keys[order], return_index=True)
+    return dict(zip(uniq.tolist(), np.split(order, first[1:]), strict=True))
+
+
+def _limit_rows(
+    cars: Cars,
+    book: Book,
+    dt_h: float,
+    req: np.ndarray,
+    off: np.ndarray,
+    giver: np.ndarray,
+    receiver: np.ndarray,
+    start: np.ndarray,
+    stop: np.ndarray,
+) -> tuple[sp.csc_matrix, np.ndarray]:
+    """The limit rows (module docstring) as a sparse matrix over the n pairs, and their bounds.
+
+    Built from index arrays: each pair appears in a handful of rows, so the matrix stays
+    O(pairs) in memory however many requests and offers there are.
+    """
+    n = req.size
+    pair = np.arange(n)
+    eta_c = cars.charge_efficiency[receiver]
+    inv_eta_d = 1.0 / cars.discharge_efficiency[giver]
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    upper: list[np.ndarray] = []
+    count = 0
+
+    def partition(keys: np.ndarray, coef: np.ndarray, bound: np.ndarray) -> None:
+        """One row per distinct key over the pairs with that key; ``bound`` per distinct key."""
+        nonlocal count
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        rows.append(count + inverse)
+        cols.append(pair)
+        vals.append(coef)
+        upper.append(bound(uniq))
+        count += uniq.size
+
+    partition(req, eta_c, lambda i: book.req_energy_kwh[i].astype(float))
+    partition(off, inv_eta_d, lambda j: book.off_energy_kwh[j].astype(float))
+    partition(
+        receiver,
+        eta_c,
+        lambda car: (cars.max_soc[car] - cars.soc[car]) * cars.capacity_kwh[car],
+    )
+    # Nested floors: what the offers of a car with a floor at least j's take stays above j's.
+    by_giver = _pairs_by(giver)
+    floor_of_pair = book.off_floor_kwh[off]
+    for j in np.unique(off):
+        car = int(book.off_car[j])
+        floor = book.off_floor_kwh[j]
+        mine = by_giver[car]
+        nested = mine[floor_of_pair[mine] >= floor - 1e-12]
+        rows.append(np.full(nested.size, count))
+        cols.append(nested)
+        vals.append(inv_eta_d[nested])
+        upper.append(np.array([max(cars.energy_kwh[car] - floor, 0.0)]))
+        count += 1
+    # Charger power over the union of each car's pair windows.
+    for cars_of_pair, limit_kw in ((giver, cars.max_discharge_kw), (receiver, cars.max_charge_kw)):
+        for car, mine in _pairs_by(cars_of_pair).items():
+            union = np.zeros(int(stop[mine].max()), dtype=bool)
+            for a, b in zip(start[mine], stop[mine], strict=True):
+                union[a:b] = True
+            rows.append(np.full(mine.size, count))
+            cols.append(mine)
+            vals.append(np.ones(mine.size))
+            upper.append(np.array([limit_kw[car] * union.sum() * dt_h]))
+            count += 1
+    matrix = sp.csc_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(count, n)
+    )
+    return matrix, np.concatenate(upper)
+
+
 def billed_per_ac_kwh(policy: CreditPolicy, eta_discharge: float) -> float:
     """kWh billed per kWh delivered at the charger under the policy's loss rule."""
     given = 1.0 / eta_discharge
@@ -249,38 +329,12 @@ def match_book(circle: Circle, book: Book, policy: CreditPolicy | None = None) -
     rate_kw = np.minimum(cars.max_discharge_kw[giver], cars.max_charge_kw[receiver])
     col_upper = rate_kw * (stop - start) * grid.dt_h
 
-    rows: list[np.ndarray] = []  # each row: coefficients over the n pairs
-    upper: list[float] = []
-    for i in np.unique(req):
-        rows.append(np.where(req == i, eta_c, 0.0))
-        upper.append(float(book.req_energy_kwh[i]))
-    for j in np.unique(off):
-        rows.append(np.where(off == j, 1.0 / eta_d, 0.0))
-        upper.append(float(book.off_energy_kwh[j]))
-    for car in np.unique(receiver):
-        rows.append(np.where(receiver == car, eta_c, 0.0))
-        upper.append(float((cars.max_soc[car] - cars.soc[car]) * cars.capacity_kwh[car]))
-    for j in np.unique(off):
-        car = book.off_car[j]
-        floor = book.off_floor_kwh[j]
-        nested = (giver == car) & (book.off_floor_kwh[off] >= floor - 1e-12)
-        rows.append(np.where(nested, 1.0 / eta_d, 0.0))
-        upper.append(float(max(cars.energy_kwh[car] - floor, 0.0)))
-    for cars_of_pair, limit_kw in ((giver, cars.max_discharge_kw), (receiver, cars.max_charge_kw)):
-        for car in np.unique(cars_of_pair):
-            mine = cars_of_pair == car
-            union = np.zeros(int(stop.max()), dtype=bool)
-            for a, b in zip(start[mine], stop[mine], strict=True):
-                union[a:b] = True
-            rows.append(mine.astype(float))
-            upper.append(float(limit_kw[car] * union.sum() * grid.dt_h))
-    matrix = sp.csc_matrix(np.vstack(rows))
-
+    matrix, upper = _limit_rows(cars, book, grid.dt_h, req, off, giver, receiver, start, stop)
     price = book.off_price_mc[off].astype(float)
     billed = np.array([billed_per_ac_kwh(policy, e) for e in eta_d])
     grid_mode = np.array([c.mode == "grid" for c in found], dtype=float)
     objectives = [-eta_c, price * billed / 1000.0, grid_mode, 1.0 / eta_d]
-    x = _solve_stages(matrix, np.asarray(upper), col_upper, objectives)
+    x = _solve_stages(matrix, upper, col_upper, objectives)
 
     matches: list[Match] = []
     for p in range(n):  # candidates come in request order, then offer order
