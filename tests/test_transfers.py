@@ -143,3 +143,34 @@ def test_random_transfers_verify_and_balance(problem: Problem, data: st.DataObje
     moved = result.transferred_kwh[0]
     assert moved + result.transfer_shortfall_kwh[0] == pytest.approx(energy, abs=1e-6)
     assert (result.transfer_shortfall_kwh[0] > 1e-3) == bool(result.transfer_reasons[0])
+
+
+def test_transfers_round_trip_through_the_problem_format(tmp_path) -> None:
+    """A problem file with a transfers block schedules, writes and verifies from the CLI."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from voltpool.cli import app
+    from voltpool.io import problem_from_dict, problem_to_dict
+
+    problem = problem_of(pair(), transfer(12.0))
+    document = problem_to_dict(problem)
+    assert document["transfers"][0]["giver"] == "giver"
+    again = problem_from_dict(json.loads(json.dumps(document)))
+    assert again.transfers is not None and again.transfers.energy_kwh[0] == 12.0
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(document))
+    runner = CliRunner()
+    out = tmp_path / "s.json"
+    result = runner.invoke(app, ["schedule", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    written = json.loads(out.read_text())
+    assert written["transfers"][0]["delivered_kwh"] == pytest.approx(12.0, abs=1e-4)
+    assert runner.invoke(app, ["verify", str(path), str(out)]).exit_code == 0
+    document["transfers"][0]["receiver"] = "nobody"
+    path.write_text(json.dumps(document))
+    bad = runner.invoke(app, ["schedule", str(path), "-o", str(tmp_path / "x.json")])
+    assert bad.exit_code == 2
+    assert "transfers[0].receiver" in bad.output
+    assert not (tmp_path / "x.json").exists()

@@ -13,7 +13,7 @@ import jsonschema
 import numpy as np
 
 from voltpool.errors import FieldIssue, ProblemError
-from voltpool.model import DEFAULT_UNMET_PENALTY_PER_KWH, Fleet, Problem, Site, Tariff
+from voltpool.model import DEFAULT_UNMET_PENALTY_PER_KWH, Fleet, Problem, Site, Tariff, Transfers
 from voltpool.schedule import Schedule
 from voltpool.schedule.explain import discharge_blocks
 
@@ -59,8 +59,9 @@ def problem_from_dict(document: Any) -> Problem:
     site = document["site"]
     tariff = document["tariff"]
     vehicles = document["vehicles"]
+    fleet = Fleet.from_records(vehicles)
     return Problem(
-        fleet=Fleet.from_records(vehicles),
+        fleet=fleet,
         site=Site(
             base_load_kw=np.asarray(site["base_load_kw"], dtype=float),
             import_limit_kw=np.asarray(site.get("import_limit_kw", math.inf), dtype=float),
@@ -80,7 +81,53 @@ def problem_from_dict(document: Any) -> Problem:
         unmet_penalty_per_kwh=float(
             document.get("unmet_penalty_per_kwh", DEFAULT_UNMET_PENALTY_PER_KWH)
         ),
+        transfers=_transfers_from(document.get("transfers"), fleet.ids),
     )
+
+
+def _transfers_from(records: list[dict[str, Any]] | None, ids: tuple[str, ...]) -> Transfers | None:
+    """The optional ``transfers`` block, vehicle ids resolved to fleet rows."""
+    if not records:
+        return None
+    row = {vehicle_id: n for n, vehicle_id in enumerate(ids)}
+    issues = [
+        FieldIssue(f"transfers[{k}].{role}", f"{record[role]!r} is not a vehicle id")
+        for k, record in enumerate(records)
+        for role in ("giver", "receiver")
+        if record[role] not in row
+    ]
+    if issues:
+        raise ProblemError(issues)
+    return Transfers(
+        ids=tuple(r["id"] for r in records),
+        giver=[row[r["giver"]] for r in records],
+        receiver=[row[r["receiver"]] for r in records],
+        start_slot=[r["start_slot"] for r in records],
+        end_slot=[r["end_slot"] for r in records],
+        energy_kwh=[r["energy_kwh"] for r in records],
+        giver_floor_kwh=[r.get("giver_floor_kwh", 0.0) for r in records],
+    )
+
+
+def _transfers_to(problem: Problem) -> dict[str, Any]:
+    transfers = problem.transfers
+    if transfers is None:
+        return {}
+    ids = problem.fleet.ids
+    return {
+        "transfers": [
+            {
+                "id": transfer_id,
+                "giver": ids[int(transfers.giver[k])],
+                "receiver": ids[int(transfers.receiver[k])],
+                "start_slot": int(transfers.start_slot[k]),
+                "end_slot": int(transfers.end_slot[k]),
+                "energy_kwh": float(transfers.energy_kwh[k]),
+                "giver_floor_kwh": float(transfers.giver_floor_kwh[k]),
+            }
+            for k, transfer_id in enumerate(transfers.ids)
+        ]
+    }
 
 
 def load_problem(path: str | Path) -> Problem:
@@ -119,6 +166,7 @@ def problem_to_dict(problem: Problem, **extra: Any) -> dict[str, Any]:
             "peak_baseline_kw": problem.tariff.peak_baseline_kw,
         },
         "vehicles": problem.fleet.to_records(),
+        **_transfers_to(problem),
     }
 
 
@@ -162,6 +210,24 @@ def schedule_to_dict(problem: Problem, schedule: Schedule) -> dict[str, Any]:
             }
             for n, vehicle_id in enumerate(problem.fleet.ids)
         ],
+        **(
+            {}
+            if problem.transfers is None
+            else {
+                "transfers": [
+                    {
+                        "id": transfer_id,
+                        "transfer_kw": _rounded(schedule.transfer_kw[k]),
+                        "delivered_kwh": round(float(schedule.transferred_kwh[k]), JSON_DECIMALS),
+                        "shortfall_kwh": round(
+                            float(schedule.transfer_shortfall_kwh[k]), JSON_DECIMALS
+                        ),
+                        "reason": schedule.transfer_reasons[k] or None,
+                    }
+                    for k, transfer_id in enumerate(problem.transfers.ids)
+                ]
+            }
+        ),
     }
 
 
@@ -189,4 +255,23 @@ def schedule_from_dict(problem: Problem, document: dict[str, Any]) -> Schedule:
         reasons=[r.get("reason") or "" for r in rows],
         solver=SolverInfo(name=solver.get("name", ""), status=solver.get("status", "")),
         site_notes=list(document.get("site_notes", [])),
+        **_transfer_results(problem, document),
     )
+
+
+def _transfer_results(problem: Problem, document: dict[str, Any]) -> dict[str, Any]:
+    """The schedule's V2V flows, in the problem's transfer order (empty without transfers)."""
+    if problem.transfers is None:
+        return {}
+    by_id = {t["id"]: t for t in document.get("transfers", [])}
+    missing = [i for i in problem.transfers.ids if i not in by_id]
+    if missing:
+        raise ProblemError([FieldIssue("transfers", f"schedule lacks transfer(s) {missing[:5]}")])
+    rows = [by_id[i] for i in problem.transfers.ids]
+    return {
+        "transfer_kw": np.array([r["transfer_kw"] for r in rows], dtype=float).reshape(
+            problem.n_transfers, -1
+        ),
+        "transfer_shortfall_kwh": np.array([r["shortfall_kwh"] for r in rows], dtype=float),
+        "transfer_reasons": [r.get("reason") or "" for r in rows],
+    }
