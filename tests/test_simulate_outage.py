@@ -139,3 +139,19 @@ def test_random_outages_balance_at_every_step(
     gave = run.car_islanded & (run.power_kw < 0)
     reserve = np.minimum(world.backup_reserve_kwh[:, None], before)
     assert (stored[gave] >= reserve[gave] - 1e-9).all()
+
+
+def test_outage_table_names_the_homes_and_is_written(outage_result, tmp_path) -> None:
+    from voltpool.report import write_timeseries
+    from voltpool.report.events import outage_table
+
+    _world, result = outage_result
+    table = outage_table(result.runs["v2g"])
+    assert len(table) == 8
+    assert (table["cut_off_h"] == 4.0).all()
+    assert table["powered_h"].le(table["critical_powered_h"]).all()
+    assert table["v2h_kwh"].sum() == pytest.approx(
+        policy_metrics(result.runs["v2g"])["v2h_backup_kwh"]
+    )
+    written = {p.name for p in write_timeseries(result, tmp_path)}
+    assert {"outages_smart.csv", "outages_v2g.csv"} <= written

@@ -148,3 +148,15 @@ def test_an_offer_from_a_one_way_charger_is_refused() -> None:
         build_world(scenario_from_dict(document))
     assert caught.value.issues[0].field == "events[0].car"
     assert "one-way charger" in caught.value.issues[0].rule
+
+
+def test_agreements_and_outages_are_written_with_the_time_series(shared, tmp_path) -> None:
+    import pandas as pd
+
+    from voltpool.report import write_timeseries
+
+    _world, result, _settled, _folder = shared
+    written = {p.name for p in write_timeseries(result, tmp_path)}
+    assert "v2v_v2g.csv" in written and "v2v_smart.csv" not in written
+    log = pd.read_csv(tmp_path / "v2v_v2g.csv")
+    assert list(log["status"]) == list(result.runs["v2g"].v2v["status"])

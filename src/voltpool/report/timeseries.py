@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from voltpool.report.events import outage_table
 from voltpool.simulate.metrics import compare, per_car_table
 from voltpool.simulate.result import PolicyRun, SimulationResult
 
@@ -105,6 +106,10 @@ def policy_slugs(policies: list[str]) -> dict[str, str]:
 def write_timeseries(result: SimulationResult, outdir: str | Path) -> list[Path]:
     """Write every policy's time series, per-car table and ``metrics.csv``; returns the paths.
 
+    With outages or V2V, also per policy ``outages_<policy>.csv`` (one row per cut-off home,
+    :func:`~voltpool.report.events.outage_table`) and ``v2v_<policy>.csv`` (one row per
+    agreement).
+
     CSV is always written; Parquet copies of the site and vehicle series too when ``pyarrow``
     can be imported. Times are ISO 8601 UTC (``...Z``) in CSV, tz-aware in Parquet.
     """
@@ -131,6 +136,14 @@ def write_timeseries(result: SimulationResult, outdir: str | Path) -> list[Path]
 
         paths.append(outdir / f"per_car_{slug}.csv")
         per_car_table(run, baseline).to_csv(paths[-1])
+
+        if run.v2v is not None and not run.v2v.empty:
+            paths.append(outdir / f"v2v_{slug}.csv")
+            run.v2v.to_csv(paths[-1], index=False)
+        outages = outage_table(run)
+        if not outages.empty:
+            paths.append(outdir / f"outages_{slug}.csv")
+            outages.to_csv(paths[-1])
 
         if with_parquet:
             paths.append(outdir / f"timeseries_{slug}.parquet")
