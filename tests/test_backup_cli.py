@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from voltpool.backup.home import home_text
+from voltpool.backup.home import HOMES
 from voltpool.cli import app
 
 runner = CliRunner()
@@ -41,7 +41,7 @@ def test_backup_longer_outage_and_overload(tmp_path: Path) -> None:
 
 
 def write_home(tmp_path: Path, change: str, replacement: str) -> Path:
-    text, _source = home_text("home")
+    text, _source = HOMES.text("home")
     assert change in text
     path = tmp_path / "my-home.toml"
     path.write_text(text.replace(change, replacement))

@@ -22,11 +22,11 @@ from rich.console import Console
 from rich.table import Table
 
 from voltpool.backup.home import (
+    HOMES,
     SLOT,
     Home,
     OutageCase,
     OverloadCase,
-    home_text,
     load_home,
     plan_home_outage,
     plan_home_overload,
@@ -320,7 +320,7 @@ def backup_command(
 ) -> None:
     """How long can my car power my house? Plan an outage (V2H), print it, draw it."""
     try:
-        text, source = home_text(scenario)
+        text, source = HOMES.text(scenario)
         home = load_home(scenario)
     except ProblemError as error:
         raise _fail(error, scenario) from None

@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from voltpool.backup.outage import OutagePlan, plan_outage, reserve_kwh_from
 from voltpool.backup.overload import DEFAULT_IMPORT_PRICE_PER_KWH, OverloadPlan, plan_overload
 from voltpool.errors import FieldIssue, ProblemError
+from voltpool.tomlfiles import TimeZone, TomlLibrary, validation_issues
 
 SLOT = pd.Timedelta("15min")
 SLOT_MINUTES = 15
@@ -106,7 +104,7 @@ class Home(Section):
 
     name: Name
     description: str = ""
-    timezone: str = "Europe/Amsterdam"
+    timezone: TimeZone = "Europe/Amsterdam"
     breaker_kw: PositiveFloat
     export_limit_kw: NonNegativeFloat = 0.0
     house: House
@@ -114,15 +112,6 @@ class Home(Section):
     cars: list[Car] = []
     outage: Outage
     overload: Overload | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from error
-        return value
 
     def local(self, value: dt.datetime) -> pd.Timestamp:
         """A time from the file as a UTC timestamp (naive = local to ``timezone``)."""
@@ -141,30 +130,6 @@ class Home(Section):
         else:
             end = start + pd.Timedelta(hours=float(section.duration_hours or 0.0))
         return pd.date_range(start, end, freq=SLOT, inclusive="left", name="time_utc")
-
-
-def _issues(error: ValidationError) -> list[FieldIssue]:
-    issues = []
-    for item in error.errors():
-        path = ""
-        for part in item["loc"]:
-            if isinstance(part, int):
-                path += f"[{part}]"
-            elif part in ("datetime", "time") and path:
-                continue  # pydantic names the union member it tried; the key is enough
-            else:
-                path += f".{part}" if path else str(part)
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling; `voltpool backup --show` prints the keys)"
-        elif item["type"] == "missing":
-            message = "is required"
-        issues.append(FieldIssue(path or "(home)", message))
-    # a union (time or datetime) reports each member: keep one issue per field
-    unique: dict[str, FieldIssue] = {}
-    for issue in issues:
-        unique.setdefault(issue.field, issue)
-    return list(unique.values())
 
 
 def _window_issues(home: Home, name: str, section: Window) -> list[FieldIssue]:
@@ -255,49 +220,30 @@ def home_from_dict(document: dict[str, object]) -> Home:
     try:
         home = Home.model_validate(document)
     except ValidationError as error:
-        raise ProblemError(_issues(error)) from None
+        raise ProblemError(
+            validation_issues(
+                error,
+                "(home)",
+                "`voltpool backup --show` prints the keys",
+                skip=("datetime", "time"),  # pydantic names the union member it tried
+            )
+        ) from None
     issues = _cross_issues(home)
     if issues:
         raise ProblemError(issues)
     return home
 
 
+HOMES = TomlLibrary("voltpool.backup", "home", "--scenario")
+
+
 def builtin_names() -> list[str]:
-    folder = resources.files("voltpool.backup").joinpath("builtin")
-    return sorted(
-        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
-    )
-
-
-def home_text(name_or_path: str | Path) -> tuple[str, str]:
-    """The TOML text of a built-in home (by name) or a file, and where it came from."""
-    path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise ProblemError([FieldIssue("--scenario", f"{path} is not a readable file")])
-        return path.read_text(), str(path)
-    name = str(name_or_path)
-    if name not in builtin_names():
-        raise ProblemError(
-            [
-                FieldIssue(
-                    "--scenario",
-                    f"{name!r} is neither a .toml file nor a built-in home "
-                    f"({', '.join(builtin_names())})",
-                )
-            ]
-        )
-    text = resources.files("voltpool.backup").joinpath(f"builtin/{name}.toml").read_text()
-    return text, f"built-in home {name!r}"
+    return HOMES.names()
 
 
 def load_home(name_or_path: str | Path = "home") -> Home:
     """Read and validate a home by built-in name or TOML path (raises ProblemError)."""
-    text, source = home_text(name_or_path)
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ProblemError([FieldIssue(source, f"is not valid TOML: {error}")]) from None
+    document, _source = HOMES.document(name_or_path)
     return home_from_dict(document)
 
 

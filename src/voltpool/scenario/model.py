@@ -8,16 +8,14 @@ scenarios ship in ``voltpool/scenario/builtin/``; ``voltpool scenario show NAME`
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from voltpool.errors import FieldIssue, ProblemError
+from voltpool.errors import ProblemError
+from voltpool.tomlfiles import TimeZone, TomlLibrary, validation_issues
 
 E = TypeVar("E")
 
@@ -231,7 +229,7 @@ class Scenario(Section):
     description: str = ""
     start: dt.date
     days: Annotated[int, Field(ge=1, le=3660)]
-    timezone: str = "Europe/Amsterdam"
+    timezone: TimeZone = "Europe/Amsterdam"
     seed: int = 0
     slot_minutes: Literal[15] = 15
     policies: Annotated[list[PolicyName], Field(min_length=1)] = [
@@ -248,15 +246,6 @@ class Scenario(Section):
     battery: BatterySpec = BatterySpec()
     backup: BackupSpec = BackupSpec()
     events: list[Event] = []
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from error
-        return value
 
     @field_validator("policies")
     @classmethod
@@ -314,64 +303,30 @@ class Scenario(Section):
 EVENT_TYPES = frozenset({"import_limit", "outage", "v2v_offer", "v2v_request"})
 
 
-def _issues(error: ValidationError) -> list[FieldIssue]:
-    issues = []
-    for item in error.errors():
-        path = ""
-        for part in item["loc"]:
-            if part in EVENT_TYPES:  # pydantic's tag of the event kind, not a key of the file
-                continue
-            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling; `voltpool scenario show` lists the keys)"
-        elif item["type"] == "missing":
-            message = "is required"
-        issues.append(FieldIssue(path or "(scenario)", message))
-    return issues
-
-
 def scenario_from_dict(document: dict[str, object]) -> Scenario:
     try:
         return Scenario.model_validate(document)
     except ValidationError as error:
-        raise ProblemError(_issues(error)) from None
+        raise ProblemError(
+            validation_issues(
+                error, "(scenario)", "`voltpool scenario show` lists the keys", EVENT_TYPES
+            )
+        ) from None
+
+
+SCENARIOS = TomlLibrary("voltpool.scenario", "scenario", "SCENARIO")
 
 
 def builtin_names() -> list[str]:
-    folder = resources.files("voltpool.scenario").joinpath("builtin")
-    return sorted(
-        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
-    )
+    return SCENARIOS.names()
 
 
 def scenario_text(name_or_path: str | Path) -> tuple[str, str]:
     """The TOML text of a built-in scenario (by name) or a file, and where it came from."""
-    path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise ProblemError([FieldIssue("SCENARIO", f"{path} is not a readable file")])
-        return path.read_text(), str(path)
-    name = str(name_or_path)
-    if name not in builtin_names():
-        raise ProblemError(
-            [
-                FieldIssue(
-                    "SCENARIO",
-                    f"{name!r} is neither a .toml file nor a built-in scenario "
-                    f"({', '.join(builtin_names())})",
-                )
-            ]
-        )
-    text = resources.files("voltpool.scenario").joinpath(f"builtin/{name}.toml").read_text()
-    return text, f"built-in scenario {name!r}"
+    return SCENARIOS.text(name_or_path)
 
 
 def load_scenario(name_or_path: str | Path = "neighbourhood") -> Scenario:
     """Read and validate a scenario by built-in name or TOML path (raises ProblemError)."""
-    text, source = scenario_text(name_or_path)
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ProblemError([FieldIssue(source, f"is not valid TOML: {error}")]) from None
+    document, _source = SCENARIOS.document(name_or_path)
     return scenario_from_dict(document)

@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from voltpool.credits import CreditPolicy
 from voltpool.errors import FieldIssue, ProblemError
-from voltpool.sharing.circle import Cars, Circle, Sites, as_utc
+from voltpool.sharing.circle import CAR_FLOAT_FIELDS, Cars, Circle, Sites, as_utc
 from voltpool.sharing.requests import Offer, Request, resolve, to_millicredits
+from voltpool.tomlfiles import TimeZone, TomlLibrary, validation_issues
 
 DEFAULT_CIRCLE = "friends"
 Number = int | float | str
@@ -99,7 +97,7 @@ class CircleDocument(Section):
 
     name: Annotated[str, Field(min_length=1)]
     description: str = ""
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     now: dt.datetime | None = None
     members: Annotated[list[MemberSpec], Field(min_length=1)]
     sites: list[SiteSpec] = []
@@ -108,15 +106,6 @@ class CircleDocument(Section):
     requests: list[RequestSpec] = []
     offers: list[OfferSpec] = []
     credits: CreditsSpec = CreditsSpec()
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from error
-        return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,21 +118,6 @@ class CircleFile:
     now: pd.Timestamp
     policy: CreditPolicy
     source: str = ""
-
-
-def _issues(error: ValidationError) -> list[FieldIssue]:
-    issues = []
-    for item in error.errors():
-        path = ""
-        for part in item["loc"]:
-            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling; `voltpool share show` prints an example)"
-        elif item["type"] == "missing":
-            message = "is required"
-        issues.append(FieldIssue(path or "(circle)", message))
-    return issues
 
 
 def _collect(issues: list[FieldIssue], build):  # type: ignore[no-untyped-def]
@@ -164,7 +138,9 @@ def circle_from_dict(
     try:
         doc = CircleDocument.model_validate(document)
     except ValidationError as error:
-        raise ProblemError(_issues(error)) from None
+        raise ProblemError(
+            validation_issues(error, "(circle)", "`voltpool share show` prints an example")
+        ) from None
     tz = doc.timezone
     clock = now if now is not None else doc.now
     now_utc = pd.Timestamp.now(tz="UTC") if clock is None else as_utc(clock, tz)
@@ -232,19 +208,7 @@ def circle_from_dict(
         return now_utc if name == "start" and plug.start is None else getattr(plug, name)
 
     def make_cars() -> Cars:
-        columns = {
-            name: [getattr(c, name) for c in doc.cars]
-            for name in (
-                "capacity_kwh",
-                "charge_efficiency",
-                "discharge_efficiency",
-                "max_charge_kw",
-                "max_discharge_kw",
-                "soc",
-                "reserve_soc",
-                "max_soc",
-            )
-        }
+        columns = {name: [getattr(c, name) for c in doc.cars] for name in CAR_FLOAT_FIELDS}
         return Cars(
             ids=tuple(car_ids),
             owner=tuple(c.owner for c in doc.cars),
@@ -309,42 +273,21 @@ def circle_from_dict(
     return CircleFile(circle, requests, offers, now_utc, policy, source)
 
 
+CIRCLES = TomlLibrary("voltpool.sharing", "circle", "CIRCLE")
+
+
 def builtin_circles() -> list[str]:
-    folder = resources.files("voltpool.sharing").joinpath("builtin")
-    return sorted(
-        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
-    )
+    return CIRCLES.names()
 
 
 def circle_text(name_or_path: str | Path) -> tuple[str, str]:
     """The TOML text of a built-in circle (by name) or a file, and where it came from."""
-    path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise ProblemError([FieldIssue("CIRCLE", f"{path} is not a readable file")])
-        return path.read_text(), str(path)
-    name = str(name_or_path)
-    if name not in builtin_circles():
-        raise ProblemError(
-            [
-                FieldIssue(
-                    "CIRCLE",
-                    f"{name!r} is neither a .toml file nor a built-in circle "
-                    f"({', '.join(builtin_circles())})",
-                )
-            ]
-        )
-    text = resources.files("voltpool.sharing").joinpath(f"builtin/{name}.toml").read_text()
-    return text, f"built-in circle {name!r}"
+    return CIRCLES.text(name_or_path)
 
 
 def load_circle(
     name_or_path: str | Path = DEFAULT_CIRCLE, now: dt.datetime | pd.Timestamp | str | None = None
 ) -> CircleFile:
     """Read and validate a circle by built-in name or TOML path (raises ProblemError)."""
-    text, source = circle_text(name_or_path)
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ProblemError([FieldIssue(source, f"is not valid TOML: {error}")]) from None
+    document, source = CIRCLES.document(name_or_path)
     return circle_from_dict(document, now=now, source=source)
