@@ -8,7 +8,10 @@ the transformer limit would be broken. Energy is booked so that for every car an
                                      - driving_kwh[t] + public_charging_kwh[t]
 
 holds exactly (a car coming back with too little energy for its trip charged the rest on the
-way: public charging). Loops run over time only; every step is vectorized over the cars.
+way: public charging). Homes cut off by an outage leave the transformer and run on the cars
+plugged in there (:mod:`voltpool.simulate.islanding`); V2V offers and requests are matched,
+planned and metered by :mod:`voltpool.simulate.sharing_desk`. Loops run over time only; every
+step is vectorized over the cars.
 """
 
 from __future__ import annotations
