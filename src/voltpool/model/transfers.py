@@ -63,11 +63,6 @@ class Transfers:
     def n_transfers(self) -> int:
         return len(self.ids)
 
-    @classmethod
-    def empty(cls) -> Transfers:
-        none = np.zeros(0)
-        return cls((), none, none, none, none, none, none)
-
     def issues(self, n_vehicles: int, n_slots: int) -> list[FieldIssue]:
         """Every broken rule, named by path (``transfers[2].end_slot``)."""
         issues: list[FieldIssue] = []

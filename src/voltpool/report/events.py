@@ -8,49 +8,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from voltpool.simulate.metrics import outage_table
 from voltpool.simulate.result import PolicyRun, SimulationResult
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
-
-OUTAGE_COLUMNS = (
-    "cars_backing_up",
-    "cut_off_h",
-    "powered_h",
-    "critical_powered_h",
-    "unserved_kwh",
-    "v2h_kwh",
-)
-
-
-def outage_table(run: PolicyRun) -> pd.DataFrame:
-    """One row per home cut off by an outage (index ``home_id``), columns :data:`OUTAGE_COLUMNS`.
-
-    ``cars_backing_up`` names the bidirectional cars that gave energy to the home; hours are
-    slots times ``dt_h``; ``powered_h`` counts slots with nothing shed, ``critical_powered_h``
-    slots with every critical circuit on.
-    """
-    if run.islanded is None or not np.asarray(run.islanded).any():
-        return pd.DataFrame(columns=list(OUTAGE_COLUMNS), index=pd.Index([], name="home_id"))
-    islanded = np.asarray(run.islanded, dtype=bool)
-    shed = run.home_shed_kw
-    critical = np.asarray(run.shed_critical_kw if run.shed_critical_kw is not None else shed)
-    v2h_kw = np.where(run.car_islanded, np.maximum(-run.power_kw, 0.0), 0.0)
-    rows = {}
-    for home in np.flatnonzero(islanded.any(axis=1)):
-        cars = np.flatnonzero((np.asarray(run.vehicle_home) == home) & (v2h_kw.sum(axis=1) > 0))
-        cut = islanded[home]
-        rows[run.home_ids[home]] = {
-            "cars_backing_up": ", ".join(run.vehicle_ids[c] for c in cars),
-            "cut_off_h": run.dt_h * float(cut.sum()),
-            "powered_h": run.dt_h * float((cut & (shed[home] <= 1e-6)).sum()),
-            "critical_powered_h": run.dt_h * float((cut & (critical[home] <= 1e-6)).sum()),
-            "unserved_kwh": run.dt_h * float(shed[home].sum()),
-            "v2h_kwh": run.dt_h * float(v2h_kw[cars].sum()),
-        }
-    frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(OUTAGE_COLUMNS))
-    frame.index.name = "home_id"
-    return frame
 
 
 def outage_summary(run: PolicyRun) -> str:

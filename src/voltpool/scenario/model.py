@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar, get_args
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -256,8 +256,8 @@ class Scenario(Section):
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
-        homes = {f"home-{i + 1:03d}" for i in range(self.homes.count)}
-        cars = {f"car-{i + 1:03d}" for i in range(self.vehicles.count)}
+        homes = set(self.home_ids)
+        cars = set(self.vehicle_ids)
         ids: set[str] = set()
         for number, event in enumerate(self.events):
             where = f"events[{number}]"
@@ -275,6 +275,16 @@ class Scenario(Section):
                     raise ValueError(f"{where}.id: {event.id!r} is used twice")
                 ids.add(event.id)
         return self
+
+    @property
+    def home_ids(self) -> tuple[str, ...]:
+        """``home-001`` ... : how events and reports name the homes."""
+        return tuple(f"home-{i + 1:03d}" for i in range(self.homes.count))
+
+    @property
+    def vehicle_ids(self) -> tuple[str, ...]:
+        """``car-001`` ... : how events and reports name the cars."""
+        return tuple(f"car-{i + 1:03d}" for i in range(self.vehicles.count))
 
     def events_of(self, kind: type[E]) -> list[E]:
         """The events of one type, in file order."""
@@ -300,7 +310,10 @@ class Scenario(Section):
         return stamp.tz_convert("UTC")
 
 
-EVENT_TYPES = frozenset({"import_limit", "outage", "v2v_offer", "v2v_request"})
+EVENT_TYPES = frozenset(
+    get_args(kind.model_fields["type"].annotation)[0] for kind in get_args(get_args(Event)[0])
+)
+"""The ``type`` tag of every event kind (pydantic puts it in error locations)."""
 
 
 def scenario_from_dict(document: dict[str, object]) -> Scenario:

@@ -55,6 +55,8 @@ class Layout:
     vehicle: np.ndarray
     slot: np.ndarray
     first: np.ndarray
+    start: np.ndarray
+    """Per vehicle: k of its first plugged-in slot."""
     last: np.ndarray
     n_vehicles: int
     n_slots: int
@@ -154,6 +156,7 @@ def make_layout(problem: Problem) -> Layout:
         vehicle=vehicle,
         slot=slot,
         first=k == starts[vehicle],
+        start=starts,
         last=starts + lengths - 1,
         n_vehicles=fleet.n_vehicles,
         n_slots=problem.n_slots,
@@ -252,11 +255,9 @@ def plugged_column(
 ) -> np.ndarray:
     """Index k of (vehicle, slot) among the plugged-in slots; -1 where the car is not plugged."""
     fleet = problem.fleet
-    lengths = fleet.plugged_slots
-    starts = np.cumsum(lengths) - lengths
     arrival = fleet.arrival_slot[vehicle]
     inside = (slot >= arrival) & (slot < fleet.departure_slot[vehicle])
-    return np.where(inside, starts[vehicle] + slot - arrival, -1)
+    return np.where(inside, lay.start[vehicle] + slot - arrival, -1)
 
 
 def _stack(

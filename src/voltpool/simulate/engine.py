@@ -104,7 +104,6 @@ def run_policy(
     received_tn = np.zeros((n_slots, n_vehicles))
     backup = HomeBackup(world, enabled=policy.bidirectional)
     sharing = SharingDesk(world, enabled=policy.bidirectional)
-    home_of_car = np.maximum(world.vehicle_home, 0)
 
     energy = world.soc_initial * capacity
     departure_slot = np.full(n_vehicles, -1, dtype=np.int64)
@@ -136,7 +135,7 @@ def run_policy(
             session_slots[cars] = sessions.departure_slot[arriving] - t
         plugged = departure_slot > t
         islanded_homes = world.home_islanded[:, t]
-        islanded = plugged & (world.vehicle_home >= 0) & islanded_homes[home_of_car]
+        islanded = plugged & world.cars_cut_off(t)
         new_agreements = sharing.open_slot(t, energy, plugged & ~islanded, departure_slot)
         state = FleetState(
             t=t,
@@ -176,9 +175,7 @@ def run_policy(
         arrival_energy[islanded] = energy[islanded]
         session_slots[islanded] = departure_slot[islanded] - (t + 1)
         if sharing.active:
-            sharing.close_slot(
-                t, (departure_slot > t + 1) & ~world.home_islanded[home_of_car, t + 1]
-            )
+            sharing.close_slot(t, (departure_slot > t + 1) & ~world.cars_cut_off(t + 1))
 
         leaving = np.flatnonzero(departure_slot == t + 1)
         if leaving.size:

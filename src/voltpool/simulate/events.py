@@ -73,10 +73,6 @@ def slot_of(scenario: Scenario, index: pd.DatetimeIndex, when: object) -> int:
     return int(np.clip(index.searchsorted(stamp), 0, len(index)))
 
 
-def _car(name: str) -> int:
-    return int(name.removeprefix("car-")) - 1
-
-
 def check_offers(events: GridEvents, max_discharge_kw: np.ndarray, names: tuple[str, ...]) -> None:
     """Refuse V2V offers from cars whose charger cannot discharge (one-way)."""
     issues = [
@@ -95,10 +91,12 @@ def grid_events(
     scenario: Scenario, index: pd.DatetimeIndex, rng: np.random.Generator
 ) -> GridEvents:
     """Convert the scenario's outage and V2V events (a home share is drawn with ``rng``)."""
+    home = {name: n for n, name in enumerate(scenario.home_ids)}
+    car = {name: n for n, name in enumerate(scenario.vehicle_ids)}
     outages = []
     for event in scenario.events_of(OutageEvent):
         if event.homes is not None:
-            homes = np.array(sorted(int(h.removeprefix("home-")) - 1 for h in event.homes))
+            homes = np.array(sorted(home[name] for name in event.homes))
         else:
             count = round(float(event.home_share or 0.0) * scenario.homes.count)
             homes = np.sort(rng.choice(scenario.homes.count, count, replace=False))
@@ -108,7 +106,7 @@ def grid_events(
     offers = tuple(
         Offer(
             e.id,
-            _car(e.car),
+            car[e.car],
             slot_of(scenario, index, e.at),
             slot_of(scenario, index, e.start),
             slot_of(scenario, index, e.end),
@@ -122,7 +120,7 @@ def grid_events(
     requests = tuple(
         Request(
             e.id,
-            _car(e.car),
+            car[e.car],
             slot_of(scenario, index, e.at),
             slot_of(scenario, index, e.deadline),
             e.energy_kwh,

@@ -237,24 +237,69 @@ def _site_balance_residual_kw(run: PolicyRun) -> float:
     return float(np.abs(run.site_net_load_kw - per_home_kw.sum(axis=0)).max())
 
 
-def _outage_metrics(run: PolicyRun) -> dict[str, float]:
-    """Hours each cut-off home was (fully, critically) powered and the energy left unserved."""
-    islanded = (
-        np.zeros_like(run.home_load_kw, dtype=bool)
-        if run.islanded is None
-        else np.asarray(run.islanded, dtype=bool)
-    )
+OUTAGE_COLUMNS = (
+    "cars_backing_up",
+    "cut_off_h",
+    "powered_h",
+    "critical_powered_h",
+    "unserved_kwh",
+    "critical_unserved_kwh",
+    "v2h_kwh",
+)
+
+
+def outage_table(run: PolicyRun) -> pd.DataFrame:
+    """One row per home cut off by an outage (index ``home_id``), columns :data:`OUTAGE_COLUMNS`.
+
+    ``cars_backing_up`` names the cars that gave energy to the home; hours are slots times
+    ``dt_h``: ``cut_off_h`` while cut off, ``powered_h`` of those with nothing shed,
+    ``critical_powered_h`` with every critical circuit on; ``unserved_kwh`` and
+    ``critical_unserved_kwh`` the load shed; ``v2h_kwh`` the cars' AC discharge into it.
+    """
+    empty = pd.DataFrame(columns=list(OUTAGE_COLUMNS), index=pd.Index([], name="home_id"))
+    if run.islanded is None:
+        return empty
+    islanded = np.asarray(run.islanded, dtype=bool)
+    homes = np.flatnonzero(islanded.any(axis=1))
+    if homes.size == 0:
+        return empty
     shed = run.home_shed_kw
     critical = (
         np.zeros_like(shed) if run.shed_critical_kw is None else np.asarray(run.shed_critical_kw)
     )
+    v2h_kwh = run.dt_h * np.where(run.car_islanded, np.maximum(-run.power_kw, 0.0), 0.0).sum(1)
+    car_home = np.asarray(run.vehicle_home)
+    backing = [
+        ", ".join(run.vehicle_ids[c] for c in np.flatnonzero((car_home == h) & (v2h_kwh > 0)))
+        for h in homes
+    ]
+    home_v2h_kwh = np.bincount(car_home[car_home >= 0], v2h_kwh[car_home >= 0], len(run.home_ids))
+    cut = islanded[homes]
+    frame = pd.DataFrame(
+        {
+            "cars_backing_up": backing,
+            "cut_off_h": run.dt_h * cut.sum(axis=1),
+            "powered_h": run.dt_h * (cut & (shed[homes] <= SHED_TOLERANCE_KW)).sum(axis=1),
+            "critical_powered_h": run.dt_h
+            * (cut & (critical[homes] <= SHED_TOLERANCE_KW)).sum(axis=1),
+            "unserved_kwh": run.dt_h * shed[homes].sum(axis=1),
+            "critical_unserved_kwh": run.dt_h * critical[homes].sum(axis=1),
+            "v2h_kwh": home_v2h_kwh[homes],
+        },
+        index=pd.Index([run.home_ids[h] for h in homes], name="home_id"),
+    )
+    return frame
+
+
+def _outage_metrics(run: PolicyRun) -> dict[str, float]:
+    """Totals of :func:`outage_table` over the cut-off homes."""
+    totals = outage_table(run).drop(columns="cars_backing_up").sum()
     return {
-        "outage_home_h": run.dt_h * float(islanded.sum()),
-        "outage_covered_h": run.dt_h * float((islanded & (shed <= SHED_TOLERANCE_KW)).sum()),
-        "outage_critical_covered_h": run.dt_h
-        * float((islanded & (critical <= SHED_TOLERANCE_KW)).sum()),
-        "outage_unserved_kwh": run.dt_h * float(shed.sum()),
-        "outage_critical_unserved_kwh": run.dt_h * float(critical.sum()),
+        "outage_home_h": float(totals["cut_off_h"]),
+        "outage_covered_h": float(totals["powered_h"]),
+        "outage_critical_covered_h": float(totals["critical_powered_h"]),
+        "outage_unserved_kwh": float(totals["unserved_kwh"]),
+        "outage_critical_unserved_kwh": float(totals["critical_unserved_kwh"]),
     }
 
 
@@ -392,10 +437,12 @@ __all__ = [
     "METRIC_KEYS",
     "METRIC_LABELS",
     "MET_TOLERANCE_KWH",
+    "OUTAGE_COLUMNS",
     "OVERLOAD_TOLERANCE_KW",
     "PER_CAR_COLUMNS",
     "car_energy_residual_kwh",
     "compare",
+    "outage_table",
     "per_car_table",
     "policy_metrics",
 ]

@@ -20,7 +20,7 @@ Only bidirectional policies share energy: with one-way charging no request is se
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -55,7 +55,6 @@ class Agreement:
     delivered_ac_kwh: float = 0.0
     closed_slot: int = -1
     paid_millicredits: int = 0
-    flow_kw: dict[int, float] = field(default_factory=dict)
 
     @property
     def remaining_ac_kwh(self) -> float:
@@ -69,15 +68,20 @@ class SharingDesk:
         self.world = world
         self.enabled = enabled
         self.policy = policy or CreditPolicy()
+        self.owners = tuple(
+            world.home_ids[home] if home >= 0 else car
+            for home, car in zip(world.vehicle_home, world.vehicle_ids, strict=True)
+        )
+        """The household of every car (its home; a car without one is its own member)."""
         self.offers: list[Offer] = []
         self.requests: list[Request] = []
         self.given_kwh: dict[str, float] = {}
         """Battery energy each offer has promised to agreements. [kWh]"""
         self.wanted_kwh: dict[str, float] = {}
         """Battery energy each request still wants after its agreements so far. [kWh]"""
-        self.available_millicredits = {
-            self.member(n): self.policy.starting_credits * MILLI for n in range(world.n_vehicles)
-        }
+        self.available_millicredits = dict.fromkeys(
+            self.owners, self.policy.starting_credits * MILLI
+        )
         """What each household can still pay: the starting credits, less V2V holds, plus V2V
         earnings (V2G credits are settled later and not counted)."""
         self.active: list[Agreement] = []
@@ -235,8 +239,7 @@ class SharingDesk:
 
     def member(self, car: int) -> str:
         """The household a car belongs to (its home; a car without one is its own member)."""
-        home = self.world.vehicle_home[car]
-        return self.world.home_ids[home] if home >= 0 else self.world.vehicle_ids[car]
+        return self.owners[car]
 
     def time(self, slot: int) -> pd.Timestamp:
         world = self.world
@@ -252,14 +255,14 @@ class SharingDesk:
         """The neighbourhood as one circle: households, every car, plugged in at home or not."""
         world = self.world
         vehicles = world.scenario.vehicles
-        owners = tuple(self.member(n) for n in range(world.n_vehicles))
-        homes = tuple(dict.fromkeys(owners))
-        sites = tuple(o if on_grid[n] else "" for n, o in enumerate(owners))
-        until = [self.time(int(d)) if on_grid[n] else pd.NaT for n, d in enumerate(departure_slot)]
-        since = [world.index[t] if on_grid[n] else pd.NaT for n in range(world.n_vehicles)]
+        homes = tuple(dict.fromkeys(self.owners))
+        until = (world.index[0] + pd.to_timedelta(departure_slot * world.dt_h, unit="h")).where(
+            on_grid
+        )
+        since = pd.DatetimeIndex(np.full(world.n_vehicles, world.index[t])).where(on_grid)
         cars = Cars(
             ids=world.vehicle_ids,
-            owner=owners,
+            owner=self.owners,
             capacity_kwh=world.capacity_kwh,
             charge_efficiency=world.charge_efficiency,
             discharge_efficiency=world.discharge_efficiency,
@@ -268,9 +271,9 @@ class SharingDesk:
             soc=np.clip(soc, 0.0, 1.0),
             reserve_soc=np.minimum(vehicles.soc_min, np.clip(soc, 0.0, 1.0)),
             max_soc=np.full(world.n_vehicles, vehicles.soc_max),
-            site=sites,
-            plugged_from=pd.DatetimeIndex(since),
-            plugged_until=pd.DatetimeIndex(until),
+            site=tuple(np.where(on_grid, self.owners, "")),
+            plugged_from=since,
+            plugged_until=until,
             timezone="UTC",
         )
         infinite = np.full(len(homes), np.inf)
@@ -320,7 +323,6 @@ class SharingDesk:
                 agreement.remaining_ac_kwh / dt_h,
             )
             if flow > 0:
-                agreement.flow_kw[t] = flow
                 agreement.delivered_ac_kwh += flow * dt_h
                 given[agreement.giver] += flow
                 received[agreement.receiver] += flow

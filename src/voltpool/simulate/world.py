@@ -112,6 +112,14 @@ class World:
     def n_vehicles(self) -> int:
         return len(self.vehicle_ids)
 
+    def cars_cut_off(self, t: int) -> np.ndarray:
+        """``[N]`` cars whose home is cut off by an outage in slot ``t`` (a car without a home
+        never is)."""
+        has_home = self.vehicle_home >= 0
+        cut = np.zeros(self.n_vehicles, dtype=bool)
+        cut[has_home] = self.home_islanded[self.vehicle_home[has_home], t]
+        return cut
+
 
 def _prices(scenario: Scenario, index: pd.DatetimeIndex) -> tuple[np.ndarray, list[str]]:
     """Day-ahead prices on ``index``; outside the shipped years, the nearest year that fits."""
@@ -279,8 +287,7 @@ def build_world(scenario: Scenario) -> World:
 
     check_transformer(scenario, index, home_load_kw.sum(axis=0), import_limit)
     events = grid_events(scenario, index, np.random.default_rng([scenario.seed, 1]))
-    vehicle_ids = tuple(f"car-{i + 1:03d}" for i in range(n_vehicles))
-    check_offers(events, max_discharge_kw, vehicle_ids)
+    check_offers(events, max_discharge_kw, scenario.vehicle_ids)
     capacity_kwh = models["capacity_kwh"].to_numpy(float)
     backup = scenario.backup
     range_kwh = backup.min_range_km * backup.consumption_kwh_per_100km / 100.0
@@ -288,10 +295,10 @@ def build_world(scenario: Scenario) -> World:
         scenario=scenario,
         index=index,
         dt_h=dt_h,
-        home_ids=tuple(f"home-{i + 1:03d}" for i in range(homes.count)),
+        home_ids=scenario.home_ids,
         home_load_kw=home_load_kw,
         base_load_kw=home_load_kw.sum(axis=0),
-        vehicle_ids=vehicle_ids,
+        vehicle_ids=scenario.vehicle_ids,
         vehicle_home=vehicle_home,
         vehicle_model=tuple(models["model"]),
         chemistry=chemistry_for_models(models["model"]),
