@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from voltpool.ledger import Ledger
-from voltpool.sharing import Cars, Circle, Sites, credit_account
+from voltpool.sharing import Cars, Circle, Sites, credit_account, energy_account
 
 TZ = "Europe/Amsterdam"
 NOW = pd.Timestamp("2025-01-14 18:00", tz=TZ)
@@ -82,8 +82,6 @@ def member_balances(ledger: Ledger, circle: Circle) -> dict[str, int]:
 
 def everything(ledger: Ledger, circle: Circle) -> tuple[dict[str, Any], int]:
     """All member balances (credit and energy, pending included) and the transfer count."""
-    from voltpool.sharing import energy_account
-
     state = {}
     for m in circle.members:
         state[credit_account(m)] = ledger.balance(credit_account(m))

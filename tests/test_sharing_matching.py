@@ -170,3 +170,15 @@ def test_random_matches_keep_every_rule_and_beat_a_greedy_plan(seed: int) -> Non
     assert (into_car <= (cars.max_soc - cars.soc) * cars.capacity_kwh + TOLERANCE_KWH).all()
     # Wh rounding of each match costs at most 1 Wh at the charger per match
     assert sum(got.values()) >= greedy_kwh(circle, requests, offers) - 1e-3 * (len(matches) + 1)
+
+
+def test_a_badly_scaled_v2v_plan_is_still_solved() -> None:
+    """HiGHS ended this one-transfer grid problem with status Unknown after presolve; the
+    scheduler re-solves it without presolve instead of failing."""
+    from voltpool.credits import CreditPolicy
+    from voltpool.sharing import plan_transfers
+
+    circle, requests, offers = random_book(130)
+    matches = match(requests, offers, circle, NOW, CreditPolicy(v2v_losses="split"))
+    plan = plan_transfers(circle, matches)
+    assert plan.shortfall_kwh.max() < 1e-6

@@ -33,6 +33,7 @@ from voltpool.backup.home import (
 )
 from voltpool.backup.picture import write_backup_html
 from voltpool.errors import FieldIssue, ProblemError, SolverError
+from voltpool.schedule.explain import describe_limit
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -80,13 +81,19 @@ def _clock(stamp: pd.Timestamp, home: Home, start: pd.Timestamp) -> str:
     return local.strftime("%H:%M") if days == 0 else f"+{days}d {local:%H:%M}"
 
 
+def _slot_clock(case: OutageCase, slot: int) -> str:
+    """:func:`_clock` of the start of ``slot`` (``T`` = the end of the outage)."""
+    start = case.index[0]
+    return _clock(start + SLOT * int(slot), case.home, start)
+
+
 def return_slots(case: OutageCase, times: list[str]) -> list[int]:
     """Slots at which the grid returns: the given local HH:MM times, or every full hour."""
     index = case.index
     n_t = index.size
     if not times:
-        hours = max(round(1 / case.dt_h), 1)
-        step = max(hours, (n_t // 8 // hours) * hours)
+        slots_per_hour = max(round(1 / case.dt_h), 1)
+        step = max(slots_per_hour, (n_t // 8 // slots_per_hour) * slots_per_hour)
         slots = list(range(step, n_t + 1, step))
         return slots if slots and slots[-1] == n_t else [*slots, n_t]
     start_local = index[0].tz_convert(case.home.timezone)
@@ -104,7 +111,7 @@ def return_slots(case: OutageCase, times: list[str]) -> list[int]:
         if offset != int(offset):
             issues.append(FieldIssue("--grid-returns", f"{text} is not on a quarter hour"))
         elif not 0 < offset <= n_t:
-            end = _clock(index[-1] + SLOT, case.home, index[0])
+            end = _slot_clock(case, n_t)
             issues.append(
                 FieldIssue(
                     "--grid-returns",
@@ -123,32 +130,27 @@ def _hours(value: float, digits: int = 2) -> str:
     return f"{value:.{digits}f}".rstrip("0").rstrip(".") + " h"
 
 
+def _kept_on(case: OutageCase, hours: float) -> str:
+    """``6 h (the whole outage)`` or ``2 h, until 19:00`` for a run of ``hours`` from the start."""
+    plan = case.plan
+    if hours >= plan.n_slots * plan.dt_h:
+        return f"{_hours(hours)} (the whole outage)"
+    return f"{_hours(hours)}, until {_slot_clock(case, round(hours / plan.dt_h))}"
+
+
 def outage_summary(case: OutageCase) -> dict[str, str]:
     """The headline numbers, also shown at the top of the HTML page."""
     plan = case.plan
     home = case.home
-    index = case.index
     total_h = plan.n_slots * plan.dt_h
-    start = index[0]
-    end = _clock(index[-1] + SLOT, home, start)
     load_kwh = float(plan.load_kw.sum() * plan.dt_h)
     summary = {
-        "Outage": f"{start.tz_convert(home.timezone):%Y-%m-%d %H:%M} to {end} "
-        f"({_hours(total_h)}, {home.timezone})",
+        "Outage": f"{case.index[0].tz_convert(home.timezone):%Y-%m-%d %H:%M} to "
+        f"{_slot_clock(case, plan.n_slots)} ({_hours(total_h)}, {home.timezone})",
         "House load": f"{load_kwh:.1f} kWh, peak {plan.load_kw.max():.1f} kW",
+        "Everything on": _kept_on(case, plan.hours_full),
+        "Critical circuits on": _kept_on(case, plan.hours_critical),
     }
-    full = plan.hours_full
-    summary["Everything on"] = (
-        f"{_hours(full)} (the whole outage)"
-        if full >= total_h
-        else f"{_hours(full)}, until {_clock(start + SLOT * round(full / plan.dt_h), home, start)}"
-    )
-    crit = plan.hours_critical
-    summary["Critical circuits on"] = (
-        f"{_hours(crit)} (the whole outage)"
-        if crit >= total_h
-        else f"{_hours(crit)}, until {_clock(start + SLOT * round(crit / plan.dt_h), home, start)}"
-    )
     summary["Served by the cars"] = f"{plan.served_kwh:.1f} kWh"
     summary["Not served"] = (
         f"{plan.unserved_kwh:.1f} kWh (critical {plan.unserved_critical_kwh:.1f} kWh)"
@@ -156,27 +158,25 @@ def outage_summary(case: OutageCase) -> dict[str, str]:
     order = plan.shed_order()
     if order:
         summary["Shed first"] = ", ".join(
-            f"{plan.circuit_names[c]} at "
-            f"{_clock(start + SLOT * int(plan.first_shed_slot[c]), home, start)}"
+            f"{plan.circuit_names[c]} at {_slot_clock(case, plan.first_shed_slot[c])}"
             for c in order[:3]
         )
-    left = np.maximum(plan.energy_kwh[:, -1] - plan.reserve_kwh, 0.0)
+    left_kwh = np.maximum(plan.energy_kwh[:, -1] - plan.reserve_kwh, 0.0)
     helping = case.cars.max_discharge_kw > 0
-    if helping.any() and full >= total_h:
-        spare = float((left * case.cars.discharge_efficiency)[helping].sum())
+    if helping.any() and plan.hours_full >= total_h:
+        spare_kwh = float((left_kwh * case.cars.discharge_efficiency)[helping].sum())
         mean_kw = float(plan.load_kw.mean())
         summary["Left above the reserves"] = (
-            f"{spare:.1f} kWh at the house, about {_hours(spare / mean_kw, 1)} more at this "
-            "outage's average load"
+            f"{spare_kwh:.1f} kWh at the house, about {_hours(spare_kwh / mean_kw, 1)} more at "
+            "this outage's average load"
             if mean_kw > 0
-            else f"{spare:.1f} kWh at the house"
+            else f"{spare_kwh:.1f} kWh at the house"
         )
     return summary
 
 
 def circuits_table(case: OutageCase) -> Table:
     plan = case.plan
-    start = case.index[0]
     table = Table(title="Circuits (kept longest first)")
     for column, justify in (
         ("circuit", "left"),
@@ -188,14 +188,14 @@ def circuits_table(case: OutageCase) -> Table:
         ("shed kWh", "right"),
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for c in sorted(range(plan.n_circuits), key=lambda c: plan.tier[c]):
+    for c in plan.circuits_by_tier:
         first = int(plan.first_shed_slot[c])
         table.add_row(
             plan.circuit_names[c],
             "critical" if plan.critical[c] else "",
             str(plan.priority[c]),
             f"{plan.circuit_load_kw[c].sum() * plan.dt_h:.1f}",
-            "never" if first < 0 else _clock(start + SLOT * first, case.home, start),
+            "never" if first < 0 else _slot_clock(case, first),
             f"{plan.shed_hours[c]:.2f}",
             f"{plan.shed_kwh_by_circuit[c]:.1f}",
         )
@@ -205,7 +205,6 @@ def circuits_table(case: OutageCase) -> Table:
 def cars_table(case: OutageCase) -> Table:
     plan = case.plan
     cars = case.cars
-    start = case.index[0]
     table = Table(title="Cars")
     for column in ("car", "now", "reserve", "gave (AC)", "at the end", "reserve reached"):
         table.add_column(column, justify="left" if column == "car" else "right")
@@ -221,7 +220,7 @@ def cars_table(case: OutageCase) -> Table:
         elif stops[n] == 0:
             reached = "already at it"
         else:
-            reached = _clock(start + SLOT * int(stops[n]), case.home, start)
+            reached = _slot_clock(case, stops[n])
         table.add_row(
             name,
             f"{plan.energy_kwh[n, 0]:.1f} kWh ({plan.energy_kwh[n, 0] / capacity:.0%})",
@@ -237,7 +236,6 @@ def cars_table(case: OutageCase) -> Table:
 def returns_table(case: OutageCase, slots: list[int]) -> Table:
     plan = case.plan
     cars = case.cars
-    start = case.index[0]
     table = Table(title="If the grid returns at ...")
     table.add_column("grid back", justify="right")
     table.add_column("all on", justify="center")
@@ -252,7 +250,7 @@ def returns_table(case: OutageCase, slots: list[int]) -> Table:
             for e, km in zip(back.energy_kwh, back.range_km, strict=True)  # type: ignore[arg-type]
         ]
         table.add_row(
-            _clock(start + SLOT * slot, case.home, start),
+            _slot_clock(case, slot),
             "yes" if back.nothing_shed else ("critical" if back.critical_kept else "no"),
             f"{back.served_kwh:.1f}",
             f"{back.shed_kwh:.1f}",
@@ -263,7 +261,7 @@ def returns_table(case: OutageCase, slots: list[int]) -> Table:
 
 def overload_table(case: OverloadCase) -> Table:
     plan = case.plan
-    table = Table(title=f"Overload window: import limit {plan.limit_kw.max():g} kW")
+    table = Table(title=f"Overload window: import limit {describe_limit(plan.limit_kw)} kW")
     table.add_column("")
     table.add_column("without the cars", justify="right")
     table.add_column("with the cars", justify="right")

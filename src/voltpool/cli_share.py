@@ -17,8 +17,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from voltpool.cli_ledger import opened
 from voltpool.errors import ProblemError, SolverError
-from voltpool.ledger import Conflict, InvalidInput, Ledger, LedgerError, Rejected
+from voltpool.ledger import Conflict, Rejected
 from voltpool.sharing import (
     DEFAULT_CIRCLE,
     CircleFile,
@@ -50,10 +51,9 @@ CircleArgument = Annotated[
 
 
 def _bad_input(error: ProblemError, source: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {source}: {len(error.issues)} problem(s), nothing written")
-    for issue in error.issues:
-        errors.print(f"  [red]-[/] [bold]{issue.field}[/]: {issue.rule}", highlight=False)
-    return typer.Exit(EXIT_BAD_INPUT)
+    from voltpool.cli import fail_on_bad_input  # not at the top: voltpool.cli imports this module
+
+    return fail_on_bad_input(error, source)
 
 
 def _read(circle: str, now: str | None) -> CircleFile:
@@ -68,10 +68,6 @@ def _read(circle: str, now: str | None) -> CircleFile:
         return load_circle(circle, now=clock)
     except ProblemError as error:
         raise _bad_input(error, circle) from None
-
-
-def _local(stamp: pd.Timestamp, timezone: str, fmt: str = "%a %H:%M") -> str:
-    return stamp.tz_convert(timezone).strftime(fmt)
 
 
 @share_app.command("check")
@@ -136,38 +132,32 @@ def run_command(
         errors.print(f"[bold red]solver error:[/] {error}")
         raise typer.Exit(1) from None
     console.print(
-        f"[bold]{c.id}[/]: {c.description} - now {_local(loaded.now, tz, '%Y-%m-%d %H:%M')} "
+        f"[bold]{c.id}[/]: {c.description} - now {loaded.now.tz_convert(tz):%Y-%m-%d %H:%M} "
         f"({tz}); {len(c.members)} members, {len(loaded.requests)} requests, "
         f"{len(loaded.offers)} offers",
         highlight=False,
     )
-    try:
-        ledger = Ledger.open(db)
-    except (InvalidInput, LedgerError) as error:
-        errors.print(f"[bold red]error:[/] --db: {error}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    try:
-        open_accounts(ledger, c)
-        acceptances = open_pending(ledger, matches)
-        accepted = [a.match for a in acceptances if a.accepted]
-        plan = plan_transfers(c, accepted)
-        results = settle(ledger, accepted, plan.metered(), loaded.policy)
-        report = ledger.verify()
-        balances = {
-            m: (ledger.balance(credit_account(m)), ledger.balance(energy_account(m)))
-            for m in c.members
-        }
-    except (Conflict, Rejected) as error:
-        errors.print(
-            f"[bold red]{type(error).__name__.lower()}:[/] {error} (these requests were settled "
-            "before with other amounts; use new request or offer ids)"
-        )
-        raise typer.Exit(1) from None
-    except SolverError as error:
-        errors.print(f"[bold red]solver error:[/] {error}")
-        raise typer.Exit(1) from None
-    finally:
-        ledger.close()
+    with opened(db) as ledger:  # --db errors exit 2
+        try:
+            open_accounts(ledger, c)
+            acceptances = open_pending(ledger, matches)
+            accepted = [a.match for a in acceptances if a.accepted]
+            plan = plan_transfers(c, accepted)
+            results = settle(ledger, accepted, plan.metered(), loaded.policy)
+            report = ledger.verify()
+            balances = {
+                m: (ledger.balance(credit_account(m)), ledger.balance(energy_account(m)))
+                for m in c.members
+            }
+        except (Conflict, Rejected) as error:
+            errors.print(
+                f"[bold red]{type(error).__name__.lower()}:[/] {error} (these requests were "
+                "settled before with other amounts; use new request or offer ids)"
+            )
+            raise typer.Exit(1) from None
+        except SolverError as error:
+            errors.print(f"[bold red]solver error:[/] {error}")
+            raise typer.Exit(1) from None
 
     table = Table(
         title=f"Matches ({len(matches)})",

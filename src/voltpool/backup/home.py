@@ -28,9 +28,9 @@ from voltpool.backup.overload import DEFAULT_IMPORT_PRICE_PER_KWH, OverloadPlan,
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.tomlfiles import TimeZone, TomlLibrary, validation_issues
 
-SLOT = pd.Timedelta("15min")
 SLOT_MINUTES = 15
-DT_H = 0.25
+SLOT = pd.Timedelta(minutes=SLOT_MINUTES)
+DT_H = SLOT_MINUTES / 60
 MAX_HOURS = 14 * 24
 """Longest outage or overload window accepted (two weeks)."""
 
@@ -237,10 +237,6 @@ def home_from_dict(document: dict[str, object]) -> Home:
 HOMES = TomlLibrary("voltpool.backup", "home", "--scenario")
 
 
-def builtin_names() -> list[str]:
-    return HOMES.names()
-
-
 def load_home(name_or_path: str | Path = "home") -> Home:
     """Read and validate a home by built-in name or TOML path (raises ProblemError)."""
     document, _source = HOMES.document(name_or_path)
@@ -352,37 +348,29 @@ class CarArrays:
     def of(cls, home: Home) -> CarArrays:
         cars = home.cars
 
-        def col(key: str) -> np.ndarray:
-            return np.array([float(getattr(c, key)) for c in cars], dtype=float)
+        def col(key: str, missing: float = np.nan) -> np.ndarray:
+            """One key over the cars; an optional key left out reads as ``missing``."""
+            values = (getattr(c, key) for c in cars)
+            return np.array([missing if v is None else float(v) for v in values], dtype=float)
 
         capacity = col("capacity_kwh")
         energy = col("soc") * capacity
         per_km = col("consumption_kwh_per_100km") / 100.0
-        reserve = np.array(
-            [
-                reserve_kwh_from(c.capacity_kwh, c.min_soc, c.min_range_km, per_km[n])[0]
-                for n, c in enumerate(cars)
-            ],
-            dtype=float,
-        )
-        target = np.array(
-            [
-                c.target_soc * c.capacity_kwh if c.target_soc is not None else energy[n]
-                for n, c in enumerate(cars)
-            ],
-            dtype=float,
-        )
+        target_soc = col("target_soc")
         return cls(
             names=tuple(c.name for c in cars),
             capacity_kwh=capacity,
             energy_kwh=energy,
-            reserve_kwh=reserve,
+            # a floor that is not given counts as 0, as in reserve_kwh_from
+            reserve_kwh=reserve_kwh_from(
+                capacity, col("min_soc", 0.0), col("min_range_km", 0.0), per_km
+            ),
             max_charge_kw=col("max_charge_kw"),
             max_discharge_kw=col("max_discharge_kw"),
             charge_efficiency=col("charge_efficiency"),
             discharge_efficiency=col("discharge_efficiency"),
             consumption_kwh_per_km=per_km,
-            target_kwh=target,
+            target_kwh=np.where(np.isnan(target_soc), energy, target_soc * capacity),
         )
 
 
@@ -399,17 +387,17 @@ class OutageCase:
 
     @property
     def dt_h(self) -> float:
-        return DT_H
+        return self.plan.dt_h
 
 
 def plan_home_outage(home: Home, hours: float | None = None, **options: float) -> OutageCase:
     """Plan the home's outage (``hours`` overrides its length); ``options`` go to
     :func:`plan_outage` (``time_discount``, ``mip_rel_gap``, ``time_limit_s``)."""
-    if hours is not None and not (0.25 <= hours <= MAX_HOURS and float(hours * 4).is_integer()):
+    if hours is not None and not (DT_H <= hours <= MAX_HOURS and (hours / DT_H).is_integer()):
         raise ProblemError(
             [
                 FieldIssue(
-                    "--hours", f"{hours!r} must be a multiple of 0.25 within 0.25..{MAX_HOURS}"
+                    "--hours", f"{hours!r} must be a multiple of {DT_H} within {DT_H}..{MAX_HOURS}"
                 )
             ]
         )

@@ -55,13 +55,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
 from voltpool.errors import FieldIssue, ProblemError, SolverError
-from voltpool.schedule.lp import quiet_highs
+from voltpool.schedule.lp import highs_for, run_highs
 
 DEFAULT_TIME_DISCOUNT = 0.05
 """A kWh served in the last slot is worth 5 % less than one served in the first."""
@@ -199,8 +200,6 @@ class OutagePlan:
         What each circuit would draw if on. [kW]
     critical : array [C] of bool
     priority : array [C] of int
-    tier : array [C] of int
-        0 is kept on longest (:func:`circuit_tiers`).
     on : array [C, T] of bool
         Relay state; circuits drawing nothing are on.
     power_kw : array [N, T]
@@ -216,12 +215,21 @@ class OutagePlan:
     circuit_load_kw: np.ndarray
     critical: np.ndarray
     priority: np.ndarray
-    tier: np.ndarray
     on: np.ndarray
     power_kw: np.ndarray
     energy_kwh: np.ndarray
     reserve_kwh: np.ndarray
     solver: OutageSolverInfo
+
+    @cached_property
+    def tier(self) -> np.ndarray:
+        """``[C]``: 0 is kept on longest (:func:`circuit_tiers` of ``critical``, ``priority``)."""
+        return circuit_tiers(self.critical, self.priority)
+
+    @property
+    def circuits_by_tier(self) -> np.ndarray:
+        """``[C]`` circuit indices, kept longest first (ties in circuit order)."""
+        return np.argsort(self.tier, kind="stable")
 
     @property
     def n_circuits(self) -> int:
@@ -315,7 +323,7 @@ class OutagePlan:
         """Circuits that are shed at some point, earliest first (ties: least important first)."""
         first = self.first_shed_slot
         shed = np.flatnonzero(first >= 0)
-        return [int(c) for c in sorted(shed, key=lambda c: (first[c], -self.tier[c]))]
+        return shed[np.lexsort((-self.tier[shed], first[shed]))].tolist()
 
     def level_scores(self, time_discount: float | None = None) -> np.ndarray:
         """``[K]``: the discounted energy each tier is served (the lexicographic objective)."""
@@ -376,7 +384,7 @@ def _check_inputs(
     priority: np.ndarray,
     energy: np.ndarray,
     reserve: np.ndarray,
-    max_discharge: np.ndarray,
+    max_kw: np.ndarray,
     eta: np.ndarray,
     dt_h: float,
     available: np.ndarray,
@@ -410,7 +418,7 @@ def _check_inputs(
     n_v = energy.size
     for name, array in (
         ("reserve_kwh", reserve),
-        ("max_discharge_kw", max_discharge),
+        ("max_discharge_kw", max_kw),
         ("discharge_efficiency", eta),
     ):
         if array.shape != (n_v,):
@@ -426,7 +434,7 @@ def _check_inputs(
     for name, array, rule, bad_mask in (
         ("energy_kwh", energy, "must be a finite number >= 0", ~(energy >= 0)),
         ("reserve_kwh", reserve, "must be a finite number >= 0", ~(reserve >= 0)),
-        ("max_discharge_kw", max_discharge, "must be a finite number >= 0", ~(max_discharge >= 0)),
+        ("max_discharge_kw", max_kw, "must be a finite number >= 0", ~(max_kw >= 0)),
         ("discharge_efficiency", eta, "must be within (0, 1]", ~((eta > 0) & (eta <= 1))),
     ):
         bad_mask = bad_mask | ~np.isfinite(array)
@@ -494,7 +502,7 @@ def plan_outage(
     priority_raw = np.asarray(priority).reshape(-1)
     energy = np.asarray(energy_kwh, dtype=float).reshape(-1)
     reserve = np.asarray(reserve_kwh, dtype=float).reshape(-1)
-    p_max = np.asarray(max_discharge_kw, dtype=float).reshape(-1)
+    max_kw = np.asarray(max_discharge_kw, dtype=float).reshape(-1)
     eta = np.asarray(discharge_efficiency, dtype=float).reshape(-1)
     n_c, n_t = load.shape
     avail = (
@@ -516,30 +524,36 @@ def plan_outage(
         priority_a,
         energy,
         reserve,
-        p_max,
+        max_kw,
         eta,
         float(dt_h),
         avail,
         names,
         time_discount,
     )
-    tier = circuit_tiers(critical_a, priority_a)
-    budget = np.where(energy > reserve, energy - reserve, 0.0)
-    limit_kw = np.where((budget > 0)[:, None] & avail, p_max[:, None], 0.0)
-    on, discharge, info = _solve(
-        load, tier, limit_kw, budget, eta, float(dt_h), time_discount, mip_rel_gap, time_limit_s
+    budget_kwh = np.maximum(energy - reserve, 0.0)
+    limit_kw = np.where((budget_kwh > 0)[:, None] & avail, max_kw[:, None], 0.0)
+    on, discharge_kw, info = _solve(
+        load,
+        circuit_tiers(critical_a, priority_a),
+        limit_kw,
+        budget_kwh,
+        eta,
+        float(dt_h),
+        time_discount,
+        mip_rel_gap,
+        time_limit_s,
     )
-    drawn = np.cumsum(discharge * dt_h / eta[:, None], axis=1)
-    energy_path = np.concatenate([energy[:, None], energy[:, None] - drawn], axis=1)
+    drawn_kwh = np.cumsum(discharge_kw * dt_h / eta[:, None], axis=1)
+    energy_path = np.concatenate([energy[:, None], energy[:, None] - drawn_kwh], axis=1)
     return OutagePlan(
         dt_h=float(dt_h),
         circuit_names=names,
         circuit_load_kw=load,
         critical=critical_a,
         priority=priority_a,
-        tier=tier,
         on=on,
-        power_kw=-discharge,
+        power_kw=-discharge_kw,
         energy_kwh=energy_path,
         reserve_kwh=reserve,
         solver=info,
@@ -560,7 +574,7 @@ class _Model:
 
 
 def _build(
-    load: np.ndarray, limit_kw: np.ndarray, budget: np.ndarray, eta: np.ndarray, dt_h: float
+    load: np.ndarray, limit_kw: np.ndarray, budget_kwh: np.ndarray, eta: np.ndarray, dt_h: float
 ) -> _Model:
     n_c, n_t = load.shape
     n_v = limit_kw.shape[0]
@@ -581,38 +595,72 @@ def _build(
     col_lower = np.concatenate([np.where(loaded, 0.0, 1.0), np.zeros(n_v * n_t)])
     col_upper = np.concatenate([np.ones(n_on), limit_kw.reshape(-1)])
     row_lower = np.concatenate([np.zeros(n_t), np.full(n_v, -np.inf)])
-    row_upper = np.concatenate([np.zeros(n_t), budget])
+    row_upper = np.concatenate([np.zeros(n_t), budget_kwh])
     return _Model(n_on, n_cols, col_lower, col_upper, matrix, row_lower, row_upper)
 
 
 def _highs(model: _Model) -> highspy.Highs:
-    lp = highspy.HighsLp()
-    lp.num_col_ = model.n_cols
-    lp.num_row_ = model.row_lower.size
-    lp.col_cost_ = np.zeros(model.n_cols)
-    lp.col_lower_ = model.col_lower
-    lp.col_upper_ = model.col_upper
-    lp.row_lower_ = model.row_lower
-    lp.row_upper_ = model.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = model.n_cols
-    lp.a_matrix_.num_row_ = model.row_lower.size
-    lp.a_matrix_.start_ = model.matrix.indptr
-    lp.a_matrix_.index_ = model.matrix.indices
-    lp.a_matrix_.value_ = model.matrix.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * model.n_on + [
-        highspy.HighsVarType.kContinuous
-    ] * (model.n_cols - model.n_on)
-    highs = quiet_highs()
-    highs.passModel(lp)
-    return highs
+    return highs_for(
+        np.zeros(model.n_cols),
+        model.col_lower,
+        model.col_upper,
+        model.matrix,
+        model.row_lower,
+        model.row_upper,
+        integer_columns=model.n_on,
+    )
+
+
+def _solve_tiers(
+    highs: highspy.Highs,
+    model: _Model,
+    weight: np.ndarray,
+    cell_tier: np.ndarray,
+    deadline: float,
+) -> tuple[str, int, list[str]]:
+    """One MIP per tier that draws power, most important first, each keeping the tiers above
+    at their optimum (an added row). Returns the status, the number of solves and notes."""
+    all_cols = np.arange(model.n_cols, dtype=np.int32)
+    solution: highspy.HighsSolution | None = None
+    levels = 0
+    for k in np.unique(cell_tier[weight > 0]):
+        levels += 1
+        coef = np.where(cell_tier == k, weight, 0.0)
+        cost = np.zeros(model.n_cols)
+        cost[: model.n_on] = -coef
+        highs.changeColsCost(model.n_cols, all_cols, cost)
+        highs.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
+        if solution is not None:
+            highs.setSolution(solution)
+        run_status = run_highs(highs)
+        if run_status not in (
+            highspy.HighsModelStatus.kOptimal,
+            highspy.HighsModelStatus.kTimeLimit,
+        ):
+            raise SolverError(
+                f"HiGHS stopped with status {highs.modelStatusToString(run_status)!r} on "
+                f"tier {k} of the outage plan"
+            )
+        solution = highs.getSolution()
+        x = np.asarray(solution.col_value)
+        if not np.isfinite(x).all() or x.size != model.n_cols:
+            raise SolverError(f"HiGHS found no plan for tier {k} within the time limit")
+        best = float(coef @ np.round(x[: model.n_on]))
+        # keep this tier at its optimum while the tiers below are decided
+        index = np.flatnonzero(coef).astype(np.int32)
+        tolerance = 1e-7 * max(best, 1.0)
+        highs.addRow(best - tolerance, np.inf, index.size, index, coef[index])
+        if run_status == highspy.HighsModelStatus.kTimeLimit:
+            note = f"time limit reached at tier {k}: lower tiers get what is left"
+            return "time_limit", levels, [note]
+    return "optimal", levels, []
 
 
 def _solve(
     load: np.ndarray,
     tier: np.ndarray,
     limit_kw: np.ndarray,
-    budget: np.ndarray,
+    budget_kwh: np.ndarray,
     eta: np.ndarray,
     dt_h: float,
     time_discount: float,
@@ -623,60 +671,24 @@ def _solve(
     started = time.perf_counter()
     n_c, n_t = load.shape
     n_v = limit_kw.shape[0]
-    model = _build(load, limit_kw, budget, eta, dt_h)
+    model = _build(load, limit_kw, budget_kwh, eta, dt_h)
     highs = _highs(model)
     highs.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     highs.setOptionValue("mip_abs_gap", 1e-9)
+    on_cols = np.arange(model.n_on, dtype=np.int32)
+    all_cols = np.arange(model.n_cols, dtype=np.int32)
+    status, levels = "optimal", 0
     notes: list[str] = []
-    status = "optimal"
 
     # Everything on is the common case (a short outage, a full battery): one LP decides it.
     ones = np.ones(model.n_on)
-    highs.changeColsBounds(model.n_on, np.arange(model.n_on, dtype=np.int32), ones, ones)
-    highs.run()
-    everything = highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    levels = 0
-    if not everything:
-        highs.changeColsBounds(
-            model.n_on,
-            np.arange(model.n_on, dtype=np.int32),
-            model.col_lower[: model.n_on],
-            ones,
-        )
+    highs.changeColsBounds(model.n_on, on_cols, ones, ones)
+    if run_highs(highs) != highspy.HighsModelStatus.kOptimal:
+        highs.changeColsBounds(model.n_on, on_cols, model.col_lower[: model.n_on], ones)
         weight = (load * dt_h * slot_discount(n_t, time_discount)).reshape(-1)
-        cell_tier = np.repeat(tier, n_t)
-        solution: highspy.HighsSolution | None = None
-        for k in np.unique(tier[load.sum(axis=1) > 0]):
-            levels += 1
-            coef = np.where(cell_tier == k, weight, 0.0)
-            cost = np.zeros(model.n_cols)
-            cost[: model.n_on] = -coef
-            highs.changeColsCost(model.n_cols, np.arange(model.n_cols, dtype=np.int32), cost)
-            remaining = time_limit_s - (time.perf_counter() - started)
-            highs.setOptionValue("time_limit", max(remaining, 0.1))
-            if solution is not None:
-                highs.setSolution(solution)
-            highs.run()
-            run_status = highs.getModelStatus()
-            if run_status == highspy.HighsModelStatus.kTimeLimit:
-                status = "time_limit"
-            elif run_status != highspy.HighsModelStatus.kOptimal:
-                raise SolverError(
-                    f"HiGHS stopped with status {highs.modelStatusToString(run_status)!r} on "
-                    f"tier {k} of the outage plan"
-                )
-            solution = highs.getSolution()
-            x = np.asarray(solution.col_value)
-            if not np.isfinite(x).all() or x.size != model.n_cols:
-                raise SolverError(f"HiGHS found no plan for tier {k} within the time limit")
-            best = float(coef @ np.round(x[: model.n_on]))
-            # keep this tier at its optimum while the tiers below are decided
-            index = np.flatnonzero(coef).astype(np.int32)
-            tolerance = 1e-7 * max(best, 1.0)
-            highs.addRow(best - tolerance, np.inf, index.size, index, coef[index])
-            if status == "time_limit":
-                notes.append(f"time limit reached at tier {k}: lower tiers get what is left")
-                break
+        status, levels, notes = _solve_tiers(
+            highs, model, weight, np.repeat(tier, n_t), started + time_limit_s
+        )
 
     # Circuits fixed: serve them from the cars that lose the least battery energy. The tier
     # rows are dropped first (rounding the binaries must not make them bind).
@@ -688,27 +700,24 @@ def _solve(
         highs.deleteRows(extra_rows, np.arange(base_rows, base_rows + extra_rows, dtype=np.int32))
     fixed = on.astype(float)
     highs.changeColsIntegrality(
-        model.n_on,
-        np.arange(model.n_on, dtype=np.int32),
-        np.full(model.n_on, highspy.HighsVarType.kContinuous),
+        model.n_on, on_cols, np.full(model.n_on, highspy.HighsVarType.kContinuous)
     )
-    highs.changeColsBounds(model.n_on, np.arange(model.n_on, dtype=np.int32), fixed, fixed)
+    highs.changeColsBounds(model.n_on, on_cols, fixed, fixed)
     cost = np.zeros(model.n_cols)
     cost[model.n_on :] = np.repeat(dt_h / eta, n_t)
-    highs.changeColsCost(model.n_cols, np.arange(model.n_cols, dtype=np.int32), cost)
+    highs.changeColsCost(model.n_cols, all_cols, cost)
     highs.setOptionValue("time_limit", np.inf)
-    highs.run()
-    if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+    if run_highs(highs) == highspy.HighsModelStatus.kOptimal:
         x = np.asarray(highs.getSolution().col_value)
     else:  # keep the MIP's own split of the load over the cars
         notes.append("kept the MIP's split of the load over the cars")
     on_grid = on.reshape(n_c, n_t)
-    discharge = np.clip(x[model.n_on :].reshape(n_v, n_t), 0.0, limit_kw)
+    discharge_kw = np.clip(x[model.n_on :].reshape(n_v, n_t), 0.0, limit_kw)
     # exact balance: served load equals discharge (removes solver round-off)
-    served = np.where(on_grid, load, 0.0).sum(axis=0)
-    total = discharge.sum(axis=0)
-    scale = np.divide(served, total, out=np.zeros(n_t), where=total > 0)
-    discharge = discharge * scale
+    served_kw = np.where(on_grid, load, 0.0).sum(axis=0)
+    total_kw = discharge_kw.sum(axis=0)
+    scale = np.divide(served_kw, total_kw, out=np.zeros(n_t), where=total_kw > 0)
+    discharge_kw = discharge_kw * scale
     info = OutageSolverInfo(
         status=status,
         levels=levels,
@@ -717,4 +726,4 @@ def _solve(
         time_discount=float(time_discount),
         notes=tuple(notes),
     )
-    return on_grid, discharge, info
+    return on_grid, discharge_kw, info

@@ -40,12 +40,15 @@ class OverloadPlan:
         What was scheduled (house as the site, cars as the fleet).
     schedule : Schedule
         The LP schedule; ``power_kw`` [N, T] is positive when charging.
-    reserve_kwh : array [N]
     """
 
     problem: Problem
     schedule: Schedule
-    reserve_kwh: np.ndarray
+
+    @property
+    def reserve_kwh(self) -> np.ndarray:
+        """``[N]`` driving reserve: the fleet's SoC floor. [kWh]"""
+        return self.problem.fleet.soc_min * self.problem.fleet.capacity_kwh
 
     @property
     def dt_h(self) -> float:
@@ -233,4 +236,4 @@ def plan_overload(
         slot_minutes=slot_minutes,
         unmet_penalty_per_kwh=unmet_penalty_per_kwh,
     )
-    return OverloadPlan(problem=problem, schedule=schedule(problem, "lp"), reserve_kwh=reserve)
+    return OverloadPlan(problem=problem, schedule=schedule(problem, "lp"))

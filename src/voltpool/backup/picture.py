@@ -3,6 +3,10 @@
 Outage: the load each circuit is served, stacked from the most important circuit up, with the
 shed load on top, and each car's state of charge against its reserve. Overload (optional): the
 house's load and its import with the cars against the limit, and the cars' power.
+
+Plotly itself, the step lines and the plot options are the simulation report's
+(:mod:`voltpool.report.html`), imported when a picture is drawn: the report imports the
+simulator, which imports this package.
 """
 
 from __future__ import annotations
@@ -13,12 +17,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from voltpool.backup.home import SLOT, OutageCase, OverloadCase
 
-_PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 _CIRCUIT_COLORS = (
     "#1f77b4",
     "#2ca02c",
@@ -43,15 +45,6 @@ table.circuits td.num { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
-def _plotly() -> tuple[Any, Any]:
-    try:
-        import plotly.graph_objects as go_module
-        from plotly.subplots import make_subplots
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError("the backup picture needs plotly: pip install plotly") from error
-    return go_module, make_subplots
-
-
 def local_edges(index: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
     """Slot starts plus the end of the last slot, as local wall-clock times without offset
     (plotly.js has no time zones; the axis says which zone)."""
@@ -59,38 +52,44 @@ def local_edges(index: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
     return edges.tz_convert(timezone).tz_localize(None)
 
 
-def _held(values: np.ndarray) -> np.ndarray:
-    """Slot values for an ``hv`` step over the T+1 edges: the last value held to the end."""
-    return np.append(np.asarray(values, dtype=float), values[-1])
+def _two_rows(
+    case: OutageCase | OverloadCase, titles: tuple[str, str], **options: Any
+) -> tuple[Any, Any, pd.DatetimeIndex]:
+    """The frame both charts share: two rows over the window's local time (named on the lower
+    x axis). Returns plotly's ``graph_objects``, the figure and the T+1 slot edges."""
+    from voltpool.report.html import _plotly
+
+    go, make_subplots = _plotly()
+    tz = case.home.timezone
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, subplot_titles=titles, **options)
+    fig.update_xaxes(title_text=f"local time ({tz})", row=2, col=1)
+    return go, fig, local_edges(case.index, tz)
 
 
 def outage_figure(case: OutageCase) -> Any:
     """Served circuits (stacked) and shed load; car SoC with reserve lines."""
-    go, make_subplots = _plotly()
+    from voltpool.report.html import _step_y
+
     plan = case.plan
-    tz = case.home.timezone
-    x = local_edges(case.index, tz)
-    fig = make_subplots(
-        rows=2,
-        cols=1,
-        shared_xaxes=True,
-        row_heights=[0.62, 0.38],
-        vertical_spacing=0.08,
-        subplot_titles=(
+    go, fig, x = _two_rows(
+        case,
+        (
             "House load during the outage: served by the cars (stacked) and shed",
             "Cars' state of charge and driving reserve",
         ),
+        row_heights=[0.62, 0.38],
+        vertical_spacing=0.08,
     )
-    order = sorted(range(plan.n_circuits), key=lambda c: plan.tier[c])
-    for rank, c in enumerate(order):
+    for rank, c in enumerate(plan.circuits_by_tier):
         tag = " (critical)" if plan.critical[c] else ""
+        color = _CIRCUIT_COLORS[rank % len(_CIRCUIT_COLORS)]
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=_held(plan.served_circuit_kw[c]),
+                y=_step_y(plan.served_circuit_kw[c]),
                 name=f"{plan.circuit_names[c]}{tag}",
                 stackgroup="load",
-                line={"shape": "hv", "width": 0.5, "color": _CIRCUIT_COLORS[rank % 8]},
+                line={"shape": "hv", "width": 0.5, "color": color},
                 hovertemplate="%{y:.2f} kW",
             ),
             row=1,
@@ -99,7 +98,7 @@ def outage_figure(case: OutageCase) -> Any:
     fig.add_trace(
         go.Scatter(
             x=x,
-            y=_held(plan.shed_kw),
+            y=_step_y(plan.shed_kw),
             name="shed (not served)",
             stackgroup="load",
             line={"shape": "hv", "width": 0.5, "color": "#d62728"},
@@ -138,26 +137,22 @@ def outage_figure(case: OutageCase) -> Any:
         )
     fig.update_yaxes(title_text="kW", row=1, col=1, rangemode="tozero")
     fig.update_yaxes(title_text="SoC %", row=2, col=1, range=[0, 100])
-    fig.update_xaxes(title_text=f"local time ({tz})", row=2, col=1)
     fig.update_layout(height=720, hovermode="x unified", legend={"traceorder": "normal"})
     return fig
 
 
 def overload_figure(case: OverloadCase) -> Any:
     """House load and import with the cars against the limit; car power (charging positive)."""
-    go, make_subplots = _plotly()
+    from voltpool.report.html import _step_y
+
     plan = case.plan
-    tz = case.home.timezone
-    x = local_edges(case.index, tz)
-    fig = make_subplots(
-        rows=2,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.1,
-        subplot_titles=(
+    go, fig, x = _two_rows(
+        case,
+        (
             "House import under the limit: without and with the cars",
             "Cars' AC power (positive charging, negative V2H)",
         ),
+        vertical_spacing=0.1,
     )
     step = {"mode": "lines", "line_shape": "hv"}
     for name, values, style in (
@@ -165,12 +160,14 @@ def overload_figure(case: OverloadCase) -> Any:
         ("import with the cars", plan.import_kw, {"color": "#1f77b4", "width": 2.5}),
         ("limit", plan.limit_kw, {"color": "#d62728", "dash": "dash"}),
     ):
-        fig.add_trace(go.Scatter(x=x, y=_held(values), name=name, line=style, **step), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(x=x, y=_step_y(values), name=name, line=style, **step), row=1, col=1
+        )
     for n, name in enumerate(plan.problem.fleet.ids):
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=_held(plan.power_kw[n]),
+                y=_step_y(plan.power_kw[n]),
                 name=f"{name} power",
                 line={"color": _CAR_COLORS[n % len(_CAR_COLORS)]},
                 **step,
@@ -180,7 +177,6 @@ def overload_figure(case: OverloadCase) -> Any:
         )
     fig.update_yaxes(title_text="kW", row=1, col=1)
     fig.update_yaxes(title_text="kW", row=2, col=1)
-    fig.update_xaxes(title_text=f"local time ({tz})", row=2, col=1)
     fig.update_layout(height=620, hovermode="x unified")
     return fig
 
@@ -190,7 +186,7 @@ def circuits_html(case: OutageCase) -> str:
     plan = case.plan
     starts = case.index.tz_convert(case.home.timezone)
     rows = []
-    for c in sorted(range(plan.n_circuits), key=lambda c: plan.tier[c]):
+    for c in plan.circuits_by_tier:
         first = int(plan.first_shed_slot[c])
         rows.append(
             f"<tr><th scope=row>{html.escape(plan.circuit_names[c])}</th>"
@@ -212,6 +208,8 @@ def backup_html(
     outage: OutageCase, summary: dict[str, str], overload: OverloadCase | None = None
 ) -> str:
     """The whole page as a string; ``summary`` is shown as a definition list above the charts."""
+    from voltpool.report.html import _PLOT_CONFIG
+
     home = outage.home
     charts = [outage_figure(outage)]
     if overload is not None:

@@ -499,22 +499,57 @@ def quiet_highs() -> highspy.Highs:
     return highs
 
 
-def _highs_model(lp: LinearProgram) -> highspy.HighsLp:
+def highs_for(
+    cost: np.ndarray,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+    matrix: sp.csc_matrix,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    integer_columns: int = 0,
+) -> highspy.Highs:
+    """A quiet HiGHS instance holding ``min cost @ x`` s.t. ``row_lower <= A x <= row_upper``,
+    ``col_lower <= x <= col_upper``; the first ``integer_columns`` columns are integer."""
+    n_cols, n_rows = cost.size, row_lower.size
     model = highspy.HighsLp()
-    model.num_col_ = lp.cost.size
-    model.num_row_ = lp.row_lower.size
-    model.col_cost_ = lp.cost
-    model.col_lower_ = lp.col_lower
-    model.col_upper_ = lp.col_upper
-    model.row_lower_ = lp.row_lower
-    model.row_upper_ = lp.row_upper
+    model.num_col_ = n_cols
+    model.num_row_ = n_rows
+    model.col_cost_ = cost
+    model.col_lower_ = col_lower
+    model.col_upper_ = col_upper
+    model.row_lower_ = row_lower
+    model.row_upper_ = row_upper
     model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.num_col_ = lp.cost.size
-    model.a_matrix_.num_row_ = lp.row_lower.size
-    model.a_matrix_.start_ = lp.matrix.indptr
-    model.a_matrix_.index_ = lp.matrix.indices
-    model.a_matrix_.value_ = lp.matrix.data
-    return model
+    model.a_matrix_.num_col_ = n_cols
+    model.a_matrix_.num_row_ = n_rows
+    model.a_matrix_.start_ = matrix.indptr
+    model.a_matrix_.index_ = matrix.indices
+    model.a_matrix_.value_ = matrix.data
+    if integer_columns:
+        model.integrality_ = [highspy.HighsVarType.kInteger] * integer_columns + [
+            highspy.HighsVarType.kContinuous
+        ] * (n_cols - integer_columns)
+    highs = quiet_highs()
+    highs.passModel(model)
+    return highs
+
+
+def run_highs(highs: highspy.Highs) -> highspy.HighsModelStatus:
+    """Run HiGHS and return its model status.
+
+    HiGHS can end with status ``Unknown`` when, after presolve, the solution mapped back to the
+    original model keeps a tiny dual infeasibility it cannot clean up (seen on small, badly
+    scaled V2V problems). The answer is then re-solved once from scratch without presolve,
+    which certifies it; presolve is switched back on for later runs.
+    """
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kUnknown:
+        return highs.getModelStatus()
+    highs.clearSolver()
+    highs.setOptionValue("presolve", "off")
+    highs.run()
+    highs.setOptionValue("presolve", "choose")
+    return highs.getModelStatus()
 
 
 def _forbid_simultaneous(highs: highspy.Highs, lp: LinearProgram, pairs: np.ndarray) -> None:
@@ -575,7 +610,7 @@ def solve_lp(
     started = time.perf_counter()
     lp = build_lp(problem)
     lay = lp.layout
-    highs = quiet_highs()
+    highs = highs_for(lp.cost, lp.col_lower, lp.col_upper, lp.matrix, lp.row_lower, lp.row_upper)
     highs.setOptionValue("time_limit", float(time_limit_s))
     use_ipm = solver == "ipm" or (solver == "auto" and lp.cost.size > IPM_THRESHOLD_COLUMNS)
     if solver not in ("auto", "simplex", "ipm"):
@@ -583,7 +618,6 @@ def solve_lp(
     if use_ipm:
         highs.setOptionValue("solver", "ipm")
         highs.setOptionValue("run_crossover", "off")
-    highs.passModel(_highs_model(lp))
     build_time_s = time.perf_counter() - started
 
     notes: list[str] = []
@@ -591,9 +625,8 @@ def solve_lp(
     solve_time_s = 0.0
     for _round in range(MAX_COMPLEMENTARITY_ROUNDS + 1):
         run_started = time.perf_counter()
-        highs.run()
+        status = run_highs(highs)
         solve_time_s += time.perf_counter() - run_started
-        status = highs.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolverError(
                 f"HiGHS stopped with status {highs.modelStatusToString(status)!r} "

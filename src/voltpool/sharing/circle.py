@@ -12,9 +12,8 @@ that lie wholly inside it.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from voltpool.errors import FieldIssue, ProblemError
+from voltpool.model._checks import check_elements
 
 SLOT_MINUTES = 15
 MAX_HORIZON_DAYS = 7
@@ -66,23 +66,27 @@ class SlotGrid:
     def dt_h(self) -> float:
         return self.slot_minutes / 60.0
 
-    def _slots(self, stamp: pd.Timestamp) -> float:
-        return (stamp - self.origin) / pd.Timedelta(minutes=self.slot_minutes)
+    def _slots(self, stamp: pd.Timestamp | pd.DatetimeIndex) -> np.ndarray:
+        return np.asarray((stamp - self.origin) / pd.Timedelta(minutes=self.slot_minutes))
 
-    def first_slot(self, stamp: pd.Timestamp) -> int:
-        """First slot starting at or after ``stamp`` (never below 0)."""
-        return max(0, math.ceil(self._slots(stamp) - 1e-9))
+    def first_slot(self, stamp: pd.Timestamp | pd.DatetimeIndex) -> int | np.ndarray:
+        """First slot starting at or after ``stamp`` (never below 0); per element of an index."""
+        return _slot_number(np.ceil(self._slots(stamp) - 1e-9))
 
-    def end_slot(self, stamp: pd.Timestamp) -> int:
-        """One past the last slot ending at or before ``stamp`` (never below 0)."""
-        return max(0, math.floor(self._slots(stamp) + 1e-9))
+    def end_slot(self, stamp: pd.Timestamp | pd.DatetimeIndex) -> int | np.ndarray:
+        """One past the last slot ending at or before ``stamp`` (never below 0); per element of
+        an index."""
+        return _slot_number(np.floor(self._slots(stamp) + 1e-9))
 
     def time(self, slot: int) -> pd.Timestamp:
         """Start of ``slot`` (UTC)."""
         return self.origin + pd.Timedelta(minutes=self.slot_minutes * int(slot))
 
-    def index(self, n_slots: int) -> pd.DatetimeIndex:
-        return pd.date_range(self.origin, periods=n_slots, freq=f"{self.slot_minutes}min")
+
+def _slot_number(slots: np.ndarray) -> int | np.ndarray:
+    """Whole slot numbers, never below 0: an int for one time, an int64 array for an index."""
+    whole = np.maximum(slots, 0).astype(np.int64)
+    return int(whole) if whole.ndim == 0 else whole
 
 
 def _float_array(values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -90,8 +94,27 @@ def _float_array(values: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 def _times(values: Sequence[object] | pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
+    """UTC times (NaT for None); naive times are local to ``timezone``."""
+    if isinstance(values, pd.DatetimeIndex):  # the simulator's path: no per-car loop
+        local = values.tz_localize(timezone) if values.tz is None else values
+        return local.tz_convert("UTC").as_unit("ns")
     out = [pd.NaT if v is None or pd.isna(v) else as_utc(v, timezone) for v in values]  # type: ignore[arg-type]
     return pd.DatetimeIndex(out, dtype="datetime64[ns, UTC]")
+
+
+def id_issues(prefix: str, ids: Sequence[object]) -> list[FieldIssue]:
+    """``prefix[i].id`` for every id that breaks :data:`ID_RULE` or repeats an earlier one."""
+    issues: list[FieldIssue] = []
+    seen: dict[str, int] = {}
+    for i, value in enumerate(ids):
+        if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
+            issues.append(FieldIssue(f"{prefix}[{i}].id", f"{value!r} {ID_RULE}"))
+        elif value in seen:
+            issues.append(
+                FieldIssue(f"{prefix}[{i}].id", f"{value!r} repeats {prefix}[{seen[value]}].id")
+            )
+        seen.setdefault(str(value), i)
+    return issues
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,21 +184,30 @@ class Cars:
         return self.soc * self.capacity_kwh
 
     @property
+    def room_kwh(self) -> np.ndarray:
+        """Energy that still fits below ``max_soc``. [kWh]"""
+        return (self.max_soc - self.soc) * self.capacity_kwh
+
+    @property
+    def at_site(self) -> np.ndarray:
+        """True where a car names a site (it should then have a plug-in session)."""
+        return np.array(self.site, dtype=str) != ""
+
+    @property
     def plugged(self) -> np.ndarray:
         """True where a car is plugged in (has a site and a session)."""
-        site = np.array([bool(s) for s in self.site], dtype=bool)
-        return site & ~np.asarray(self.plugged_from.isna()) & ~np.asarray(self.plugged_until.isna())
+        return self.at_site & ~self.plugged_from.isna() & ~self.plugged_until.isna()
 
     def row(self, car_id: str) -> int:
         return self.ids.index(car_id)
 
     def plug_slots(self, grid: SlotGrid) -> tuple[np.ndarray, np.ndarray]:
         """First plugged-in slot and first slot after it, per car (equal when not plugged)."""
+        plugged = self.plugged
         first = np.zeros(self.n_cars, dtype=np.int64)
         end = np.zeros(self.n_cars, dtype=np.int64)
-        for n in np.flatnonzero(self.plugged):
-            first[n] = grid.first_slot(self.plugged_from[n])
-            end[n] = max(grid.end_slot(self.plugged_until[n]), first[n])
+        first[plugged] = grid.first_slot(self.plugged_from[plugged])
+        end[plugged] = np.maximum(grid.end_slot(self.plugged_until[plugged]), first[plugged])
         return first, end
 
     def issues(self, prefix: str = "cars") -> list[FieldIssue]:
@@ -190,20 +222,10 @@ class Cars:
                 issues.append(FieldIssue(f"{prefix}[*].{name}", f"has {size} values for {n} cars"))
         if issues:
             return issues
-        seen: dict[str, int] = {}
-        for i, car_id in enumerate(self.ids):
-            if not ID_PATTERN.fullmatch(car_id):
-                issues.append(FieldIssue(f"{prefix}[{i}].id", f"{car_id!r} {ID_RULE}"))
-            elif car_id in seen:
-                issues.append(
-                    FieldIssue(f"{prefix}[{i}].id", f"{car_id!r} repeats {prefix}[{seen[car_id]}]")
-                )
-            seen.setdefault(car_id, i)
+        issues += id_issues(prefix, self.ids)
 
-        def check(name: str, bad: np.ndarray, rule: str) -> None:
-            values = getattr(self, name)
-            for i in np.flatnonzero(bad):
-                issues.append(FieldIssue(f"{prefix}[{i}].{name}", f"{values[i].item()!r} {rule}"))
+        def check(name: str, bad: np.ndarray, rule: str | Callable[[int], str]) -> None:
+            check_elements(issues, prefix, name, getattr(self, name), bad, rule)
 
         for name in CAR_FLOAT_FIELDS:
             check(name, ~np.isfinite(getattr(self, name)), "must be a finite number")
@@ -218,27 +240,21 @@ class Cars:
             check(name, ~((values >= 0) & (values <= 1)), "must be within [0, 1]")
         check("max_soc", ~((self.max_soc > 0) & (self.max_soc <= 1)), "must be within (0, 1]")
         for name in ("soc", "reserve_soc"):
-            values = getattr(self, name)
-            for i in np.flatnonzero(values > self.max_soc):
-                issues.append(
-                    FieldIssue(
-                        f"{prefix}[{i}].{name}",
-                        f"{values[i].item()!r} must be <= max_soc ({self.max_soc[i].item()!r})",
-                    )
-                )
-        for i in range(n):
+            check(
+                name,
+                getattr(self, name) > self.max_soc,
+                lambda i: f"must be <= max_soc ({self.max_soc[i].item()!r})",
+            )
+        plugged = self.plugged
+        backwards = plugged & (self.plugged_until <= self.plugged_from)
+        for i in np.flatnonzero((self.at_site & ~plugged) | backwards):
             start, until = self.plugged_from[i], self.plugged_until[i]
-            if self.site[i] and (pd.isna(start) or pd.isna(until)):
-                issues.append(
-                    FieldIssue(f"{prefix}[{i}].plugged_until", "a plugged-in car needs from/until")
-                )
-            elif self.site[i] and until <= start:
-                issues.append(
-                    FieldIssue(
-                        f"{prefix}[{i}].plugged_until",
-                        f"{until.isoformat()} must be after plugged_from ({start.isoformat()})",
-                    )
-                )
+            rule = (
+                f"{until.isoformat()} must be after plugged_from ({start.isoformat()})"
+                if plugged[i]
+                else "a plugged-in car needs from/until"
+            )
+            issues.append(FieldIssue(f"{prefix}[{i}].plugged_until", rule))
         return issues
 
 
@@ -286,21 +302,15 @@ class Sites:
                 issues.append(
                     FieldIssue(f"{prefix}[*].{name}", f"has {values.size} values for {n}")
                 )
-                continue
-            bad = (
-                np.isnan(values) | (values < 0) if name != "base_load_kw" else ~np.isfinite(values)
-            )
-            rule = "must be >= 0" if name != "base_load_kw" else "must be a finite number"
-            for i in np.flatnonzero(bad):
-                issues.append(FieldIssue(f"{prefix}[{i}].{name}", f"{values[i].item()!r} {rule}"))
-        seen: set[str] = set()
-        for i, site_id in enumerate(self.ids):
-            if not ID_PATTERN.fullmatch(site_id):
-                issues.append(FieldIssue(f"{prefix}[{i}].id", f"{site_id!r} {ID_RULE}"))
-            elif site_id in seen:
-                issues.append(FieldIssue(f"{prefix}[{i}].id", f"{site_id!r} is not unique"))
-            seen.add(site_id)
-        return issues
+            elif name == "base_load_kw":
+                check_elements(
+                    issues, prefix, name, values, ~np.isfinite(values), "must be a finite number"
+                )
+            else:
+                check_elements(
+                    issues, prefix, name, values, np.isnan(values) | (values < 0), "must be >= 0"
+                )
+        return issues + id_issues(prefix, self.ids)
 
 
 @dataclass(frozen=True, eq=False)
@@ -331,25 +341,20 @@ class Circle:
         issues: list[FieldIssue] = []
         if not ID_PATTERN.fullmatch(self.id):
             issues.append(FieldIssue("name", f"{self.id!r} {ID_RULE}"))
-        seen: set[str] = set()
-        for i, member in enumerate(self.members):
-            if not ID_PATTERN.fullmatch(member):
-                issues.append(FieldIssue(f"members[{i}].id", f"{member!r} {ID_RULE}"))
-            elif member in seen:
-                issues.append(FieldIssue(f"members[{i}].id", f"{member!r} is not unique"))
-            seen.add(member)
+        issues += id_issues("members", self.members)
+        members, sites = set(self.members), set(self.sites.ids)
         for i, owner in enumerate(self.cars.owner):
-            if owner not in seen:
+            if owner not in members:
                 issues.append(
                     FieldIssue(f"cars[{i}].owner", f"{owner!r} is not a member of the circle")
                 )
         for i, site in enumerate(self.cars.site):
-            if site and site not in self.sites.ids:
+            if site and site not in sites:
                 issues.append(
                     FieldIssue(f"cars[{i}].site", f"{site!r} is not a site of the circle")
                 )
         for member, amount in self.starting_millicredits.items():
-            if member not in seen:
+            if member not in members:
                 issues.append(FieldIssue("starting_millicredits", f"{member!r} is not a member"))
             elif isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
                 issues.append(
@@ -359,6 +364,3 @@ class Circle:
                     )
                 )
         return issues
-
-    def member_cars(self, member: str) -> list[str]:
-        return [c for c, o in zip(self.cars.ids, self.cars.owner, strict=True) if o == member]

@@ -198,23 +198,17 @@ def circle_from_dict(
                 )
             )
 
-    def plug_field(car: str, name: str) -> object:
-        k = plug_of.get(car)
-        if k is None or k in bad_plugs:
-            return None
-        plug = doc.plugged[k]
-        if name == "site":
-            return plug.site if plug.site in site_ids else ""
-        return now_utc if name == "start" and plug.start is None else getattr(plug, name)
+    good_plug = {doc.plugged[k].car: doc.plugged[k] for k in plug_of.values() if k not in bad_plugs}
 
     def make_cars() -> Cars:
         columns = {name: [getattr(c, name) for c in doc.cars] for name in CAR_FLOAT_FIELDS}
+        plugs = [good_plug.get(c) for c in car_ids]
         return Cars(
             ids=tuple(car_ids),
             owner=tuple(c.owner for c in doc.cars),
-            site=tuple(plug_field(c, "site") or "" for c in car_ids),  # type: ignore[misc]
-            plugged_from=[plug_field(c, "start") for c in car_ids],  # type: ignore[arg-type]
-            plugged_until=[plug_field(c, "until") for c in car_ids],  # type: ignore[arg-type]
+            site=tuple(p.site if p and p.site in site_ids else "" for p in plugs),
+            plugged_from=[None if p is None else (p.start or now_utc) for p in plugs],
+            plugged_until=[None if p is None else p.until for p in plugs],
             timezone=tz,
             **columns,  # type: ignore[arg-type]
         )
@@ -238,32 +232,9 @@ def circle_from_dict(
             issues,
             lambda: Circle(doc.name, tuple(member_ids), cars, sites, tz, starting, doc.description),
         )
-    requests = tuple(
-        Request(
-            r.id,
-            r.member,
-            r.car,
-            r.energy_kwh,
-            r.deadline,
-            r.earliest_start,
-            r.max_price_credits_per_kwh,
-        )
-        for r in doc.requests
-    )
-    offers = tuple(
-        Offer(
-            o.id,
-            o.member,
-            o.car,
-            o.energy_kwh,
-            o.end,
-            o.start,
-            o.keep_above_soc,
-            o.price_credits_per_kwh,
-            o.consent,
-        )
-        for o in doc.offers
-    )
+    # RequestSpec and OfferSpec have exactly the fields of Request and Offer
+    requests = tuple(Request(**r.model_dump()) for r in doc.requests)
+    offers = tuple(Offer(**o.model_dump()) for o in doc.offers)
     if circle is not None:
         _collect(issues, lambda: resolve(circle, requests, offers, now_utc))
     if issues:

@@ -37,6 +37,7 @@ charger, and pairs below ``MIN_MATCH_KWH`` are dropped.
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
@@ -46,10 +47,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from voltpool.credits import CreditPolicy, kwh_to_wh
+from voltpool.credits import MILLI, WH_PER_KWH, CreditPolicy, kwh_to_wh
 from voltpool.errors import SolverError
-from voltpool.schedule.lp import quiet_highs
-from voltpool.sharing.circle import Cars, Circle, SlotGrid
+from voltpool.schedule.lp import highs_for, run_highs
+from voltpool.sharing.circle import Cars, Circle
 from voltpool.sharing.requests import Book, Offer, Request, resolve
 
 MIN_MATCH_KWH = 0.01
@@ -109,6 +110,12 @@ class Match:
         delivered = kwh_to_wh(self.ac_kwh)
         return delivered, max(kwh_to_wh(self.giver_battery_kwh), delivered)
 
+    def payment_millicredits(self, policy: CreditPolicy, delivered_wh: int, given_wh: int) -> int:
+        """What the receiver pays for the metered energy: the policy's V2V amount at the agreed
+        price, never more than the estimate held at acceptance."""
+        credits = v2v_millicredits(policy, delivered_wh, given_wh, self.price_millicredits_per_kwh)
+        return min(credits, self.estimate_millicredits)
+
 
 def v2v_millicredits(
     policy: CreditPolicy, delivered_wh: int, given_wh: int, price_millicredits_per_kwh: int
@@ -120,12 +127,12 @@ def v2v_millicredits(
     which is divided by 1,000 rounding down: identical to the policy's own answer when the
     price is a whole number of credits, and exact to the milli-credit otherwise.
     """
-    return policy.v2v_millicredits(delivered_wh, given_wh, price_millicredits_per_kwh) // 1000
+    return policy.v2v_millicredits(delivered_wh, given_wh, price_millicredits_per_kwh) // MILLI
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A pair the rules allow, with its window and how much it could move at most."""
+    """A pair the rules allow, with the window it can use and its mode."""
 
     request: int
     offer: int
@@ -190,28 +197,19 @@ def _solve_stages(
 ) -> np.ndarray:
     """Minimise each objective in turn, keeping the earlier ones at their optimum."""
     n_cols = col_upper.size
-    highs = quiet_highs()
-    model = highspy.HighsLp()
-    model.num_col_ = n_cols
-    model.num_row_ = row_upper.size
-    model.col_cost_ = objectives[0]
-    model.col_lower_ = np.zeros(n_cols)
-    model.col_upper_ = col_upper
-    model.row_lower_ = np.full(row_upper.size, -np.inf)
-    model.row_upper_ = row_upper
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.num_col_ = n_cols
-    model.a_matrix_.num_row_ = row_upper.size
-    model.a_matrix_.start_ = matrix.indptr
-    model.a_matrix_.index_ = matrix.indices
-    model.a_matrix_.value_ = matrix.data
-    highs.passModel(model)
+    highs = highs_for(
+        objectives[0],
+        np.zeros(n_cols),
+        col_upper,
+        matrix,
+        np.full(row_upper.size, -np.inf),
+        row_upper,
+    )
     columns = np.arange(n_cols, dtype=np.int32)
     for stage, cost in enumerate(objectives):
         if stage:
             highs.changeColsCost(n_cols, columns, cost)
-        highs.run()
-        status = highs.getModelStatus()
+        status = run_highs(highs)
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolverError(
                 f"matching stage {stage + 1}: HiGHS {highs.modelStatusToString(status)}"
@@ -266,13 +264,9 @@ def _limit_rows(
         upper.append(bound(uniq))
         count += uniq.size
 
-    partition(req, eta_c, lambda i: book.req_energy_kwh[i].astype(float))
-    partition(off, inv_eta_d, lambda j: book.off_energy_kwh[j].astype(float))
-    partition(
-        receiver,
-        eta_c,
-        lambda car: (cars.max_soc[car] - cars.soc[car]) * cars.capacity_kwh[car],
-    )
+    partition(req, eta_c, lambda i: book.req_energy_kwh[i])
+    partition(off, inv_eta_d, lambda j: book.off_energy_kwh[j])
+    partition(receiver, eta_c, lambda car: cars.room_kwh[car])
     # Nested floors: what the offers of a car with a floor at least j's take stays above j's.
     by_giver = _pairs_by(giver)
     floor_of_pair = book.off_floor_kwh[off]
@@ -303,8 +297,11 @@ def _limit_rows(
     return matrix, np.concatenate(upper)
 
 
-def billed_per_ac_kwh(policy: CreditPolicy, eta_discharge: float) -> float:
-    """kWh billed per kWh delivered at the charger under the policy's loss rule."""
+def billed_per_ac_kwh(
+    policy: CreditPolicy, eta_discharge: float | np.ndarray
+) -> float | np.ndarray:
+    """kWh billed per kWh delivered at the charger under the policy's loss rule (element-wise
+    over an array of the givers' discharge efficiencies)."""
     given = 1.0 / eta_discharge
     return {"giver": 1.0, "receiver": given, "split": (1.0 + given) / 2}[policy.v2v_losses]
 
@@ -317,7 +314,6 @@ def match_book(circle: Circle, book: Book, policy: CreditPolicy | None = None) -
         return []
     cars = circle.cars
     grid = book.grid
-    n = len(found)
     req = np.array([c.request for c in found])
     off = np.array([c.offer for c in found])
     start = np.array([c.start_slot for c in found])
@@ -331,16 +327,16 @@ def match_book(circle: Circle, book: Book, policy: CreditPolicy | None = None) -
 
     matrix, upper = _limit_rows(cars, book, grid.dt_h, req, off, giver, receiver, start, stop)
     price = book.off_price_mc[off].astype(float)
-    billed = np.array([billed_per_ac_kwh(policy, e) for e in eta_d])
+    billed = billed_per_ac_kwh(policy, eta_d)
     grid_mode = np.array([c.mode == "grid" for c in found], dtype=float)
-    objectives = [-eta_c, price * billed / 1000.0, grid_mode, 1.0 / eta_d]
+    objectives = [-eta_c, price * billed / MILLI, grid_mode, 1.0 / eta_d]
     x = _solve_stages(matrix, upper, col_upper, objectives)
+    # whole Wh at the charger, rounded down
+    moved_kwh = np.floor(np.maximum(x, 0.0) * WH_PER_KWH + ROUND_OFF_WH) / WH_PER_KWH
 
     matches: list[Match] = []
-    for p in range(n):  # candidates come in request order, then offer order
-        ac_kwh = float(np.floor(max(float(x[p]), 0.0) * 1000 + ROUND_OFF_WH) / 1000)
-        if ac_kwh < MIN_MATCH_KWH:
-            continue
+    for p in np.flatnonzero(moved_kwh >= MIN_MATCH_KWH):  # request order, then offer order
+        ac_kwh = float(moved_kwh[p])
         i, j, g, r = int(req[p]), int(off[p]), int(giver[p]), int(receiver[p])
         candidate = found[p]
         site = cars.site[g] if candidate.mode == "direct" else f"{cars.site[g]} -> {cars.site[r]}"
@@ -403,22 +399,27 @@ def unmatched(
     """
     book = resolve(circle, requests, offers, now)
     found, why = candidates(circle, book)
+    got_kwh: defaultdict[str, float] = defaultdict(float)
+    for m in matches:
+        got_kwh[m.request_id] += m.receiver_battery_kwh
+    not_booked: defaultdict[str, set[str]] = defaultdict(set)
+    for m in refused:
+        not_booked[m.request_id].add(m.offer_id)
+    allowed_offers: defaultdict[int, list[str]] = defaultdict(list)
+    for c in found:
+        allowed_offers[c.request].append(book.off_ids[c.offer])
     out: dict[str, str] = {}
     for i, request_id in enumerate(book.req_ids):
-        got = sum(m.receiver_battery_kwh for m in matches if m.request_id == request_id)
+        got = got_kwh[request_id]
         wanted = float(book.req_energy_kwh[i])
         if got >= wanted - 1e-3:
             continue
-        parts = list(why.get(i, []))
-        not_booked = {m.offer_id for m in refused if m.request_id == request_id}
-        parts += [
-            f"{offer}: not booked, your credits did not cover it" for offer in sorted(not_booked)
+        refused_offers = not_booked[request_id]
+        parts = why.get(i, []) + [
+            f"{offer}: not booked, your credits did not cover it"
+            for offer in sorted(refused_offers)
         ]
-        allowed = [
-            book.off_ids[c.offer]
-            for c in found
-            if c.request == i and book.off_ids[c.offer] not in not_booked
-        ]
+        allowed = [offer for offer in allowed_offers[i] if offer not in refused_offers]
         if allowed:
             parts.append(
                 f"{', '.join(allowed)}: no more to give in time (spare energy above the givers' "
@@ -433,7 +434,6 @@ __all__ = [
     "MIN_MATCH_KWH",
     "Candidate",
     "Match",
-    "SlotGrid",
     "billed_per_ac_kwh",
     "candidates",
     "match",

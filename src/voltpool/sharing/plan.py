@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from voltpool.credits import kwh_to_wh
+from voltpool.credits import WH_PER_KWH
 from voltpool.errors import SolverError
 from voltpool.model import Fleet, Problem, Site, Tariff, Transfers
 from voltpool.schedule import Schedule, Verification, schedule, verify
@@ -81,10 +81,9 @@ class Metered:
         """From kWh at the chargers and at the two batteries, rounded down to Wh (solver
         round-off below a micro-kWh is forgiven, so 9.9999999 kWh reads 10,000 Wh)."""
 
-        def wh(values: np.ndarray) -> np.ndarray:
-            return np.array(
-                [kwh_to_wh(max(float(v), 0.0) + ROUND_OFF_KWH) for v in values], dtype=np.int64
-            )
+        def wh(values: np.ndarray) -> np.ndarray:  # voltpool.credits.kwh_to_wh, element-wise
+            kwh = np.maximum(np.asarray(values, dtype=float), 0.0) + ROUND_OFF_KWH
+            return np.floor(kwh * WH_PER_KWH + 1e-9).astype(np.int64)
 
         delivered = wh(ac_kwh)
         given = np.maximum(wh(giver_battery_kwh), delivered)
@@ -124,10 +123,6 @@ class Plan:
     reasons: list[str]
     problems: list[PlannedProblem] = field(default_factory=list)
 
-    @property
-    def slot_times(self) -> pd.DatetimeIndex:
-        return self.grid.index(self.transfer_kw.shape[1])
-
     def metered(self) -> Metered:
         """The scheduled flows read as meter values (what ``voltpool share run`` settles)."""
         return Metered.from_kwh(
@@ -163,9 +158,9 @@ def build_problem(
     of the group, a reason that is known before scheduling (a car that is not plugged in).
     """
     cars = circle.cars
-    rows = sorted(
-        {cars.row(m.giver_car) for m in matches} | {cars.row(m.receiver_car) for m in matches}
-    )
+    giver_rows = [cars.row(m.giver_car) for m in matches]
+    receiver_rows = [cars.row(m.receiver_car) for m in matches]
+    rows = sorted(set(giver_rows) | set(receiver_rows))
     local = {r: k for k, r in enumerate(rows)}
     first, end = cars.plug_slots(grid)
     plugged = cars.plugged & (end > first)
@@ -203,14 +198,14 @@ def build_problem(
         site = Site(np.zeros(n_slots))
         label, mode = GRID_SITE, "grid"
     known: dict[int, str] = {}
-    for k, m in enumerate(matches):
-        missing = [c for c in (m.giver_car, m.receiver_car) if not plugged[cars.row(c)]]
+    for k, (g, r) in enumerate(zip(giver_rows, receiver_rows, strict=True)):
+        missing = [cars.ids[c] for c in (g, r) if not plugged[c]]
         if missing:
             known[k] = f"{' and '.join(missing)} not plugged in (any more)"
     transfers = Transfers(
         ids=tuple(m.key for m in matches),
-        giver=[local[cars.row(m.giver_car)] for m in matches],
-        receiver=[local[cars.row(m.receiver_car)] for m in matches],
+        giver=[local[g] for g in giver_rows],
+        receiver=[local[r] for r in receiver_rows],
         start_slot=[m.start_slot for m in matches],
         end_slot=[m.end_slot for m in matches],
         energy_kwh=[m.ac_kwh for m in matches],
@@ -277,15 +272,15 @@ def plan_transfers(circle: Circle, matches: list[Match] | tuple[Match, ...]) -> 
         )
     delivered = flows.sum(axis=1) * grid.dt_h
     cars = circle.cars
-    eta_d = np.array([cars.discharge_efficiency[row_of[m.giver_car]] for m in matches])
-    eta_c = np.array([cars.charge_efficiency[row_of[m.receiver_car]] for m in matches])
+    eta_d = cars.discharge_efficiency[[row_of[m.giver_car] for m in matches]]
+    eta_c = cars.charge_efficiency[[row_of[m.receiver_car] for m in matches]]
     return Plan(
         matches=matches,
         grid=grid,
         transfer_kw=flows,
         delivered_kwh=delivered,
-        giver_battery_kwh=delivered / eta_d if n else np.zeros(0),
-        receiver_battery_kwh=delivered * eta_c if n else np.zeros(0),
+        giver_battery_kwh=delivered / eta_d,
+        receiver_battery_kwh=delivered * eta_c,
         shortfall_kwh=short,
         reasons=reasons,
         problems=problems,

@@ -22,14 +22,7 @@ import pandas as pd
 
 from voltpool.credits import MILLI
 from voltpool.errors import FieldIssue, ProblemError
-from voltpool.sharing.circle import (
-    ID_PATTERN,
-    ID_RULE,
-    MAX_HORIZON_DAYS,
-    Circle,
-    SlotGrid,
-    as_utc,
-)
+from voltpool.sharing.circle import MAX_HORIZON_DAYS, Circle, SlotGrid, as_utc, id_issues
 
 Price = int | float | Decimal | str
 CIRCLE_CONSENT = "circle"
@@ -133,15 +126,6 @@ class _Checker:
 
     def add(self, path: str, rule: str) -> None:
         self.issues.append(FieldIssue(path, rule))
-
-    def ids(self, prefix: str, items: Sequence[Request] | Sequence[Offer]) -> None:
-        seen: dict[str, int] = {}
-        for i, item in enumerate(items):
-            if not isinstance(item.id, str) or not ID_PATTERN.fullmatch(item.id):
-                self.add(f"{prefix}[{i}].id", f"{item.id!r} {ID_RULE}")
-            elif item.id in seen:
-                self.add(f"{prefix}[{i}].id", f"{item.id!r} repeats {prefix}[{seen[item.id]}].id")
-            seen.setdefault(str(item.id), i)
 
     def car(self, path: str, member: str, car: str) -> int | None:
         """The car's row, if the member and the car are known and the member owns it."""
@@ -247,8 +231,9 @@ def resolve(
     issues: list[FieldIssue] = []
     check = _Checker(circle, now_utc, issues)
     cars = circle.cars
-    check.ids("requests", requests)
-    check.ids("offers", offers)
+    room_kwh = cars.room_kwh
+    issues += id_issues("requests", [r.id for r in requests])
+    issues += id_issues("offers", [o.id for o in offers])
 
     req_rows: list[tuple[int, float, int, int, int]] = []
     for i, request in enumerate(requests):
@@ -264,11 +249,11 @@ def resolve(
             else check.price(f"{path}.max_price_credits_per_kwh", request.max_price_credits_per_kwh)
         )
         if row is not None:
-            room = (cars.max_soc[row] - cars.soc[row]) * cars.capacity_kwh[row]
-            if energy is not None and energy > room + 1e-9:
+            if energy is not None and energy > room_kwh[row] + 1e-9:
                 check.add(
                     f"{path}.energy_kwh",
-                    f"{energy:g} kWh does not fit: {request.car!r} has room for {room:.2f} kWh "
+                    f"{energy:g} kWh does not fit: {request.car!r} has room for "
+                    f"{room_kwh[row]:.2f} kWh "
                     f"(SoC {cars.soc[row]:.0%} of max {cars.max_soc[row]:.0%})",
                 )
             if cars.max_charge_kw[row] <= 0:
@@ -310,15 +295,13 @@ def resolve(
         consent = _consent(check, path, offer)
         if None not in (row, energy, window, price, floor, consent):
             off_rows.append((row, energy, window[0], window[1], price, floor, consent))  # type: ignore[arg-type,index]
-    if not issues:
-        _overlapping_roles(check, requests, offers, req_rows, off_rows)
     if issues:
         raise ProblemError(issues)
 
     def column(rows: list[tuple], k: int, dtype: type) -> np.ndarray:
         return np.array([r[k] for r in rows], dtype=dtype)
 
-    return Book(
+    book = Book(
         grid=check.grid,
         req_ids=tuple(r.id for r in requests),
         req_member=tuple(r.member for r in requests),
@@ -337,6 +320,10 @@ def resolve(
         off_floor_kwh=column(off_rows, 5, float),
         off_consent=tuple(r[6] for r in off_rows),
     )
+    _overlapping_roles(check, book)
+    if issues:
+        raise ProblemError(issues)
+    return book
 
 
 def _consent(check: _Checker, path: str, offer: Offer) -> frozenset[str] | None:
@@ -363,20 +350,18 @@ def _consent(check: _Checker, path: str, offer: Offer) -> frozenset[str] | None:
     return frozenset(consent) if ok else None
 
 
-def _overlapping_roles(
-    check: _Checker,
-    requests: Sequence[Request],
-    offers: Sequence[Offer],
-    req_rows: list[tuple],
-    off_rows: list[tuple],
-) -> None:
+def _overlapping_roles(check: _Checker, book: Book) -> None:
     """A car cannot give and receive in overlapping windows (its charger runs one way)."""
-    for j, off in enumerate(off_rows):
-        for i, req in enumerate(req_rows):
-            if off[0] == req[0] and off[2] < req[3] and req[2] < off[3]:
-                check.add(
-                    f"offers[{j}].car",
-                    f"{offers[j].car!r} also asks for energy in requests[{i}] "
-                    f"({requests[i].id!r}) in an overlapping window: a car gives or receives, "
-                    "not both at once",
-                )
+    clash = (
+        (book.off_car[:, None] == book.req_car[None, :])
+        & (book.off_start_slot[:, None] < book.req_end_slot[None, :])
+        & (book.req_start_slot[None, :] < book.off_end_slot[:, None])
+    )
+    cars = check.circle.cars
+    for j, i in zip(*np.nonzero(clash), strict=True):
+        check.add(
+            f"offers[{j}].car",
+            f"{cars.ids[book.off_car[j]]!r} also asks for energy in requests[{i}] "
+            f"({book.req_ids[i]!r}) in an overlapping window: a car gives or receives, "
+            "not both at once",
+        )

@@ -27,11 +27,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from voltpool.credits import CreditPolicy
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.ledger import Ledger, NotFound, Rejected, Transfer
 from voltpool.sharing.circle import Circle
-from voltpool.sharing.matching import Match, v2v_millicredits
+from voltpool.sharing.matching import Match
 from voltpool.sharing.plan import Metered
 
 CODE = "v2v"
@@ -223,15 +225,14 @@ def settle(
         if m.estimate_millicredits > 0 and hold is None:
             out.append(Settlement(m, "not_booked", 0, 0, 0, 0, created=False))
             continue
-        credits = v2v_millicredits(policy, delivered, given, m.price_millicredits_per_kwh)
         created = False
         ids: list[str] = []
         moved = 0
         status: Literal["posted", "voided", "free"] = "free"
         meta = {"delivered_wh": delivered, "given_wh": given, "received_wh": received}
         if hold is not None:
-            if credits > 0 and delivered > 0:
-                moved = min(credits, hold.amount)
+            moved = m.payment_millicredits(policy, delivered, given) if delivered > 0 else 0
+            if moved > 0:
                 result = ledger.post(f"{m.key}.post", hid, moved, metadata=meta)
                 status = "posted"
             else:
@@ -270,13 +271,12 @@ def _check_metered(metered: Metered, n: int) -> None:
         elif (values < 0).any():
             issues.append(FieldIssue(f"metered.{name}", "must be >= 0"))
     if not issues:
-        for k in range(n):
-            if metered.delivered_wh[k] > metered.given_wh[k]:
-                issues.append(
-                    FieldIssue(
-                        f"metered.delivered_wh[{k}]",
-                        f"{metered.delivered_wh[k]} must be <= given_wh ({metered.given_wh[k]})",
-                    )
+        for k in np.flatnonzero(metered.delivered_wh > metered.given_wh):
+            issues.append(
+                FieldIssue(
+                    f"metered.delivered_wh[{k}]",
+                    f"{metered.delivered_wh[k]} must be <= given_wh ({metered.given_wh[k]})",
                 )
+            )
     if issues:
         raise ProblemError(issues)

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from voltpool.credits import MILLI, CreditPolicy, kwh_to_wh
+from voltpool.credits import MILLI, CreditPolicy
 from voltpool.errors import ProblemError
 from voltpool.model import Transfers
-from voltpool.sharing import Cars, Circle, Match, Sites, match, unmatched, v2v_millicredits
+from voltpool.sharing import Cars, Circle, Match, Metered, Sites, match, unmatched
 from voltpool.sharing import Offer as SharingOffer
 from voltpool.sharing import Request as SharingRequest
 from voltpool.simulate.events import Offer, Request
@@ -345,22 +345,27 @@ class SharingDesk:
     def _pay(self, agreement: Agreement) -> None:
         """Release the receiver's hold and pay the giver what the metered energy is worth."""
         m = agreement.match
-        delivered_wh = kwh_to_wh(agreement.delivered_ac_kwh)
-        given_wh = max(
-            kwh_to_wh(
-                agreement.delivered_ac_kwh / self.world.discharge_efficiency[agreement.giver]
-            ),
-            delivered_wh,
-        )
-        paid = min(
-            v2v_millicredits(self.policy, delivered_wh, given_wh, m.price_millicredits_per_kwh),
-            m.estimate_millicredits,
+        metered = self.metered([agreement])
+        paid = m.payment_millicredits(
+            self.policy, int(metered.delivered_wh[0]), int(metered.given_wh[0])
         )
         self.available_millicredits[self.member(agreement.receiver)] += (
             m.estimate_millicredits - paid
         )
         self.available_millicredits[self.member(agreement.giver)] += paid
         agreement.paid_millicredits = paid
+
+    def metered(self, agreements: list[Agreement]) -> Metered:
+        """What the meters read for these agreements, in whole Wh (as settlement books it)."""
+        world = self.world
+        ac_kwh = np.array([a.delivered_ac_kwh for a in agreements])
+        givers = np.array([a.giver for a in agreements], dtype=np.int64)
+        receivers = np.array([a.receiver for a in agreements], dtype=np.int64)
+        return Metered.from_kwh(
+            ac_kwh,
+            ac_kwh / world.discharge_efficiency[givers],
+            ac_kwh * world.charge_efficiency[receivers],
+        )
 
     def agreements(self) -> list[Agreement]:
         """Every agreement, closed or running, in the order they were accepted."""
