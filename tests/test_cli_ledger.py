@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from voltpool.cli import app
@@ -70,3 +71,16 @@ def test_db_option_before_the_command(tmp_path: Path, monkeypatch) -> None:
     result = runner.invoke(app, ["ledger", "--db", db, "verify"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "first.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "rule"),
+    [
+        ("nosuch://x", "'nosuch' is not supported"),
+        ("sqlite:////no/such/folder/ledger.sqlite", "cannot open sqlite:////no/such/folder"),
+    ],
+)
+def test_a_database_that_cannot_be_opened_exits_2_naming_db(url: str, rule: str) -> None:
+    result = runner.invoke(app, ["ledger", "--db", url, "verify"])
+    assert result.exit_code == 2, result.output
+    assert "--db" in result.output and rule in result.output

@@ -60,17 +60,16 @@ def normalise_url(url: str | None) -> URL:
     except ArgumentError as exc:
         raise InvalidInput("url", f"{raw!r} is not a database URL ({exc})") from None
     backend = parsed.get_backend_name()
+    if backend not in ("postgresql", "sqlite"):
+        raise InvalidInput(
+            "url", f"{backend!r} is not supported: use sqlite:///path or postgresql://..."
+        )
     driver = parsed.get_driver_name()
     if backend == "postgresql":
         if "+" not in parsed.drivername:  # a bare postgresql:// means psycopg 3 here
             parsed = parsed.set(drivername="postgresql+psycopg")
-    elif backend == "sqlite":
-        if driver != "pysqlite":
-            raise InvalidInput("url", f"SQLite driver {driver!r} is not supported (use sqlite:///)")
-    else:
-        raise InvalidInput(
-            "url", f"{backend!r} is not supported: use sqlite:///path or postgresql://..."
-        )
+    elif driver != "pysqlite":
+        raise InvalidInput("url", f"SQLite driver {driver!r} is not supported (use sqlite:///)")
     return parsed
 
 

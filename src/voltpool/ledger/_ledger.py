@@ -88,6 +88,12 @@ class Ledger:
         engine = create(normalise_url(url))
         try:
             _migrate.upgrade(engine)
+        except sa.exc.OperationalError as error:  # no such folder, server down, bad password
+            engine.dispose()
+            reason = str(error.orig).strip().splitlines()[0]
+            raise InvalidInput(
+                "url", f"cannot open {engine.url.render_as_string()}: {reason}"
+            ) from None
         except BaseException:
             engine.dispose()
             raise
