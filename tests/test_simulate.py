@@ -12,7 +12,7 @@ import pytest
 from voltpool.errors import ProblemError
 from voltpool.scenario import load_scenario, scenario_from_dict
 from voltpool.simulate import build_world, simulate
-from voltpool.simulate.policies import price_known_until
+from voltpool.simulate.forecast import price_known_until
 
 DEFAULT = tomllib.loads(
     resources.files("voltpool.scenario").joinpath("builtin/neighbourhood.toml").read_text()

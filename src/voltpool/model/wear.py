@@ -157,6 +157,16 @@ class BatteryWear:
                 )
             )
 
+    def take(self, rows: np.ndarray) -> BatteryWear:
+        """The costs of the vehicles ``rows`` (indices into this fleet), in that order."""
+        return BatteryWear(
+            self.cycle_depth_cost_per_kwh[rows],
+            self.dwell_soc,
+            self.dwell_cost_per_h[rows],
+            self.rate_c,
+            self.rate_cost_per_kwh[rows],
+        )
+
     @property
     def n_segments(self) -> int:
         return int(self.cycle_depth_cost_per_kwh.shape[1])

@@ -1,4 +1,4 @@
-"""The simulation clock: 15-minute steps in which cars come and go and a policy sets power.
+"""The simulation clock: slot by slot, cars come and go and the controller sets their power.
 
 The engine, not the policy, enforces the physics: a setpoint is clipped to the charger, to the
 battery's ceiling and to the driver's reserve, and charging (or discharging) is scaled down when
@@ -9,9 +9,11 @@ the transformer limit would be broken. Energy is booked so that for every car an
 
 holds exactly (a car coming back with too little energy for its trip charged the rest on the
 way: public charging). Homes cut off by an outage leave the transformer and run on the cars
-plugged in there (:mod:`voltpool.simulate.islanding`); V2V offers and requests are matched,
-planned and metered by :mod:`voltpool.simulate.sharing_desk`. Loops run over time only; every
-step is vectorized over the cars.
+plugged in there (:mod:`voltpool.simulate.islanding`); V2V offers and requests are matched
+and metered by :mod:`voltpool.simulate.sharing_desk`. Each slot the engine hands the
+controller (:class:`voltpool.control.Controller`) plain arrays, an
+:class:`~voltpool.control.Observation` and the desk's :class:`~voltpool.control.V2VInputs`, and
+gets arrays back. Loops run over time only; every step is vectorized over the cars.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from voltpool.control import Controller, Observation
 from voltpool.simulate.islanding import HomeBackup
-from voltpool.simulate.policies import FleetState, Policy
 from voltpool.simulate.result import Departures, PolicyRun
 from voltpool.simulate.sharing_desk import SharingDesk
 from voltpool.simulate.world import World
@@ -78,9 +80,10 @@ def enforce_physics(
 
 
 def run_policy(
-    world: World, policy: Policy, progress: Callable[[int], None] | None = None
+    world: World, policy: Controller, progress: Callable[[int], None] | None = None
 ) -> PolicyRun:
-    """Simulate one policy over the scenario's slots; ``progress(k)`` is called every day."""
+    """Simulate one policy (its controller) over the scenario's slots; ``progress(k)`` is
+    called every simulated day."""
     scenario = world.scenario
     vehicles = scenario.vehicles
     n_vehicles = world.n_vehicles
@@ -137,18 +140,16 @@ def run_policy(
         islanded_homes = world.home_islanded[:, t]
         islanded = plugged & world.cars_cut_off(t)
         new_agreements = sharing.open_slot(t, energy, plugged & ~islanded, departure_slot)
-        state = FleetState(
+        observed = Observation(
             t=t,
             energy_kwh=energy,
-            plugged=plugged,
+            on_grid=plugged & ~islanded,
             departure_slot=departure_slot,
             changed=(plugged != was_plugged) | (islanded != was_islanded),
             peak_so_far_kw=peak_so_far_kw,
-            islanded=islanded,
-            sharing=sharing,
-            new_agreements=new_agreements,
         )
-        requested = policy.setpoints_kw(state)
+        setpoints = policy.step(observed, sharing.inputs(t, energy, new_agreements))
+        requested = setpoints.power_kw
         grid_base_kw = world.base_load_kw[t] - float(world.home_load_kw[islanded_homes, t].sum())
         power, refused = enforce_physics(
             world, t, requested, energy, plugged & ~islanded, grid_base_kw
@@ -161,7 +162,9 @@ def run_policy(
             shed_tn[step] = island.shed_kw
             shed_critical_tn[step] = island.shed_critical_kw
         if sharing.active:
-            given_tn[step], received_tn[step] = sharing.meter(t, policy.transfer_kw(t), power)
+            given_tn[step], received_tn[step] = sharing.meter(
+                t, setpoints.transfer_flows_kw(), power
+            )
         energy = energy + dt_h * (
             world.charge_efficiency * np.maximum(power, 0.0)
             + np.minimum(power, 0.0) / world.discharge_efficiency
@@ -193,7 +196,7 @@ def run_policy(
             log_reachable.append(
                 reachable_kwh >= target_kwh[leaving] - TARGET_TOLERANCE_SOC * capacity[leaving]
             )
-        if progress is not None and (step + 1) % 96 == 0:
+        if progress is not None and (step + 1) % world.slots_per_day == 0:
             progress(1)
     soc_tn[n_slots] = energy / capacity
 

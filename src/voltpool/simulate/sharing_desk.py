@@ -2,12 +2,14 @@
 
 An offer or a request is open from the slot it is posted. Each slot, open requests are matched
 to open offers among the cars plugged in on the grid right then (the app matches when both
-cars are connected) by :func:`voltpool.sharing.match`; a match becomes an **agreement**: the
-AC energy to move, the window (until the deadline, the offer's end or the first of the two cars
-to leave, as far as known) and the giver's floor (its "keep me above" SoC). The policy's
-scheduler plans agreements as :class:`~voltpool.model.Transfers`; the engine meters, slot by
-slot, the AC power that really passed (at most the planned flow, what the giver discharged and
-what the receiver charged). An agreement closes when it is delivered, its window ends or a car
+cars are connected) by :func:`voltpool.sharing.match`; a match becomes an **agreement** once
+the receiver's credits are held in the :class:`~voltpool.sharing.wallet.Wallet` (in memory
+here, the ledger live): the AC energy to move, the window (until the deadline, the offer's end
+or the first of the two cars to leave, as far as known) and the giver's floor (its "keep me
+above" SoC). The desk hands the controller plain :class:`~voltpool.control.V2VInputs` (energy
+kept for friends, the agreements as :class:`~voltpool.model.Transfers`); the engine meters,
+slot by slot, the AC power that really passed (at most the planned flow, what the giver
+discharged and what the receiver charged). An agreement closes when it is delivered, its window ends or a car
 leaves: **delivered** (something moved) or **failed** (nothing did). Settlement books them in
 the ledger afterwards (pending at acceptance, posted with the metered Wh or voided).
 
@@ -25,12 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from voltpool.control import V2VInputs
 from voltpool.credits import MILLI, CreditPolicy
 from voltpool.errors import ProblemError
 from voltpool.model import Transfers
 from voltpool.sharing import Cars, Circle, Match, Metered, Sites, match, unmatched
 from voltpool.sharing import Offer as SharingOffer
 from voltpool.sharing import Request as SharingRequest
+from voltpool.sharing.wallet import MemoryWallet, Wallet
 from voltpool.simulate.events import Offer, Request
 from voltpool.simulate.world import World
 
@@ -64,7 +68,13 @@ class Agreement:
 class SharingDesk:
     """Open offers and requests, running agreements and the log of closed ones."""
 
-    def __init__(self, world: World, enabled: bool, policy: CreditPolicy | None = None) -> None:
+    def __init__(
+        self,
+        world: World,
+        enabled: bool,
+        policy: CreditPolicy | None = None,
+        wallet: Wallet | None = None,
+    ) -> None:
         self.world = world
         self.enabled = enabled
         self.policy = policy or CreditPolicy()
@@ -79,11 +89,9 @@ class SharingDesk:
         """Battery energy each offer has promised to agreements. [kWh]"""
         self.wanted_kwh: dict[str, float] = {}
         """Battery energy each request still wants after its agreements so far. [kWh]"""
-        self.available_millicredits = dict.fromkeys(
-            self.owners, self.policy.starting_credits * MILLI
-        )
-        """What each household can still pay: the starting credits, less V2V holds, plus V2V
-        earnings (V2G credits are settled later and not counted)."""
+        self.wallet = wallet or MemoryWallet(self.owners, self.policy.starting_credits * MILLI)
+        """What each household can still pay: by default the starting credits, less V2V holds,
+        plus V2V earnings (V2G credits are settled after the run and not counted)."""
         self.active: list[Agreement] = []
         self.closed: list[Agreement] = []
         self.unmatched: dict[str, str] = {}
@@ -167,19 +175,20 @@ class SharingDesk:
         vehicle = {name: n for n, name in enumerate(world.vehicle_ids)}
         for m in matches:
             receiver_home = self.member(vehicle[m.receiver_car])
-            if m.estimate_millicredits > self.available_millicredits[receiver_home]:
+            giver_home = self.member(vehicle[m.giver_car])
+            key = f"{m.key}.{t}"  # a request may match again later
+            if not self.wallet.hold(key, receiver_home, giver_home, m.estimate_millicredits):
                 self.unmatched[m.request_id] = (
                     f"{receiver_home} lacks the credits for {m.offer_id} "
                     f"({m.estimate_millicredits / 1000:g} needed)"
                 )
                 continue
-            self.available_millicredits[receiver_home] -= m.estimate_millicredits
             self.wanted_kwh[m.request_id] = (
                 self.wanted(by_id[m.request_id]) - m.receiver_battery_kwh
             )
             self.given_kwh[m.offer_id] = self.given_kwh.get(m.offer_id, 0.0) + m.giver_battery_kwh
             self.unmatched.pop(m.request_id, None)
-            m = dataclasses.replace(m, key=f"{m.key}.{t}")  # a request may match again later
+            m = dataclasses.replace(m, key=key)
             agreements.append(
                 Agreement(
                     id=m.key,
@@ -285,25 +294,22 @@ class SharingDesk:
             timezone=world.scenario.timezone,
         )
 
-    def transfers_for(self, t: int, cars: np.ndarray) -> Transfers | None:
-        """Running agreements between cars in ``cars`` as the LP's transfers (rows of cars)."""
-        row = {int(c): i for i, c in enumerate(cars)}
-        running = [
-            a
-            for a in self.active
-            if a.giver in row and a.receiver in row and a.remaining_ac_kwh > 0
-        ]
-        if not running:
-            return None
-        return Transfers(
-            ids=tuple(a.id for a in running),
-            giver=[row[a.giver] for a in running],
-            receiver=[row[a.receiver] for a in running],
-            start_slot=np.zeros(len(running), dtype=np.int64),
-            end_slot=[a.end_slot - t for a in running],
-            energy_kwh=[a.remaining_ac_kwh for a in running],
-            giver_floor_kwh=[a.giver_floor_kwh for a in running],
-        )
+    def inputs(self, t: int, energy_kwh: np.ndarray, new: bool) -> V2VInputs:
+        """What the controller needs of V2V in slot ``t``, as plain arrays: the energy open
+        offers keep for friends and the running agreements as transfers (car rows, slots)."""
+        running = [a for a in self.active if a.remaining_ac_kwh > 0]
+        transfers = None
+        if running:
+            transfers = Transfers(
+                ids=tuple(a.id for a in running),
+                giver=[a.giver for a in running],
+                receiver=[a.receiver for a in running],
+                start_slot=np.full(len(running), t, dtype=np.int64),
+                end_slot=[a.end_slot for a in running],
+                energy_kwh=[a.remaining_ac_kwh for a in running],
+                giver_floor_kwh=[a.giver_floor_kwh for a in running],
+            )
+        return V2VInputs(self.reserved_kwh(t, energy_kwh), transfers, new)
 
     def meter(
         self, t: int, planned_kw: dict[str, float], power_kw: np.ndarray
@@ -349,10 +355,7 @@ class SharingDesk:
         paid = m.payment_millicredits(
             self.policy, int(metered.delivered_wh[0]), int(metered.given_wh[0])
         )
-        self.available_millicredits[self.member(agreement.receiver)] += (
-            m.estimate_millicredits - paid
-        )
-        self.available_millicredits[self.member(agreement.giver)] += paid
+        self.wallet.release(agreement.id, paid)
         agreement.paid_millicredits = paid
 
     def metered(self, agreements: list[Agreement]) -> Metered:

@@ -1,8 +1,8 @@
 """The simulated world, built once per scenario from real data: the same for every policy.
 
-Time runs on one slot grid that starts a day *before* the scenario (history for persistence
-forecasts) and ends a planning horizon *after* it (so the last plans see a full horizon). Slot
-``HISTORY_SLOTS`` is the scenario's first slot.
+Time runs on one slot grid of ``scenario.slot_minutes`` that starts a day *before* the
+scenario (history for persistence forecasts) and ends a planning horizon *after* it (so the
+last plans see a full horizon). Slot ``first_slot`` (one day of slots) is the scenario's first.
 
 - Homes: BDEW H25 profile (demandlib), each home scaled to its own yearly consumption, drawn
   lognormally around the scenario's mean.
@@ -37,9 +37,10 @@ from voltpool.scenario import Scenario
 from voltpool.scenario.model import ImportLimitEvent
 from voltpool.simulate.events import GridEvents, check_offers, grid_events
 
-SLOTS_PER_DAY = 96
-HISTORY_SLOTS = SLOTS_PER_DAY
+MINUTES_PER_DAY = 24 * 60
 REFERENCE_ANNUAL_KWH = 1000.0
+SESSION_DATA_MINUTES = 15
+"""Resolution of the ElaadNL session statistics (arrival slots of 15 minutes)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,13 +101,22 @@ class World:
         )
 
     @property
+    def slots_per_hour(self) -> int:
+        return 60 // self.scenario.slot_minutes
+
+    @property
+    def slots_per_day(self) -> int:
+        return MINUTES_PER_DAY // self.scenario.slot_minutes
+
+    @property
     def first_slot(self) -> int:
-        return HISTORY_SLOTS
+        """The scenario's first slot (a day of history comes before it)."""
+        return self.slots_per_day
 
     @property
     def end_slot(self) -> int:
         """One past the scenario's last slot."""
-        return HISTORY_SLOTS + self.scenario.n_slots
+        return self.first_slot + self.scenario.n_slots
 
     @property
     def n_vehicles(self) -> int:
@@ -158,7 +168,8 @@ def _sessions(
     """Draw plug-in sessions day by day (local days), dropping overlaps, vectorized over cars."""
     zone = scenario.timezone
     start_local = index[0].tz_convert(zone).normalize()
-    n_days = int(np.ceil(len(index) / SLOTS_PER_DAY)) + 1
+    step = pd.Timedelta(minutes=scenario.slot_minutes)
+    n_days = int(np.ceil(len(index) / (MINUTES_PER_DAY // scenario.slot_minutes))) + 1
     busy_until = np.full(n_vehicles, -1, dtype=np.int64)
     plug_in_probability = scenario.vehicles.plugins_per_week / 7.0
     vehicle, arrival, departure, energy = [], [], [], []
@@ -169,13 +180,14 @@ def _sessions(
             n_vehicles, rng, weekday=weekday, category=scenario.vehicles.session_category
         )
         local_arrival = pd.DatetimeIndex(
-            local_midnight + draw.arrival_slot * pd.Timedelta(minutes=15)
+            local_midnight + draw.arrival_slot * pd.Timedelta(minutes=SESSION_DATA_MINUTES)
         )
         utc_arrival = local_arrival.tz_localize(
             zone, ambiguous=True, nonexistent="shift_forward"
         ).tz_convert("UTC")
-        slot = ((utc_arrival - index[0]) // pd.Timedelta(minutes=15)).to_numpy(np.int64)
-        length = np.maximum(1, np.rint(draw.connection_h * 4)).astype(np.int64)
+        slot = ((utc_arrival - index[0]) // step).to_numpy(np.int64)
+        length = np.maximum(1, np.rint(draw.connection_h * 60 / scenario.slot_minutes))
+        length = length.astype(np.int64)
         wants = rng.random(n_vehicles) < plug_in_probability
         keep = wants & (slot > busy_until) & (slot >= 0) & (slot < len(index))
         cars = np.flatnonzero(keep)
@@ -214,7 +226,8 @@ def check_transformer(
     scenario: Scenario, index: pd.DatetimeIndex, base_load_kw: np.ndarray, limit_kw: np.ndarray
 ) -> None:
     """Refuse a scenario whose homes alone overload the transformer: no policy could help."""
-    inside = slice(HISTORY_SLOTS, HISTORY_SLOTS + scenario.n_slots)
+    first = MINUTES_PER_DAY // scenario.slot_minutes
+    inside = slice(first, first + scenario.n_slots)
     over = np.flatnonzero(base_load_kw[inside] > limit_kw[inside])
     if over.size == 0:
         return
@@ -241,13 +254,14 @@ def build_world(scenario: Scenario) -> World:
     """Everything the policies share, from the scenario and the shipped data (seeded)."""
     rng = np.random.default_rng(scenario.seed)
     horizon_slots = scenario.planning.horizon_hours * 60 // scenario.slot_minutes
+    history_slots = MINUTES_PER_DAY // scenario.slot_minutes
     index = pd.date_range(
         scenario.start_utc - pd.Timedelta(days=1),
-        periods=HISTORY_SLOTS + scenario.n_slots + horizon_slots,
+        periods=history_slots + scenario.n_slots + horizon_slots,
         freq=f"{scenario.slot_minutes}min",
     )
     dt_h = scenario.slot_minutes / 60.0
-    n_days = int(np.ceil(len(index) / SLOTS_PER_DAY))
+    n_days = int(np.ceil(len(index) / history_slots))
 
     homes = scenario.homes
     spread = homes.annual_kwh_spread

@@ -1,0 +1,104 @@
+"""The car table the controller plans for: per-car arrays, live-friendly.
+
+One row per car the controller may set the power of (struct of arrays, the problem format's
+names and units). What changes every slot (stored energy, plugged in or not, expected
+departure) is not here: it arrives with each :class:`~voltpool.control.Observation`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voltpool.errors import FieldIssue, ProblemError
+from voltpool.model.wear import BatteryWear
+from voltpool.model._checks import check_elements
+
+PREFIX = "cars"
+FLOAT_FIELDS = (
+    "capacity_kwh",
+    "max_charge_kw",
+    "max_discharge_kw",
+    "charge_efficiency",
+    "discharge_efficiency",
+    "soc_min",
+    "soc_max",
+    "soc_target",
+    "degradation_cost_per_kwh",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class CarTable:
+    """N cars, each attribute a length-N array.
+
+    Parameters
+    ----------
+    ids : sequence of str
+        Unique car identifiers.
+    capacity_kwh : array
+        Usable battery capacity. [kWh]
+    max_charge_kw, max_discharge_kw : array
+        Charger limits at the AC side; 0 discharge is a one-way charger. [kW]
+    charge_efficiency, discharge_efficiency : array
+        Grid-to-battery and battery-to-grid efficiency. [0..1]
+    soc_min, soc_max, soc_target : array
+        The driver's reserve, the ceiling and the wished level at departure. [0..1]
+    degradation_cost_per_kwh : array
+        Flat wear cost per kWh discharged at the AC side. [currency/kWh]
+    wear : BatteryWear, optional
+        Calibrated cycle-depth and SoC-dwell costs, computed once (replaces the flat cost).
+    """
+
+    ids: tuple[str, ...]
+    capacity_kwh: np.ndarray
+    max_charge_kw: np.ndarray
+    max_discharge_kw: np.ndarray
+    charge_efficiency: np.ndarray
+    discharge_efficiency: np.ndarray
+    soc_min: np.ndarray
+    soc_max: np.ndarray
+    soc_target: np.ndarray
+    degradation_cost_per_kwh: np.ndarray = field(default=None)  # type: ignore[assignment]
+    wear: BatteryWear | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", tuple(str(i) for i in self.ids))
+        n = len(self.ids)
+        if self.degradation_cost_per_kwh is None:
+            object.__setattr__(self, "degradation_cost_per_kwh", np.zeros(n))
+        issues: list[FieldIssue] = []
+        for name in FLOAT_FIELDS:
+            values = np.asarray(getattr(self, name), dtype=float).reshape(-1)
+            if values.size != n:
+                issues.append(
+                    FieldIssue(f"{PREFIX}.{name}", f"has {values.size} values for {n} cars")
+                )
+            object.__setattr__(self, name, values)
+        if not issues:
+            self._check_values(issues)
+        if issues:
+            raise ProblemError(issues)
+
+    def _check_values(self, issues: list[FieldIssue]) -> None:
+        def check(name: str, bad: np.ndarray, rule: str) -> None:
+            check_elements(issues, PREFIX, name, getattr(self, name), bad, rule, self.ids)
+
+        for name in FLOAT_FIELDS:
+            check(name, ~np.isfinite(getattr(self, name)), "must be a finite number")
+        check("capacity_kwh", ~(self.capacity_kwh > 0), "must be > 0")
+        for name in ("soc_min", "soc_max", "soc_target"):
+            values = getattr(self, name)
+            check(name, ~((values >= 0) & (values <= 1)), "must be within [0, 1]")
+        check("soc_min", self.soc_min > self.soc_max, "must be <= soc_max")
+        check("soc_target", self.soc_target > self.soc_max, "must be <= soc_max")
+        for name in ("max_charge_kw", "max_discharge_kw", "degradation_cost_per_kwh"):
+            check(name, getattr(self, name) < 0, "must be >= 0")
+        for name in ("charge_efficiency", "discharge_efficiency"):
+            values = getattr(self, name)
+            check(name, ~((values > 0) & (values <= 1)), "must be within (0, 1]")
+
+    @property
+    def n_cars(self) -> int:
+        return len(self.ids)

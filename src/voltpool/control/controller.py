@@ -1,0 +1,302 @@
+"""The one rolling-horizon controller: the simulator's policies and the live service's planner.
+
+Each slot the caller hands it plain arrays: what is measured now (:class:`Observation`: stored
+energy, which cars are on the grid, when they leave) and the running V2V agreements
+(:class:`V2VInputs`: energy kept for friends, the transfers to plan). It answers this slot's
+setpoint of every car and the V2V flows (:class:`Setpoints`). When a re-plan is due (every
+``replan_every_slots`` since the first step, and with ``replan_on_events`` whenever a car
+arrives, leaves or is cut off, or a V2V agreement starts) it builds one
+:class:`~voltpool.model.Problem` over the horizon from the car table and the forecast source,
+solves it with the exact LP (:func:`voltpool.schedule.schedule`) and checks the plan with the
+independent verifier (:func:`voltpool.schedule.verify`) before following it. A plan that fails
+the check (or a solver that fails) is an error with ``on_invalid_plan="raise"`` (tests, the
+simulator); with ``"fallback"`` (a running service) the controller follows
+:func:`~voltpool.control.fallback.safe_plan_kw` instead and records why in ``notes``.
+
+Between re-plans it follows the last plan. Method ``"uncontrolled"`` is today's charging
+(full power from plug-in to the target), decided afresh every slot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from voltpool.control.cars import CarTable
+from voltpool.control.fallback import safe_plan_kw
+from voltpool.control.forecast import ForecastSource
+from voltpool.errors import SolverError
+from voltpool.model import (
+    DEFAULT_UNMET_PENALTY_PER_KWH,
+    Fleet,
+    Problem,
+    Site,
+    Tariff,
+    Transfers,
+)
+from voltpool.schedule import schedule, verify
+from voltpool.schedule.uncontrolled import charge_on_arrival_kw
+
+
+class InvalidPlanError(RuntimeError):
+    """A plan failed the independent verifier (or the solver failed) in ``raise`` mode."""
+
+
+@dataclass(frozen=True)
+class PlanningConfig:
+    """How the controller plans.
+
+    ``horizon_slots`` and ``replan_every_slots`` count slots of ``slot_minutes``;
+    ``bidirectional`` lets the plan discharge cars (V2G, V2V); ``peak_price_per_kw`` is the
+    demand charge on the period's highest import.
+    """
+
+    method: Literal["lp", "uncontrolled"] = "lp"
+    bidirectional: bool = True
+    slot_minutes: int = 15
+    horizon_slots: int = 96
+    replan_every_slots: int = 4
+    replan_on_events: bool = True
+    unmet_penalty_per_kwh: float = DEFAULT_UNMET_PENALTY_PER_KWH
+    peak_price_per_kw: float = 0.0
+    on_invalid_plan: Literal["raise", "fallback"] = "raise"
+
+    def __post_init__(self) -> None:
+        if self.method not in ("lp", "uncontrolled"):
+            raise ValueError(f"method: {self.method!r} must be 'lp' or 'uncontrolled'")
+        if self.on_invalid_plan not in ("raise", "fallback"):
+            raise ValueError(f"on_invalid_plan: {self.on_invalid_plan!r} must be raise|fallback")
+        for name in ("slot_minutes", "horizon_slots", "replan_every_slots"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: {getattr(self, name)} must be >= 1")
+
+    @property
+    def dt_h(self) -> float:
+        return self.slot_minutes / 60.0
+
+
+@dataclass(frozen=True, eq=False)
+class Observation:
+    """What is measured at the start of slot ``t``, one element per car of the table.
+
+    ``on_grid`` marks the cars plugged in where the controller sets the power (a car at a home
+    cut off by an outage is not); ``departure_slot`` is each car's expected departure (first
+    slot away; absolute, like ``t``); ``changed`` the cars that arrived, left or were cut off
+    since the previous slot; ``peak_so_far_kw`` the highest import of the billing period so far.
+    """
+
+    t: int
+    energy_kwh: np.ndarray
+    on_grid: np.ndarray
+    departure_slot: np.ndarray
+    changed: np.ndarray | None = None
+    peak_so_far_kw: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class V2VInputs:
+    """Running V2V agreements as plain data.
+
+    ``reserved_kwh`` per car: stored energy its open offers keep for friends (not for V2G).
+    ``transfers``: the agreements to plan, with ``giver``/``receiver`` rows of the car table and
+    absolute slots (like ``Observation.t``). ``new``: an agreement started (re-plan now).
+    """
+
+    reserved_kwh: np.ndarray
+    transfers: Transfers | None = None
+    new: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class Setpoints:
+    """This slot's decision: AC power per car (positive charging) [kW] and V2V flows [kW]."""
+
+    power_kw: np.ndarray
+    transfer_ids: tuple[str, ...] = ()
+    transfer_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    replanned: bool = False
+
+    def transfer_flows_kw(self) -> dict[str, float]:
+        return dict(zip(self.transfer_ids, self.transfer_kw.tolist(), strict=True))
+
+
+class Controller:
+    """Rolling-horizon control of one car table (see the module docstring)."""
+
+    def __init__(
+        self,
+        cars: CarTable,
+        forecasts: ForecastSource,
+        config: PlanningConfig,
+        name: str = "",
+    ) -> None:
+        self.cars = cars
+        self.forecasts = forecasts
+        self.config = config
+        self.name = name or config.method
+        self.solver_time_s: list[float] = []
+        """Time each decision took (a re-plan, or an uncontrolled step). [s]"""
+        self.notes: list[str] = []
+        """Why a plan was not followed (fallback mode)."""
+        self.plan_count = 0
+        self._first_slot: int | None = None
+        self._plan_start = -1
+        self._plan_rows = np.zeros(0, dtype=np.int64)
+        self._plan_kw = np.zeros((0, 0))
+        self._plan_transfer_ids: tuple[str, ...] = ()
+        self._plan_transfer_kw = np.zeros((0, 0))
+
+    @property
+    def bidirectional(self) -> bool:
+        """Whether this controller may discharge cars (V2G, V2V, V2H backup)."""
+        return self.config.method == "lp" and self.config.bidirectional
+
+    def step(self, observed: Observation, v2v: V2VInputs | None = None) -> Setpoints:
+        """This slot's setpoints, re-planning first when due."""
+        if self._first_slot is None:
+            self._first_slot = observed.t
+        if self.config.method == "uncontrolled":
+            return Setpoints(self._charge_on_arrival(observed))
+        replanned = self._replan_due(observed, v2v)
+        if replanned:
+            self._replan(observed, v2v)
+        power = np.zeros(self.cars.n_cars)
+        offset = observed.t - self._plan_start
+        transfer_kw = np.zeros(len(self._plan_transfer_ids))
+        if offset < self._plan_kw.shape[1]:
+            power[self._plan_rows] = self._plan_kw[:, offset]
+            transfer_kw = self._plan_transfer_kw[:, offset]
+        return Setpoints(power, self._plan_transfer_ids, transfer_kw, replanned)
+
+    def _charge_on_arrival(self, observed: Observation) -> np.ndarray:
+        started = time.perf_counter()
+        cars = self.cars
+        power = charge_on_arrival_kw(
+            observed.energy_kwh,
+            cars.soc_target * cars.capacity_kwh,
+            cars.max_charge_kw,
+            cars.charge_efficiency,
+            self.config.dt_h,
+            observed.on_grid,
+        )
+        self.solver_time_s.append(time.perf_counter() - started)
+        return power
+
+    def _replan_due(self, observed: Observation, v2v: V2VInputs | None) -> bool:
+        if self._plan_start < 0 or (v2v is not None and v2v.new):
+            return True
+        assert self._first_slot is not None
+        periodic = (observed.t - self._first_slot) % self.config.replan_every_slots == 0
+        if self.config.replan_on_events and observed.changed is not None:
+            return periodic or bool(observed.changed.any())
+        return periodic
+
+    def _replan(self, observed: Observation, v2v: V2VInputs | None) -> None:
+        started = time.perf_counter()
+        horizon = self.config.horizon_slots
+        rows = np.flatnonzero(observed.on_grid)
+        self._plan_transfer_ids = ()
+        self._plan_transfer_kw = np.zeros((0, horizon))
+        if rows.size:
+            problem = self.problem(observed, rows, v2v)
+            self._plan_kw = self._solve(problem, observed.t)
+        else:
+            self._plan_kw = np.zeros((0, horizon))
+        self._plan_rows = rows
+        self._plan_start = observed.t
+        self.plan_count += 1
+        self.solver_time_s.append(time.perf_counter() - started)
+
+    def _solve(self, problem: Problem, t: int) -> np.ndarray:
+        """The verified LP plan ``[n, H]``, or the safe plan (fallback mode) with a note."""
+        try:
+            result = schedule(problem, "lp")
+        except SolverError as error:
+            return self._reject(problem, t, f"the solver failed: {error}")
+        check = verify(problem, result, check_site_limits=False)
+        if not check.ok:
+            broken = "; ".join(str(v) for v in check.violations[:3])
+            return self._reject(problem, t, f"the plan failed verification: {broken}")
+        if problem.transfers is not None:
+            self._plan_transfer_ids = problem.transfers.ids
+            self._plan_transfer_kw = result.transfer_kw
+        return result.power_kw
+
+    def _reject(self, problem: Problem, t: int, reason: str) -> np.ndarray:
+        if self.config.on_invalid_plan == "raise":
+            raise InvalidPlanError(f"{self.name}, slot {t}: {reason}")
+        self.notes.append(f"slot {t}: {reason}; followed the safe plan (charge only)")
+        return safe_plan_kw(problem)
+
+    def problem(self, observed: Observation, rows: np.ndarray, v2v: V2VInputs | None) -> Problem:
+        """The scheduling problem of the cars ``rows`` over the horizon from slot ``t``."""
+        cars, config = self.cars, self.config
+        t, horizon = observed.t, config.horizon_slots
+        capacity = cars.capacity_kwh[rows]
+        soc_max = cars.soc_max[rows]
+        soc_min = cars.soc_min[rows]
+        if v2v is not None:  # energy on offer to friends is not sold to the grid
+            soc_min = np.clip(np.maximum(soc_min, v2v.reserved_kwh[rows] / capacity), 0.0, soc_max)
+        wear = None if cars.wear is None else cars.wear.take(rows)
+        fleet = Fleet(
+            ids=tuple(cars.ids[r] for r in rows),
+            capacity_kwh=capacity,
+            soc_initial=np.clip(observed.energy_kwh[rows] / capacity, 0.0, soc_max),
+            soc_min=soc_min,
+            soc_max=soc_max,
+            soc_target=cars.soc_target[rows],
+            arrival_slot=np.zeros(rows.size, dtype=np.int64),
+            departure_slot=np.minimum(observed.departure_slot[rows] - t, horizon),
+            max_charge_kw=cars.max_charge_kw[rows],
+            max_discharge_kw=cars.max_discharge_kw[rows]
+            if config.bidirectional
+            else np.zeros(rows.size),
+            charge_efficiency=cars.charge_efficiency[rows],
+            discharge_efficiency=cars.discharge_efficiency[rows],
+            degradation_cost_per_kwh=np.zeros(rows.size)
+            if wear is not None
+            else cars.degradation_cost_per_kwh[rows],
+            wear=wear,
+        )
+        ahead = self.forecasts.forecast(t, horizon)
+        return Problem(
+            fleet=fleet,
+            site=Site(ahead.base_load_kw, ahead.import_limit_kw, ahead.export_limit_kw),
+            tariff=Tariff(
+                ahead.import_price_per_kwh,
+                np.minimum(ahead.export_price_per_kwh, ahead.import_price_per_kwh),
+                config.peak_price_per_kw,
+                peak_baseline_kw=observed.peak_so_far_kw,
+            ),
+            slot_minutes=config.slot_minutes,
+            unmet_penalty_per_kwh=config.unmet_penalty_per_kwh,
+            transfers=None if v2v is None else _transfer_rows(v2v.transfers, rows, t, horizon),
+        )
+
+
+def _transfer_rows(
+    transfers: Transfers | None, rows: np.ndarray, t: int, horizon: int
+) -> Transfers | None:
+    """The transfers between cars of ``rows``, as fleet rows and slots from ``t``."""
+    if transfers is None or transfers.n_transfers == 0:
+        return None
+    row_of = np.full(int(max(rows.max(), transfers.giver.max(), transfers.receiver.max())) + 1, -1)
+    row_of[rows] = np.arange(rows.size)
+    giver, receiver = row_of[transfers.giver], row_of[transfers.receiver]
+    keep = (giver >= 0) & (receiver >= 0) & (transfers.energy_kwh > 0)
+    if not keep.any():
+        return None
+    return dataclasses.replace(
+        transfers,
+        ids=tuple(i for i, k in zip(transfers.ids, keep, strict=True) if k),
+        giver=giver[keep],
+        receiver=receiver[keep],
+        start_slot=np.maximum(transfers.start_slot[keep] - t, 0),
+        end_slot=np.minimum(transfers.end_slot[keep] - t, horizon),
+        energy_kwh=transfers.energy_kwh[keep],
+        giver_floor_kwh=transfers.giver_floor_kwh[keep],
+    )
