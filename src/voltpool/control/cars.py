@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from voltpool.errors import FieldIssue, ProblemError
-from voltpool.model.wear import BatteryWear
 from voltpool.model._checks import check_elements
+from voltpool.model.wear import BatteryWear
 
 PREFIX = "cars"
 FLOAT_FIELDS = (

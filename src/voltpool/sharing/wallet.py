@@ -69,7 +69,8 @@ class MemoryWallet:
         if not 0 <= paid_millicredits <= held.amount_millicredits:
             self._holds[hold_id] = held
             raise ValueError(
-                f"hold {hold_id}: paid {paid_millicredits} must be within 0..{held.amount_millicredits}"
+                f"hold {hold_id}: paid {paid_millicredits} must be within "
+                f"0..{held.amount_millicredits}"
             )
         self._released.add(hold_id)
         self._available[held.payer] += held.amount_millicredits - paid_millicredits

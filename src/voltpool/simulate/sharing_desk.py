@@ -9,9 +9,10 @@ or the first of the two cars to leave, as far as known) and the giver's floor (i
 above" SoC). The desk hands the controller plain :class:`~voltpool.control.V2VInputs` (energy
 kept for friends, the agreements as :class:`~voltpool.model.Transfers`); the engine meters,
 slot by slot, the AC power that really passed (at most the planned flow, what the giver
-discharged and what the receiver charged). An agreement closes when it is delivered, its window ends or a car
-leaves: **delivered** (something moved) or **failed** (nothing did). Settlement books them in
-the ledger afterwards (pending at acceptance, posted with the metered Wh or voided).
+discharged and what the receiver charged). An agreement closes when it is delivered, its
+window ends or a car leaves: **delivered** (something moved) or **failed** (nothing did).
+Settlement books them in the ledger afterwards (pending at acceptance, posted with the
+metered Wh or voided).
 
 In the neighbourhood every car stands behind one transformer, so the energy moves *through
 the grid* (the feeder), unless both cars share a home (*direct*).
