@@ -244,4 +244,5 @@ def run_policy(
         v2v_unmatched=dict(sharing.unmatched),
         shed_kw=shed_tn.T,
         shed_critical_kw=shed_critical_tn.T,
+        planner_notes=tuple(policy.notes),
     )

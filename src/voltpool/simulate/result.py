@@ -99,6 +99,8 @@ class PolicyRun:
         Requests that got less than they asked for, and why.
     v2v_given_kw, v2v_received_kw : array [N, T] or None
         AC power each car gave to / received from friends (part of ``power_kw``). [kW]
+    planner_notes : tuple of str
+        Plans the controller did not follow, and why (``on_invalid_plan="fallback"``).
     """
 
     policy: str
@@ -133,6 +135,7 @@ class PolicyRun:
     v2v_given_kw: np.ndarray | None = None
     v2v_received_kw: np.ndarray | None = None
     v2v_unmatched: dict[str, str] = field(default_factory=dict)
+    planner_notes: tuple[str, ...] = ()
 
     @property
     def wear_cost_per_kwh(self) -> np.ndarray:
