@@ -1,4 +1,4 @@
-"""The one controller without the simulator: a hand-made car table and forecast in, setpoints out."""
+"""The one controller without the simulator: a hand-made car table and forecast in."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from strategies import problems
 
 import voltpool.control.controller as controller_module
+from strategies import problems
 from voltpool.control import (
     CarTable,
     Controller,
@@ -220,7 +220,7 @@ def test_bad_car_tables_name_the_field() -> None:
     fields = [issue.field for issue in error.value.issues]
     assert "cars[1].soc_min (id 'b')" in fields
     assert "cars[2].soc_min (id 'c')" in fields  # above its soc_max 0.8
-    with pytest.raises(ProblemError, match="cars.capacity_kwh"):
+    with pytest.raises(ProblemError, match=r"cars\.capacity_kwh"):
         dataclasses.replace(three_cars(), capacity_kwh=np.array([40.0, 60.0]))
 
 
