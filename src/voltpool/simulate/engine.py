@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from voltpool.control import Controller, Observation
+from voltpool.control import CarTable, Controller, Observation
 from voltpool.simulate.islanding import HomeBackup
 from voltpool.simulate.result import Departures, PolicyRun
 from voltpool.simulate.sharing_desk import SharingDesk
@@ -35,6 +35,7 @@ TARGET_TOLERANCE_SOC = 1e-6
 
 def enforce_physics(
     world: World,
+    cars: CarTable,
     t: int,
     requested_kw: np.ndarray,
     energy_kwh: np.ndarray,
@@ -43,16 +44,17 @@ def enforce_physics(
 ) -> tuple[np.ndarray, float]:
     """Clip requested power to what the cars, batteries and transformer allow.
 
-    ``plugged`` marks the cars on the grid, ``base_load_kw`` the homes' load the transformer
-    carries (homes cut off by an outage are not on it). Returns the power to apply [kW] and
-    the energy refused because of the transformer [kWh].
+    The world holds the physics (capacity, chargers, efficiencies), ``cars`` each car's SoC
+    ceiling and the driver's reserve (as the controller was told them). ``plugged`` marks the
+    cars on the grid, ``base_load_kw`` the homes' load the transformer carries (homes cut off by
+    an outage are not on it). Returns the power to apply [kW] and the energy refused because of
+    the transformer [kWh].
     """
-    vehicles = world.scenario.vehicles
     dt_h = world.dt_h
     capacity = world.capacity_kwh
     power = np.where(plugged, requested_kw, 0.0)
-    headroom_kwh = np.maximum(vehicles.soc_max * capacity - energy_kwh, 0.0)
-    floor_kwh = np.minimum(vehicles.soc_min * capacity, energy_kwh)
+    headroom_kwh = np.maximum(cars.soc_max * capacity - energy_kwh, 0.0)
+    floor_kwh = np.minimum(cars.soc_min * capacity, energy_kwh)
     available_kwh = np.maximum(energy_kwh - floor_kwh, 0.0)
     upper = np.minimum(world.max_charge_kw, headroom_kwh / (world.charge_efficiency * dt_h))
     lower = -np.minimum(world.max_discharge_kw, available_kwh * world.discharge_efficiency / dt_h)
@@ -85,13 +87,13 @@ def run_policy(
     """Simulate one policy (its controller) over the scenario's slots; ``progress(k)`` is
     called every simulated day."""
     scenario = world.scenario
-    vehicles = scenario.vehicles
+    table = policy.cars
     n_vehicles = world.n_vehicles
     first, end = world.first_slot, world.end_slot
     n_slots = end - first
     dt_h = world.dt_h
     capacity = world.capacity_kwh
-    target_kwh = vehicles.soc_target * capacity
+    target_kwh = table.soc_target * capacity
     sessions = world.sessions
 
     # Time-major buffers (one contiguous row per slot); exposed transposed as [N, T].
@@ -152,7 +154,7 @@ def run_policy(
         requested = setpoints.power_kw
         grid_base_kw = world.base_load_kw[t] - float(world.home_load_kw[islanded_homes, t].sum())
         power, refused = enforce_physics(
-            world, t, requested, energy, plugged & ~islanded, grid_base_kw
+            world, table, t, requested, energy, plugged & ~islanded, grid_base_kw
         )
         refused_kwh += refused
         peak_so_far_kw = max(peak_so_far_kw, grid_base_kw + float(power.sum()))
@@ -183,7 +185,7 @@ def run_policy(
         leaving = np.flatnonzero(departure_slot == t + 1)
         if leaving.size:
             reachable_kwh = np.minimum(
-                vehicles.soc_max * capacity[leaving],
+                table.soc_max[leaving] * capacity[leaving],
                 arrival_energy[leaving]
                 + world.charge_efficiency[leaving]
                 * world.max_charge_kw[leaving]
@@ -206,8 +208,9 @@ def run_policy(
         vehicle=vehicle_log,
         slot=np.concatenate(log_slot) if log_slot else np.zeros(0, dtype=np.int64),
         soc=soc_log,
-        soc_target=np.full(vehicle_log.size, vehicles.soc_target),
-        shortfall_kwh=np.maximum(vehicles.soc_target - soc_log, 0.0) * capacity[vehicle_log],
+        soc_target=table.soc_target[vehicle_log],
+        shortfall_kwh=np.maximum(table.soc_target[vehicle_log] - soc_log, 0.0)
+        * capacity[vehicle_log],
         reachable=np.concatenate(log_reachable) if log_reachable else np.zeros(0, dtype=bool),
     )
     window = slice(first, end)
@@ -235,7 +238,7 @@ def run_policy(
         solver_time_s=np.asarray(policy.solver_time_s),
         curtailed_kwh=refused_kwh,
         peak_price_per_kw=scenario.tariff.peak_price_per_kw,
-        degradation_cost_per_kwh=np.full(n_vehicles, vehicles.degradation_cost_per_kwh),
+        degradation_cost_per_kwh=table.degradation_cost_per_kwh,
         islanded=world.home_islanded[:, window],
         v2v=sharing.log(first, end),
         v2v_given_kw=given_tn.T,
