@@ -19,15 +19,24 @@ SoC pattern repeats unchanged for the whole projection.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from voltpool.battery.ageing import fade_by_chemistry
-from voltpool.scenario.model import BatterySpec
 
 SECONDS_PER_YEAR = 365 * 86_400.0
 COUNTERFACTUAL = "smart"
+
+
+class BatterySpec(Protocol):
+    """What the health report needs of the fleet's batteries (a scenario's ``[battery]``)."""
+
+    pack_value_per_kwh: float
+    end_of_life_capacity: float
+    temperature_c: float
+    warranty_years: float
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,6 +20,18 @@ SOC_TOLERANCE = 1e-6
 OBJECTIVE_RELATIVE_TOLERANCE = 1e-6
 
 
+TRANSFER_RULES = (
+    "transfers",
+    "transfer_sign",
+    "transfer_window",
+    "transfer_floor",
+    "transfer_shortfall",
+    "transfer_give",
+    "transfer_take",
+)
+"""Rules checked on a problem with V2V transfers (``transfers``: the flows' shape)."""
+
+
 @dataclass(frozen=True)
 class Violation:
     rule: str
@@ -155,7 +167,7 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
     )
     undelivered = _check_transfers(problem, schedule, power, soc, fail)
     if problem.transfers is not None:
-        result.checked.append("transfers")
+        result.checked += list(TRANSFER_RULES)
     unmet = problem.unmet_penalty_per_kwh * (float(np.sum(schedule.shortfall_kwh)) + undelivered)
     cycle, dwell = _wear_costs(problem, power, soc)
     rate = _rate_cost(problem, power)
