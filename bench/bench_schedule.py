@@ -15,7 +15,8 @@ import time
 from _isolated import run_isolated
 
 ANCHOR_S = {1000: 4.8, 5000: 41.0}
-"""DESIGN.md anchors: a directly built fleet LP solved by HiGHS 1.16 (IPM) on this machine."""
+"""Anchors (README, "Benchmarks", column "anchor s"): a directly built fleet LP solved by
+HiGHS 1.16 (IPM) on this machine, 4.8 s for 1,000 cars and 41.0 s for 5,000 (x 96 slots)."""
 
 
 def measure(n_vehicles: int, seed: int = 1) -> dict[str, float]:

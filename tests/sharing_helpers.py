@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from voltpool.ledger import Ledger
-from voltpool.sharing import Cars, Circle, Sites, credit_account, energy_account
+from voltpool.settlement import credit_account, energy_account
+from voltpool.sharing import Cars, Circle, Sites
 
 TZ = "Europe/Amsterdam"
 NOW = pd.Timestamp("2025-01-14 18:00", tz=TZ)
@@ -17,8 +18,8 @@ NOW = pd.Timestamp("2025-01-14 18:00", tz=TZ)
 CAR_DEFAULTS: dict[str, Any] = {
     "capacity_kwh": 60.0,
     "soc": 0.5,
-    "reserve_soc": 0.2,
-    "max_soc": 1.0,
+    "soc_min": 0.2,
+    "soc_max": 1.0,
     "charge_efficiency": 0.92,
     "discharge_efficiency": 0.9,
     "max_charge_kw": 11.0,

@@ -1,8 +1,8 @@
 """A small, physically consistent simulation result built by hand (no simulator involved).
 
 2 homes, 3 cars, 2 days of 15-minute slots, three rule-based policies. SoC is stepped slot by slot
-with the efficiency rule of DESIGN.md; driving (and public charging) is booked in the slot a car
-comes back; departures are recorded at the first slot a car is away.
+with the efficiency rule (docs/conventions.md, "Battery energy"); driving (and public charging)
+is booked in the slot a car comes back; departures are recorded at the first slot a car is away.
 """
 
 from __future__ import annotations

@@ -8,14 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voltpool.backup import (
+    Car,
+    Circuit,
+    Home,
+    House,
+    Window,
     circuit_tiers,
-    home_from_dict,
-    load_home,
     plan_home_outage,
     plan_home_overload,
     plan_outage,
@@ -24,6 +28,8 @@ from voltpool.backup import (
 )
 from voltpool.backup.outage import OutagePlan, slot_discount
 from voltpool.errors import ProblemError
+from voltpool.files.home import home_from_dict, load_home
+from voltpool.model import DEFAULT_DISCHARGE_EFFICIENCY
 from voltpool.schedule import verify
 
 TOL = 1e-6
@@ -61,7 +67,8 @@ def check_invariants(plan: OutagePlan, case: dict[str, Any]) -> None:
     # house load = served + shed, per slot and per circuit
     np.testing.assert_allclose(plan.served_kw + plan.shed_kw, load.sum(axis=0), atol=1e-12)
     np.testing.assert_allclose(plan.served_kw, (load * plan.on).sum(axis=0), atol=1e-12)
-    # served = the cars' AC discharge; nothing charges (DESIGN sign: discharge is negative)
+    # served = the cars' AC discharge; nothing charges (discharge is negative:
+    # docs/conventions.md, "Signs")
     assert (plan.power_kw <= 0).all()
     np.testing.assert_allclose(plan.served_kw, plan.discharge_kw.sum(axis=0), atol=TOL)
     assert (plan.discharge_kw <= limit + TOL).all()
@@ -304,7 +311,7 @@ def test_reserve_from_soc_and_range() -> None:
     assert "capacity_kwh" in caught.value.issues[0].rule
     with pytest.raises(ProblemError, match="consumption_kwh_per_km"):
         reserve_kwh_from(20.0, min_range_km=50)
-    with pytest.raises(ProblemError, match=r"min_soc\[1\]"):
+    with pytest.raises(ProblemError, match=r"soc_min\[1\]"):
         reserve_kwh_from(np.array([20.0, 30.0]), np.array([0.2, 1.5]))
 
 
@@ -469,3 +476,58 @@ def test_unknown_home_name(tmp_path: Path) -> None:
     broken.write_text("name = ")
     with pytest.raises(ProblemError, match="not valid TOML"):
         load_home(broken)
+
+
+def test_old_home_car_keys_are_unknown_and_name_their_new_name() -> None:
+    doc = home_document()
+    doc["cars"][0]["min_soc"] = 0.2
+    doc["cars"][0]["target_soc"] = 0.8
+    with pytest.raises(ProblemError) as caught:
+        home_from_dict(doc)
+    rules = {issue.field: issue.rule for issue in caught.value.issues}
+    assert set(rules) == {"cars[0].min_soc", "cars[0].target_soc"}
+    assert rules["cars[0].min_soc"].startswith("unknown key (check its spelling")
+    assert rules["cars[0].min_soc"].endswith("renamed to soc_min")
+    assert rules["cars[0].target_soc"].endswith("renamed to soc_target")
+
+
+def test_a_window_given_as_its_length_is_reported_as_its_length() -> None:
+    doc = home_document()
+    doc["outage"]["duration_hours"] = 0.1  # not a whole slot
+    assert issue_fields(doc) == ["outage.duration_hours"]
+    doc["outage"]["end"] = "2025-01-15T18:00:00"  # both end and duration_hours
+    assert issue_fields(doc) == ["outage.end"]
+
+
+def test_a_home_built_in_code_matches_its_file() -> None:
+    start = pd.Timestamp("2025-01-15 16:00", tz="UTC")  # 17:00 in Amsterdam
+    home = Home(
+        name="test",
+        breaker_kw=17.25,
+        house=House(load_kw=(0.5, 0.6, 0.7, 0.8)),
+        circuits=(
+            Circuit("fridge", load_kw=0.1, critical=True),
+            Circuit("rest", share=1.0, priority=1),
+        ),
+        cars=(Car("ev", capacity_kwh=60.0, soc=0.5, max_discharge_kw=11.0, min_range_km=50),),
+        outage=Window(start, start + pd.Timedelta(hours=1)),
+    )
+    assert home == home_from_dict(home_document())
+    assert home.cars[0].discharge_efficiency == DEFAULT_DISCHARGE_EFFICIENCY
+    case = plan_home_outage(home)
+    assert case.grid.origin == start and case.grid.dt_h == 0.25
+    assert list(case.index) == [case.grid.time(k) for k in range(4)]
+    with pytest.raises(ProblemError) as caught:
+        Home(
+            "bad",
+            17.25,
+            House(annual_kwh=3000.0),
+            (Circuit("a", share=0.5), Circuit("a", share=0.4)),
+            Window(start + pd.Timedelta(minutes=5), start),
+        )
+    assert [issue.field for issue in caught.value.issues] == [
+        "circuits[1].name",
+        "circuits[*].share",
+        "outage.start",
+        "outage.end",
+    ]

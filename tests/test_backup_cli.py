@@ -8,8 +8,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from voltpool.backup.home import HOMES
 from voltpool.cli import app
+from voltpool.files.home import HOMES
 
 runner = CliRunner()
 

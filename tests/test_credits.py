@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -78,4 +79,58 @@ def test_bad_energy_is_refused() -> None:
             POLICY.v2g_millicredits(value, 12)  # type: ignore[arg-type]
     with pytest.raises(ProblemError, match="delivered_wh"):
         POLICY.v2v_millicredits(delivered_wh=11, given_wh=10, credits_per_kwh=1)
-    assert kwh_to_wh(1.2345) == 1234
+
+
+@pytest.mark.parametrize(
+    ("energy_kwh", "expected_wh"),
+    [
+        (0.0, 0),
+        (1.0, 1_000),  # exact Wh
+        (0.001, 1),
+        (1.2345, 1_234),  # a fraction of a Wh is not metered
+        (0.1 + 0.2, 300),  # 300.00000000000006 Wh
+        (0.7 * 3, 2_100),  # 2099.9999999999995 Wh: float round-off forgiven
+        (9.9999999, 10_000),  # 0.1 mWh short: solver round-off, forgiven
+        (9.9999991, 10_000),  # 0.9 mWh short: still forgiven
+        (9.999998, 9_999),  # 2 mWh short: a Wh not delivered
+        (10.0000001, 10_000),  # a hair above
+        (10.0009, 10_000),  # 0.9 Wh above: not a whole Wh more
+        (10.000999, 10_001),  # 1 mWh short of the next Wh: forgiven
+        (-1e-7, 0),  # a hair below zero (0.1 mWh): round-off around nothing
+        (1e15, 10**18),
+    ],
+)
+def test_the_meter_rule_at_its_edges(energy_kwh: float, expected_wh: int) -> None:
+    wh = kwh_to_wh(energy_kwh)
+    assert wh == expected_wh and type(wh) is int
+    assert kwh_to_wh(np.float64(energy_kwh)) == expected_wh
+
+
+@pytest.mark.parametrize("energy_kwh", [-0.000002, -0.5, float("nan"), float("inf"), -np.inf])
+def test_the_meter_rule_refuses_what_no_meter_reads(energy_kwh: float) -> None:
+    with pytest.raises(ProblemError) as caught:
+        kwh_to_wh(energy_kwh, "metered.ac_kwh")
+    assert caught.value.issues[0].field == "metered.ac_kwh"
+    assert "finite and >= 0" in caught.value.issues[0].rule
+
+
+def test_the_meter_rule_is_element_wise_on_arrays() -> None:
+    energy_kwh = np.array([[1.0, 9.9999999, 9.999998], [0.7 * 3, -1e-7, 1.2345]])
+    wh = kwh_to_wh(energy_kwh)
+    assert wh.dtype == np.int64 and wh.shape == (2, 3)
+    np.testing.assert_array_equal(wh, [[1_000, 10_000, 9_999], [2_100, 0, 1_234]])
+    expected = np.array([kwh_to_wh(float(v)) for v in energy_kwh.ravel()]).reshape(2, 3)
+    np.testing.assert_array_equal(wh, expected)
+    assert kwh_to_wh(np.zeros(0)).shape == (0,)
+    with pytest.raises(ProblemError) as caught:
+        kwh_to_wh(np.array([[1.0, 2.0], [np.nan, 3.0]]), "given_kwh")
+    assert caught.value.issues[0].field == "given_kwh[2]"  # the flat index of the bad element
+
+
+@given(st.integers(0, 10**9), st.floats(-0.99e-3, 0.99e-3), st.floats(0.0011, 0.999))
+def test_the_meter_rule_reads_whole_wh_through_round_off(
+    whole_wh: int, off_wh: float, short_wh: float
+) -> None:
+    # within a milli-Wh of a whole Wh, from above or below, reads that Wh; further below does not
+    assert kwh_to_wh((whole_wh + off_wh) / 1000) == whole_wh
+    assert kwh_to_wh((whole_wh + 1 - short_wh) / 1000) == whole_wh

@@ -1,10 +1,10 @@
 """The ledger under concurrent writer processes and SIGKILL crashes, on SQLite and PostgreSQL.
 
-Promises checked (DESIGN.md, "Ledger promises"): owner accounts never go below zero even with
-concurrent writers; every acknowledged transfer is in the ledger exactly once and every rejected
-one is absent; balances are the sum of their transfers and the total is conserved; batches commit
-all or nothing; a pending transfer is resolved at most once; a retry answers "exists"; a crash
-loses nothing acknowledged and leaves nothing half-written.
+Promises checked (docs/conventions.md, "Ledger promises"): owner accounts never go below zero
+even with concurrent writers; every acknowledged transfer is in the ledger exactly once and every
+rejected one is absent; balances are the sum of their transfers and the total is conserved;
+batches commit all or nothing; a pending transfer is resolved at most once; a retry answers
+"exists"; a crash loses nothing acknowledged and leaves nothing half-written.
 
 ``ledger_url`` (tests/ledger_backends.py) runs each test on SQLite and on PostgreSQL. The writers
 are separate OS processes running ``tests/ledger_workers.py`` (see its docstring).

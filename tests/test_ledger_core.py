@@ -6,6 +6,7 @@ Amounts are integer milli-credits (unit ``credit``) or Wh (unit ``energy``).
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -159,6 +160,19 @@ def test_url_handling(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     for bad in ("mysql://u@h/db", "not a url", 42):
         with pytest.raises(InvalidInput, match="url"):
             _engine.normalise_url(bad)
+
+
+def test_a_postgresql_url_without_the_driver_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg now raises ImportError
+    url = "postgresql://alice:secret@db.example:5432/credits"
+    with pytest.raises(InvalidInput) as info:
+        Ledger.open(url)
+    assert info.value.field == "url"
+    assert "alice:***@db.example:5432/credits" in info.value.rule  # the url, password hidden
+    assert "secret" not in str(info.value)
+    assert "pip install voltpool[postgres]" in info.value.rule
 
 
 def test_sqlite_pragmas(tmp_path) -> None:

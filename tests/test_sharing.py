@@ -16,23 +16,19 @@ from hypothesis import strategies as st
 from sharing_helpers import NOW, at, everything, make_circle, member_balances, open_ledger
 from voltpool.credits import CreditPolicy
 from voltpool.errors import ProblemError
+from voltpool.files.circle import circle_from_dict, circle_text, load_circle
 from voltpool.ledger import Conflict
+from voltpool.model import DEFAULT_CHARGE_EFFICIENCY, DEFAULT_DISCHARGE_EFFICIENCY, SlotGrid
+from voltpool.settlement import cancel, open_accounts, open_pending, settle
 from voltpool.sharing import (
     Circle,
     Metered,
     Offer,
     Request,
-    cancel,
-    circle_from_dict,
-    circle_text,
     explain,
     format_credits,
-    load_circle,
     match,
-    open_accounts,
-    open_pending,
     plan_transfers,
-    settle,
     to_millicredits,
     unmatched,
     v2v_millicredits,
@@ -132,7 +128,7 @@ def test_each_bad_request_and_offer_is_named_and_nothing_is_booked(tmp_path) -> 
         [
             {"id": "a-ev", "owner": "alice", "soc": 0.8},
             {"id": "b-ev", "owner": "bob", "soc": 0.2},
-            {"id": "low-ev", "owner": "carol", "soc": 0.15, "reserve_soc": 0.3},
+            {"id": "low-ev", "owner": "carol", "soc": 0.15, "soc_min": 0.3},
             {"id": "one-way", "owner": "dave", "soc": 0.9, "max_discharge_kw": 0.0},
         ],
         credits={"bob": 500 * CREDIT},
@@ -274,7 +270,7 @@ def test_reserve_and_keep_above_limit_what_is_given() -> None:
     assert m.giver_floor_kwh == pytest.approx(42.0)
     circle = make_circle(
         [
-            {"id": "a-ev", "owner": "alice", "soc": 0.8, "reserve_soc": 0.75},
+            {"id": "a-ev", "owner": "alice", "soc": 0.8, "soc_min": 0.75},
             {"id": "b-ev", "owner": "bob", "soc": 0.2},
         ]
     )
@@ -446,7 +442,7 @@ _counter = itertools.count()
     eta_d=st.lists(st.floats(0.8, 1.0), min_size=3, max_size=3),
     giver_soc=st.floats(0.5, 0.95),
     receiver_soc=st.lists(st.floats(0.05, 0.4), min_size=2, max_size=2),
-    wanted=st.lists(st.floats(0.5, 25.0), min_size=2, max_size=2),
+    wanted=st.lists(st.floats(0.5, 18.0), min_size=2, max_size=2),  # fits: 30 kWh x (1 - 0.4)
     offered=st.floats(1.0, 40.0),
     keep=st.floats(0.0, 0.45),
     price=st.integers(0, 40_000),
@@ -475,7 +471,7 @@ def test_energy_and_credits_are_conserved(
                 "id": "g",
                 "owner": "alice",
                 "soc": giver_soc,
-                "reserve_soc": 0.1,
+                "soc_min": 0.1,
                 "capacity_kwh": capacity[0],
                 "charge_efficiency": eta_c[0],
                 "discharge_efficiency": eta_d[0],
@@ -575,3 +571,41 @@ def test_circle_files_name_unknown_keys_and_references() -> None:
     with pytest.raises(ProblemError) as error:
         circle_from_dict(document)
     assert issue_fields(error) == {"sites[0].import_limit"}
+
+
+def test_old_car_keys_are_unknown_and_name_their_new_name() -> None:
+    document = tomllib.loads(circle_text("friends")[0])
+    document["cars"][0]["reserve_soc"] = document["cars"][0].pop("soc_min")
+    document["cars"][1]["max_soc"] = 0.9
+    with pytest.raises(ProblemError) as error:
+        circle_from_dict(document)
+    rules = {issue.field: issue.rule for issue in error.value.issues}
+    assert set(rules) == {"cars[0].reserve_soc", "cars[1].max_soc"}
+    assert rules["cars[0].reserve_soc"].startswith("unknown key (check its spelling")
+    assert rules["cars[0].reserve_soc"].endswith("renamed to soc_min")
+    assert rules["cars[1].max_soc"].endswith("renamed to soc_max")
+
+
+def test_a_car_left_to_the_defaults_gets_the_problem_formats_efficiencies() -> None:
+    document = tomllib.loads(circle_text("friends")[0])
+    for key in ("soc_min", "charge_efficiency", "discharge_efficiency"):
+        document["cars"][0].pop(key)
+    cars = circle_from_dict(document).circle.cars
+    assert cars.charge_efficiency[0] == DEFAULT_CHARGE_EFFICIENCY
+    assert cars.discharge_efficiency[0] == DEFAULT_DISCHARGE_EFFICIENCY
+    assert (cars.soc_min[0], cars.soc_max[0]) == (0.2, 1.0)
+
+
+@pytest.mark.parametrize("slot_minutes", [30, 60])
+def test_sharing_runs_on_longer_slots(slot_minutes: int) -> None:
+    circle = two_friends()
+    now = NOW + pd.Timedelta(minutes=10)  # slot 0 starts at the next whole slot
+    (m,) = match([ask(9.2)], [give()], circle, now, slot_minutes=slot_minutes)
+    assert m.grid == SlotGrid.at(now, slot_minutes=slot_minutes)
+    assert m.grid.origin == NOW.tz_convert("UTC") + pd.Timedelta(minutes=slot_minutes)
+    assert m.end_slot == m.grid.end_slot(at(10))
+    plan = plan_transfers(circle, [m])
+    assert plan.grid == m.grid and plan.problems[0].problem.slot_minutes == slot_minutes
+    assert plan.transfer_kw.shape == (1, m.end_slot)
+    assert plan.delivered_kwh[0] == pytest.approx(m.ac_kwh, abs=1e-6)
+    assert unmatched([ask(9.2)], [give()], circle, now, [m], slot_minutes=slot_minutes) == {}

@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from voltpool.cli import app
+from voltpool.files.circle import circle_text
 from voltpool.ledger import Ledger
-from voltpool.sharing import circle_text
 
 runner = CliRunner()
 

@@ -29,7 +29,7 @@ def random_book(seed: int):
                 "id": f"ev{i}",
                 "owner": member,
                 "soc": soc,
-                "reserve_soc": float(np.round(rng.uniform(0.05, min(soc, 0.4) - 0.01), 2)),
+                "soc_min": float(np.round(rng.uniform(0.05, min(soc, 0.4) - 0.01), 2)),
                 "capacity_kwh": float(rng.choice([40.0, 60.0, 77.0])),
                 "charge_efficiency": float(np.round(rng.uniform(0.85, 0.97), 2)),
                 "discharge_efficiency": float(np.round(rng.uniform(0.85, 0.97), 2)),
@@ -84,7 +84,7 @@ def greedy_kwh(circle, requests, offers) -> float:
     dt_h = book.grid.dt_h
     req_left = book.req_energy_kwh.astype(float).copy()
     off_left = book.off_energy_kwh.astype(float).copy()
-    room = (cars.max_soc - cars.soc) * cars.capacity_kwh
+    room = (cars.soc_max - cars.soc) * cars.capacity_kwh
     floor_max = np.zeros(cars.capacity_kwh.size)
     window_min = np.full(cars.capacity_kwh.size, np.inf)
     for j, car in enumerate(book.off_car):
@@ -165,9 +165,9 @@ def test_random_matches_keep_every_rule_and_beat_a_greedy_plan(seed: int) -> Non
     for o in offers:
         g = row[o.car]
         assert gave[o.id] <= o.energy_kwh + TOLERANCE_KWH
-        floor = max(o.keep_above_soc, cars.reserve_soc[g]) * cars.capacity_kwh[g]
+        floor = max(o.keep_above_soc, cars.soc_min[g]) * cars.capacity_kwh[g]
         assert from_car[g] <= cars.energy_kwh[g] - floor + TOLERANCE_KWH
-    assert (into_car <= (cars.max_soc - cars.soc) * cars.capacity_kwh + TOLERANCE_KWH).all()
+    assert (into_car <= (cars.soc_max - cars.soc) * cars.capacity_kwh + TOLERANCE_KWH).all()
     # Wh rounding of each match costs at most 1 Wh at the charger per match
     assert sum(got.values()) >= greedy_kwh(circle, requests, offers) - 1e-3 * (len(matches) + 1)
 

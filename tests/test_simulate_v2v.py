@@ -110,12 +110,23 @@ def test_credits_move_as_metered_and_the_ledger_balances(shared) -> None:
 def test_the_pool_does_not_pay_for_energy_a_friend_paid_for(shared) -> None:
     _world, result, _settled, folder = shared
     run = result.runs["v2g"]
+    assert not run.car_islanded.any()  # no outage here: every discharge not to a friend is V2G
+    credited_wh = dict.fromkeys(run.home_ids, 0)
     with Ledger.open(f"sqlite:///{folder / 'ledger-v2g.sqlite'}") as ledger:
-        v2g_credited_wh = sum(
-            t.amount for t in ledger.history("grid-energy", limit=10_000) if t.code == "v2g"
-        )
-    to_grid_kwh = (np.maximum(-run.power_kw, 0.0).sum() - run.v2v_given_kw.sum()) * run.dt_h
-    assert v2g_credited_wh / 1000 <= to_grid_kwh + 1e-6
+        for t in ledger.history("grid-energy", limit=10_000):
+            if t.code == "v2g":
+                credited_wh[t.credit_account.removesuffix(".energy")] += t.amount
+    # V2G energy per car and slot: what left the charger less what went to a friend's car
+    to_grid_wh = (np.maximum(-run.power_kw, 0.0) - run.v2v_given_slots_kw) * run.dt_h * 1000
+    assert to_grid_wh.min() > -1e-6
+    assert run.v2v_given_slots_kw.sum() * run.dt_h > 1.0  # V2V energy the pool must not pay
+    # the meter reads each car and slot in whole Wh, rounded down: per household the credited
+    # energy is the V2G energy less under 1 Wh per reading (and at most 1 mWh per reading more)
+    for h, home in enumerate(run.home_ids):
+        cars = run.vehicle_home == h
+        energy_wh = to_grid_wh[cars].sum()
+        readings = int((to_grid_wh[cars] > 0).sum())
+        assert energy_wh - readings <= credited_wh[home] <= energy_wh + 1e-3 * readings, home
 
 
 def test_a_request_priced_below_every_offer_is_explained() -> None:

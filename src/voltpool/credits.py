@@ -13,17 +13,23 @@ energy always gives the same credits on every machine.
   conversion losses are borne by the giver, the receiver or split (``v2v_losses``).
 - **Community fee**: ``community_fee_pct`` of every earning goes to the fees account.
 - **Starting credits**: every household is granted ``starting_credits`` once.
+- **Meters**: every kWh amount becomes whole Wh by one rule, :func:`kwh_to_wh` (rounded down,
+  round-off below a milli-Wh forgiven), for V2G sessions, V2V meters and V2V estimates alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, overload
+
+import numpy as np
 
 from voltpool.errors import FieldIssue, ProblemError
 
 MILLI = 1_000
 WH_PER_KWH = 1_000
+METER_ROUND_OFF_WH = 1e-3
+"""Round-off forgiven below a whole Wh by :func:`kwh_to_wh` (a thousandth of a meter's Wh)."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,41 @@ def check_wh(value: object) -> int:
     return value
 
 
-def kwh_to_wh(energy_kwh: float) -> int:
-    """Metered kWh to whole Wh, rounded down (the meter's resolution)."""
-    return int(energy_kwh * WH_PER_KWH + 1e-9)
+@overload
+def kwh_to_wh(energy_kwh: float, field: str = ...) -> int: ...
+
+
+@overload
+def kwh_to_wh(energy_kwh: np.ndarray, field: str = ...) -> np.ndarray: ...
+
+
+def kwh_to_wh(energy_kwh: float | np.ndarray, field: str = "energy_kwh") -> int | np.ndarray:
+    """The meter rule: kWh to whole Wh, rounded down, forgiving round-off below a milli-Wh.
+
+    A meter counts whole Wh and never shows a Wh that has not passed, so a reading rounds
+    down: 1.2345 kWh reads 1,234 Wh and earns no credit for the 0.5 Wh that did not make a
+    whole one. The kWh given to this rule come from floating-point sums of power x time and
+    from LP solutions, which land a hair off the true amount in either direction: 10 kWh
+    delivered may arrive as 9.9999999 kWh. Rounding that down to 9,999 Wh would take a whole
+    Wh for a ten-millionth of one, and the same energy would read differently depending on
+    how it was summed. So a shortfall of at most :data:`METER_ROUND_OFF_WH` (1 mWh, a
+    thousandth of the meter's resolution) is forgiven: the reading is
+    ``floor(energy_kwh * 1000 + 0.001)`` (9.9999999 kWh reads 10,000 Wh, 9.999998 kWh
+    reads 9,999 Wh). A reading is never more than 1 mWh above the energy.
+
+    One rule for every kWh -> Wh conversion (V2G sessions, V2V meters and estimates, the
+    matcher's agreed amounts). Scalars give an ``int``, arrays an ``int64`` array of the same
+    shape. A value a hair below zero (above -1 mWh) reads 0; a meter register does not run
+    backwards, so a more negative value, NaN or an infinity is refused with a ProblemError
+    naming ``field`` (and, for arrays, the flat index of the first bad element).
+    """
+    values = np.asarray(energy_kwh, dtype=float)
+    wh = values * WH_PER_KWH + METER_ROUND_OFF_WH
+    bad = ~np.isfinite(wh) | (wh < 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        where = f"{field}[{first}]" if values.ndim else field
+        rule = f"{values.flat[first]:g} kWh is not a meter reading: it must be finite and >= 0"
+        raise ProblemError([FieldIssue(where, rule)])
+    whole_wh = np.floor(wh).astype(np.int64)
+    return int(whole_wh) if whole_wh.ndim == 0 else whole_wh

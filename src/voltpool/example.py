@@ -8,10 +8,12 @@ away around 07:30) are the familiar ones, the numbers are drawn from a seeded ge
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from voltpool.model import Fleet, Problem, Site, Tariff
+from voltpool.model import Fleet, Problem, Site, SlotGrid, Tariff
 
-SLOTS_PER_DAY = 96
+CLOCK = SlotGrid(pd.Timestamp(0, tz="UTC"))
+"""The clock's slots (only their length matters here: slot 0 is at noon of no particular day)."""
 START_HOUR = 12.0
 """Slot 0 starts at noon so that a whole overnight session fits in one 24-hour horizon."""
 HOMES_PER_VEHICLE = 1.5
@@ -45,7 +47,10 @@ def day_ahead_shape_per_kwh(hours: np.ndarray) -> np.ndarray:
 
 
 def example_problem(
-    n_vehicles: int, seed: int = 0, n_slots: int = SLOTS_PER_DAY, bidirectional_share: float = 0.7
+    n_vehicles: int,
+    seed: int = 0,
+    n_slots: int = CLOCK.slots_per_day,
+    bidirectional_share: float = 0.7,
 ) -> Problem:
     """A neighbourhood of ``1.5 * n_vehicles`` homes and ``n_vehicles`` cars over ``n_slots``.
 
@@ -55,11 +60,11 @@ def example_problem(
     if n_vehicles < 1:
         raise ValueError(f"n_vehicles: {n_vehicles} must be >= 1")
     rng = np.random.default_rng(seed)
-    dt_h = 24.0 / SLOTS_PER_DAY
+    dt_h = CLOCK.dt_h
     hours = (START_HOUR + dt_h * np.arange(n_slots)) % 24.0
     n_homes = int(np.ceil(HOMES_PER_VEHICLE * n_vehicles))
     shape = household_shape(hours)
-    per_home_kw = shape / shape[:SLOTS_PER_DAY].mean() * HOUSEHOLD_KWH_PER_DAY / 24.0
+    per_home_kw = shape / shape[: CLOCK.slots_per_day].mean() * HOUSEHOLD_KWH_PER_DAY / 24.0
     noise = 1.0 + 0.08 * rng.standard_normal(n_slots) / np.sqrt(n_homes / 10.0)
     base_load_kw = n_homes * per_home_kw * noise
 
@@ -100,5 +105,5 @@ def example_problem(
             export_price_per_kwh=day_ahead,
             peak_price_per_kw=CAPACITY_PRICE_PER_KW_DAY,
         ),
-        slot_minutes=15,
+        slot_minutes=CLOCK.slot_minutes,
     )

@@ -5,17 +5,23 @@
 - :func:`plan_overload` - grid-connected house under an import limit: the cars discharge into
   the house (V2H) and charge in the headroom, through the one voltpool LP scheduler.
 - :func:`reserve_kwh_from` - driving reserve from a SoC floor and/or a range floor.
-- :func:`load_home`, :func:`plan_home_outage`, :func:`plan_home_overload` - the TOML home file.
-- :func:`write_backup_html` - the plan as a self-contained HTML picture.
+- :class:`Home` (house, circuits, cars, windows), :func:`plan_home_outage`,
+  :func:`plan_home_overload` - one home's outage and overload.
+
+Home TOML files are read by :mod:`voltpool.files.home`; the HTML picture of a plan is drawn by
+:mod:`voltpool.report.backup`.
 """
 
 from voltpool.backup.home import (
+    Car,
     CarArrays,
+    Circuit,
     Home,
+    House,
     OutageCase,
+    Overload,
     OverloadCase,
-    home_from_dict,
-    load_home,
+    Window,
     plan_home_outage,
     plan_home_overload,
 )
@@ -30,26 +36,27 @@ from voltpool.backup.outage import (
     reserve_kwh_from,
 )
 from voltpool.backup.overload import OverloadPlan, plan_overload
-from voltpool.backup.picture import write_backup_html
 
 __all__ = [
     "DEFAULT_MIP_REL_GAP",
     "DEFAULT_TIME_DISCOUNT",
+    "Car",
     "CarArrays",
+    "Circuit",
     "GridReturn",
     "Home",
+    "House",
     "OutageCase",
     "OutagePlan",
     "OutageSolverInfo",
+    "Overload",
     "OverloadCase",
     "OverloadPlan",
+    "Window",
     "circuit_tiers",
-    "home_from_dict",
-    "load_home",
     "plan_home_outage",
     "plan_home_overload",
     "plan_outage",
     "plan_overload",
     "reserve_kwh_from",
-    "write_backup_html",
 ]

@@ -1,14 +1,16 @@
-"""Home backup files (TOML): a house, its circuits, its cars, an outage and an overload window.
+"""A home for V2H backup: its house, circuits and cars, an outage and an overload window.
 
-Validated with pydantic like the simulation scenarios (:mod:`voltpool.scenario.model`): unknown
-keys are rejected and every problem is reported at once as a :class:`FieldIssue` whose field is
-the key's path (``cars[1].min_range_km``, ``outage.end``). Times without an offset are local to
-``timezone``. Built-in homes ship in ``voltpool/backup/builtin/``.
+Plain dataclasses, checked when built (every broken rule at once, each named by the path of the
+key to fix: ``circuits[*].share``, ``cars[1].min_range_km``, ``outage.end``); home TOML files
+are read by :mod:`voltpool.files.home`. Times are UTC timestamps; times of day (a circuit's
+``runs_from``, a car's ``home_from``...) are local to the home's ``timezone``. Plans run on the
+clock's slots (:class:`voltpool.model.SlotGrid`) from the start of their window.
 
 The house's load is a profile split over the circuits that give a ``share`` (the BDEW H25
 household profile scaled to ``house.annual_kwh``, via :func:`voltpool.data.household_load_kw`,
-or an explicit ``house.load_kw`` list); circuits with a fixed ``load_kw`` (a heat pump, cooking)
-come on top of it, optionally only between ``runs_from`` and ``runs_until`` each day.
+or an explicit ``house.load_kw`` list, one value per slot); circuits with a fixed ``load_kw``
+(a heat pump, cooking) come on top of it, optionally only between ``runs_from`` and
+``runs_until`` each day.
 """
 
 from __future__ import annotations
@@ -16,248 +18,240 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from voltpool.backup.outage import OutagePlan, plan_outage, reserve_kwh_from
 from voltpool.backup.overload import DEFAULT_IMPORT_PRICE_PER_KWH, OverloadPlan, plan_overload
 from voltpool.errors import FieldIssue, ProblemError
-from voltpool.tomlfiles import TimeZone, TomlLibrary, validation_issues
+from voltpool.model import (
+    DEFAULT_CHARGE_EFFICIENCY,
+    DEFAULT_DISCHARGE_EFFICIENCY,
+    SlotGrid,
+    as_utc,
+)
 
-SLOT_MINUTES = 15
-SLOT = pd.Timedelta(minutes=SLOT_MINUTES)
-DT_H = SLOT_MINUTES / 60
+DEFAULT_TIMEZONE = "Europe/Amsterdam"
 MAX_HOURS = 14 * 24
 """Longest outage or overload window accepted (two weeks)."""
 
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-PositiveFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-NonNegativeFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Efficiency = Annotated[float, Field(gt=0.0, le=1.0)]
-Name = Annotated[str, Field(min_length=1)]
+HomeTime = pd.Timestamp | dt.time
+"""A moment (UTC) or a time of day (local to the home), e.g. when a car comes home."""
 
 
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True)
+class House:
+    """The profile the ``share`` circuits split: H25 scaled to ``annual_kwh`` [kWh/a], or
+    ``load_kw`` [kW], one value per slot from ``load_start`` (UTC; default the outage start)."""
+
+    annual_kwh: float | None = None
+    load_kw: tuple[float, ...] | None = None
+    load_start: pd.Timestamp | None = None
 
 
-class House(Section):
-    """The profile the ``share`` circuits split: H25 scaled to ``annual_kwh`` or ``load_kw``."""
+@dataclass(frozen=True)
+class Circuit:
+    """One circuit behind its own relay: a ``share`` of the house profile, or a fixed
+    ``load_kw`` [kW] drawn between ``runs_from`` and ``runs_until`` each day (default: all day).
 
-    annual_kwh: PositiveFloat | None = None
-    load_kw: list[NonNegativeFloat] | None = None
-    load_start: dt.datetime | None = None
+    Critical circuits are shed only when nothing else is left; within the same class a lower
+    ``priority`` is shed first.
+    """
 
-
-class Circuit(Section):
-    name: Name
-    share: Fraction | None = None
-    load_kw: NonNegativeFloat | None = None
+    name: str
+    share: float | None = None
+    load_kw: float | None = None
     runs_from: dt.time | None = None
     runs_until: dt.time | None = None
     critical: bool = False
     priority: int = 0
 
 
-class Car(Section):
-    name: Name
+@dataclass(frozen=True)
+class Car:
+    """One of the home's cars, in the problem format's names where it has them.
+
+    ``soc`` is the state of charge now; the driving reserve is the larger of ``soc_min`` and
+    ``min_range_km`` at ``consumption_kwh_per_100km``; ``soc_target`` is the level it must be
+    back at when an overload window ends (default: its SoC now). The car is at home from
+    ``home_from`` until ``home_until`` (default: all the time).
+    """
+
+    name: str
+    capacity_kwh: float
+    soc: float
     model: str = ""
-    capacity_kwh: PositiveFloat
-    soc: Fraction
-    max_discharge_kw: NonNegativeFloat = 0.0
-    max_charge_kw: NonNegativeFloat = 11.0
-    discharge_efficiency: Efficiency = 0.9
-    charge_efficiency: Efficiency = 0.9
-    consumption_kwh_per_100km: PositiveFloat = 18.0
-    min_range_km: NonNegativeFloat | None = None
-    min_soc: Fraction | None = None
-    target_soc: Fraction | None = None
-    home_from: dt.datetime | dt.time | None = None
-    home_until: dt.datetime | dt.time | None = None
+    max_discharge_kw: float = 0.0
+    max_charge_kw: float = 11.0
+    discharge_efficiency: float = DEFAULT_DISCHARGE_EFFICIENCY
+    charge_efficiency: float = DEFAULT_CHARGE_EFFICIENCY
+    consumption_kwh_per_100km: float = 18.0
+    min_range_km: float | None = None
+    soc_min: float | None = None
+    soc_target: float | None = None
+    home_from: HomeTime | None = None
+    home_until: HomeTime | None = None
 
 
-class Window(Section):
-    start: dt.datetime
-    end: dt.datetime | None = None
-    duration_hours: PositiveFloat | None = None
+@dataclass(frozen=True)
+class Window:
+    """``[start, end)`` in UTC (naive = UTC): the grid is down (the outage) or the import is
+    capped."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", as_utc(self.start))
+        object.__setattr__(self, "end", as_utc(self.end))
+
+    @property
+    def grid(self) -> SlotGrid:
+        """The clock's slots from ``start``."""
+        return SlotGrid(self.start)
+
+    def index(self, hours: float | None = None) -> pd.DatetimeIndex:
+        """UTC start of every slot of the window (``hours`` overrides its length)."""
+        grid = self.grid
+        end = self.end if hours is None else self.start + pd.Timedelta(hours=hours)
+        return grid.index(grid.end_slot(end))
 
 
-class Outage(Window):
-    """The grid is down from ``start`` until ``end`` (or for ``duration_hours``)."""
-
-
+@dataclass(frozen=True)
 class Overload(Window):
-    """The house may import at most ``limit_kw`` (default ``breaker_kw``) in this window."""
+    """The house may import at most ``limit_kw`` (default the breaker) in the window."""
 
-    limit_kw: PositiveFloat | None = None
-    import_price_per_kwh: Annotated[float, Field(allow_inf_nan=False)] = (
-        DEFAULT_IMPORT_PRICE_PER_KWH
-    )
+    limit_kw: float | None = None
+    import_price_per_kwh: float = DEFAULT_IMPORT_PRICE_PER_KWH
 
 
-class Home(Section):
-    """A validated home backup file."""
+@dataclass(frozen=True)
+class Home:
+    """A house with circuits and cars, the outage to plan and an optional overload window.
 
-    name: Name
-    description: str = ""
-    timezone: TimeZone = "Europe/Amsterdam"
-    breaker_kw: PositiveFloat
-    export_limit_kw: NonNegativeFloat = 0.0
+    Raises :class:`ProblemError` naming every broken rule between its parts (shares that do
+    not add up to 1, repeated names, a window off the slot grid, a reserve above a battery...).
+    """
+
+    name: str
+    breaker_kw: float
     house: House
-    circuits: Annotated[list[Circuit], Field(min_length=1)]
-    cars: list[Car] = []
-    outage: Outage
+    circuits: tuple[Circuit, ...]
+    outage: Window
+    cars: tuple[Car, ...] = ()
     overload: Overload | None = None
+    description: str = ""
+    timezone: str = DEFAULT_TIMEZONE
+    export_limit_kw: float = 0.0
 
-    def local(self, value: dt.datetime) -> pd.Timestamp:
-        """A time from the file as a UTC timestamp (naive = local to ``timezone``)."""
-        stamp = pd.Timestamp(value)
-        if stamp.tzinfo is None:
-            stamp = stamp.tz_localize(self.timezone)
-        return stamp.tz_convert("UTC")
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "circuits", tuple(self.circuits))
+        object.__setattr__(self, "cars", tuple(self.cars))
+        issues = self.issues()
+        if issues:
+            raise ProblemError(issues)
 
-    def window(self, section: Window, hours: float | None = None) -> pd.DatetimeIndex:
-        """UTC start of every 15-minute slot of ``section`` (``hours`` overrides its length)."""
-        start = self.local(section.start)
-        if hours is not None:
-            end = start + pd.Timedelta(hours=hours)
-        elif section.end is not None:
-            end = self.local(section.end)
-        else:
-            end = start + pd.Timedelta(hours=float(section.duration_hours or 0.0))
-        return pd.date_range(start, end, freq=SLOT, inclusive="left", name="time_utc")
-
-
-def _window_issues(home: Home, name: str, section: Window) -> list[FieldIssue]:
-    issues: list[FieldIssue] = []
-    if (section.end is None) == (section.duration_hours is None):
-        issues.append(FieldIssue(f"{name}.end", "give exactly one of end and duration_hours"))
+    def issues(self) -> list[FieldIssue]:
+        """Rules between keys, with the path of the key to fix."""
+        issues = _house_issues(self.house)
+        issues += _circuit_issues(self.circuits)
+        issues += _car_issues(self.cars)
+        issues += _window_issues("outage", self.outage, self.timezone)
+        if self.overload is not None:
+            issues += _window_issues("overload", self.overload, self.timezone)
         return issues
-    start = home.local(section.start)
-    if start != start.floor(SLOT):
-        issues.append(FieldIssue(f"{name}.start", "must be on a quarter hour (15-minute slots)"))
-    if section.end is not None:
-        end = home.local(section.end)
-        field = f"{name}.end"
-        if end <= start:
-            issues.append(
-                FieldIssue(field, f"({section.end}) must be after start ({section.start})")
-            )
-            return issues
-    else:
-        end = start + pd.Timedelta(hours=float(section.duration_hours or 0.0))
-        field = f"{name}.duration_hours"
-    if end != end.floor(SLOT) or (end - start) < SLOT:
-        issues.append(FieldIssue(field, "must end on a quarter hour, at least 15 minutes in"))
-    if end - start > pd.Timedelta(hours=MAX_HOURS):
-        issues.append(FieldIssue(field, f"the window must not be longer than {MAX_HOURS} h"))
-    return issues
 
 
-def _cross_issues(home: Home) -> list[FieldIssue]:
-    """Rules between keys, with the path of the key to fix."""
-    issues: list[FieldIssue] = []
-    house = home.house
+def _house_issues(house: House) -> list[FieldIssue]:
+    issues = []
     if (house.annual_kwh is None) == (house.load_kw is None):
         issues.append(FieldIssue("house", "give exactly one of annual_kwh and load_kw"))
     if house.load_start is not None and house.load_kw is None:
         issues.append(FieldIssue("house.load_start", "only applies with house.load_kw"))
-    shares = 0.0
-    names: dict[str, int] = {}
-    for i, circuit in enumerate(home.circuits):
-        if circuit.name in names:
+    return issues
+
+
+def _repeats(prefix: str, names: list[str]) -> list[FieldIssue]:
+    issues, seen = [], {}
+    for i, name in enumerate(names):
+        if name in seen:
             issues.append(
-                FieldIssue(
-                    f"circuits[{i}].name",
-                    f"{circuit.name!r} repeats circuits[{names[circuit.name]}].name",
-                )
+                FieldIssue(f"{prefix}[{i}].name", f"{name!r} repeats {prefix}[{seen[name]}].name")
             )
-        names.setdefault(circuit.name, i)
+        seen.setdefault(name, i)
+    return issues
+
+
+def _circuit_issues(circuits: tuple[Circuit, ...]) -> list[FieldIssue]:
+    issues = _repeats("circuits", [c.name for c in circuits])
+    for i, circuit in enumerate(circuits):
         if (circuit.share is None) == (circuit.load_kw is None):
             issues.append(FieldIssue(f"circuits[{i}]", "give exactly one of share and load_kw"))
         if circuit.share is not None:
-            shares += circuit.share
             for key in ("runs_from", "runs_until"):
                 if getattr(circuit, key) is not None:
                     issues.append(
                         FieldIssue(f"circuits[{i}].{key}", "only applies to a fixed load_kw")
                     )
-    if any(c.share is not None for c in home.circuits) and not math.isclose(
-        shares, 1.0, abs_tol=1e-6
-    ):
+    shares = [c.share for c in circuits if c.share is not None]
+    if shares and not math.isclose(sum(shares), 1.0, abs_tol=1e-6):
         issues.append(
             FieldIssue(
                 "circuits[*].share",
-                f"the shares add up to {shares:g}; they must add up to 1 (they split the house "
-                "profile)",
+                f"the shares add up to {sum(shares):g}; they must add up to 1 (they split the "
+                "house profile)",
             )
         )
-    car_names: dict[str, int] = {}
-    for i, car in enumerate(home.cars):
-        if car.name in car_names:
-            issues.append(
-                FieldIssue(f"cars[{i}].name", f"{car.name!r} repeats cars[{car_names[car.name]}]")
-            )
-        car_names.setdefault(car.name, i)
-        try:
-            reserve_kwh_from(
-                car.capacity_kwh, car.min_soc, car.min_range_km, car.consumption_kwh_per_100km / 100
-            )
-        except ProblemError as error:
-            issues += [FieldIssue(f"cars[{i}].{x.field}", x.rule) for x in error.issues]
-    issues += _window_issues(home, "outage", home.outage)
-    if home.overload is not None:
-        issues += _window_issues(home, "overload", home.overload)
     return issues
 
 
-def home_from_dict(document: dict[str, object]) -> Home:
-    """Validate a parsed home file (raises :class:`ProblemError` listing every issue)."""
-    try:
-        home = Home.model_validate(document)
-    except ValidationError as error:
-        raise ProblemError(
-            validation_issues(
-                error,
-                "(home)",
-                "`voltpool backup --show` prints the keys",
-                skip=("datetime", "time"),  # pydantic names the union member it tried
+def _car_issues(cars: tuple[Car, ...]) -> list[FieldIssue]:
+    issues = _repeats("cars", [c.name for c in cars])
+    for i, car in enumerate(cars):
+        try:
+            reserve_kwh_from(
+                car.capacity_kwh, car.soc_min, car.min_range_km, car.consumption_kwh_per_100km / 100
             )
-        ) from None
-    issues = _cross_issues(home)
-    if issues:
-        raise ProblemError(issues)
-    return home
+        except ProblemError as error:
+            issues += [FieldIssue(f"cars[{i}].{x.field}", x.rule) for x in error.issues]
+    return issues
 
 
-HOMES = TomlLibrary("voltpool.backup", "home", "--scenario")
+def _window_issues(name: str, window: Window, timezone: str) -> list[FieldIssue]:
+    clock = SlotGrid.at(window.start, slot_minutes=window.grid.slot_minutes)
+    slot = f"{clock.slot_minutes}-minute slots"
+    issues = []
+    if clock.origin != window.start:
+        issues.append(FieldIssue(f"{name}.start", f"must be on a slot boundary ({slot})"))
+    field = f"{name}.end"
+    if window.end <= window.start:
+        end, start = window.end.tz_convert(timezone), window.start.tz_convert(timezone)
+        return [*issues, FieldIssue(field, f"({end}) must be after start ({start})")]
+    if not clock.is_boundary(window.end) or window.end - window.start < clock.slot:
+        issues.append(
+            FieldIssue(field, f"must end on a slot boundary, at least one slot in ({slot})")
+        )
+    if window.end - window.start > pd.Timedelta(hours=MAX_HOURS):
+        issues.append(FieldIssue(field, f"the window must not be longer than {MAX_HOURS} h"))
+    return issues
 
 
-def load_home(name_or_path: str | Path = "home") -> Home:
-    """Read and validate a home by built-in name or TOML path (raises ProblemError)."""
-    document, _source = HOMES.document(name_or_path)
-    return home_from_dict(document)
-
-
-def _profile_kw(home: Home, index: pd.DatetimeIndex) -> np.ndarray:
+def _profile_kw(home: Home, index: pd.DatetimeIndex, grid: SlotGrid) -> np.ndarray:
     """The house profile (split by the share circuits) on ``index``. [kW]"""
     house = home.house
     if house.load_kw is not None:
-        start = home.local(house.load_start or home.outage.start)
+        start = house.load_start or home.outage.start
         values = np.asarray(house.load_kw, dtype=float)
-        offset = (index - start) // SLOT
+        offset = (index - start) // grid.slot
         if offset.min() < 0 or offset.max() >= values.size:
-            covered_end = start + SLOT * values.size
             raise ProblemError(
                 [
                     FieldIssue(
                         "house.load_kw",
-                        f"covers {start} .. {covered_end} (UTC) in 15-minute values; "
-                        f"the plan needs {index[0]} .. {index[-1] + SLOT}",
+                        f"covers {start} .. {start + grid.slot * values.size} (UTC) in "
+                        f"{grid.slot_minutes}-minute values; the plan needs {index[0]} .. "
+                        f"{index[-1] + grid.slot}",
                     )
                 ]
             )
@@ -265,7 +259,7 @@ def _profile_kw(home: Home, index: pd.DatetimeIndex) -> np.ndarray:
     from voltpool.data import household_load_kw  # demandlib is only loaded when needed
 
     first = index[0].floor("D")
-    days = math.ceil((index[-1] + SLOT - first) / pd.Timedelta(days=1))
+    days = math.ceil((index[-1] + grid.slot - first) / pd.Timedelta(days=1))
     series = household_load_kw(first, days, float(house.annual_kwh or 0.0), local_tz=home.timezone)
     return series.reindex(index).to_numpy(dtype=float)
 
@@ -287,10 +281,10 @@ def _minutes(value: dt.time) -> int:
     return value.hour * 60 + value.minute
 
 
-def circuit_loads_kw(home: Home, index: pd.DatetimeIndex) -> np.ndarray:
-    """``[C, T]`` load of every circuit on ``index``. [kW]"""
+def circuit_loads_kw(home: Home, index: pd.DatetimeIndex, grid: SlotGrid) -> np.ndarray:
+    """``[C, T]`` load of every circuit on ``index`` (slots of ``grid``). [kW]"""
     needs_profile = any(c.share is not None for c in home.circuits)
-    profile = _profile_kw(home, index) if needs_profile else np.zeros(index.size)
+    profile = _profile_kw(home, index, grid) if needs_profile else np.zeros(index.size)
     rows = []
     for circuit in home.circuits:
         if circuit.share is not None:
@@ -301,21 +295,19 @@ def circuit_loads_kw(home: Home, index: pd.DatetimeIndex) -> np.ndarray:
 
 
 def _resolve(
-    home: Home, value: dt.datetime | dt.time | None, day: pd.Timestamp, after: pd.Timestamp
+    home: Home, value: HomeTime | None, day: pd.Timestamp, after: pd.Timestamp
 ) -> pd.Timestamp | None:
-    """A car's home time: a datetime as is; a time of day on ``day`` (local), moved a day on
+    """A car's home time: a moment as is; a time of day on ``day`` (local), moved a day on
     while it is not after ``after``."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return home.local(value)
-    stamp = home.local(dt.datetime.combine(day.date(), value))
+    if value is None or isinstance(value, pd.Timestamp):
+        return value
+    stamp = pd.Timestamp(dt.datetime.combine(day.date(), value)).tz_localize(home.timezone)
     while stamp <= after:
         stamp += pd.Timedelta(days=1)
-    return stamp
+    return stamp.tz_convert("UTC")
 
 
-def car_available(home: Home, index: pd.DatetimeIndex) -> np.ndarray:
+def car_available(home: Home, index: pd.DatetimeIndex, grid: SlotGrid) -> np.ndarray:
     """``[N, T]``: the car is at home (plugged in) for the whole slot."""
     start_local = index[0].tz_convert(home.timezone)
     available = np.ones((len(home.cars), index.size), dtype=bool)
@@ -325,7 +317,7 @@ def car_available(home: Home, index: pd.DatetimeIndex) -> np.ndarray:
         if came is not None:
             available[n] &= np.asarray(index >= came)
         if leaves is not None:
-            available[n] &= np.asarray(index + SLOT <= leaves)
+            available[n] &= np.asarray(index + grid.slot <= leaves)
     return available
 
 
@@ -356,21 +348,21 @@ class CarArrays:
         capacity = col("capacity_kwh")
         energy = col("soc") * capacity
         per_km = col("consumption_kwh_per_100km") / 100.0
-        target_soc = col("target_soc")
+        soc_target = col("soc_target")
         return cls(
             names=tuple(c.name for c in cars),
             capacity_kwh=capacity,
             energy_kwh=energy,
             # a floor that is not given counts as 0, as in reserve_kwh_from
             reserve_kwh=reserve_kwh_from(
-                capacity, col("min_soc", 0.0), col("min_range_km", 0.0), per_km
+                capacity, col("soc_min", 0.0), col("min_range_km", 0.0), per_km
             ),
             max_charge_kw=col("max_charge_kw"),
             max_discharge_kw=col("max_discharge_kw"),
             charge_efficiency=col("charge_efficiency"),
             discharge_efficiency=col("discharge_efficiency"),
             consumption_kwh_per_km=per_km,
-            target_kwh=np.where(np.isnan(target_soc), energy, target_soc * capacity),
+            target_kwh=np.where(np.isnan(soc_target), energy, soc_target * capacity),
         )
 
 
@@ -379,6 +371,7 @@ class OutageCase:
     """A home's outage as arrays, ready for :func:`plan_outage`, and its plan."""
 
     home: Home
+    grid: SlotGrid
     index: pd.DatetimeIndex
     circuit_load_kw: np.ndarray
     cars: CarArrays
@@ -387,24 +380,26 @@ class OutageCase:
 
     @property
     def dt_h(self) -> float:
-        return self.plan.dt_h
+        return self.grid.dt_h
 
 
 def plan_home_outage(home: Home, hours: float | None = None, **options: float) -> OutageCase:
     """Plan the home's outage (``hours`` overrides its length); ``options`` go to
     :func:`plan_outage` (``time_discount``, ``mip_rel_gap``, ``time_limit_s``)."""
-    if hours is not None and not (DT_H <= hours <= MAX_HOURS and (hours / DT_H).is_integer()):
+    grid = home.outage.grid
+    dt_h = grid.dt_h
+    if hours is not None and not (dt_h <= hours <= MAX_HOURS and (hours / dt_h).is_integer()):
         raise ProblemError(
             [
                 FieldIssue(
-                    "--hours", f"{hours!r} must be a multiple of {DT_H} within {DT_H}..{MAX_HOURS}"
+                    "--hours", f"{hours!r} must be a multiple of {dt_h} within {dt_h}..{MAX_HOURS}"
                 )
             ]
         )
-    index = home.window(home.outage, hours)
-    loads = circuit_loads_kw(home, index)
+    index = home.outage.index(hours)
+    loads = circuit_loads_kw(home, index, grid)
     cars = CarArrays.of(home)
-    available = car_available(home, index)
+    available = car_available(home, index, grid)
     plan = plan_outage(
         loads,
         np.array([c.critical for c in home.circuits], dtype=bool),
@@ -413,12 +408,12 @@ def plan_home_outage(home: Home, hours: float | None = None, **options: float) -
         cars.reserve_kwh,
         cars.max_discharge_kw,
         cars.discharge_efficiency,
-        DT_H,
+        dt_h,
         available=available,
         circuit_names=tuple(c.name for c in home.circuits),
         **options,
     )
-    return OutageCase(home, index, loads, cars, available, plan)
+    return OutageCase(home, grid, index, loads, cars, available, plan)
 
 
 @dataclass(frozen=True, eq=False)
@@ -426,6 +421,7 @@ class OverloadCase:
     """A home's overload window and the scheduler's plan for it (cars away are left out)."""
 
     home: Home
+    grid: SlotGrid
     index: pd.DatetimeIndex
     cars: CarArrays
     plugged: np.ndarray
@@ -436,12 +432,13 @@ class OverloadCase:
 def plan_home_overload(home: Home) -> OverloadCase:
     """Schedule the home's overload window with the one scheduler (:func:`plan_overload`)."""
     if home.overload is None:
-        raise ProblemError([FieldIssue("overload", "the home file has no [overload] section")])
+        raise ProblemError([FieldIssue("overload", "the home has no overload window")])
     section = home.overload
-    index = home.window(section)
-    load = circuit_loads_kw(home, index).sum(axis=0)
+    grid = section.grid
+    index = section.index()
+    load = circuit_loads_kw(home, index, grid).sum(axis=0)
     cars = CarArrays.of(home)
-    available = car_available(home, index)
+    available = car_available(home, index, grid)
     plugged = available.any(axis=1)
     arrival = np.argmax(available, axis=1)
     # the plugged-in window runs from the first slot at home to the last (one stay per window)
@@ -460,9 +457,9 @@ def plan_home_overload(home: Home) -> OverloadCase:
         target_kwh=cars.target_kwh[keep],
         arrival_slot=arrival[keep],
         departure_slot=departure[keep],
-        slot_minutes=SLOT_MINUTES,
+        slot_minutes=grid.slot_minutes,
         import_price_per_kwh=section.import_price_per_kwh,
         export_limit_kw=home.export_limit_kw,
         ids=tuple(cars.names[n] for n in keep),
     )
-    return OverloadCase(home, index, cars, plugged, plan)
+    return OverloadCase(home, grid, index, cars, plugged, plan)

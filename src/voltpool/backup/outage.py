@@ -75,13 +75,13 @@ _ROUND = 0.5
 
 def reserve_kwh_from(
     capacity_kwh: np.ndarray | float,
-    min_soc: np.ndarray | float | None = None,
+    soc_min: np.ndarray | float | None = None,
     min_range_km: np.ndarray | float | None = None,
     consumption_kwh_per_km: np.ndarray | float | None = None,
 ) -> np.ndarray:
     """The driving reserve of each car: the larger of a SoC floor and a range floor. [kWh]
 
-    ``reserve = max(min_soc * capacity_kwh, min_range_km * consumption_kwh_per_km)``; a rule that
+    ``reserve = max(soc_min * capacity_kwh, min_range_km * consumption_kwh_per_km)``; a rule that
     is not given counts as 0. Raises :class:`ProblemError` naming the field when a value is
     negative or not finite, when ``min_range_km`` comes without ``consumption_kwh_per_km``, or
     when the reserve exceeds the capacity (the car could never be driven that far).
@@ -102,12 +102,12 @@ def reserve_kwh_from(
 
     for i in np.flatnonzero(~np.isfinite(capacity) | (capacity <= 0))[:5]:
         issues.append(FieldIssue(_at("capacity_kwh", i, n), "must be a finite number > 0"))
-    soc = as_array("min_soc", min_soc)
+    soc = as_array("soc_min", soc_min)
     km = as_array("min_range_km", min_range_km)
     per_km = as_array("consumption_kwh_per_km", consumption_kwh_per_km)
     if soc is not None:
         for i in np.flatnonzero(soc > 1)[:5]:
-            issues.append(FieldIssue(_at("min_soc", i, n), f"{soc[i].item()!r} must be <= 1"))
+            issues.append(FieldIssue(_at("soc_min", i, n), f"{soc[i].item()!r} must be <= 1"))
     if km is not None and per_km is None:
         issues.append(
             FieldIssue("consumption_kwh_per_km", "is required to turn min_range_km into kWh")
@@ -203,7 +203,8 @@ class OutagePlan:
     on : array [C, T] of bool
         Relay state; circuits drawing nothing are on.
     power_kw : array [N, T]
-        AC power of each car, DESIGN sign: negative when discharging (never positive here). [kW]
+        AC power of each car, negative when discharging (docs/conventions.md, "Signs"; never
+        positive here). [kW]
     energy_kwh : array [N, T+1]
         Stored energy at the start of each slot and at the end. [kWh]
     reserve_kwh : array [N]

@@ -22,7 +22,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from voltpool.errors import FieldIssue, ProblemError
-from voltpool.model import DEFAULT_UNMET_PENALTY_PER_KWH, Fleet, Problem, Site, Tariff
+from voltpool.model import (
+    DEFAULT_CHARGE_EFFICIENCY,
+    DEFAULT_DISCHARGE_EFFICIENCY,
+    DEFAULT_SLOT_MINUTES,
+    DEFAULT_UNMET_PENALTY_PER_KWH,
+    Fleet,
+    Problem,
+    Site,
+    Tariff,
+)
 from voltpool.schedule import Schedule, schedule
 from voltpool.schedule.explain import LIMIT_TOLERANCE_KW
 
@@ -140,12 +149,12 @@ def plan_overload(
     max_charge_kw: np.ndarray,
     max_discharge_kw: np.ndarray,
     *,
-    charge_efficiency: np.ndarray | float = 0.9,
-    discharge_efficiency: np.ndarray | float = 0.9,
+    charge_efficiency: np.ndarray | float = DEFAULT_CHARGE_EFFICIENCY,
+    discharge_efficiency: np.ndarray | float = DEFAULT_DISCHARGE_EFFICIENCY,
     target_kwh: np.ndarray | None = None,
     arrival_slot: np.ndarray | None = None,
     departure_slot: np.ndarray | None = None,
-    slot_minutes: int = 15,
+    slot_minutes: int = DEFAULT_SLOT_MINUTES,
     import_price_per_kwh: np.ndarray | float = DEFAULT_IMPORT_PRICE_PER_KWH,
     export_price_per_kwh: np.ndarray | float | None = None,
     export_limit_kw: float | np.ndarray = 0.0,

@@ -74,9 +74,18 @@ def normalise_url(url: str | None) -> URL:
 
 
 def create(url: URL) -> Engine:
+    """The engine for a normalised URL; InvalidInput naming the url when its driver is missing
+    (the PostgreSQL driver is the optional extra ``postgres``)."""
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return sa.create_engine(url, isolation_level="SERIALIZABLE")
+    try:
+        return sa.create_engine(url, isolation_level="SERIALIZABLE")
+    except ImportError as exc:
+        raise InvalidInput(
+            "url",
+            f"cannot open {url.render_as_string()}: the PostgreSQL driver is not installed "
+            f"({exc}); install it with: pip install voltpool[postgres]",
+        ) from None
 
 
 def _sqlite_engine(url: URL) -> Engine:

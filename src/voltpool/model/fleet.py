@@ -24,6 +24,11 @@ FLOAT_FIELDS = (
     "degradation_cost_per_kwh",
 )
 INT_FIELDS = ("arrival_slot", "departure_slot")
+DEFAULT_CHARGE_EFFICIENCY = 0.9
+DEFAULT_DISCHARGE_EFFICIENCY = 0.9
+"""A car's AC-side efficiencies when its owner gives none (circle and home files; the problem
+format requires them): the 3-phase 16 A charging efficiency of the V2G-capable models shipped
+in ``voltpool/data/files/ev_models_v2g.csv`` (0.90 for all but one)."""
 
 
 @dataclass(frozen=True, eq=False)

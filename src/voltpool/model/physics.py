@@ -11,7 +11,8 @@ from voltpool.model.wear import cycle_depth_cost_slots
 def energy_trajectory_kwh(fleet: Fleet, power_kw: np.ndarray, dt_h: float) -> np.ndarray:
     """Stored energy ``[N, T+1]`` after each slot, given AC power ``[N, T]``.
 
-    ``e[t+1] = e[t] + dt_h * (eta_c * max(p, 0) + min(p, 0) / eta_d)`` (DESIGN.md, "Efficiency").
+    ``e[t+1] = e[t] + dt_h * (eta_c * max(p, 0) + min(p, 0) / eta_d)``
+    (docs/conventions.md, "Battery energy").
 
     Parameters
     ----------

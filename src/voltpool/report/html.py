@@ -9,25 +9,25 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from voltpool.battery.health import HealthReport
 from voltpool.report._format import format_metric, metric_label
 from voltpool.report._period import describe_period, slot_end
 from voltpool.report.events import events_html, outage_figure
+from voltpool.report.figures import PLOT_CONFIG, step_y
+from voltpool.report.health import health_figure, health_html_table
 from voltpool.simulate.metrics import compare, per_car_table
 from voltpool.simulate.result import PolicyRun, SimulationResult
-
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
 
 SOC_CARS = 4
 """How many cars the state-of-charge section shows."""
 
-_PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 _COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -42,17 +42,6 @@ p.note { color: #555; }
 """
 
 
-def _plotly() -> tuple[Any, Any]:
-    try:
-        import plotly.graph_objects as go_module
-        from plotly.subplots import make_subplots
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "the HTML report needs plotly: pip install plotly (or voltpool's report extra)"
-        ) from error
-    return go_module, make_subplots
-
-
 def _color(result: SimulationResult, policy: str) -> str:
     return _COLORS[list(result.runs).index(policy) % len(_COLORS)]
 
@@ -64,23 +53,16 @@ def _edges(run: PolicyRun) -> pd.DatetimeIndex:
     return index.tz_convert("UTC").tz_localize(None)
 
 
-def _step_y(values: np.ndarray) -> np.ndarray:
-    """Slot values for a ``hv`` step line over :func:`_edges`: the last value held to the end."""
-    held = np.append(np.asarray(values, dtype=float), values[-1])
-    return np.where(np.isfinite(held), held, np.nan)  # an infinite limit draws no line
-
-
 def _load_figure(result: SimulationResult) -> go.Figure:
-    go_module, make_subplots = _plotly()
     first = next(iter(result.runs.values()))
     x = _edges(first)
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     step = {"mode": "lines", "line_shape": "hv"}
     for policy, run in result.runs.items():
         fig.add_trace(
-            go_module.Scatter(
+            go.Scatter(
                 x=_edges(run),
-                y=_step_y(run.site_net_load_kw),
+                y=step_y(run.site_net_load_kw),
                 name=f"{policy}: site net load",
                 line={"color": _color(result, policy), "width": 1.5},
                 **step,
@@ -88,9 +70,9 @@ def _load_figure(result: SimulationResult) -> go.Figure:
             secondary_y=False,
         )
     fig.add_trace(
-        go_module.Scatter(
+        go.Scatter(
             x=x,
-            y=_step_y(first.base_load_kw),
+            y=step_y(first.base_load_kw),
             name="Base load, no cars",
             line={"color": "#444", "dash": "dash", "width": 1.2},
             **step,
@@ -130,9 +112,9 @@ def _load_figure(result: SimulationResult) -> go.Figure:
         if not np.isfinite(values).any():
             continue
         fig.add_trace(
-            go_module.Scatter(
+            go.Scatter(
                 x=x,
-                y=_step_y(values),
+                y=step_y(values),
                 name=name,
                 visible=visible,
                 opacity=opacity,
@@ -168,7 +150,6 @@ def _away_intervals(run: PolicyRun, n: int) -> list[tuple[pd.Timestamp, pd.Times
 
 
 def _soc_figure(result: SimulationResult, cars: list[int]) -> go.Figure:
-    go_module, make_subplots = _plotly()
     first = next(iter(result.runs.values()))
     titles = [
         f"{first.vehicle_ids[n]} (home {first.home_ids[int(first.vehicle_home[n])]}, "
@@ -183,7 +164,7 @@ def _soc_figure(result: SimulationResult, cars: list[int]) -> go.Figure:
             fig.add_vrect(x0=start, x1=end, row=row, col=1, fillcolor="#888", opacity=0.12)
         for policy, run in result.runs.items():
             fig.add_trace(
-                go_module.Scatter(
+                go.Scatter(
                     x=_edges(run),
                     y=100.0 * run.soc[n],
                     mode="lines",
@@ -197,7 +178,7 @@ def _soc_figure(result: SimulationResult, cars: list[int]) -> go.Figure:
             )
         mine = np.asarray(first.departures.vehicle) == n
         fig.add_trace(
-            go_module.Scatter(
+            go.Scatter(
                 x=_edges(first)[np.asarray(first.departures.slot)[mine]],
                 y=100.0 * np.asarray(first.departures.soc_target)[mine],
                 mode="markers",
@@ -216,7 +197,6 @@ def _soc_figure(result: SimulationResult, cars: list[int]) -> go.Figure:
 
 
 def _value_figure(result: SimulationResult) -> go.Figure:
-    go_module, make_subplots = _plotly()
     baseline_policy, baseline = next(iter(result.runs.items()))
     others = [p for p in result.runs if p != baseline_policy]
     fig = make_subplots(
@@ -228,7 +208,7 @@ def _value_figure(result: SimulationResult) -> go.Figure:
         value = per_car_table(result.runs[policy], baseline)["value_vs_baseline_eur"]
         value = value.sort_values(ascending=False, kind="stable")
         fig.add_trace(
-            go_module.Bar(
+            go.Bar(
                 x=list(value.index),
                 y=value.to_numpy(),
                 name=policy,
@@ -246,13 +226,12 @@ def _value_figure(result: SimulationResult) -> go.Figure:
 
 
 def _peak_cost_figure(result: SimulationResult, metrics: pd.DataFrame) -> go.Figure:
-    go_module, make_subplots = _plotly()
     panels = ("transformer_peak_kw", "energy_cost_eur", "v2g_revenue_eur")
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[metric_label(k) for k in panels])
     policies = list(metrics.columns)
     for col, key in enumerate(panels, start=1):
         fig.add_trace(
-            go_module.Bar(
+            go.Bar(
                 x=policies,
                 y=metrics.loc[key].to_numpy(),
                 marker_color=[_color(result, p) for p in policies],
@@ -370,7 +349,7 @@ def write_html_report(
             full_html=False,
             include_plotlyjs=number == 0,
             div_id=f"voltpool-figure-{number}",
-            config=_PLOT_CONFIG,
+            config=PLOT_CONFIG,
         )
         parts.append(f'<h2>{html.escape(title)}</h2><p class="note">{html.escape(note)}</p>{chart}')
     events = events_html(result, timezone)
@@ -383,7 +362,7 @@ def write_html_report(
                 full_html=False,
                 include_plotlyjs=False,
                 div_id="voltpool-figure-outage",
-                config=_PLOT_CONFIG,
+                config=PLOT_CONFIG,
             )
         )
         note = (
@@ -396,13 +375,11 @@ def write_html_report(
             f'<h2>Outages and V2V</h2><p class="note">{html.escape(note)}</p>{chart}{events}'
         )
     if health is not None:
-        from voltpool.report.health import health_figure, health_html_table
-
         chart = health_figure(health).to_html(
             full_html=False,
             include_plotlyjs=False,
             div_id="voltpool-figure-health",
-            config=_PLOT_CONFIG,
+            config=PLOT_CONFIG,
         )
         note = (
             "Cell ageing models (NREL BLAST-Lite) run on every car's simulated SoC; the period "

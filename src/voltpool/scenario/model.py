@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from voltpool.errors import ProblemError
-from voltpool.tomlfiles import TimeZone, TomlLibrary, validation_issues
+from voltpool.files.toml import TimeZone, TomlLibrary, validation_issues
 
 E = TypeVar("E")
 

@@ -1,13 +1,13 @@
 """A circle of friends who share kWh: its members, their cars (struct of arrays) and sites.
 
 A :class:`Circle` is the in-memory form the simulator can build directly; TOML files are read
-by :mod:`voltpool.sharing.files`. Each car is plugged in at most once in the horizon (one site,
+by :mod:`voltpool.files.circle`. Each car is plugged in at most once in the horizon (one site,
 ``plugged_from <= t < plugged_until``); an empty ``site`` means not plugged in.
 
-Times are timezone-aware and stored in UTC. The core works on 15-minute slots counted from a
-:class:`SlotGrid` whose origin is *now* rounded up to the next slot boundary, so no slot starts
-in the past. Windows are rounded inwards: a window or a plug-in session covers only the slots
-that lie wholly inside it.
+Times are timezone-aware and stored in UTC. The core works on slots of the clock
+(:class:`voltpool.model.SlotGrid`) whose origin is *now* rounded up to the next slot boundary,
+so no slot starts in the past. Windows are rounded inwards: a window or a plug-in session
+covers only the slots that lie wholly inside it.
 """
 
 from __future__ import annotations
@@ -15,15 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.model._checks import check_elements
+from voltpool.model.clock import SlotGrid, as_utc
 
-SLOT_MINUTES = 15
 MAX_HORIZON_DAYS = 7
 """Windows and plug-in sessions must end within a week of now (keeps every LP small)."""
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -36,57 +35,9 @@ CAR_FLOAT_FIELDS = (
     "max_charge_kw",
     "max_discharge_kw",
     "soc",
-    "reserve_soc",
-    "max_soc",
+    "soc_min",
+    "soc_max",
 )
-
-
-def as_utc(value: datetime | pd.Timestamp | str, timezone: str) -> pd.Timestamp:
-    """A timestamp in UTC; a naive one is read as local time in ``timezone``."""
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(timezone)
-    return stamp.tz_convert("UTC")
-
-
-@dataclass(frozen=True)
-class SlotGrid:
-    """15-minute slots from ``origin`` (UTC, on a slot boundary): slot k is
-    ``[origin + k * 15 min, origin + (k + 1) * 15 min)``."""
-
-    origin: pd.Timestamp
-    slot_minutes: int = SLOT_MINUTES
-
-    @classmethod
-    def at(cls, now: datetime | pd.Timestamp, timezone: str = "UTC") -> SlotGrid:
-        """The grid whose slot 0 is the first whole slot at or after ``now``."""
-        return cls(as_utc(now, timezone).ceil(f"{SLOT_MINUTES}min"))
-
-    @property
-    def dt_h(self) -> float:
-        return self.slot_minutes / 60.0
-
-    def _slots(self, stamp: pd.Timestamp | pd.DatetimeIndex) -> np.ndarray:
-        return np.asarray((stamp - self.origin) / pd.Timedelta(minutes=self.slot_minutes))
-
-    def first_slot(self, stamp: pd.Timestamp | pd.DatetimeIndex) -> int | np.ndarray:
-        """First slot starting at or after ``stamp`` (never below 0); per element of an index."""
-        return _slot_number(np.ceil(self._slots(stamp) - 1e-9))
-
-    def end_slot(self, stamp: pd.Timestamp | pd.DatetimeIndex) -> int | np.ndarray:
-        """One past the last slot ending at or before ``stamp`` (never below 0); per element of
-        an index."""
-        return _slot_number(np.floor(self._slots(stamp) + 1e-9))
-
-    def time(self, slot: int) -> pd.Timestamp:
-        """Start of ``slot`` (UTC)."""
-        return self.origin + pd.Timedelta(minutes=self.slot_minutes * int(slot))
-
-
-def _slot_number(slots: np.ndarray) -> int | np.ndarray:
-    """Whole slot numbers, never below 0: an int for one time, an int64 array for an index."""
-    whole = np.maximum(slots, 0).astype(np.int64)
-    return int(whole) if whole.ndim == 0 else whole
 
 
 def _float_array(values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -131,7 +82,7 @@ class Cars:
         AC-to-battery and battery-to-AC efficiency. [0..1]
     max_charge_kw, max_discharge_kw : array
         Charger limits at the AC side; ``max_discharge_kw = 0`` is a one-way charger. [kW]
-    soc, reserve_soc, max_soc : array
+    soc, soc_min, soc_max : array
         State of charge now, the owner's reserve (never given away) and the ceiling. [0..1]
     site : sequence of str
         Where each car is plugged in; ``""`` when it is not.
@@ -148,8 +99,8 @@ class Cars:
     max_charge_kw: np.ndarray
     max_discharge_kw: np.ndarray
     soc: np.ndarray
-    reserve_soc: np.ndarray
-    max_soc: np.ndarray = field(default=None)  # type: ignore[assignment]
+    soc_min: np.ndarray
+    soc_max: np.ndarray = field(default=None)  # type: ignore[assignment]
     site: tuple[str, ...] = ()
     plugged_from: pd.DatetimeIndex = field(default=None)  # type: ignore[assignment]
     plugged_until: pd.DatetimeIndex = field(default=None)  # type: ignore[assignment]
@@ -159,8 +110,8 @@ class Cars:
         n = len(self.ids)
         object.__setattr__(self, "ids", tuple(str(i) for i in self.ids))
         object.__setattr__(self, "owner", tuple(str(o) for o in self.owner))
-        if self.max_soc is None:
-            object.__setattr__(self, "max_soc", np.ones(n))
+        if self.soc_max is None:
+            object.__setattr__(self, "soc_max", np.ones(n))
         for name in CAR_FLOAT_FIELDS:
             object.__setattr__(self, name, _float_array(getattr(self, name)))
         site = tuple(str(s or "") for s in self.site) if self.site else ("",) * n
@@ -185,8 +136,8 @@ class Cars:
 
     @property
     def room_kwh(self) -> np.ndarray:
-        """Energy that still fits below ``max_soc``. [kWh]"""
-        return (self.max_soc - self.soc) * self.capacity_kwh
+        """Energy that still fits below ``soc_max``. [kWh]"""
+        return (self.soc_max - self.soc) * self.capacity_kwh
 
     @property
     def at_site(self) -> np.ndarray:
@@ -235,15 +186,15 @@ class Cars:
             check(name, ~((values > 0) & (values <= 1)), "must be within (0, 1]")
         for name in ("max_charge_kw", "max_discharge_kw"):
             check(name, getattr(self, name) < 0, "must be >= 0")
-        for name in ("soc", "reserve_soc"):
+        for name in ("soc", "soc_min"):
             values = getattr(self, name)
             check(name, ~((values >= 0) & (values <= 1)), "must be within [0, 1]")
-        check("max_soc", ~((self.max_soc > 0) & (self.max_soc <= 1)), "must be within (0, 1]")
-        for name in ("soc", "reserve_soc"):
+        check("soc_max", ~((self.soc_max > 0) & (self.soc_max <= 1)), "must be within (0, 1]")
+        for name in ("soc", "soc_min"):
             check(
                 name,
-                getattr(self, name) > self.max_soc,
-                lambda i: f"must be <= max_soc ({self.max_soc[i].item()!r})",
+                getattr(self, name) > self.soc_max,
+                lambda i: f"must be <= soc_max ({self.soc_max[i].item()!r})",
             )
         plugged = self.plugged
         backwards = plugged & (self.plugged_until <= self.plugged_from)
@@ -318,7 +269,7 @@ class Circle:
     """Friends who share kWh: members, their cars and the sites the cars are plugged in at.
 
     ``starting_millicredits`` is granted once to each member from the circle's pool account
-    (:func:`voltpool.sharing.open_accounts`); members may also hold credits earned elsewhere
+    (:func:`voltpool.settlement.open_accounts`); members may also hold credits earned elsewhere
     (V2G settlement uses the same ``<member>.credits`` account).
     """
 

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 from voltpool.sharing.circle import Circle
 from voltpool.sharing.matching import Match
+from voltpool.sharing.outcomes import Acceptance, Settlement
 from voltpool.sharing.plan import Plan
 from voltpool.sharing.requests import Offer, Request
-from voltpool.sharing.settle import Acceptance, Settlement
 
 MINUS = "\u2212"
 

@@ -14,10 +14,10 @@ Variables and limits (``x_p`` = AC kWh moved by pair p, at the chargers)
     - battery energy, honestly through the losses: the receiver's battery gets
       ``eta_charge * x``, the giver's battery gives ``x / eta_discharge``;
     - per request: ``sum eta_charge * x <= energy_kwh``; per receiving car: what it gets fits
-      below its ``max_soc``;
+      below its ``soc_max``;
     - per offer: ``sum x / eta_discharge <= energy_kwh``; per giving car and offer j (floors
       nested): what the offers whose floor is at least j's take from the battery is at most the
-      energy above j's floor, ``max(reserve_soc, keep_above_soc) * capacity``;
+      energy above j's floor, ``max(soc_min, keep_above_soc) * capacity``;
     - per pair ``x <= min(giver max_discharge_kw, receiver max_charge_kw) * overlap hours``,
       and per car the same over the union of its pairs' windows (the scheduler then checks the
       slot-by-slot physics and reports any shortfall).
@@ -49,14 +49,13 @@ import scipy.sparse as sp
 
 from voltpool.credits import MILLI, WH_PER_KWH, CreditPolicy, kwh_to_wh
 from voltpool.errors import SolverError
+from voltpool.model.clock import DEFAULT_SLOT_MINUTES, SlotGrid
 from voltpool.schedule.lp import highs_for, run_highs
 from voltpool.sharing.circle import Cars, Circle
 from voltpool.sharing.requests import Book, Offer, Request, resolve
 
 MIN_MATCH_KWH = 0.01
 STAGE_TOLERANCE = 1e-7
-ROUND_OFF_WH = 1e-3
-"""Solver round-off below a milli-Wh is not a lost Wh when amounts are rounded down."""
 
 Mode = Literal["direct", "grid"]
 
@@ -74,7 +73,7 @@ class Match:
     Energies: ``ac_kwh`` at the chargers (what the giver's charger delivers and the receiver's
     takes), ``giver_battery_kwh = ac_kwh / eta_discharge`` leaves the giver's battery,
     ``receiver_battery_kwh = eta_charge * ac_kwh`` arrives in the receiver's. The window is
-    slots ``[start_slot, end_slot)`` from ``slot_origin`` (UTC).
+    slots ``[start_slot, end_slot)`` of ``grid``, the clock of the :func:`match` call.
     """
 
     key: str
@@ -97,7 +96,7 @@ class Match:
     price_millicredits_per_kwh: int
     estimate_millicredits: int
     giver_floor_kwh: float
-    slot_origin: pd.Timestamp
+    grid: SlotGrid
 
     @property
     def losses_kwh(self) -> float:
@@ -331,8 +330,8 @@ def match_book(circle: Circle, book: Book, policy: CreditPolicy | None = None) -
     grid_mode = np.array([c.mode == "grid" for c in found], dtype=float)
     objectives = [-eta_c, price * billed / MILLI, grid_mode, 1.0 / eta_d]
     x = _solve_stages(matrix, upper, col_upper, objectives)
-    # whole Wh at the charger, rounded down
-    moved_kwh = np.floor(np.maximum(x, 0.0) * WH_PER_KWH + ROUND_OFF_WH) / WH_PER_KWH
+    # whole Wh at the charger, by the meter rule (LP round-off below zero clipped first)
+    moved_kwh = kwh_to_wh(np.maximum(x, 0.0), "matched_kwh") / WH_PER_KWH
 
     matches: list[Match] = []
     for p in np.flatnonzero(moved_kwh >= MIN_MATCH_KWH):  # request order, then offer order
@@ -361,7 +360,7 @@ def match_book(circle: Circle, book: Book, policy: CreditPolicy | None = None) -
             price_millicredits_per_kwh=int(book.off_price_mc[j]),
             estimate_millicredits=0,
             giver_floor_kwh=float(book.off_floor_kwh[j]),
-            slot_origin=grid.origin,
+            grid=grid,
         )
         delivered, given = partial.planned_wh
         estimate = v2v_millicredits(policy, delivered, given, partial.price_millicredits_per_kwh)
@@ -375,13 +374,15 @@ def match(
     circle: Circle,
     now: datetime | pd.Timestamp | str,
     policy: CreditPolicy | None = None,
+    slot_minutes: int = DEFAULT_SLOT_MINUTES,
 ) -> list[Match]:
-    """Check the requests and offers (ProblemError naming every bad field) and match them.
+    """Check the requests and offers (ProblemError naming every bad field) and match them on
+    slots of ``slot_minutes`` from ``now``.
 
     Returns the matches in request order, then offer order; see the module docstring for the
     rules and the lexicographic objective.
     """
-    return match_book(circle, resolve(circle, requests, offers, now), policy)
+    return match_book(circle, resolve(circle, requests, offers, now, slot_minutes), policy)
 
 
 def unmatched(
@@ -391,13 +392,14 @@ def unmatched(
     now: datetime | pd.Timestamp | str,
     matches: list[Match],
     refused: list[Match] | tuple[Match, ...] = (),
+    slot_minutes: int = DEFAULT_SLOT_MINUTES,
 ) -> dict[str, str]:
     """Per request that got less than it asked for: why, in plain words.
 
     ``matches`` are the matches that went ahead; ``refused`` those not booked (the receiver's
-    credits did not cover them).
+    credits did not cover them); ``slot_minutes`` is the slot length they were matched on.
     """
-    book = resolve(circle, requests, offers, now)
+    book = resolve(circle, requests, offers, now, slot_minutes)
     found, why = candidates(circle, book)
     got_kwh: defaultdict[str, float] = defaultdict(float)
     for m in matches:

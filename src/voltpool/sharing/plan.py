@@ -38,18 +38,17 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from voltpool.credits import WH_PER_KWH
+from voltpool.credits import kwh_to_wh
 from voltpool.errors import SolverError
-from voltpool.model import Fleet, Problem, Site, Tariff, Transfers
+from voltpool.model import Fleet, Problem, Site, SlotGrid, Tariff, Transfers
 from voltpool.schedule import Schedule, Verification, schedule, verify
-from voltpool.sharing.circle import SLOT_MINUTES, Circle, SlotGrid
+from voltpool.sharing.circle import Circle
 from voltpool.sharing.matching import Match
 
 IMPORT_PRICE_PER_KWH = 0.001
 EXPORT_PRICE_PER_KWH = 0.0005
 WEAR_COST_PER_KWH = 0.01
 GRID_SITE = "grid"
-ROUND_OFF_KWH = 1e-6
 
 
 @dataclass(frozen=True)
@@ -78,16 +77,16 @@ class Metered:
     def from_kwh(
         cls, ac_kwh: np.ndarray, giver_battery_kwh: np.ndarray, receiver_battery_kwh: np.ndarray
     ) -> Metered:
-        """From kWh at the chargers and at the two batteries, rounded down to Wh (solver
-        round-off below a micro-kWh is forgiven, so 9.9999999 kWh reads 10,000 Wh)."""
-
-        def wh(values: np.ndarray) -> np.ndarray:  # voltpool.credits.kwh_to_wh, element-wise
-            kwh = np.maximum(np.asarray(values, dtype=float), 0.0) + ROUND_OFF_KWH
-            return np.floor(kwh * WH_PER_KWH + 1e-9).astype(np.int64)
-
-        delivered = wh(ac_kwh)
-        given = np.maximum(wh(giver_battery_kwh), delivered)
-        return cls(delivered, given, np.minimum(wh(receiver_battery_kwh), delivered))
+        """From kWh at the chargers and at the two batteries, read by the meter rule
+        (:func:`voltpool.credits.kwh_to_wh`: whole Wh rounded down, round-off below a milli-Wh
+        forgiven, so 9.9999999 kWh reads 10,000 Wh). ProblemError naming the field for a
+        negative, NaN or infinite value."""
+        delivered = kwh_to_wh(np.asarray(ac_kwh, dtype=float), "metered.ac_kwh")
+        given = kwh_to_wh(np.asarray(giver_battery_kwh, dtype=float), "metered.giver_battery_kwh")
+        received = kwh_to_wh(
+            np.asarray(receiver_battery_kwh, dtype=float), "metered.receiver_battery_kwh"
+        )
+        return cls(delivered, np.maximum(given, delivered), np.minimum(received, delivered))
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,8 +172,8 @@ def build_problem(
         ids=tuple(cars.ids[r] for r in rows),
         capacity_kwh=cars.capacity_kwh[idx],
         soc_initial=cars.soc[idx],
-        soc_min=cars.reserve_soc[idx],
-        soc_max=cars.max_soc[idx],
+        soc_min=cars.soc_min[idx],
+        soc_max=cars.soc_max[idx],
         soc_target=np.zeros(idx.size),
         arrival_slot=arrival,
         departure_slot=departure,
@@ -229,10 +228,10 @@ def plan_transfers(circle: Circle, matches: list[Match] | tuple[Match, ...]) -> 
     (the giver left early) gets zero flow and says so in ``reasons``.
     """
     matches = tuple(matches)
-    origins = {m.slot_origin for m in matches}
-    if len(origins) > 1:
+    grids = {m.grid for m in matches}
+    if len(grids) > 1:
         raise ValueError("matches: all must come from one match() call (one slot grid)")
-    grid = SlotGrid(origins.pop() if origins else pd.Timestamp(0, tz="UTC"), SLOT_MINUTES)
+    grid = grids.pop() if grids else SlotGrid(pd.Timestamp(0, tz="UTC"))
     n = len(matches)
     n_slots = max((m.end_slot for m in matches), default=0)
     flows = np.zeros((n, n_slots))

@@ -22,7 +22,8 @@ import pandas as pd
 
 from voltpool.credits import MILLI
 from voltpool.errors import FieldIssue, ProblemError
-from voltpool.sharing.circle import MAX_HORIZON_DAYS, Circle, SlotGrid, as_utc, id_issues
+from voltpool.model.clock import DEFAULT_SLOT_MINUTES, SlotGrid, as_utc
+from voltpool.sharing.circle import MAX_HORIZON_DAYS, Circle, id_issues
 
 Price = int | float | Decimal | str
 CIRCLE_CONSENT = "circle"
@@ -117,11 +118,13 @@ class Book:
 class _Checker:
     """Collects issues for one list (``requests`` or ``offers``)."""
 
-    def __init__(self, circle: Circle, now: pd.Timestamp, issues: list[FieldIssue]) -> None:
+    def __init__(
+        self, circle: Circle, grid: SlotGrid, now: pd.Timestamp, issues: list[FieldIssue]
+    ) -> None:
         self.circle = circle
         self.now = now
         self.issues = issues
-        self.grid = SlotGrid.at(now)
+        self.grid = grid
         self.latest = now + pd.Timedelta(days=MAX_HORIZON_DAYS)
 
     def add(self, path: str, rule: str) -> None:
@@ -217,11 +220,15 @@ def resolve(
     requests: Sequence[Request],
     offers: Sequence[Offer],
     now: datetime | pd.Timestamp | str,
+    slot_minutes: int = DEFAULT_SLOT_MINUTES,
 ) -> Book:
     """Check every request and offer; return them on the slot grid or raise ProblemError.
 
+    The grid's slot 0 is the first whole slot of ``slot_minutes`` at or after ``now``
+    (:meth:`voltpool.model.SlotGrid.at`).
+
     Rules (paths ``requests[i].*`` / ``offers[j].*``): unique ids; the member exists and owns
-    the car; ``energy_kwh`` > 0 and, for a request, fits in the battery below ``max_soc``; the
+    the car; ``energy_kwh`` > 0 and, for a request, fits in the battery below ``soc_max``; the
     receiving charger can charge; prices >= 0 with at most 3 decimals; windows end after now,
     after their start and within a week, and hold at least one whole slot; an offering car has a
     two-way charger, is above its reserve, and ``keep_above_soc`` is below its SoC now; every
@@ -229,7 +236,7 @@ def resolve(
     """
     now_utc = as_utc(now, circle.timezone)
     issues: list[FieldIssue] = []
-    check = _Checker(circle, now_utc, issues)
+    check = _Checker(circle, SlotGrid.at(now_utc, slot_minutes=slot_minutes), now_utc, issues)
     cars = circle.cars
     room_kwh = cars.room_kwh
     issues += id_issues("requests", [r.id for r in requests])
@@ -254,7 +261,7 @@ def resolve(
                     f"{path}.energy_kwh",
                     f"{energy:g} kWh does not fit: {request.car!r} has room for "
                     f"{room_kwh[row]:.2f} kWh "
-                    f"(SoC {cars.soc[row]:.0%} of max {cars.max_soc[row]:.0%})",
+                    f"(SoC {cars.soc[row]:.0%} of max {cars.soc_max[row]:.0%})",
                 )
             if cars.max_charge_kw[row] <= 0:
                 check.add(f"{path}.car", f"{request.car!r} has a charger that cannot charge")
@@ -274,7 +281,7 @@ def resolve(
             check.add(f"{path}.keep_above_soc", f"{keep!r} must be within [0, 1]")
         floor = None
         if row is not None:
-            soc, reserve = cars.soc[row], cars.reserve_soc[row]
+            soc, reserve = cars.soc[row], cars.soc_min[row]
             if cars.max_discharge_kw[row] <= 0:
                 check.add(
                     f"{path}.car",

@@ -108,7 +108,7 @@ def run_policy(
     given_tn = np.zeros((n_slots, n_vehicles))
     received_tn = np.zeros((n_slots, n_vehicles))
     backup = HomeBackup(world, enabled=policy.bidirectional)
-    sharing = SharingDesk(world, enabled=policy.bidirectional)
+    sharing = SharingDesk(world, table, enabled=policy.bidirectional)
 
     energy = world.soc_initial * capacity
     departure_slot = np.full(n_vehicles, -1, dtype=np.int64)

@@ -4,8 +4,8 @@ Nothing here is typed in or read from the simulator's internals: every number is
 the run's time series, so a test (or a sceptical reader) can recompute it. All functions are
 vectorized over cars, homes and slots.
 
-Conventions (DESIGN.md): car AC power is positive when charging; site net load is positive for
-import; ``soc[:, t]`` is the state of charge at the *start* of slot ``t``, so
+Conventions (docs/conventions.md, "Signs"): car AC power is positive when charging; site net
+load is positive for import; ``soc[:, t]`` is the state of charge at the *start* of slot ``t``, so
 ``soc[:, t + 1] = soc[:, t] + (eta_c * charge - discharge / eta_d) * dt_h / capacity
 - (driving - public charging) / capacity``, where driving and public charging are booked in the
 slot the car comes back.

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from voltpool.control import V2VInputs
+from voltpool.control import CarTable, V2VInputs
 from voltpool.credits import MILLI, CreditPolicy
 from voltpool.errors import ProblemError
 from voltpool.model import Transfers
@@ -72,11 +72,14 @@ class SharingDesk:
     def __init__(
         self,
         world: World,
+        cars: CarTable,
         enabled: bool,
         policy: CreditPolicy | None = None,
         wallet: Wallet | None = None,
     ) -> None:
         self.world = world
+        self.cars = cars
+        """Each car's SoC ceiling, reserve and target, as the controller plans them."""
         self.enabled = enabled
         self.policy = policy or CreditPolicy()
         self.owners = tuple(
@@ -129,7 +132,7 @@ class SharingDesk:
         requests = []
         for request in self.requests:
             car = request.vehicle
-            room_kwh = (world.scenario.vehicles.soc_max - soc[car]) * world.capacity_kwh[car]
+            room_kwh = (self.cars.soc_max[car] - soc[car]) * world.capacity_kwh[car]
             wanted = min(self.wanted_kwh.get(request.id, request.energy_kwh), room_kwh - 1e-6)
             if on_grid[car] and wanted >= MIN_AGREEMENT_KWH:
                 requests.append(
@@ -146,7 +149,7 @@ class SharingDesk:
         for offer in self.offers:
             car = offer.vehicle
             keep_above = max(offer.keep_above_soc, self.own_need_soc(offer, departure_slot))
-            floor = max(keep_above, world.scenario.vehicles.soc_min)
+            floor = max(keep_above, self.cars.soc_min[car])
             spare = offer.max_energy_kwh - self.given_kwh.get(offer.id, 0.0)
             if on_grid[car] and soc[car] > floor and spare >= MIN_AGREEMENT_KWH:
                 offers.append(
@@ -165,12 +168,14 @@ class SharingDesk:
             return []
         circle = self.circle(t, soc, on_grid, departure_slot)
         try:
-            matches = match(requests, offers, circle, now, self.policy)
+            matches = match(requests, offers, circle, now, self.policy, self.slot_minutes)
         except ProblemError as error:
             for request in requests:
                 self.unmatched[request.id] = f"could not be matched at {now}: {error.issues[0]}"
             return []
-        self.unmatched.update(unmatched(requests, offers, circle, now, matches))
+        self.unmatched.update(
+            unmatched(requests, offers, circle, now, matches, slot_minutes=self.slot_minutes)
+        )
         agreements = []
         by_id = {r.id: r for r in self.requests}
         vehicle = {name: n for n, name in enumerate(world.vehicle_ids)}
@@ -215,7 +220,7 @@ class SharingDesk:
         chargeable_kwh = (
             world.max_charge_kw[car] * world.charge_efficiency[car] * world.dt_h * after_slots
         )
-        target_kwh = world.scenario.vehicles.soc_target * world.capacity_kwh[car]
+        target_kwh = self.cars.soc_target[car] * world.capacity_kwh[car]
         return max(target_kwh - chargeable_kwh, 0.0) / world.capacity_kwh[car]
 
     def reserved_kwh(self, t: int, energy_kwh: np.ndarray) -> np.ndarray:
@@ -247,6 +252,10 @@ class SharingDesk:
     def wanted(self, request: Request) -> float:
         return self.wanted_kwh.get(request.id, request.energy_kwh)
 
+    @property
+    def slot_minutes(self) -> int:
+        return self.world.scenario.slot_minutes
+
     def member(self, car: int) -> str:
         """The household a car belongs to (its home; a car without one is its own member)."""
         return self.owners[car]
@@ -264,7 +273,6 @@ class SharingDesk:
     ) -> Circle:
         """The neighbourhood as one circle: households, every car, plugged in at home or not."""
         world = self.world
-        vehicles = world.scenario.vehicles
         homes = tuple(dict.fromkeys(self.owners))
         until = (world.index[0] + pd.to_timedelta(departure_slot * world.dt_h, unit="h")).where(
             on_grid
@@ -279,8 +287,8 @@ class SharingDesk:
             max_charge_kw=world.max_charge_kw,
             max_discharge_kw=world.max_discharge_kw,
             soc=np.clip(soc, 0.0, 1.0),
-            reserve_soc=np.minimum(vehicles.soc_min, np.clip(soc, 0.0, 1.0)),
-            max_soc=np.full(world.n_vehicles, vehicles.soc_max),
+            soc_min=np.minimum(self.cars.soc_min, np.clip(soc, 0.0, 1.0)),
+            soc_max=self.cars.soc_max,
             site=tuple(np.where(on_grid, self.owners, "")),
             plugged_from=since,
             plugged_until=until,

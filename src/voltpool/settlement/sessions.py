@@ -11,9 +11,12 @@ load in that slot, day by day, out of a starting grant; a household that cannot 
 as unpaid (its transfer is rejected by the ledger's no-overdraft rule, as it should be).
 
 V2V agreements (:mod:`voltpool.simulate.sharing_desk`) are booked first, right after the
-starting grants, as :mod:`voltpool.sharing.settle` does it live: a pending transfer receiver ->
+starting grants, as :mod:`voltpool.settlement.v2v` does it live: a pending transfer receiver ->
 giver at acceptance, posted with the metered Wh or voided. V2H backup in an outage powers the
 car's own home and earns no pool credits.
+
+Energy is read by the one meter rule, :func:`voltpool.credits.kwh_to_wh` (whole Wh per car and
+slot, rounded down, round-off below a milli-Wh forgiven).
 
 Transfer ids are derived from the policy, the car and the slot, so settling again is a no-op
 (every transfer returns "exists").
@@ -22,16 +25,20 @@ Transfer ids are derived from the policy, the car and the slot, so settling agai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from voltpool.credits import MILLI, WH_PER_KWH, CreditPolicy
-from voltpool.ledger import Ledger, Rejected
+from voltpool.credits import MILLI, CreditPolicy, kwh_to_wh
+from voltpool.ledger import Ledger, Rejected, VerifyReport
 from voltpool.model.physics import true_runs
-from voltpool.sharing import Metered, energy_account, open_pending
-from voltpool.sharing import settle as settle_v2v
-from voltpool.simulate.result import PolicyRun
+from voltpool.settlement.accounts import credit_account, energy_account
+from voltpool.settlement.v2v import open_pending
+from voltpool.settlement.v2v import settle as settle_v2v
+from voltpool.sharing import Metered
+from voltpool.simulate.result import PolicyRun, SimulationResult
+from voltpool.simulate.world import World
 
 POOL = "pool"
 FEES = "fees"
@@ -47,13 +54,18 @@ class SettlementContext:
     max_discharge_kw: np.ndarray
 
 
+def _energy_account(home: str) -> str:
+    """The household's V2G energy account (Wh given to the grid)."""
+    return f"{home}.energy"
+
+
 def _ensure_accounts(ledger: Ledger, homes: tuple[str, ...]) -> None:
     ledger.create_account(POOL, owner="community", kind="pool", unit="credit")
     ledger.create_account(FEES, owner="community", kind="fees", unit="credit")
     ledger.create_account(GRID_ENERGY, owner="grid", kind="grid", unit="energy")
     for home in homes:
-        ledger.create_account(f"{home}.credits", owner=home, kind="owner", unit="credit")
-        ledger.create_account(f"{home}.energy", owner=home, kind="owner", unit="energy")
+        ledger.create_account(credit_account(home), owner=home, kind="owner", unit="credit")
+        ledger.create_account(_energy_account(home), owner=home, kind="owner", unit="energy")
 
 
 def settle_run(
@@ -71,7 +83,7 @@ def settle_run(
         ledger.transfer(
             f"{prefix}.grant.{home}",
             POOL,
-            f"{home}.credits",
+            credit_account(home),
             policy.starting_credits * MILLI,
             "credit",
             "grant",
@@ -81,7 +93,7 @@ def settle_run(
     # Energy given to a friend's car is paid by the friend (V2V), not by the pool.
     to_grid_kw = np.where(run.car_islanded, 0.0, np.maximum(-run.power_kw, 0.0))
     to_grid_kw = np.maximum(to_grid_kw - run.v2v_given_slots_kw, 0.0)
-    given_wh = np.floor(to_grid_kw * run.dt_h * WH_PER_KWH).astype(np.int64)
+    given_wh = kwh_to_wh(to_grid_kw * run.dt_h, "v2g_given_kwh")  # [N, T] Wh
     millicredits_per_mwh = np.array(
         [
             [
@@ -97,12 +109,12 @@ def settle_run(
             continue
         home = homes[run.vehicle_home[car]]
         session = f"{prefix}.{run.vehicle_ids[car]}.{start}"
-        most_wh = int(context.max_discharge_kw[car] * (end - start) * run.dt_h * WH_PER_KWH)
+        most_wh = kwh_to_wh(float(context.max_discharge_kw[car] * (end - start) * run.dt_h))
         estimate = max(most_wh * best_millicredits_per_mwh // 1_000_000, 1)
         ledger.transfer(
             f"{session}.hold",
             POOL,
-            f"{home}.credits",
+            credit_account(home),
             estimate,
             "credit",
             "v2g",
@@ -119,7 +131,7 @@ def settle_run(
             dict(
                 transfer_id=f"{session}.energy",
                 debit_account=GRID_ENERGY,
-                credit_account=f"{home}.energy",
+                credit_account=_energy_account(home),
                 amount=energy,
                 unit="energy",
                 code="v2g",
@@ -131,7 +143,7 @@ def settle_run(
             legs.append(
                 dict(
                     transfer_id=f"{session}.fee",
-                    debit_account=f"{home}.credits",
+                    debit_account=credit_account(home),
                     credit_account=FEES,
                     amount=fee,
                     unit="credit",
@@ -144,11 +156,12 @@ def settle_run(
     unpaid = _charge_users(run, ledger, earned_slot.sum(axis=0), prefix)
     rows = []
     for h, home in enumerate(homes):
-        history = ledger.history(f"{home}.credits", limit=10_000)
+        account = credit_account(home)
+        history = ledger.history(account, limit=10_000)
         earned = sum(
             t.amount
             for t in history
-            if t.code == "v2g" and t.kind == "post" and t.credit_account == f"{home}.credits"
+            if t.code == "v2g" and t.kind == "post" and t.credit_account == account
         )
         fees = sum(t.amount for t in history if t.code == "fee")
         spent = sum(t.amount for t in history if t.code == "use")
@@ -161,7 +174,7 @@ def settle_run(
                 "unpaid": int(unpaid[h]),
                 "v2v_earned": v2v_in.get(home, 0),
                 "v2v_paid": v2v_out.get(home, 0),
-                "balance": ledger.balance(f"{home}.credits").net,
+                "balance": ledger.balance(account).net,
             }
         )
     return pd.DataFrame(rows).set_index("home_id")
@@ -171,7 +184,7 @@ def _settle_v2v(
     run: PolicyRun, ledger: Ledger, policy: CreditPolicy
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Book the run's V2V agreements: pending at acceptance, posted with the metered Wh or
-    voided (:mod:`voltpool.sharing.settle`). Returns milli-credits earned and paid per home."""
+    voided (:mod:`voltpool.settlement.v2v`). Returns milli-credits earned and paid per home."""
     earned: dict[str, int] = {}
     paid: dict[str, int] = {}
     log = run.v2v
@@ -216,14 +229,19 @@ def _charge_users(
                 continue
             try:
                 ledger.transfer(
-                    f"{prefix}.use.{home}.{day}", f"{home}.credits", POOL, amount, "credit", "use"
+                    f"{prefix}.use.{home}.{day}",
+                    credit_account(home),
+                    POOL,
+                    amount,
+                    "credit",
+                    "use",
                 )
             except Rejected:
                 unpaid[h] += amount
     return unpaid
 
 
-def settlement_context(world) -> SettlementContext:
+def settlement_context(world: World) -> SettlementContext:
     """Local hours, grid-event slots and charger limits of a simulated world."""
     scenario = world.scenario
     window = slice(world.first_slot, world.end_slot)
@@ -235,16 +253,19 @@ def settlement_context(world) -> SettlementContext:
     )
 
 
-def settle_simulation(result, world, folder, policy: CreditPolicy | None = None):
+def settle_simulation(
+    result: SimulationResult,
+    world: World,
+    folder: str | Path,
+    policy: CreditPolicy | None = None,
+) -> dict[str, tuple[pd.DataFrame, VerifyReport]]:
     """Settle every V2G policy of a simulation, one SQLite ledger per policy in ``folder``.
 
     Returns ``{policy: (per-household table, VerifyReport)}``.
     """
-    from pathlib import Path
-
     policy = policy or CreditPolicy()
     context = settlement_context(world)
-    settled = {}
+    settled: dict[str, tuple[pd.DataFrame, VerifyReport]] = {}
     for name, run in result.runs.items():
         if not (run.power_kw < 0).any() and (run.v2v is None or run.v2v.empty):
             continue

@@ -1,4 +1,4 @@
-"""Read a ``voltpool simulate`` output folder back for ``voltpool battery report``."""
+"""Read a ``voltpool simulate`` output folder back (``voltpool battery report``)."""
 
 from __future__ import annotations
 

@@ -2,11 +2,8 @@
 
 Outage: the load each circuit is served, stacked from the most important circuit up, with the
 shed load on top, and each car's state of charge against its reserve. Overload (optional): the
-house's load and its import with the cars against the limit, and the cars' power.
-
-Plotly itself, the step lines and the plot options are the simulation report's
-(:mod:`voltpool.report.html`), imported when a picture is drawn: the report imports the
-simulator, which imports this package.
+house's load and its import with the cars against the limit, and the cars' power. Step lines
+and plot options are those of the simulation report (:mod:`voltpool.report.figures`).
 """
 
 from __future__ import annotations
@@ -18,8 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-from voltpool.backup.home import SLOT, OutageCase, OverloadCase
+from voltpool.backup.home import OutageCase, OverloadCase
+from voltpool.model import SlotGrid
+from voltpool.report.figures import PLOT_CONFIG, step_y
 
 _CIRCUIT_COLORS = (
     "#1f77b4",
@@ -45,33 +46,27 @@ table.circuits td.num { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
-def local_edges(index: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
-    """Slot starts plus the end of the last slot, as local wall-clock times without offset
-    (plotly.js has no time zones; the axis says which zone)."""
-    edges = index.append(pd.DatetimeIndex([index[-1] + SLOT]))
-    return edges.tz_convert(timezone).tz_localize(None)
+def local_edges(grid: SlotGrid, n_slots: int, timezone: str) -> pd.DatetimeIndex:
+    """The starts of ``n_slots`` slots plus the end of the last, as local wall-clock times
+    without offset (plotly.js has no time zones; the axis says which zone)."""
+    return grid.index(n_slots + 1).tz_convert(timezone).tz_localize(None)
 
 
 def _two_rows(
     case: OutageCase | OverloadCase, titles: tuple[str, str], **options: Any
-) -> tuple[Any, Any, pd.DatetimeIndex]:
+) -> tuple[go.Figure, pd.DatetimeIndex]:
     """The frame both charts share: two rows over the window's local time (named on the lower
-    x axis). Returns plotly's ``graph_objects``, the figure and the T+1 slot edges."""
-    from voltpool.report.html import _plotly
-
-    go, make_subplots = _plotly()
+    x axis). Returns the figure and the T+1 slot edges."""
     tz = case.home.timezone
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, subplot_titles=titles, **options)
     fig.update_xaxes(title_text=f"local time ({tz})", row=2, col=1)
-    return go, fig, local_edges(case.index, tz)
+    return fig, local_edges(case.grid, case.index.size, tz)
 
 
-def outage_figure(case: OutageCase) -> Any:
+def outage_figure(case: OutageCase) -> go.Figure:
     """Served circuits (stacked) and shed load; car SoC with reserve lines."""
-    from voltpool.report.html import _step_y
-
     plan = case.plan
-    go, fig, x = _two_rows(
+    fig, x = _two_rows(
         case,
         (
             "House load during the outage: served by the cars (stacked) and shed",
@@ -86,7 +81,7 @@ def outage_figure(case: OutageCase) -> Any:
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=_step_y(plan.served_circuit_kw[c]),
+                y=step_y(plan.served_circuit_kw[c]),
                 name=f"{plan.circuit_names[c]}{tag}",
                 stackgroup="load",
                 line={"shape": "hv", "width": 0.5, "color": color},
@@ -98,7 +93,7 @@ def outage_figure(case: OutageCase) -> Any:
     fig.add_trace(
         go.Scatter(
             x=x,
-            y=_step_y(plan.shed_kw),
+            y=step_y(plan.shed_kw),
             name="shed (not served)",
             stackgroup="load",
             line={"shape": "hv", "width": 0.5, "color": "#d62728"},
@@ -141,12 +136,10 @@ def outage_figure(case: OutageCase) -> Any:
     return fig
 
 
-def overload_figure(case: OverloadCase) -> Any:
+def overload_figure(case: OverloadCase) -> go.Figure:
     """House load and import with the cars against the limit; car power (charging positive)."""
-    from voltpool.report.html import _step_y
-
     plan = case.plan
-    go, fig, x = _two_rows(
+    fig, x = _two_rows(
         case,
         (
             "House import under the limit: without and with the cars",
@@ -161,13 +154,13 @@ def overload_figure(case: OverloadCase) -> Any:
         ("limit", plan.limit_kw, {"color": "#d62728", "dash": "dash"}),
     ):
         fig.add_trace(
-            go.Scatter(x=x, y=_step_y(values), name=name, line=style, **step), row=1, col=1
+            go.Scatter(x=x, y=step_y(values), name=name, line=style, **step), row=1, col=1
         )
     for n, name in enumerate(plan.problem.fleet.ids):
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=_step_y(plan.power_kw[n]),
+                y=step_y(plan.power_kw[n]),
                 name=f"{name} power",
                 line={"color": _CAR_COLORS[n % len(_CAR_COLORS)]},
                 **step,
@@ -208,8 +201,6 @@ def backup_html(
     outage: OutageCase, summary: dict[str, str], overload: OverloadCase | None = None
 ) -> str:
     """The whole page as a string; ``summary`` is shown as a definition list above the charts."""
-    from voltpool.report.html import _PLOT_CONFIG
-
     home = outage.home
     charts = [outage_figure(outage)]
     if overload is not None:
@@ -227,9 +218,7 @@ def backup_html(
         circuits_html(outage),
     ]
     for number, fig in enumerate(charts):
-        parts.append(
-            fig.to_html(full_html=False, include_plotlyjs=number == 0, config=_PLOT_CONFIG)
-        )
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=number == 0, config=PLOT_CONFIG))
     parts.append(
         '<p class="note">Made by voltpool backup: relays per circuit planned with a '
         "mixed-integer program (critical circuits first, then by priority; earlier hours first)."

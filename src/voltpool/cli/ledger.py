@@ -15,14 +15,13 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from voltpool.ledger import Conflict, InvalidInput, Ledger, LedgerError, NotFound, Rejected
+from voltpool.cli.common import COMMAND_LINE, EXIT_FAILED, bad_input, console, errors, refuse
+from voltpool.errors import FieldIssue
+from voltpool.ledger import Conflict, Ledger, LedgerError, Rejected, TransferResult
 
 ledger_app = typer.Typer(help="The double-entry credit ledger.", no_args_is_help=True)
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
@@ -43,25 +42,24 @@ def ledger_options(db: DbOption = None) -> None:
 
 @contextmanager
 def opened(db: str | None) -> Iterator[Ledger]:
-    """Open the ledger; map its errors to exit codes (2 bad input, 1 rejected or conflict)."""
+    """Open the ledger; bad input exits 2 (:func:`~voltpool.cli.common.bad_input`), a rejected
+    or conflicting transfer exits 1."""
     try:
-        ledger = Ledger.open(db or os.environ.get("VOLTPOOL_DB"))
-    except (InvalidInput, LedgerError) as error:
-        errors.print(f"[bold red]error:[/] --db: {error}")
-        raise typer.Exit(2) from None
+        ledger = Ledger.open(db or None)
+    except LedgerError as error:
+        refuse("--db", error.issues)
     try:
-        yield ledger
-    except (InvalidInput, NotFound) as error:
-        errors.print(f"[bold red]error:[/] {error}; nothing written")
-        raise typer.Exit(2) from None
+        with bad_input("ledger"):
+            yield ledger
     except (Rejected, Conflict) as error:
-        errors.print(f"[bold red]{type(error).__name__.lower()}:[/] {error}")
-        raise typer.Exit(1) from None
+        errors.print(f"[bold red]{type(error).__name__.lower()}:[/] {error}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
     finally:
         ledger.close()
 
 
-def _print_result(result) -> None:
+def _print_result(result: TransferResult) -> None:
+    """One line: what the ledger did with a transfer."""
     transfer = result.transfer
     console.print(
         f"{result.status}: {transfer.id} {transfer.debit_account} -> "
@@ -94,8 +92,7 @@ def account_command(
 ) -> None:
     """``account create ID --owner NAME [--kind ...] [--unit ...]``."""
     if action != "create":
-        errors.print(f"[bold red]error:[/] ACTION: {action!r} must be 'create'")
-        raise typer.Exit(2)
+        refuse(COMMAND_LINE, [FieldIssue("ACTION", f"{action!r} must be 'create'")])
     with opened(db) as ledger:
         account = ledger.create_account(account_id, owner, kind, unit, allow_overdraft)
         console.print(f"account {account.account_id} ({account.kind}, {account.unit})")
@@ -121,8 +118,7 @@ def transfer_command(
     try:
         meta = json.loads(metadata) if metadata else None
     except json.JSONDecodeError as error:
-        errors.print(f"[bold red]error:[/] --metadata: not valid JSON ({error.msg})")
-        raise typer.Exit(2) from None
+        refuse(COMMAND_LINE, [FieldIssue("--metadata", f"not valid JSON ({error.msg})")])
     with opened(db) as ledger:
         _print_result(
             ledger.transfer(
@@ -229,4 +225,4 @@ def verify_command(db: DbOption = None) -> None:
         f"{report.accounts} accounts, {report.transfers} transfers: "
         + ("[green]all promises hold[/]" if report.ok else "[red]broken[/]")
     )
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(0 if report.ok else EXIT_FAILED)

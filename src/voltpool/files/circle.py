@@ -6,7 +6,9 @@ named by path (``cars[2].capacity_kwh``), then the references (``plugged[1].site
 issue is reported at once in one :class:`~voltpool.errors.ProblemError`. Built-in circles ship
 in ``voltpool/sharing/builtin/`` (``voltpool share show friends`` prints one).
 
-Times without an offset are local to the circle's ``timezone``.
+Cars use the problem format's names (``soc_min``, ``soc_max``, ``charge_efficiency``...); a key
+of the older circle format (``reserve_soc``, ``max_soc``) is an unknown key whose message names
+its new name. Times without an offset are local to the circle's ``timezone``.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from voltpool.credits import CreditPolicy
 from voltpool.errors import FieldIssue, ProblemError
-from voltpool.sharing.circle import CAR_FLOAT_FIELDS, Cars, Circle, Sites, as_utc
+from voltpool.files.toml import TimeZone, TomlLibrary, validation_issues
+from voltpool.model import DEFAULT_CHARGE_EFFICIENCY, DEFAULT_DISCHARGE_EFFICIENCY, as_utc
+from voltpool.sharing.circle import CAR_FLOAT_FIELDS, Cars, Circle, Sites
 from voltpool.sharing.requests import Offer, Request, resolve, to_millicredits
-from voltpool.tomlfiles import TimeZone, TomlLibrary, validation_issues
 
 DEFAULT_CIRCLE = "friends"
+RENAMED_KEYS = {"reserve_soc": "soc_min", "max_soc": "soc_max"}
+"""Car keys of the older circle format and their names now."""
 Number = int | float | str
 
 
@@ -51,10 +56,10 @@ class CarSpec(Section):
     owner: str
     capacity_kwh: float
     soc: float
-    reserve_soc: float = 0.2
-    max_soc: float = 1.0
-    charge_efficiency: float = 0.92
-    discharge_efficiency: float = 0.92
+    soc_min: float = 0.2
+    soc_max: float = 1.0
+    charge_efficiency: float = DEFAULT_CHARGE_EFFICIENCY
+    discharge_efficiency: float = DEFAULT_DISCHARGE_EFFICIENCY
     max_charge_kw: float = 11.0
     max_discharge_kw: float = 0.0
 
@@ -139,7 +144,9 @@ def circle_from_dict(
         doc = CircleDocument.model_validate(document)
     except ValidationError as error:
         raise ProblemError(
-            validation_issues(error, "(circle)", "`voltpool share show` prints an example")
+            validation_issues(
+                error, "(circle)", "`voltpool share show` prints an example", renamed=RENAMED_KEYS
+            )
         ) from None
     tz = doc.timezone
     clock = now if now is not None else doc.now

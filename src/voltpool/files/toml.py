@@ -8,7 +8,7 @@ paths like ``events[2].car``.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -82,14 +82,20 @@ class TomlLibrary:
 
 
 def validation_issues(
-    error: ValidationError, root: str, unknown_key_hint: str, skip: Collection[str] = ()
+    error: ValidationError,
+    root: str,
+    unknown_key_hint: str,
+    skip: Collection[str] = (),
+    renamed: Mapping[str, str] | None = None,
 ) -> list[FieldIssue]:
     """pydantic's errors as field paths (``vehicles.soc_min``, ``cars[1].min_range_km``).
 
     ``root`` names an error about the whole document; ``skip`` lists location parts that are
     not keys of the file (a discriminated union's tag); ``unknown_key_hint`` tells the user
-    where the valid keys are listed.
+    where the valid keys are listed; ``renamed`` maps keys of an older file format to their
+    new names, which an unknown old key's message adds (``renamed to soc_min``).
     """
+    renamed = renamed or {}
     issues = []
     for item in error.errors():
         path = ""
@@ -100,6 +106,9 @@ def validation_issues(
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = f"unknown key (check its spelling; {unknown_key_hint})"
+            key = item["loc"][-1] if item["loc"] else None
+            if isinstance(key, str) and key in renamed:
+                message += f"; renamed to {renamed[key]}"
         elif item["type"] == "missing":
             message = "is required"
         issues.append(FieldIssue(path or root, message))

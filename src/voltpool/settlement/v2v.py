@@ -1,15 +1,13 @@
 """Two-phase settlement of V2V transfers in the credit ledger (``voltpool.ledger``).
 
-Accounts (created by :func:`open_accounts`, idempotent):
-
-- ``<member>.credits`` (owner, unit credit = milli-credits, no overdraft): the same account V2G
-  settlement pays households into, so credits earned by V2G can be spent on a friend's kWh;
-- ``<member>.v2v-energy`` (owner, unit energy = Wh, overdraft allowed): the member's V2V
-  energy position, + what they gave, - what they received (the circle sums to zero);
-- ``<circle>.pool`` (pool): grants each member's ``starting_credits`` once.
+Accounts (:mod:`voltpool.settlement.accounts`, created by :func:`open_accounts`, idempotent):
+``<member>.credits`` (the same account V2G settlement pays households into, so credits earned
+by V2G can be spent on a friend's kWh), ``<member>.v2v-energy`` (Wh given minus Wh received)
+and ``<circle>.pool`` (grants each member's ``starting_credits`` once).
 
 Life of a match (ids derive from :func:`~voltpool.sharing.matching.match_key`, so running the
-same settlement again answers ``exists`` everywhere and writes nothing):
+same settlement again answers ``exists`` everywhere and writes nothing); the holds are those of
+the ledger wallet (:class:`~voltpool.settlement.wallet.LedgerWallet`), keyed by the match key:
 
 1. acceptance, :func:`open_pending`: a **pending** transfer ``<key>.hold`` receiver -> giver
    for the agreed estimate. Refused, with nothing written, when the receiver's available
@@ -24,32 +22,20 @@ same settlement again answers ``exists`` everywhere and writes nothing):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from voltpool.credits import CreditPolicy
 from voltpool.errors import FieldIssue, ProblemError
-from voltpool.ledger import Ledger, NotFound, Rejected, Transfer
-from voltpool.sharing.circle import Circle
-from voltpool.sharing.matching import Match
-from voltpool.sharing.plan import Metered
+from voltpool.ledger import Ledger
+from voltpool.settlement.accounts import credit_account, energy_account, pool_account
+from voltpool.settlement.wallet import LedgerWallet, find_transfer, pending_id
+from voltpool.sharing import Circle, Match, Metered
+from voltpool.sharing.outcomes import Acceptance, Settlement
 
 CODE = "v2v"
 GRANT_CODE = "grant"
-
-
-def credit_account(member: str) -> str:
-    return f"{member}.credits"
-
-
-def energy_account(member: str) -> str:
-    return f"{member}.v2v-energy"
-
-
-def pool_account(circle_id: str) -> str:
-    return f"{circle_id}.pool"
 
 
 def _short_id(text: str) -> str:
@@ -57,10 +43,6 @@ def _short_id(text: str) -> str:
     if len(text) <= 64:
         return text
     return f"id-{hashlib.sha256(text.encode()).hexdigest()[:40]}"
-
-
-def hold_id(match: Match) -> str:
-    return f"{match.key}.hold"
 
 
 def _session(match: Match) -> str:
@@ -93,50 +75,20 @@ def open_accounts(ledger: Ledger, circle: Circle) -> None:
             )
 
 
-@dataclass(frozen=True)
-class Acceptance:
-    """What acceptance did for one match.
-
-    ``status``: ``reserved`` (hold written now), ``exists`` (held before), ``free`` (price 0,
-    nothing to hold) or ``refused`` (nothing written; ``reason`` says why).
-    """
-
-    match: Match
-    status: Literal["reserved", "exists", "free", "refused"]
-    hold_id: str | None
-    reason: str = ""
-
-    @property
-    def accepted(self) -> bool:
-        return self.status != "refused"
-
-
-def _existing(ledger: Ledger, transfer_id: str) -> Transfer | None:
-    try:
-        return ledger.get_transfer(transfer_id)
-    except NotFound:
-        return None
-
-
 def open_pending(ledger: Ledger, matches: list[Match] | tuple[Match, ...]) -> list[Acceptance]:
     """Reserve each match's estimate, receiver -> giver, as a pending transfer.
 
     In order: a match the receiver cannot cover is refused and nothing is written for it (a
     later one may still fit). The accounts must exist (:func:`open_accounts`).
     """
+    wallet = LedgerWallet(ledger, CODE)
     out: list[Acceptance] = []
     for m in matches:
-        if m.estimate_millicredits <= 0:
-            out.append(Acceptance(m, "free", None))
-            continue
-        hid = hold_id(m)
-        spec = dict(
-            transfer_id=hid,
-            debit_account=credit_account(m.receiver),
-            credit_account=credit_account(m.giver),
-            amount=m.estimate_millicredits,
-            unit="credit",
-            code=CODE,
+        reservation = wallet.reserve(
+            m.key,
+            m.receiver,
+            m.giver,
+            m.estimate_millicredits,
             session=_session(m),
             metadata={
                 "request": m.request_id,
@@ -145,59 +97,11 @@ def open_pending(ledger: Ledger, matches: list[Match] | tuple[Match, ...]) -> li
                 "ac_wh": m.planned_wh[0],
                 "price_millicredits_per_kwh": m.price_millicredits_per_kwh,
             },
-            pending=True,
         )
-        if _existing(ledger, hid) is not None:
-            ledger.transfer(**spec)  # type: ignore[arg-type]  # "exists", or Conflict if changed
-            out.append(Acceptance(m, "exists", hid))
-            continue
-        earlier = ledger.rejection(hid)
-        if earlier is not None:
-            out.append(Acceptance(m, "refused", None, f"refused earlier: {earlier.rule}"))
-            continue
-        try:
-            available = ledger.balance(credit_account(m.receiver)).available
-        except NotFound:
-            out.append(Acceptance(m, "refused", None, f"{m.receiver} has no credit account"))
-            continue
-        if available < m.estimate_millicredits:
-            out.append(
-                Acceptance(
-                    m,
-                    "refused",
-                    None,
-                    f"{m.receiver} has {available / 1000:g} credits available, the transfer "
-                    f"needs {m.estimate_millicredits / 1000:g}",
-                )
-            )
-            continue
-        try:
-            ledger.transfer(**spec)  # type: ignore[arg-type]
-        except Rejected as error:  # a concurrent spender got there first
-            out.append(Acceptance(m, "refused", None, str(error)))
-            continue
-        out.append(Acceptance(m, "reserved", hid))
+        held = reservation.status in ("reserved", "exists")
+        hid = pending_id(m.key) if held else None
+        out.append(Acceptance(m, reservation.status, hid, reservation.reason))
     return out
-
-
-@dataclass(frozen=True)
-class Settlement:
-    """What settling one match booked.
-
-    ``status``: ``posted`` (credits moved), ``voided`` (hold released, nothing moved), ``free``
-    (price 0: only energy recorded) or ``not_booked`` (never accepted: nothing written).
-    ``millicredits`` moved receiver -> giver; ``created`` is False when everything already
-    existed (a replay).
-    """
-
-    match: Match
-    status: Literal["posted", "voided", "free", "not_booked"]
-    millicredits: int
-    delivered_wh: int
-    given_wh: int
-    received_wh: int
-    created: bool
-    transfer_ids: tuple[str, ...] = ()
 
 
 def settle(
@@ -215,14 +119,14 @@ def settle(
     """
     policy = policy or CreditPolicy()
     _check_metered(metered, len(matches))
+    wallet = LedgerWallet(ledger, CODE)
     out: list[Settlement] = []
     for k, m in enumerate(matches):
         delivered = int(metered.delivered_wh[k])
         given = int(metered.given_wh[k])
         received = int(metered.received_wh[k])
-        hid = hold_id(m)
-        hold = _existing(ledger, hid) if m.estimate_millicredits > 0 else None
-        if m.estimate_millicredits > 0 and hold is None:
+        held = m.estimate_millicredits > 0
+        if held and find_transfer(ledger, pending_id(m.key)) is None:
             out.append(Settlement(m, "not_booked", 0, 0, 0, 0, created=False))
             continue
         created = False
@@ -230,14 +134,11 @@ def settle(
         moved = 0
         status: Literal["posted", "voided", "free"] = "free"
         meta = {"delivered_wh": delivered, "given_wh": given, "received_wh": received}
-        if hold is not None:
+        if held:
             moved = m.payment_millicredits(policy, delivered, given) if delivered > 0 else 0
-            if moved > 0:
-                result = ledger.post(f"{m.key}.post", hid, moved, metadata=meta)
-                status = "posted"
-            else:
-                result = ledger.void(f"{m.key}.void", hid, metadata=meta)
-                status = "voided"
+            result = wallet.resolve(m.key, moved, metadata=meta)
+            assert result is not None  # the hold exists
+            status = "posted" if moved > 0 else "voided"
             created |= result.status == "created"
             ids.append(result.transfer.id)
         if delivered > 0:

@@ -1,0 +1,58 @@
+"""The ``voltpool`` command line (Typer + Rich): it parses, calls and renders.
+
+The use cases are the service layer's (:mod:`voltpool.service`); each module here parses one
+group of commands, calls the service (or the core, for the one-problem commands) and renders
+the answer. :mod:`~voltpool.cli.common` holds the consoles, the exit codes and the one
+bad-input message.
+
+- :mod:`~voltpool.cli.schedule`: ``schedule``, ``verify``, ``example-problem``,
+  ``schedule-demo``;
+- :mod:`~voltpool.cli.simulate`: ``simulate``, ``demo``;
+- :mod:`~voltpool.cli.scenario`: ``scenario list|show``;
+- :mod:`~voltpool.cli.battery`: ``battery calibrate|report``;
+- :mod:`~voltpool.cli.ledger`: ``ledger ...``;
+- :mod:`~voltpool.cli.share`: ``share list|show|check|run``;
+- :mod:`~voltpool.cli.backup`: ``backup``.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from voltpool.cli.backup import backup_command
+from voltpool.cli.battery import battery_app
+from voltpool.cli.ledger import ledger_app
+from voltpool.cli.scenario import scenario_app
+from voltpool.cli.schedule import (
+    example_problem_command,
+    schedule_command,
+    schedule_demo_command,
+    verify_command,
+)
+from voltpool.cli.share import share_app
+from voltpool.cli.simulate import demo_command, simulate_command
+
+app = typer.Typer(
+    help="voltpool: schedule bidirectional EV charging (V2G) and compare it with today's charging.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("schedule")(schedule_command)
+app.command("verify")(verify_command)
+app.command("example-problem")(example_problem_command)
+app.command("schedule-demo")(schedule_demo_command)
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(share_app, name="share")
+app.command("backup")(backup_command)
+app.add_typer(scenario_app, name="scenario")
+app.add_typer(battery_app, name="battery")
+app.command("simulate")(simulate_command)
+app.command("demo")(demo_command)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    """The console entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

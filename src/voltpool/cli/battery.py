@@ -1,0 +1,90 @@
+"""``voltpool battery ...``: ageing models, wear costs for the optimizer, health of a run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from voltpool.battery import CELLS, CHEMISTRY_CELLS
+from voltpool.battery.calibrate import calibrate
+from voltpool.cli.common import COMMAND_LINE, bad_input, console, refuse
+from voltpool.errors import FieldIssue
+from voltpool.report.health import health_table, write_health_csv
+from voltpool.report.outputs import health_from_output
+
+battery_app = typer.Typer(
+    help="Battery health: ageing models, wear costs for the optimizer.", no_args_is_help=True
+)
+
+
+@battery_app.command("calibrate")
+def calibrate_command(
+    cell: Annotated[str, typer.Option(help="Cell model or chemistry (nmc, lfp, nca).")],
+    pack_value: Annotated[float, typer.Option(help="Value of a kWh of pack capacity, EUR.")],
+    end_of_life: Annotated[
+        float, typer.Option(help="Capacity at which the pack is used up.")
+    ] = 0.7,
+    temperature_c: Annotated[float, typer.Option(help="Cell temperature, degrees C.")] = 20.0,
+    segments: Annotated[int, typer.Option(min=1, max=10, help="Depth segments.")] = 4,
+    capacity_kwh: Annotated[float, typer.Option(help="Pack size for the battery block.")] = 60.0,
+) -> None:
+    """Fit the LP's wear costs (throughput, cycle depth, SoC dwell) to a cell ageing model."""
+    name = CHEMISTRY_CELLS.get(cell.lower(), cell)
+    issues = []
+    if name not in CELLS:
+        names = ", ".join(sorted(CHEMISTRY_CELLS) + sorted(CELLS))
+        issues.append(FieldIssue("--cell", f"{cell!r} is not one of {names}"))
+    if not 0 < end_of_life < 1:
+        issues.append(FieldIssue("--end-of-life", f"{end_of_life:g} must be in (0, 1)"))
+    if pack_value < 0:
+        issues.append(FieldIssue("--pack-value", f"{pack_value:g} must be >= 0"))
+    if issues:
+        refuse(COMMAND_LINE, issues)
+    with console.status(f"Running {name} for a year of cycles and 8 years of rest..."):
+        fit = calibrate(name, pack_value, end_of_life, temperature_c, segments)
+    table = Table(
+        title=f"{name}: wear costs at {temperature_c:g} °C, pack {pack_value:g} "
+        f"EUR/kWh, end of life {end_of_life:.0%}"
+    )
+    table.add_column("cost")
+    table.add_column("value", justify="right")
+    table.add_row(
+        "Wöhler fit: fade per cycle of depth d", f"{fit.wohler_a:.3g} * d^{fit.wohler_b:.2f}"
+    )
+    table.add_row(
+        f"throughput at {fit.typical_depth:.0%} depth (EUR/kWh)",
+        f"{fit.throughput_cost_per_kwh:.4f}",
+    )
+    for j, value in enumerate(fit.cycle_depth_cost_per_kwh):
+        table.add_row(f"cycle depth segment {j + 1} of {segments} (EUR/kWh)", f"{value:.4f}")
+    for soc, value, measured in zip(
+        fit.dwell_soc, fit.dwell_cost_per_h_per_kwh, fit.dwell_measured_per_h_per_kwh, strict=True
+    ):
+        table.add_row(
+            f"dwell at SoC {soc:.0%} (EUR/h per kWh; model {measured:.2e})", f"{value:.2e}"
+        )
+    console.print(table)
+    console.print(f"battery block for a {capacity_kwh:g} kWh pack (problem format v1):")
+    print(json.dumps(fit.battery_block(capacity_kwh)))
+
+
+@battery_app.command("report")
+def report_command(
+    simulation_output: Annotated[
+        Path, typer.Argument(metavar="SIMULATION_OUTPUT", help="Folder written by `simulate -o`.")
+    ],
+) -> None:
+    """Battery health per car and policy from a simulation's output folder."""
+    with (
+        bad_input(str(simulation_output)),
+        console.status("Running the ageing models on every car's SoC..."),
+    ):
+        health = health_from_output(simulation_output)
+    console.print(health_table(health))
+    path = simulation_output / "battery_health.csv"
+    write_health_csv(health, str(path))
+    console.print(f"per car: {path}", highlight=False)

@@ -1,0 +1,166 @@
+"""``voltpool simulate`` and ``voltpool demo``: a neighbourhood simulated on real data, the
+policies compared, battery health, credits and the HTML report
+(:func:`voltpool.service.simulation.run`)."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from voltpool.cli.common import bad_input, console
+from voltpool.ledger import VerifyReport
+from voltpool.report import comparison_table
+from voltpool.report.events import outage_summary, v2v_lines
+from voltpool.report.health import health_table
+from voltpool.service import simulation
+from voltpool.service.simulation import Simulated, SimulationOutcome, Started
+from voltpool.simulate import SimulationResult
+
+STATUS = {
+    "data": "Loading real data (prices, homes, ElaadNL sessions)...",
+    "health": "Battery health (ageing models on every car's SoC)...",
+    "ledger": "Settling every V2G session and V2V agreement in the credit ledger...",
+    "report": "Writing the HTML report...",
+}
+"""The spinner shown during each step of the simulation but the simulation itself."""
+
+
+class SimulationDisplay:
+    """The progress callback of :func:`voltpool.service.simulation.run`: a spinner per step,
+    the scenario's name and notes once the world is built, and a bar per policy.
+
+    Use it as a context manager: whatever is still shown is taken down on exit.
+    """
+
+    def __init__(self) -> None:
+        self._shown = ExitStack()
+        self._bar: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+
+    def __call__(self, event: Started | Simulated) -> None:
+        if isinstance(event, Simulated):
+            if self._bar is not None:
+                self._bar.advance(self._tasks[event.policy], event.days)
+            return
+        self._shown.close()
+        if event.step != "simulate":
+            self._shown.enter_context(console.status(STATUS[event.step]))
+            return
+        scenario = event.scenario
+        console.print(f"[bold]{scenario.name}[/]: {scenario.description}", highlight=False)
+        for note in event.world.notes if event.world is not None else ():
+            console.print(f"[yellow]note:[/] {note}")
+        self._bar = self._shown.enter_context(
+            Progress(
+                TextColumn("{task.description:<14}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("days"),
+                TimeElapsedColumn(),
+                console=console,
+            )
+        )
+        self._tasks = {
+            name: self._bar.add_task(name, total=scenario.days) for name in scenario.policies
+        }
+
+    def __enter__(self) -> SimulationDisplay:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._shown.close()
+
+
+def credits_table(policy: str, table: pd.DataFrame, check: VerifyReport) -> Table:
+    """Credits per household of one policy's settlement (milli-credits shown as credits)."""
+    shown = Table(
+        title=(
+            f"Credits, {policy}: {len(table)} households, ledger verify "
+            + ("ok" if check.ok else "FAILED")
+            + f" ({check.transfers} transfers)"
+        )
+    )
+    columns = ("earned", "fees", "spent", "unpaid", "v2v_earned", "v2v_paid", "balance")
+    for column in ("household", "V2G earned", "fee", "spent", "unpaid", "V2V +", "V2V -"):
+        shown.add_column(column, justify="right")
+    shown.add_column("balance", justify="right")
+    ranked = table.assign(
+        activity=table["earned"] + table["spent"] + table["v2v_earned"] + table["v2v_paid"]
+    ).sort_values("activity", ascending=False)
+    for home, row in list(ranked.iterrows())[:8]:
+        shown.add_row(str(home), *(f"{row[c] / 1000:,.2f}" for c in columns))
+    totals = table.sum()
+    shown.add_row("all households", *(f"{totals[c] / 1000:,.2f}" for c in columns))
+    return shown
+
+
+def print_events(result: SimulationResult, timezone: str) -> None:
+    """Outages per policy, and V2V in plain words for the first policy that shared energy."""
+    for run in result.runs.values():
+        summary = outage_summary(run)
+        if summary:
+            console.print(f"[bold]outage[/] {summary}", highlight=False)
+    shown = next((run for run in result.runs.values() if run.v2v_matches), None)
+    if shown is None:
+        return
+    console.print(f"[bold]V2V under {shown.policy}[/]", highlight=False)
+    for line in v2v_lines(shown, timezone):
+        console.print(f"  {line}", highlight=False)
+
+
+def print_outcome(outcome: SimulationOutcome) -> None:
+    """The comparison, the events, battery health, credits and where the files are."""
+    console.print(comparison_table(outcome.result))
+    print_events(outcome.result, outcome.scenario.timezone)
+    console.print(health_table(outcome.health))
+    for name, (table, check) in outcome.settled.items():
+        console.print(credits_table(name, table, check))
+    console.print(
+        f"time series: {len(outcome.timeseries)} files (CSV, and Parquet where pyarrow is "
+        f"installed) in {outcome.output_dir}/",
+        highlight=False,
+    )
+    console.print(f"[bold green]report:[/] {outcome.report}", highlight=False)
+
+
+def run_simulation(scenario: str, output_dir: Path) -> None:
+    """Simulate with a live display, then print the outcome; bad input exits 2."""
+    with bad_input(scenario), SimulationDisplay() as display:
+        outcome = simulation.run(scenario, output_dir, progress=display)
+    print_outcome(outcome)
+
+
+def simulate_command(
+    scenario: Annotated[str, typer.Argument(help="Built-in name or path to a .toml file.")] = (
+        "neighbourhood"
+    ),
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o")] = Path("out/simulate"),
+) -> None:
+    """Simulate a neighbourhood on real data, compare the policies, write an HTML report."""
+    run_simulation(scenario, output_dir)
+
+
+def demo_command(
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o")] = Path("out/demo"),
+) -> None:
+    """What `make demo` runs: the built-in neighbourhood scenario, all policies, the report."""
+    run_simulation("neighbourhood", output_dir)
