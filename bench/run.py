@@ -47,6 +47,7 @@ def show(console: Console, title: str, header: list[str], body: list[list[str]])
 
 def main() -> None:
     import bench_battery
+    import bench_control
     import bench_events
     import bench_ledger
     import bench_schedule
@@ -62,6 +63,11 @@ def main() -> None:
         header, body = bench_schedule.table_rows(bench_schedule.run(sizes))
     sections.append(
         show(console, "Exact LP scheduler (example neighbourhood, 96 x 15 min)", header, body)
+    )
+    with console.status("controller overhead..."):
+        header, body = bench_control.table_rows(bench_control.run())
+    sections.append(
+        show(console, "The one controller: problem build and verification per plan", header, body)
     )
     with console.status("V2H outage planner..."):
         outage = bench_events.run_outage(
