@@ -93,3 +93,34 @@ def test_shipped_schema_is_a_valid_json_schema() -> None:
     from voltpool.io import problem_schema
 
     jsonschema.Draft202012Validator.check_schema(problem_schema())
+
+
+def test_a_plan_failing_the_independent_check_stops_the_simulation_cleanly(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A verifier that finds a broken rule (a scheduler bug) ends in exit 1 and one message,
+    not a traceback, and no report is written."""
+    import tomllib
+    from importlib import resources
+
+    import voltpool.control.controller as controller_module
+    from voltpool.schedule.verify import Verification, Violation
+
+    def rejecting(problem, schedule, check_site_limits=True):
+        return Verification(violations=[Violation("soc_min", "vehicle 'x'", "falls too low")])
+
+    monkeypatch.setattr(controller_module, "verify", rejecting)
+    text = resources.files("voltpool.scenario").joinpath("builtin/neighbourhood.toml").read_text()
+    document = tomllib.loads(text)
+    scenario = tmp_path / "small.toml"
+    scenario.write_text(
+        text.replace(f"days = {document['days']}", "days = 1", 1).replace(
+            'policies = ["uncontrolled", "smart", "v2g", "v2g-wear"]', 'policies = ["smart"]', 1
+        )
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["simulate", str(scenario), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "a plan failed the independent check" in result.output
+    assert "soc_min" in result.output
+    assert not (out / "report.html").exists()

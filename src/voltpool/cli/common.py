@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
+from voltpool.control import InvalidPlanError
 from voltpool.errors import FieldIssue, ProblemError, SolverError
 from voltpool.ledger import InvalidInput, NotFound
 
@@ -50,7 +51,9 @@ def bad_input(source: str) -> Iterator[None]:
 
     ``source`` says where the input came from (a file, a built-in name, ``--db``). Catches
     :class:`~voltpool.errors.ProblemError` and the ledger's ``InvalidInput`` and ``NotFound``
-    (each lists its field issues); a :class:`~voltpool.errors.SolverError` exits 1.
+    (each lists its field issues); a :class:`~voltpool.errors.SolverError` exits 1, and so
+    does a plan the controller refused to follow (:class:`~voltpool.control.InvalidPlanError`:
+    the independent verifier found it breaks a rule, a bug worth reporting).
     """
     try:
         yield
@@ -58,6 +61,12 @@ def bad_input(source: str) -> Iterator[None]:
         issues = error.issues
     except SolverError as error:
         errors.print(f"[bold red]solver error:[/] {error}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    except InvalidPlanError as error:
+        errors.print(
+            f"[bold red]error:[/] a plan failed the independent check (please report it): {error}",
+            highlight=False,
+        )
         raise typer.Exit(EXIT_FAILED) from None
     else:
         return
