@@ -261,12 +261,11 @@ class SharingDesk:
         return self.owners[car]
 
     def time(self, slot: int) -> pd.Timestamp:
-        world = self.world
-        return world.index[0] + slot * pd.Timedelta(hours=world.dt_h)
+        return self.world.clock.time(slot)
 
     def slot(self, when: pd.Timestamp) -> int:
-        world = self.world
-        return int((when - world.index[0]) // pd.Timedelta(hours=world.dt_h))
+        """The slot ``when`` falls in."""
+        return int((when - self.world.index[0]) // self.world.clock.slot)
 
     def circle(
         self, t: int, soc: np.ndarray, on_grid: np.ndarray, departure_slot: np.ndarray

@@ -33,6 +33,7 @@ from voltpool.data import (
     sample_sessions,
 )
 from voltpool.errors import FieldIssue, ProblemError
+from voltpool.model import SlotGrid
 from voltpool.scenario import Scenario
 from voltpool.scenario.model import ImportLimitEvent
 from voltpool.simulate.events import GridEvents, check_offers, grid_events
@@ -101,12 +102,18 @@ class World:
         )
 
     @property
+    def clock(self) -> SlotGrid:
+        """The world's slot clock: slot 0 is ``index[0]``."""
+        return SlotGrid(self.index[0], self.scenario.slot_minutes)
+
+    @property
     def slots_per_hour(self) -> int:
-        return 60 // self.scenario.slot_minutes
+        """Whole slots per hour (at least one: the hourly re-plan period)."""
+        return max(1, int(self.clock.slots_per_hour))
 
     @property
     def slots_per_day(self) -> int:
-        return MINUTES_PER_DAY // self.scenario.slot_minutes
+        return self.clock.slots_per_day
 
     @property
     def first_slot(self) -> int:
