@@ -509,3 +509,14 @@ def test_dynamic_check_names_the_import_chain(fake_tree: Path) -> None:
             "pydantic",
         ]
     }
+
+
+@pytest.mark.parametrize("module", ("service.simulation", "service.sharing", "service.backup"))
+def test_the_service_layer_loads_no_cli_or_web_stack(module: str) -> None:
+    """The use cases serve the CLI and the API alike: importing one loads neither front end."""
+    if not (SRC_ROOT / "voltpool" / "service").is_dir():
+        pytest.skip(f"voltpool.service does not exist under {SRC_ROOT}")
+    loaded = loaded_stacks(SRC_ROOT, f"voltpool.{module}", ("typer", "rich", "fastapi", "uvicorn"))
+    assert not loaded, f"import voltpool.{module} loads {', '.join(loaded)}:\n  " + "\n  ".join(
+        f"{name}: " + " -> ".join(chain) for name, chain in loaded.items()
+    )

@@ -13,13 +13,13 @@ from rich.console import Console
 
 from synthetic_runs import POLICIES, make_result
 from voltpool.report import (
-    comparison_table,
     format_metric,
     soc_cars,
     write_html_report,
     write_timeseries,
 )
 from voltpool.report import timeseries as timeseries_module
+from voltpool.report.terminal import comparison_table
 from voltpool.simulate.metrics import METRIC_KEYS, METRIC_LABELS, compare, policy_metrics
 
 

@@ -13,8 +13,9 @@ from voltpool.battery import CELLS, CHEMISTRY_CELLS
 from voltpool.battery.calibrate import calibrate
 from voltpool.cli.common import COMMAND_LINE, bad_input, console, refuse
 from voltpool.errors import FieldIssue
-from voltpool.report.health import health_table, write_health_csv
+from voltpool.report.health import write_health_csv
 from voltpool.report.outputs import health_from_output
+from voltpool.report.terminal import health_table
 
 battery_app = typer.Typer(
     help="Battery health: ageing models, wear costs for the optimizer.", no_args_is_help=True

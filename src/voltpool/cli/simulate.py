@@ -23,9 +23,8 @@ from rich.table import Table
 
 from voltpool.cli.common import bad_input, console
 from voltpool.ledger import VerifyReport
-from voltpool.report import comparison_table
 from voltpool.report.events import outage_summary, v2v_lines
-from voltpool.report.health import health_table
+from voltpool.report.terminal import comparison_table, health_table
 from voltpool.service import simulation
 from voltpool.service.simulation import Simulated, SimulationOutcome, Started
 from voltpool.simulate import SimulationResult

@@ -8,14 +8,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-from rich.table import Table
 
 from voltpool.battery.health import SUMMARY_LABELS, HealthReport
 
 COLORS = ("#7f7f7f", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
 
-def _format(key: str, value: float) -> str:
+def format_health(key: str, value: float) -> str:
     if not np.isfinite(value):
         return "n/a"
     if key.endswith(("_pct_mean", "_pct_min")):
@@ -27,31 +26,12 @@ def _format(key: str, value: float) -> str:
     return f"{value:,.2f}"
 
 
-def health_table(report: HealthReport) -> Table:
-    """Rich table: one column per policy."""
-    summary = report.summary()
-    battery = report.battery
-    table = Table(
-        title=(
-            f"Battery health ({report.period_days:.0f} days simulated, projected to "
-            f"{battery.warranty_years:g} years; pack {battery.pack_value_per_kwh:g} EUR/kWh, "
-            f"end of life at {battery.end_of_life_capacity:.0%}, {battery.temperature_c:g} °C)"
-        )
-    )
-    table.add_column("Metric")
-    for policy in summary.columns:
-        table.add_column(policy, justify="right")
-    for key, label in SUMMARY_LABELS.items():
-        table.add_row(label, *(_format(key, summary.at[key, p]) for p in summary.columns))
-    return table
-
-
 def health_html_table(report: HealthReport) -> str:
     summary = report.summary()
     head = "".join(f"<th>{html.escape(p)}</th>" for p in summary.columns)
     rows = "".join(
         f"<tr><td>{html.escape(label)}</td>"
-        + "".join(f"<td>{_format(key, summary.at[key, p])}</td>" for p in summary.columns)
+        + "".join(f"<td>{format_health(key, summary.at[key, p])}</td>" for p in summary.columns)
         + "</tr>"
         for key, label in SUMMARY_LABELS.items()
     )
