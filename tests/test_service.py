@@ -188,3 +188,18 @@ def test_backup_overload_keeps_the_house_under_its_limit() -> None:
     plan = outcome.case.plan
     assert plan.excess_kwh <= plan.excess_without_cars_kwh
     assert outcome.away == ()
+
+
+def test_scheduling_plans_verifies_and_compares_with_the_baseline() -> None:
+    from voltpool.example import example_problem
+    from voltpool.io import schedule_to_dict
+    from voltpool.service import scheduling
+
+    problem = example_problem(12, seed=3)
+    outcome = scheduling.plan(problem)
+    assert outcome.verification.ok
+    assert [s.method for s in outcome.shown] == ["uncontrolled", "lp"]
+    assert outcome.result.objective <= outcome.baseline.objective + 1e-6
+    assert scheduling.check(problem, schedule_to_dict(problem, outcome.result)).ok
+    only = scheduling.plan(problem, "uncontrolled")
+    assert only.baseline is None and [s.method for s in only.shown] == ["uncontrolled"]

@@ -15,16 +15,17 @@ from voltpool.cli.common import (
     EXIT_FAILED,
     bad_input,
     console,
-    errors,
     refuse,
     write_json_atomically,
 )
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.example import example_problem
-from voltpool.io import load_problem, problem_to_dict, schedule_from_dict, schedule_to_dict
+from voltpool.io import load_problem, problem_to_dict, schedule_to_dict
 from voltpool.model import Problem
-from voltpool.schedule import Schedule, schedule, verify
+from voltpool.schedule import Schedule
 from voltpool.schedule.explain import describe_limit, discharge_blocks
+from voltpool.service import scheduling
+from voltpool.service.scheduling import ScheduleOutcome
 
 
 class Method(StrEnum):
@@ -46,11 +47,11 @@ def read_problem(path: Path) -> Problem:
         return load_problem(path)
 
 
-def run_schedule(problem: Problem, method: str, **options: Any) -> Schedule:
-    """Schedule with a spinner; a solver failure exits 1."""
+def run_plan(problem: Problem, method: str, **options: Any) -> ScheduleOutcome:
+    """Schedule and verify with a spinner; bad input exits 2, a solver or verifier failure 1."""
     label = f"{method}: {problem.n_vehicles} vehicles x {problem.n_slots} slots"
     with console.status(f"Scheduling ({label})..."), bad_input("PROBLEM"):
-        return schedule(problem, method, **options)
+        return scheduling.plan(problem, method, **options)  # type: ignore[arg-type]
 
 
 def summary_table(problem: Problem, schedules: list[Schedule]) -> Table:
@@ -123,16 +124,6 @@ def print_details(problem: Problem, result: Schedule, limit: int = 10) -> None:
         )
 
 
-def check(problem: Problem, result: Schedule) -> None:
-    """Run the independent verifier; site-limit excess is reported, anything else is a bug."""
-    report = verify(problem, result, check_site_limits=False)
-    if not report.ok:
-        for violation in report.violations[:20]:
-            errors.print(f"[bold red]verify:[/] {violation}")
-        errors.print("[bold red]error:[/] the schedule failed verification; nothing written")
-        raise typer.Exit(EXIT_FAILED)
-
-
 def schedule_command(
     problem_path: Annotated[
         Path, typer.Argument(metavar="PROBLEM.json", help="Problem in format v1.")
@@ -146,15 +137,9 @@ def schedule_command(
 ) -> None:
     """Schedule PROBLEM.json, verify the result independently and write SCHEDULE.json."""
     problem = read_problem(problem_path)
-    options: dict[str, Any] = (
-        {"solver": solver.value, "time_limit_s": time_limit_s} if method is Method.lp else {}
-    )
-    result = run_schedule(problem, method.value, **options)
-    check(problem, result)
-    shown = [result]
-    if method is not Method.uncontrolled:
-        shown.insert(0, schedule(problem, "uncontrolled"))
-    console.print(summary_table(problem, shown))
+    outcome = run_plan(problem, method.value, solver=solver.value, time_limit_s=time_limit_s)
+    result = outcome.result
+    console.print(summary_table(problem, outcome.shown))
     print_details(problem, result)
     write_json_atomically(output, schedule_to_dict(problem, result))
     console.print(f"wrote {output}")
@@ -168,14 +153,13 @@ def verify_command(
     problem = read_problem(problem_path)
     with bad_input(str(schedule_path)):
         try:
-            result = schedule_from_dict(problem, json.loads(schedule_path.read_text()))
+            report = scheduling.check(problem, json.loads(schedule_path.read_text()))
         except ProblemError:
             raise
         except (OSError, KeyError, ValueError, TypeError) as error:
             raise ProblemError(
                 [FieldIssue("SCHEDULE.json", f"not a schedule file ({error})")]
             ) from None
-    report = verify(problem, result)
     for violation in report.violations:
         console.print(f"[red]violation:[/] {violation}", highlight=False)
     console.print(
@@ -208,9 +192,8 @@ def schedule_demo_command(
 ) -> None:
     """Schedule one generated night with and without V2G; print the comparison."""
     problem = example_problem(vehicles, seed=seed)
-    baseline = run_schedule(problem, "uncontrolled")
-    optimal = run_schedule(problem, "lp")
-    check(problem, optimal)
+    outcome = run_plan(problem, "lp")
+    baseline, optimal = outcome.shown
     console.print(summary_table(problem, [baseline, optimal]))
     print_details(problem, baseline, limit=3)
     print_details(problem, optimal, limit=3)
