@@ -107,44 +107,53 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
     gap = np.abs(expected_soc - soc)
     at_departure = expected_soc[np.arange(n_vehicles), fleet.departure_slot]
     short = np.maximum(0.0, fleet.soc_target - at_departure) * capacity
-    for n, vehicle_id in enumerate(fleet.ids):
-        where = f"vehicle {vehicle_id!r}"
-        if unplugged_kw[n] > POWER_TOLERANCE_KW:
-            fail("unplugged_power", where, "power is non-zero while not plugged in")
-        if highest_kw[n] > fleet.max_charge_kw[n] + POWER_TOLERANCE_KW:
-            fail("charge_limit", where, f"{highest_kw[n]:.6f} kW > {fleet.max_charge_kw[n]} kW")
-        if -lowest_kw[n] > fleet.max_discharge_kw[n] + POWER_TOLERANCE_KW:
-            fail(
-                "discharge_limit",
-                where,
-                f"{-lowest_kw[n]:.6f} kW > {fleet.max_discharge_kw[n]} kW",
-            )
-        if gap[n].max() > SOC_TOLERANCE:
-            fail(
-                "soc_consistency",
-                where,
-                f"reported SoC differs from power by {gap[n].max():.2e} at step "
-                f"{int(np.argmax(gap[n]))}",
-            )
-        if expected_soc[n].max() > fleet.soc_max[n] + SOC_TOLERANCE:
-            fail("soc_max", where, f"SoC reaches {expected_soc[n].max():.6f} > {fleet.soc_max[n]}")
-        if expected_soc[n].min() < floor[n] - SOC_TOLERANCE:
-            fail("soc_min", where, f"SoC falls to {expected_soc[n].min():.6f} < {floor[n]}")
-        if abs(short[n] - schedule.shortfall_kwh[n]) > SOC_TOLERANCE * capacity[n]:
-            fail(
-                "shortfall",
-                where,
-                f"reported {schedule.shortfall_kwh[n]:.6f} kWh, recomputed {short[n]:.6f} kWh",
-            )
-    result.checked += [
-        "unplugged_power",
-        "charge_limit",
-        "discharge_limit",
-        "soc_consistency",
-        "soc_max",
-        "soc_min",
-        "shortfall",
-    ]
+    gap_max = gap.max(axis=1)
+    soc_high, soc_low = expected_soc.max(axis=1), expected_soc.min(axis=1)
+    reported_short = np.asarray(schedule.shortfall_kwh, dtype=float)
+    per_vehicle = (
+        (
+            "unplugged_power",
+            unplugged_kw > POWER_TOLERANCE_KW,
+            lambda n: "power is non-zero while not plugged in",
+        ),
+        (
+            "charge_limit",
+            highest_kw > fleet.max_charge_kw + POWER_TOLERANCE_KW,
+            lambda n: f"{highest_kw[n]:.6f} kW > {fleet.max_charge_kw[n]} kW",
+        ),
+        (
+            "discharge_limit",
+            -lowest_kw > fleet.max_discharge_kw + POWER_TOLERANCE_KW,
+            lambda n: f"{-lowest_kw[n]:.6f} kW > {fleet.max_discharge_kw[n]} kW",
+        ),
+        (
+            "soc_consistency",
+            gap_max > SOC_TOLERANCE,
+            lambda n: (
+                f"reported SoC differs from power by {gap_max[n]:.2e} at step "
+                f"{int(np.argmax(gap[n]))}"
+            ),
+        ),
+        (
+            "soc_max",
+            soc_high > fleet.soc_max + SOC_TOLERANCE,
+            lambda n: f"SoC reaches {soc_high[n]:.6f} > {fleet.soc_max[n]}",
+        ),
+        (
+            "soc_min",
+            soc_low < floor - SOC_TOLERANCE,
+            lambda n: f"SoC falls to {soc_low[n]:.6f} < {floor[n]}",
+        ),
+        (
+            "shortfall",
+            np.abs(short - reported_short) > SOC_TOLERANCE * capacity,
+            lambda n: f"reported {reported_short[n]:.6f} kWh, recomputed {short[n]:.6f} kWh",
+        ),
+    )
+    for rule, broken, detail in per_vehicle:  # only the offending vehicles are named
+        for n in np.flatnonzero(broken):
+            fail(rule, f"vehicle {fleet.ids[n]!r}", detail(n))
+    result.checked += [rule for rule, _, _ in per_vehicle]
 
     net = problem.site.base_load_kw + power.sum(axis=0)
     result.checked.append("site_balance")
