@@ -50,18 +50,7 @@ def measure(n_cars: int) -> dict[str, float | int]:
     fleet = problem.fleet
     # every car plugged in from slot 0 with its own departure, as the controller sees a night
     plugged = np.ones(n_cars, dtype=bool)
-    cars = CarTable(
-        ids=fleet.ids,
-        capacity_kwh=fleet.capacity_kwh,
-        max_charge_kw=fleet.max_charge_kw,
-        max_discharge_kw=fleet.max_discharge_kw,
-        charge_efficiency=fleet.charge_efficiency,
-        discharge_efficiency=fleet.discharge_efficiency,
-        soc_min=fleet.soc_min,
-        soc_max=fleet.soc_max,
-        soc_target=fleet.soc_target,
-        degradation_cost_per_kwh=fleet.degradation_cost_per_kwh,
-    )
+    cars = CarTable.from_fleet(fleet)
     config = PlanningConfig(
         horizon_slots=problem.n_slots,
         unmet_penalty_per_kwh=problem.unmet_penalty_per_kwh,

@@ -244,3 +244,13 @@ def test_safe_plan_never_discharges_and_keeps_the_import_limit(problem) -> None:
     broken = verify(problem, plan, check_site_limits=False).rules_broken()
     # a charge-only plan keeps every physical rule; only the reported SoC/objective differ
     assert not broken & {"unplugged_power", "charge_limit", "discharge_limit", "soc_max"}
+
+
+def test_a_car_table_from_a_problems_fleet_keeps_every_car_field() -> None:
+    from voltpool.example import example_problem
+
+    fleet = example_problem(5, seed=2).fleet
+    cars = CarTable.from_fleet(fleet)
+    assert cars.ids == fleet.ids
+    for name in ("capacity_kwh", "soc_min", "soc_max", "soc_target", "max_discharge_kw"):
+        np.testing.assert_array_equal(getattr(cars, name), getattr(fleet, name))

@@ -188,3 +188,23 @@ def test_v2g_beats_uncontrolled_on_the_default_scenario(default_result) -> None:
     for run in (runs["smart"], v2g):
         departures = run.departures
         assert np.all(departures.shortfall_kwh[departures.reachable] < 1e-3), run.policy
+
+
+def test_fallback_mode_follows_the_safe_plan_and_says_why(monkeypatch) -> None:
+    """A service that cannot trust a plan keeps charging within the limit, never discharges
+    below a reserve, and records every plan it refused."""
+    import voltpool.control.controller as controller_module
+    from voltpool.schedule.verify import Verification, Violation
+
+    def rejecting(problem, schedule, check_site_limits=True):
+        return Verification(violations=[Violation("soc_min", "vehicle 'x'", "falls too low")])
+
+    monkeypatch.setattr(controller_module, "verify", rejecting)
+    document = small(policies=["v2g"])
+    result = simulate(scenario_from_dict(document), on_invalid_plan="fallback")
+    run = result.runs["v2g"]
+    assert run.planner_notes and all("followed the safe plan" in n for n in run.planner_notes)
+    # every re-plan with a car on the grid was refused (re-plans with none solve nothing)
+    assert 0 < len(run.planner_notes) <= len(run.solver_time_s)
+    assert (run.power_kw >= -1e-9).all()  # charge only
+    assert (run.site_net_load_kw <= run.import_limit_kw + 1e-6).all()

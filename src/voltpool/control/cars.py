@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from voltpool.errors import FieldIssue, ProblemError
-from voltpool.model._checks import check_elements
+from voltpool.model.fleet import Fleet, check_car_values
 from voltpool.model.wear import BatteryWear
 
 PREFIX = "cars"
@@ -77,28 +77,19 @@ class CarTable:
                 )
             object.__setattr__(self, name, values)
         if not issues:
-            self._check_values(issues)
+            check_car_values(self, PREFIX, self.ids, issues, FLOAT_FIELDS)
         if issues:
             raise ProblemError(issues)
-
-    def _check_values(self, issues: list[FieldIssue]) -> None:
-        def check(name: str, bad: np.ndarray, rule: str) -> None:
-            check_elements(issues, PREFIX, name, getattr(self, name), bad, rule, self.ids)
-
-        for name in FLOAT_FIELDS:
-            check(name, ~np.isfinite(getattr(self, name)), "must be a finite number")
-        check("capacity_kwh", ~(self.capacity_kwh > 0), "must be > 0")
-        for name in ("soc_min", "soc_max", "soc_target"):
-            values = getattr(self, name)
-            check(name, ~((values >= 0) & (values <= 1)), "must be within [0, 1]")
-        check("soc_min", self.soc_min > self.soc_max, "must be <= soc_max")
-        check("soc_target", self.soc_target > self.soc_max, "must be <= soc_max")
-        for name in ("max_charge_kw", "max_discharge_kw", "degradation_cost_per_kwh"):
-            check(name, getattr(self, name) < 0, "must be >= 0")
-        for name in ("charge_efficiency", "discharge_efficiency"):
-            values = getattr(self, name)
-            check(name, ~((values > 0) & (values <= 1)), "must be within (0, 1]")
 
     @property
     def n_cars(self) -> int:
         return len(self.ids)
+
+    @classmethod
+    def from_fleet(cls, fleet: Fleet) -> CarTable:
+        """The cars of a problem's fleet (its per-session fields left behind)."""
+        return cls(
+            ids=fleet.ids,
+            wear=fleet.wear,
+            **{name: getattr(fleet, name) for name in FLOAT_FIELDS},
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,41 @@ DEFAULT_DISCHARGE_EFFICIENCY = 0.9
 """A car's AC-side efficiencies when its owner gives none (circle and home files; the problem
 format requires them): the 3-phase 16 A charging efficiency of the V2G-capable models shipped
 in ``voltpool/data/files/ev_models_v2g.csv`` (0.90 for all but one)."""
+
+
+def check_car_values(
+    cars: Any,
+    prefix: str,
+    ids: Sequence[str],
+    issues: list[FieldIssue],
+    finite_fields: Sequence[str],
+) -> None:
+    """The rules every car record keeps, wherever it is held (a problem's fleet, the
+    controller's car table): ``finite_fields`` finite, capacity > 0, ``soc_min``,
+    ``soc_max`` and ``soc_target`` within [0, 1] and not above ``soc_max``, charger limits and
+    flat wear >= 0, efficiencies within (0, 1]. Issues are named ``prefix[i].field``."""
+
+    def check(name: str, bad: np.ndarray, rule: str | object) -> None:
+        check_elements(issues, prefix, name, getattr(cars, name), bad, rule, ids)  # type: ignore[arg-type]
+
+    for name in finite_fields:
+        check(name, ~np.isfinite(getattr(cars, name)), "must be a finite number")
+    check("capacity_kwh", ~(cars.capacity_kwh > 0), "must be > 0")
+    soc_max = cars.soc_max
+    for name in ("soc_min", "soc_max", "soc_target"):
+        values = getattr(cars, name)
+        check(name, ~((values >= 0) & (values <= 1)), "must be within [0, 1]")
+    for name in ("soc_min", "soc_target"):
+        check(
+            name,
+            getattr(cars, name) > soc_max,
+            lambda i: f"must be <= soc_max ({soc_max[i].item()!r})",
+        )
+    for name in ("max_charge_kw", "max_discharge_kw", "degradation_cost_per_kwh"):
+        check(name, getattr(cars, name) < 0, "must be >= 0")
+    for name in ("charge_efficiency", "discharge_efficiency"):
+        values = getattr(cars, name)
+        check(name, ~((values > 0) & (values <= 1)), "must be within (0, 1]")
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,26 +213,13 @@ class Fleet:
                 )
             seen.setdefault(vehicle_id, index)
 
+        check_car_values(self, "vehicles", ids, issues, FLOAT_FIELDS)
+
         def check(name: str, bad: np.ndarray, rule: str | object) -> None:
             check_elements(issues, "vehicles", name, getattr(self, name), bad, rule, ids)  # type: ignore[arg-type]
 
-        for name in FLOAT_FIELDS:
-            values = getattr(self, name)
-            check(name, ~np.isfinite(values), "must be a finite number")
-        check("capacity_kwh", ~(self.capacity_kwh > 0), "must be > 0")
-        for name in ("soc_initial", "soc_min", "soc_max", "soc_target"):
-            values = getattr(self, name)
-            check(name, ~((values >= 0) & (values <= 1)), "must be within [0, 1]")
-        check(
-            "soc_min",
-            self.soc_min > self.soc_max,
-            lambda i: f"must be <= soc_max ({self.soc_max[i].item()!r})",
-        )
-        check(
-            "soc_target",
-            self.soc_target > self.soc_max,
-            lambda i: f"must be <= soc_max ({self.soc_max[i].item()!r})",
-        )
+        values = self.soc_initial
+        check("soc_initial", ~((values >= 0) & (values <= 1)), "must be within [0, 1]")
         check(
             "soc_initial",
             self.soc_initial > self.soc_max,
@@ -208,11 +231,6 @@ class Fleet:
             self.departure_slot <= self.arrival_slot,
             lambda i: f"must be after arrival_slot ({self.arrival_slot[i]})",
         )
-        for name in ("max_charge_kw", "max_discharge_kw", "degradation_cost_per_kwh"):
-            check(name, getattr(self, name) < 0, "must be >= 0")
-        for name in ("charge_efficiency", "discharge_efficiency"):
-            values = getattr(self, name)
-            check(name, ~((values > 0) & (values <= 1)), "must be within (0, 1]")
         if issues:
             raise ProblemError(issues)
 
