@@ -4,7 +4,9 @@ Built differently on purpose: variables over the *whole* horizon for every vehic
 while unplugged), SoC as a fraction instead of energy, an epigraph for the energy cost instead of
 an import/export split, hard site limits instead of priced excess, a binary per (vehicle, slot)
 forbidding simultaneous charge and discharge, assembled row by row with Python loops and solved as
-a MILP with scipy. Small problems only.
+a MILP with scipy. Small problems only. The reserve is a binary per (vehicle, slot) too
+("reserve reached", monotone): a car discharges only once it holds its reserve, and then never
+below it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def reference_optimum(problem: Problem) -> Reference:
             var("pc", n, t)
             var("pd", n, t)
             var("u", n, t)
+            var("z", n, t)
         for t in range(n_t + 1):
             var("soc", n, t)
         var("short", n)
@@ -89,6 +92,15 @@ def reference_optimum(problem: Problem) -> Reference:
             rows.append(
                 ({pd: 1.0, u: fleet.max_discharge_kw[n]}, -np.inf, float(fleet.max_discharge_kw[n]))
             )
+            # the reserve: z = "reserve reached", once reached for good; discharge only then,
+            # and then SoC stays at or above the reserve
+            z = index["z", n, t]
+            hi[z] = 1.0
+            integrality[z] = 1
+            rows.append(({pd: 1.0, z: -fleet.max_discharge_kw[n]}, -np.inf, 0.0))
+            rows.append(({index["soc", n, t + 1]: 1.0, z: -fleet.soc_min[n]}, 0.0, np.inf))
+            if t:
+                rows.append(({z: 1.0, index["z", n, t - 1]: -1.0}, 0.0, np.inf))
             cap = fleet.capacity_kwh[n]
             rows.append(
                 (

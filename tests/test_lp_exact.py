@@ -127,7 +127,8 @@ def test_lp_exact_with_negative_prices(problem) -> None:
 def test_lp_never_worse_than_uncontrolled(problem) -> None:
     optimal = schedule(problem, "lp")
     baseline = schedule(problem, "uncontrolled")
-    if verify(problem, baseline).ok:
+    # where the base load alone breaks a limit, the LP may pay to reduce the excess
+    if verify(problem, baseline).ok and not baseline.site_notes:
         assert optimal.objective <= baseline.objective + 1e-6 * max(1.0, abs(baseline.objective))
 
 
@@ -197,7 +198,9 @@ def test_lp_equals_independent_formulation_many_examples(problem) -> None:
 @settings(max_examples=60)
 @given(problems(wear=True))
 def test_lp_with_wear_costs_equals_independent_formulation(problem) -> None:
-    """Cycle-depth and SoC-dwell costs keep the LP exact: no binaries, same optimum."""
+    """Cycle-depth and SoC-dwell costs never make charging and discharging at once pay (no
+    binaries for it; a car arriving below its reserve may still need the reserve's), same
+    optimum."""
     result = schedule(problem, "lp")
     reference = reference_optimum(problem)
     if not reference.feasible:
@@ -205,7 +208,7 @@ def test_lp_with_wear_costs_equals_independent_formulation(problem) -> None:
         return
     report = verify(problem, result)
     assert report.ok, [str(v) for v in report.violations]
-    assert not result.solver.notes
+    assert not any("at once" in note for note in result.solver.notes)
     assert result.objective == pytest.approx(reference.objective, rel=1e-6, abs=1e-6)
 
 

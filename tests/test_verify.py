@@ -54,6 +54,8 @@ def corruptions(problem: Problem, good: Schedule, n: int) -> dict[str, tuple[Sch
 
     soc = good.soc.copy()
     soc[n, t0 + 1] += 0.01
+    nan_soc = good.soc.copy()
+    nan_soc[n, t0 + 1] = np.nan
     found = {
         "power above the charger limit": (
             one_slot(t0, float(fleet.max_charge_kw[n]) + 1.0),
@@ -71,7 +73,12 @@ def corruptions(problem: Problem, good: Schedule, n: int) -> dict[str, tuple[Sch
             one_slot(t0, (floor_kwh - 1.0 - energy_kwh) * eta_discharge / dt_h),
             "soc_min",
         ),
+        "discharged below the reserve": (  # the same slot, seen by the reserve rule
+            one_slot(t0, (floor_kwh - 1.0 - energy_kwh) * eta_discharge / dt_h),
+            "reserve",
+        ),
         "SoC misreported": (dataclasses.replace(good, soc=soc), "soc_consistency"),
+        "a NaN reported": (dataclasses.replace(good, soc=nan_soc), "finite"),
         "site load misreported": (
             dataclasses.replace(good, site_net_load_kw=good.site_net_load_kw + 1.0),
             "site_balance",
@@ -120,7 +127,7 @@ def corruptions(problem: Problem, good: Schedule, n: int) -> dict[str, tuple[Sch
 PROBLEM = example_problem(8, seed=5)
 GOOD = schedule(PROBLEM, "lp")
 CAR = next(
-    n for n in range(PROBLEM.n_vehicles) if len(corruptions(PROBLEM, GOOD, n)) == 12
+    n for n in range(PROBLEM.n_vehicles) if len(corruptions(PROBLEM, GOOD, n)) == 14
 )  # a car plugged in late, with V2G, that needs charging to reach its target
 CORRUPTIONS = corruptions(PROBLEM, GOOD, CAR)
 
@@ -146,7 +153,8 @@ def test_discharging_below_the_reserve_over_a_whole_stay_is_caught() -> None:
     n = int(np.argmax(fleet.max_discharge_kw))
     power = GOOD.power_kw.copy()
     power[n, fleet.arrival_slot[n] : fleet.departure_slot[n]] = -fleet.max_discharge_kw[n]
-    assert verify(PROBLEM, honest(PROBLEM, GOOD, power)).rules_broken() == {"soc_min"}
+    broken = verify(PROBLEM, honest(PROBLEM, GOOD, power)).rules_broken()
+    assert broken == {"soc_min", "reserve"}
 
 
 # --- random problems ------------------------------------------------------------------------------
@@ -213,3 +221,56 @@ def test_changing_any_single_reported_number_is_caught(
         corrupted = dataclasses.replace(good, **{field: values})
     report = verify(problem, corrupted, check_site_limits=limits_hold)
     assert not report.ok, f"{field} changed by {step} went unnoticed"
+
+
+# --- the reserve means reserve ----------------------------------------------------------------
+
+REPRODUCER = {  # issue 11: a car arriving at 10 % with a 30 % reserve, cheap then dear hours
+    "format_version": 1,
+    "slot_minutes": 60,
+    "site": {"base_load_kw": [1, 1, 1, 1]},
+    "tariff": {"import_price_per_kwh": [0.05, 0.05, 0.50, 0.50]},
+    "vehicles": [
+        {
+            "id": "ev",
+            "capacity_kwh": 10,
+            "soc_initial": 0.1,
+            "soc_min": 0.3,
+            "soc_max": 1.0,
+            "soc_target": 0.1,
+            "arrival_slot": 0,
+            "departure_slot": 4,
+            "max_charge_kw": 2,
+            "max_discharge_kw": 2,
+            "charge_efficiency": 1,
+            "discharge_efficiency": 1,
+        }
+    ],
+}
+
+
+def test_giving_back_below_the_reserve_is_caught() -> None:
+    """The old LP's plan: charged 10 -> 50 %, then V2G back down to 10 % (below the 30 %)."""
+    from voltpool.io import problem_from_dict
+
+    problem = problem_from_dict(REPRODUCER)
+    good = schedule(problem, "lp")
+    old = honest(problem, good, np.array([[2.0, 2.0, -2.0, -2.0]]))
+    report = verify(problem, old)
+    assert report.rules_broken() == {"reserve"}
+    assert "slot 3" in str(report.violations[0])
+
+
+def test_the_reproducer_never_gives_below_the_reserve() -> None:
+    from voltpool.io import problem_from_dict
+
+    problem = problem_from_dict(REPRODUCER)
+    result = schedule(problem, "lp")
+    assert verify(problem, result).ok
+    soc = result.soc[0]
+    reached = np.flatnonzero(soc >= 0.3 - 1e-9)[0]
+    assert (soc[reached:] >= 0.3 - 1e-9).all()  # never below 0.3 once reached
+    assert result.status == "optimal"
+    # the best it can do: charge 4 kWh at 0.05, give 2 kWh back at 0.50 (not 4)
+    np.testing.assert_allclose(result.power_kw[0, :2], [2.0, 2.0], atol=1e-6)
+    assert -result.power_kw[0, 2:].sum() == pytest.approx(2.0, abs=1e-6)

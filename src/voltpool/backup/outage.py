@@ -62,7 +62,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from voltpool.errors import FieldIssue, ProblemError, SolverError
-from voltpool.schedule.lp import highs_for, run_highs
+from voltpool.schedule.highs import highs_for, run_highs
 
 DEFAULT_TIME_DISCOUNT = 0.05
 """A kWh served in the last slot is worth 5 % less than one served in the first."""

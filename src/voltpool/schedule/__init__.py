@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from voltpool.model import Problem
-from voltpool.schedule.lp import build_lp, solve_lp
+from voltpool.schedule.exact import DEFAULT_TIME_BUDGET_S, solve_lp
+from voltpool.schedule.lp import build_lp
 from voltpool.schedule.objective import TERMS, objective_terms
 from voltpool.schedule.result import Schedule, SolverInfo
 from voltpool.schedule.uncontrolled import schedule_uncontrolled
@@ -31,6 +32,7 @@ def schedule(problem: Problem, method: str = "lp", **options: object) -> Schedul
 
 
 __all__ = [
+    "DEFAULT_TIME_BUDGET_S",
     "METHODS",
     "TERMS",
     "Schedule",

@@ -1,4 +1,4 @@
-"""The exact bidirectional scheduler: one linear program over the whole fleet, solved by HiGHS.
+"""The exact bidirectional scheduler's linear program: one LP over the whole fleet.
 
 Formulation (problem format v1, all vehicles at once, only their plugged-in slots):
 
@@ -7,18 +7,21 @@ Formulation (problem format v1, all vehicles at once, only their plugged-in slot
 - per vehicle: shortfall ``s >= 0`` with ``e[departure] + s >= target`` (soft target, priced at
   ``unmet_penalty_per_kwh``);
 - per slot: import ``imp`` and export ``exp`` within the site limits, plus excess columns
-  ``imp_over``/``exp_over`` priced far above anything else, so the LP is always feasible and
-  exceeds a site limit only where the vehicles cannot prevent it (never a bare "infeasible");
+  ``imp_over``/``exp_over`` priced far above anything else and bounded by what the base load
+  alone needs beyond the limit: the LP is always feasible (idle cars are a solution), a limit
+  yields only where the base load alone breaks it, and the cars never add to that excess in any
+  slot (they may only reduce it);
 - ``peak >= imp + imp_over - peak_baseline_kw`` when a demand charge applies (only the
   increase over the billing period's peak so far is charged).
 
 Energy balance ``e[k] = e[k-1] + eta_c * pc * dt_h - pd * dt_h / eta_d``; site balance
 ``sum(pc - pd) - imp - imp_over + exp + exp_over = -base_load``. Because ``export <= import``
-price, importing and exporting at once never pays, so the split is exact. Charging and
-discharging one car at once only pays where energy is free or better (non-positive prices, or
-an export limit to absorb): the solver then sees them, and those (vehicle, slot) pairs get a
-binary that forbids it and the model is re-solved (lazy complementarity), so the answer stays
-exact without binaries in the common case.
+price, importing and exporting at once never pays, so the split is exact.
+
+This LP is a *relaxation* in two places, which :mod:`voltpool.schedule.guards` closes with
+binaries where (and only where) the relaxed optimum uses them: a car may charge and discharge
+in one slot, and a car that arrives below its reserve may be discharged below it (the floor
+here is ``min(reserve, arrival level)``). :func:`voltpool.schedule.exact.solve_lp` solves it.
 
 The matrix is built as scipy.sparse COO from index arithmetic (no per-vehicle Python loop) and
 handed to HiGHS (Huangfu & Hall, "Parallelizing the dual revised simplex method", Math. Prog.
@@ -27,24 +30,12 @@ Comp. 2018) directly, with no modelling layer.
 
 from __future__ import annotations
 
-import os
-import sys
-import time
 from dataclasses import dataclass
 
-import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from voltpool.errors import SolverError
 from voltpool.model import Problem
-from voltpool.schedule.assemble import assemble_schedule
-from voltpool.schedule.result import Schedule, SolverInfo
-
-SIMULTANEOUS_TOLERANCE_KW = 1e-6
-IPM_THRESHOLD_COLUMNS = 300_000
-"""Above this size (about 1,800 cars x 96 slots) interior point (no crossover) takes over."""
-MAX_COMPLEMENTARITY_ROUNDS = 20
 
 
 @dataclass(frozen=True)
@@ -111,6 +102,8 @@ class TransferColumns:
     link: np.ndarray
     slot: np.ndarray
     first_shortfall: int
+    giver_k: np.ndarray
+    """Per flow: the giver's plugged-in slot k."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +134,14 @@ def site_excess_price_per_kwh(problem: Problem) -> float:
         + tariff.peak_price_per_kw / problem.dt_h
     )
     return 10.0 * float(scale) + 1.0
+
+
+def base_excess_kw(problem: Problem, direction: str) -> np.ndarray:
+    """Per slot: how far the base load alone (idle cars) breaks the import or export limit. [kW]"""
+    site = problem.site
+    if direction == "import":
+        return np.maximum(site.base_load_kw - site.import_limit_slots_kw, 0.0)
+    return np.maximum(-site.base_load_kw - site.export_limit_slots_kw, 0.0)
 
 
 def make_layout(problem: Problem) -> Layout:
@@ -236,12 +237,8 @@ def build_lp(problem: Problem) -> LinearProgram:
     upper[lay.energy : lay.shortfall] = fleet.energy_ceiling_kwh[veh]
     upper[lay.imports : lay.exports] = site.import_limit_slots_kw
     upper[lay.exports : lay.import_excess] = site.export_limit_slots_kw
-    upper[lay.import_excess : lay.export_excess] = np.where(
-        np.isinf(site.import_limit_slots_kw), 0.0, np.inf
-    )
-    upper[lay.export_excess : lay.peak] = np.where(
-        np.isinf(site.export_limit_slots_kw), 0.0, np.inf
-    )
+    upper[lay.import_excess : lay.export_excess] = base_excess_kw(problem, "import")
+    upper[lay.export_excess : lay.peak] = base_excess_kw(problem, "export")
     lp = LinearProgram(lay, cost, lower, upper, matrix, row_lower, row_upper)
     if fleet.wear is not None:
         lp = add_wear_costs(problem, lp)
@@ -345,7 +342,7 @@ def add_transfers(problem: Problem, lp: LinearProgram) -> LinearProgram:
             [lp.row_lower, transfers.energy_kwh, np.full(n_new_rows - n_links, -np.inf)]
         ),
         np.concatenate([lp.row_upper, transfers.energy_kwh, np.zeros(n_new_rows - n_links)]),
-        TransferColumns(n_cols, link, slot, n_cols + n_flows),
+        TransferColumns(n_cols, link, slot, n_cols + n_flows, k_giver),
     )
 
 
@@ -481,194 +478,4 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
         _stack(lp, entries, (n_rows, n_cols)),
         np.concatenate([lp.row_lower, *row_lo]),
         np.concatenate([lp.row_upper, *row_hi]),
-    )
-
-
-def quiet_highs() -> highspy.Highs:
-    """A HiGHS instance with logging off; its one-time start-up banner is kept off stdout too."""
-    sys.stdout.flush()
-    saved_stdout = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            highs = highspy.Highs()
-    finally:
-        os.dup2(saved_stdout, 1)
-        os.close(saved_stdout)
-    highs.setOptionValue("output_flag", False)
-    return highs
-
-
-def highs_for(
-    cost: np.ndarray,
-    col_lower: np.ndarray,
-    col_upper: np.ndarray,
-    matrix: sp.csc_matrix,
-    row_lower: np.ndarray,
-    row_upper: np.ndarray,
-    integer_columns: int = 0,
-) -> highspy.Highs:
-    """A quiet HiGHS instance holding ``min cost @ x`` s.t. ``row_lower <= A x <= row_upper``,
-    ``col_lower <= x <= col_upper``; the first ``integer_columns`` columns are integer."""
-    n_cols, n_rows = cost.size, row_lower.size
-    model = highspy.HighsLp()
-    model.num_col_ = n_cols
-    model.num_row_ = n_rows
-    model.col_cost_ = cost
-    model.col_lower_ = col_lower
-    model.col_upper_ = col_upper
-    model.row_lower_ = row_lower
-    model.row_upper_ = row_upper
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.num_col_ = n_cols
-    model.a_matrix_.num_row_ = n_rows
-    model.a_matrix_.start_ = matrix.indptr
-    model.a_matrix_.index_ = matrix.indices
-    model.a_matrix_.value_ = matrix.data
-    if integer_columns:
-        model.integrality_ = [highspy.HighsVarType.kInteger] * integer_columns + [
-            highspy.HighsVarType.kContinuous
-        ] * (n_cols - integer_columns)
-    highs = quiet_highs()
-    highs.passModel(model)
-    return highs
-
-
-def run_highs(highs: highspy.Highs) -> highspy.HighsModelStatus:
-    """Run HiGHS and return its model status.
-
-    HiGHS can end with status ``Unknown`` when, after presolve, the solution mapped back to the
-    original model keeps a tiny dual infeasibility it cannot clean up (seen on small, badly
-    scaled V2V problems). The answer is then re-solved once from scratch without presolve,
-    which certifies it; presolve is switched back on for later runs.
-    """
-    highs.run()
-    if highs.getModelStatus() != highspy.HighsModelStatus.kUnknown:
-        return highs.getModelStatus()
-    highs.clearSolver()
-    highs.setOptionValue("presolve", "off")
-    highs.run()
-    highs.setOptionValue("presolve", "choose")
-    return highs.getModelStatus()
-
-
-def _forbid_simultaneous(highs: highspy.Highs, lp: LinearProgram, pairs: np.ndarray) -> None:
-    """Add a binary per plugged-in slot in ``pairs``: charge only if u = 1, discharge only if 0."""
-    lay = lp.layout
-    first_binary = highs.getNumCol()
-    count = pairs.size
-    highs.addCols(
-        count,
-        np.zeros(count),
-        np.zeros(count),
-        np.ones(count),
-        0,
-        np.zeros(0, dtype=np.int32),
-        np.zeros(0, dtype=np.int32),
-        np.zeros(0),
-    )
-    binaries = np.arange(first_binary, first_binary + count, dtype=np.int32)
-    highs.changeColsIntegrality(count, binaries, np.full(count, highspy.HighsVarType.kInteger))
-    charge_max = lp.col_upper[lay.charge + pairs]
-    discharge_max = lp.col_upper[lay.discharge + pairs]
-    # pc - Pc*u <= 0 ; pd + Pd*u <= Pd
-    starts = np.arange(0, 4 * count, 2, dtype=np.int32)
-    index = np.empty(4 * count, dtype=np.int32)
-    value = np.empty(4 * count)
-    index[0 : 2 * count : 2] = lay.charge + pairs
-    index[1 : 2 * count : 2] = binaries
-    value[0 : 2 * count : 2] = 1.0
-    value[1 : 2 * count : 2] = -charge_max
-    index[2 * count :: 2] = lay.discharge + pairs
-    index[2 * count + 1 :: 2] = binaries
-    value[2 * count :: 2] = 1.0
-    value[2 * count + 1 :: 2] = discharge_max
-    highs.addRows(
-        2 * count,
-        np.full(2 * count, -np.inf),
-        np.concatenate([np.zeros(count), discharge_max]),
-        4 * count,
-        starts,
-        index,
-        value,
-    )
-
-
-def solve_lp(
-    problem: Problem, solver: str = "auto", time_limit_s: float = float("inf")
-) -> Schedule:
-    """Optimal schedule of ``problem`` (see the module docstring for the formulation).
-
-    Parameters
-    ----------
-    solver : {"auto", "simplex", "ipm"}
-        HiGHS algorithm; ``auto`` takes simplex for small models and interior point without
-        crossover above ``IPM_THRESHOLD_COLUMNS`` columns.
-    time_limit_s : float
-        Wall-clock limit handed to HiGHS. [s]
-    """
-    started = time.perf_counter()
-    lp = build_lp(problem)
-    lay = lp.layout
-    highs = highs_for(lp.cost, lp.col_lower, lp.col_upper, lp.matrix, lp.row_lower, lp.row_upper)
-    highs.setOptionValue("time_limit", float(time_limit_s))
-    use_ipm = solver == "ipm" or (solver == "auto" and lp.cost.size > IPM_THRESHOLD_COLUMNS)
-    if solver not in ("auto", "simplex", "ipm"):
-        raise ValueError(f"solver: {solver!r} must be one of 'auto', 'simplex', 'ipm'")
-    if use_ipm:
-        highs.setOptionValue("solver", "ipm")
-        highs.setOptionValue("run_crossover", "off")
-    build_time_s = time.perf_counter() - started
-
-    notes: list[str] = []
-    iterations = 0
-    solve_time_s = 0.0
-    for _round in range(MAX_COMPLEMENTARITY_ROUNDS + 1):
-        run_started = time.perf_counter()
-        status = run_highs(highs)
-        solve_time_s += time.perf_counter() - run_started
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise SolverError(
-                f"HiGHS stopped with status {highs.modelStatusToString(status)!r} "
-                f"after {solve_time_s:.1f} s (time_limit_s={time_limit_s})"
-            )
-        info = highs.getInfo()
-        iterations += int(info.simplex_iteration_count) + int(max(info.ipm_iteration_count, 0))
-        x = np.asarray(highs.getSolution().col_value)
-        charge_kw = x[lay.charge : lay.discharge]
-        discharge_kw = x[lay.discharge : lay.energy]
-        both = np.flatnonzero(
-            (charge_kw > SIMULTANEOUS_TOLERANCE_KW) & (discharge_kw > SIMULTANEOUS_TOLERANCE_KW)
-        )
-        if both.size == 0:
-            break
-        notes.append(
-            f"{both.size} slot(s) charged and discharged at once (free or negative-priced "
-            "energy); re-solved with binaries forbidding it"
-        )
-        _forbid_simultaneous(highs, lp, both)
-        highs.setOptionValue("solver", "choose")
-    else:
-        raise SolverError("could not separate charging from discharging within 20 rounds")
-
-    fleet = problem.fleet
-    power_kw = np.zeros((fleet.n_vehicles, problem.n_slots))
-    power_kw[lay.vehicle, lay.slot] = charge_kw - discharge_kw
-    np.clip(power_kw, -fleet.max_discharge_kw[:, None], fleet.max_charge_kw[:, None], out=power_kw)
-    transfer_kw = np.zeros((problem.n_transfers, problem.n_slots))
-    if lp.transfers is not None:
-        columns = lp.transfers
-        flows = x[columns.first_flow : columns.first_flow + columns.link.size]
-        transfer_kw[columns.link, columns.slot] = np.maximum(flows, 0.0)
-    solver_info = SolverInfo(
-        name=f"highs-{highs.version()}-{'ipm' if use_ipm else 'simplex'}",
-        status="optimal",
-        build_time_s=build_time_s,
-        solve_time_s=solve_time_s,
-        iterations=iterations,
-        solver_objective=float(highs.getInfo().objective_function_value),
-        notes=tuple(notes),
-    )
-    return assemble_schedule(
-        problem, "lp", power_kw, solver_info, ok_status="optimal", transfer_kw=transfer_kw
     )

@@ -13,7 +13,8 @@ class SolverInfo:
 
     ``build_time_s`` is the time to assemble the model, ``solve_time_s`` the solver's own run time.
     ``solver_objective`` is the optimizer's objective value (``None`` for rule-based methods); it
-    includes the penalty for any site-limit excess.
+    includes the penalty for any site-limit excess. ``status`` is ``optimal`` (proven) or,
+    when the time budget ended first, ``feasible`` (every rule holds; ``gap`` bounds the loss).
     """
 
     name: str
@@ -23,6 +24,8 @@ class SolverInfo:
     iterations: int = 0
     solver_objective: float | None = None
     notes: tuple[str, ...] = ()
+    gap: float = 0.0
+    """Proven relative gap to the optimum: 0 when optimal, else at most this above it."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -60,9 +60,12 @@ class Verification:
 def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True) -> Verification:
     """Check every rule of the problem on ``schedule``; returns all violations found.
 
-    Rules: shapes; zero power while unplugged; charger limits; SoC recomputed from power matches
-    the reported SoC; SoC within ``[min(soc_min, soc_initial), soc_max]``; site net load equals base
-    load plus vehicle power; site import/export limits (unless ``check_site_limits`` is false);
+    Rules: every number finite; shapes; zero power while unplugged; charger limits; SoC
+    recomputed from power matches the reported SoC; SoC within ``[min(soc_min, soc_initial),
+    soc_max]``; the reserve: no discharge in a slot that ends below ``soc_min``, so a car that
+    arrives below its reserve only ever gives energy above it; site net load equals base load
+    plus vehicle power; the vehicles never push the site over its import/export limit, nor
+    further over it where the base load alone breaks it (unless ``check_site_limits`` is false);
     reported shortfall and objective terms match a recomputation; V2V transfers (flows inside
     their windows, within what the cars discharge and charge, giver floors, undelivered energy).
     """
@@ -74,6 +77,14 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
 
     def fail(rule: str, where: str, detail: str) -> None:
         result.violations.append(Violation(rule, where, detail))
+
+    result.checked.append("finite")
+    for name, values in _numbers(schedule):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            fail("finite", name, f"{int(bad.sum())} value(s) are not finite numbers (NaN or inf)")
+    if not result.ok:
+        return result
 
     result.checked.append("shape")
     if power.shape != (n_vehicles, n_slots) or soc.shape != (n_vehicles, n_slots + 1):
@@ -110,6 +121,9 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
     gap_max = gap.max(axis=1)
     soc_high, soc_low = expected_soc.max(axis=1), expected_soc.min(axis=1)
     reported_short = np.asarray(schedule.shortfall_kwh, dtype=float)
+    given_low = (power < -POWER_TOLERANCE_KW) & (
+        expected_soc[:, 1:] < fleet.soc_min[:, None] - SOC_TOLERANCE
+    )
     per_vehicle = (
         (
             "unplugged_power",
@@ -145,6 +159,15 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
             lambda n: f"SoC falls to {soc_low[n]:.6f} < {floor[n]}",
         ),
         (
+            "reserve",
+            given_low.any(axis=1),
+            lambda n: (
+                f"discharged in slot {int(np.argmax(given_low[n]))} down to "
+                f"{expected_soc[n, int(np.argmax(given_low[n])) + 1]:.6f} < reserve "
+                f"{fleet.soc_min[n]}"
+            ),
+        ),
+        (
             "shortfall",
             np.abs(short - reported_short) > SOC_TOLERANCE * capacity,
             lambda n: f"reported {reported_short[n]:.6f} kWh, recomputed {short[n]:.6f} kWh",
@@ -161,14 +184,22 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
         fail("site_balance", "site", "site_net_load_kw is not base load plus vehicle power")
     if check_site_limits:
         result.checked += ["import_limit", "export_limit"]
-        over = net - problem.site.import_limit_slots_kw
-        if over.max() > POWER_TOLERANCE_KW * max(1, n_vehicles):
-            fail("import_limit", f"slot {int(np.argmax(over))}", f"exceeded by {over.max():.4f} kW")
-        under = -net - problem.site.export_limit_slots_kw
-        if under.max() > POWER_TOLERANCE_KW * max(1, n_vehicles):
-            fail(
-                "export_limit", f"slot {int(np.argmax(under))}", f"exceeded by {under.max():.4f} kW"
-            )
+        site = problem.site
+        base = site.base_load_kw
+        for rule, load, alone, limit in (
+            ("import_limit", net, base, site.import_limit_slots_kw),
+            ("export_limit", -net, -base, site.export_limit_slots_kw),
+        ):
+            allowed = np.maximum(alone - limit, 0.0)  # where the base load alone breaks it
+            added = load - limit - allowed
+            if added.max(initial=0.0) > POWER_TOLERANCE_KW * max(1, n_vehicles):
+                t = int(np.argmax(added))
+                fail(
+                    rule,
+                    f"slot {t}",
+                    f"the vehicles push the site {added[t]:.4f} kW over its limit"
+                    + (f" (the base load alone is {allowed[t]:.4f} kW over)" if allowed[t] else ""),
+                )
 
     result.checked.append("objective")
     tariff = problem.tariff
@@ -202,6 +233,23 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
         if reported is None or abs(reported - value) > OBJECTIVE_RELATIVE_TOLERANCE * scale:
             fail("objective", term, f"reported {reported}, recomputed {value:.6f}")
     return result
+
+
+def _numbers(schedule: Schedule) -> list[tuple[str, np.ndarray]]:
+    """Every number of a schedule, by the field it is reported in."""
+    terms = schedule.objective_terms
+    return [
+        ("power_kw", np.asarray(schedule.power_kw, dtype=float)),
+        ("soc", np.asarray(schedule.soc, dtype=float)),
+        ("site_net_load_kw", np.asarray(schedule.site_net_load_kw, dtype=float)),
+        ("shortfall_kwh", np.asarray(schedule.shortfall_kwh, dtype=float)),
+        ("transfer_kw", np.asarray(schedule.transfer_kw, dtype=float)),
+        ("transfer_shortfall_kwh", np.asarray(schedule.transfer_shortfall_kwh, dtype=float)),
+        *(
+            (f"objective_terms.{name}", np.asarray(value, dtype=float))
+            for name, value in terms.items()
+        ),
+    ]
 
 
 def _check_transfers(
@@ -252,6 +300,18 @@ def _check_transfers(
         low = float(after.min(initial=np.inf))
         if low < floor - SOC_TOLERANCE * fleet.capacity_kwh[giver]:
             fail("transfer_floor", where, f"giver falls to {low:.4f} kWh < {floor:.4f} kWh")
+        level = soc[giver, 1:] * fleet.capacity_kwh[giver]
+        below = (flows[n] > POWER_TOLERANCE_KW) & (
+            level < transfers.giver_floor_kwh[n] - SOC_TOLERANCE * fleet.capacity_kwh[giver]
+        )
+        if below.any():
+            t = int(np.argmax(below))
+            fail(
+                "transfer_floor",
+                where,
+                f"gives in slot {t} down to {level[t]:.4f} kWh < the giver's floor "
+                f"{transfers.giver_floor_kwh[n]:.4f} kWh",
+            )
         moved = float(flows[n].sum()) * dt_h
         short = max(float(transfers.energy_kwh[n]) - moved, 0.0)
         undelivered += short

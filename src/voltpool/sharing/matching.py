@@ -50,7 +50,7 @@ import scipy.sparse as sp
 from voltpool.credits import MILLI, WH_PER_KWH, CreditPolicy, kwh_to_wh
 from voltpool.errors import SolverError
 from voltpool.model.clock import DEFAULT_SLOT_MINUTES, SlotGrid
-from voltpool.schedule.lp import highs_for, run_highs
+from voltpool.schedule.highs import highs_for, run_highs
 from voltpool.sharing.circle import Cars, Circle
 from voltpool.sharing.requests import Book, Offer, Request, resolve
 

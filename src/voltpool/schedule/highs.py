@@ -1,0 +1,108 @@
+"""HiGHS plumbing shared by every voltpool optimization: a quiet instance, a model from arrays,
+a run that recovers from HiGHS's rare ``Unknown`` status, and a clock shared by several runs.
+
+HiGHS: Huangfu & Hall, "Parallelizing the dual revised simplex method", Math. Prog. Comp. 2018.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass
+class Budget:
+    """A wall-clock budget shared by the HiGHS runs of one plan. [s]"""
+
+    seconds: float
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def remaining_s(self) -> float:
+        return self.seconds - (time.perf_counter() - self.started)
+
+    @property
+    def spent_s(self) -> float:
+        return time.perf_counter() - self.started
+
+    def arm(self, highs: highspy.Highs) -> bool:
+        """Give ``highs`` what is left of the budget; false when nothing is left."""
+        left = self.remaining_s
+        if left <= 0:
+            return False
+        highs.setOptionValue("time_limit", float(left))
+        return True
+
+
+def quiet_highs() -> highspy.Highs:
+    """A HiGHS instance with logging off; its one-time start-up banner is kept off stdout too."""
+    sys.stdout.flush()
+    saved_stdout = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highs = highspy.Highs()
+    finally:
+        os.dup2(saved_stdout, 1)
+        os.close(saved_stdout)
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+def highs_for(
+    cost: np.ndarray,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+    matrix: sp.csc_matrix,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    integer_columns: int = 0,
+) -> highspy.Highs:
+    """A quiet HiGHS instance holding ``min cost @ x`` s.t. ``row_lower <= A x <= row_upper``,
+    ``col_lower <= x <= col_upper``; the first ``integer_columns`` columns are integer."""
+    n_cols, n_rows = cost.size, row_lower.size
+    model = highspy.HighsLp()
+    model.num_col_ = n_cols
+    model.num_row_ = n_rows
+    model.col_cost_ = cost
+    model.col_lower_ = col_lower
+    model.col_upper_ = col_upper
+    model.row_lower_ = row_lower
+    model.row_upper_ = row_upper
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.num_col_ = n_cols
+    model.a_matrix_.num_row_ = n_rows
+    model.a_matrix_.start_ = matrix.indptr
+    model.a_matrix_.index_ = matrix.indices
+    model.a_matrix_.value_ = matrix.data
+    if integer_columns:
+        model.integrality_ = [highspy.HighsVarType.kInteger] * integer_columns + [
+            highspy.HighsVarType.kContinuous
+        ] * (n_cols - integer_columns)
+    highs = quiet_highs()
+    highs.passModel(model)
+    return highs
+
+
+def run_highs(highs: highspy.Highs) -> highspy.HighsModelStatus:
+    """Run HiGHS and return its model status.
+
+    HiGHS can end with status ``Unknown`` when, after presolve, the solution mapped back to the
+    original model keeps a tiny dual infeasibility it cannot clean up (seen on small, badly
+    scaled V2V problems). The answer is then re-solved once from scratch without presolve,
+    which certifies it; presolve is switched back on for later runs.
+    """
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kUnknown:
+        return highs.getModelStatus()
+    highs.clearSolver()
+    highs.setOptionValue("presolve", "off")
+    highs.run()
+    highs.setOptionValue("presolve", "choose")
+    return highs.getModelStatus()
