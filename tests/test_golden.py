@@ -1,8 +1,14 @@
-"""Same seed, same figures: the demo's numbers did not move when the controller was extracted.
+"""Same seed, same figures: the demo's numbers move only when a change means them to.
 
 ``tests/golden/demo_metrics.json`` holds every figure of ``make demo`` (the policy table but
 solver timings, battery health, credits per household, outage and V2V lines, power checksums),
-made by ``tests/golden/demo_golden.py`` on the code before the extraction (main a8845c6).
+made by ``tests/golden/demo_golden.py`` (``python tests/golden/demo_golden.py FILE``). It was
+made on main a8845c6 (the controller extraction kept every figure) and re-made for issue 11:
+the reserve now holds for cars arriving below it and the cars never add to an exceeded site
+limit, which moves the V2G policies' figures by under 0.1 % in cost (v2g 1,464.31 -> 1,463.89
+EUR, export 40.3 -> 42.8 kWh). Smart charging never discharges, so neither rule binds there;
+its 1,453.76 -> 1,454.76 EUR (+0.07 %) comes from the LP's new column bounds leading HiGHS to
+other optimal plans along the rolling horizon (not traced further).
 """
 
 from __future__ import annotations

@@ -107,3 +107,62 @@ def example_problem(
         ),
         slot_minutes=CLOCK.slot_minutes,
     )
+
+
+def sunny_surplus_problem(
+    n_vehicles: int,
+    seed: int = 0,
+    n_slots: int = 34,
+    export_limit_kw: float = 10.6,
+) -> Problem:
+    """An adversarial day for the exact scheduler: hourly slots from 06:00, rooftop solar on
+    every home far above the feeder's export limit at midday, day-ahead prices negative then,
+    cars at home all day (some nearly full, some below their reserve).
+
+    Burning surplus as conversion loss (charging and discharging one car at once) pays here,
+    and cars below their reserve profit from charging above it and giving back: the LP
+    relaxation breaks both rules in many car-slots, which is what the exact step must close
+    within its time budget.
+    """
+    if n_vehicles < 1:
+        raise ValueError(f"n_vehicles: {n_vehicles} must be >= 1")
+    rng = np.random.default_rng(seed)
+    hours = (6.0 + np.arange(n_slots)) % 24.0
+    n_homes = int(np.ceil(HOMES_PER_VEHICLE * n_vehicles))
+    household_kw = n_homes * HOUSEHOLD_KWH_PER_DAY / 24.0 * household_shape(hours) / 0.75
+    solar_kw = n_homes * 4.0 * np.clip(np.cos((hours - 13.0) / 7.0 * np.pi / 2.0), 0.0, None)
+    base_load_kw = household_kw - solar_kw * (1.0 + 0.1 * rng.standard_normal(n_slots))
+    day_ahead = day_ahead_shape_per_kwh(hours) - 0.12 * _bump(hours, 13.0, 1.5)
+    day_ahead = np.round(day_ahead * (1.0 + 0.1 * rng.standard_normal(n_slots)), 4)
+    arrival = rng.integers(0, min(4, n_slots), n_vehicles)
+    departure = np.clip(rng.integers(n_slots - 12, n_slots + 1, n_vehicles), arrival + 1, n_slots)
+    charger_kw = rng.choice(CHARGERS_KW, n_vehicles, p=[0.4, 0.6])
+    soc_max = np.where(rng.random(n_vehicles) < 0.5, 0.8, 1.0)
+    fleet = Fleet(
+        ids=tuple(f"ev-{i + 1:04d}" for i in range(n_vehicles)),
+        capacity_kwh=rng.choice(BATTERIES_KWH, n_vehicles),
+        soc_initial=np.round(rng.uniform(0.05, 1.0, n_vehicles) * soc_max, 3),
+        soc_min=np.round(rng.uniform(0.15, 0.4, n_vehicles), 2),
+        soc_max=soc_max,
+        soc_target=np.round(rng.uniform(0.3, 1.0, n_vehicles) * soc_max, 2),
+        arrival_slot=arrival,
+        departure_slot=departure,
+        max_charge_kw=charger_kw,
+        max_discharge_kw=np.where(rng.random(n_vehicles) < 0.8, charger_kw, 0.0),
+        charge_efficiency=np.round(rng.uniform(0.88, 0.95, n_vehicles), 3),
+        discharge_efficiency=np.round(rng.uniform(0.88, 0.95, n_vehicles), 3),
+        degradation_cost_per_kwh=np.round(rng.uniform(0.0, 0.03, n_vehicles), 3),
+    )
+    return Problem(
+        fleet=fleet,
+        site=Site(
+            base_load_kw=np.round(base_load_kw, 2),
+            import_limit_kw=float(np.ceil(household_kw.max() + 3.0 * n_vehicles)),
+            export_limit_kw=export_limit_kw,
+        ),
+        tariff=Tariff(
+            import_price_per_kwh=day_ahead + NETWORK_FEE_PER_KWH,
+            export_price_per_kwh=day_ahead,
+        ),
+        slot_minutes=60,
+    )

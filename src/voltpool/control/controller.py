@@ -38,7 +38,7 @@ from voltpool.model import (
     Tariff,
     Transfers,
 )
-from voltpool.schedule import schedule, verify
+from voltpool.schedule import DEFAULT_TIME_BUDGET_S, schedule, verify
 from voltpool.schedule.uncontrolled import charge_on_arrival_kw
 
 
@@ -52,7 +52,8 @@ class PlanningConfig:
 
     ``horizon_slots`` and ``replan_every_slots`` count slots of ``slot_minutes``;
     ``bidirectional`` lets the plan discharge cars (V2G, V2V); ``peak_price_per_kw`` is the
-    demand charge on the period's highest import.
+    demand charge on the period's highest import; ``time_budget_s`` bounds each plan's solve
+    (a plan cut short is the best found, every rule kept, with its proven gap in the notes).
     """
 
     method: Literal["lp", "uncontrolled"] = "lp"
@@ -64,6 +65,7 @@ class PlanningConfig:
     unmet_penalty_per_kwh: float = DEFAULT_UNMET_PENALTY_PER_KWH
     peak_price_per_kw: float = 0.0
     on_invalid_plan: Literal["raise", "fallback"] = "raise"
+    time_budget_s: float = DEFAULT_TIME_BUDGET_S
 
     def __post_init__(self) -> None:
         if self.method not in ("lp", "uncontrolled"):
@@ -73,6 +75,8 @@ class PlanningConfig:
         for name in ("slot_minutes", "horizon_slots", "replan_every_slots"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: {getattr(self, name)} must be >= 1")
+        if not self.time_budget_s > 0:
+            raise ValueError(f"time_budget_s: {self.time_budget_s} must be > 0")
 
     @property
     def dt_h(self) -> float:
@@ -214,13 +218,15 @@ class Controller:
     def _solve(self, problem: Problem, t: int) -> np.ndarray:
         """The verified LP plan ``[n, H]``, or the safe plan (fallback mode) with a note."""
         try:
-            result = schedule(problem, "lp")
+            result = schedule(problem, "lp", time_limit_s=self.config.time_budget_s)
         except SolverError as error:
             return self._reject(problem, t, f"the solver failed: {error}")
         check = verify(problem, result, check_site_limits=False)
         if not check.ok:
             broken = "; ".join(str(v) for v in check.violations[:3])
             return self._reject(problem, t, f"the plan failed verification: {broken}")
+        if result.solver.status != "optimal":
+            self.notes.append(f"slot {t}: {result.solver.notes[-1]}")
         if problem.transfers is not None:
             self._plan_transfer_ids = problem.transfers.ids
             self._plan_transfer_kw = result.transfer_kw

@@ -142,6 +142,8 @@ def site_limit_notes(problem: Problem, net_kw: np.ndarray) -> list[str]:
         base_over = (site.base_load_kw if direction == "import" else -site.base_load_kw) > limit
         cause = (
             "the base load alone breaks it there"
+            + ("; the vehicles take off what they can" if direction == "import" else "")
+            + ("; the surplus beyond it is curtailed" if direction == "export" else "")
             if base_over[over].all()
             else "the vehicles' power pushes the site over it"
         )

@@ -7,10 +7,13 @@ Formulation (problem format v1, all vehicles at once, only their plugged-in slot
 - per vehicle: shortfall ``s >= 0`` with ``e[departure] + s >= target`` (soft target, priced at
   ``unmet_penalty_per_kwh``);
 - per slot: import ``imp`` and export ``exp`` within the site limits, plus excess columns
-  ``imp_over``/``exp_over`` priced far above anything else and bounded by what the base load
-  alone needs beyond the limit: the LP is always feasible (idle cars are a solution), a limit
-  yields only where the base load alone breaks it, and the cars never add to that excess in any
-  slot (they may only reduce it);
+  ``imp_over``/``exp_over`` bounded by how far the base load alone breaks the limit: the LP is
+  always feasible (idle cars are a solution), a limit yields only where the base load alone
+  breaks it, and the cars never add to that excess in any slot (they may only reduce it).
+  Import excess is priced far above anything else (cars give what they can to relieve the
+  transformer); export excess is *curtailed* surplus (the site's inverters shed it): it earns
+  nothing and costs nothing, so cars absorb it where free energy is worth storing, and never
+  burn it as conversion loss by charging and discharging at once, which no charger can;
 - ``peak >= imp + imp_over - peak_baseline_kw`` when a demand charge applies (only the
   increase over the billing period's peak so far is charged).
 
@@ -228,7 +231,7 @@ def build_lp(problem: Problem) -> LinearProgram:
     cost[lay.imports : lay.exports] = tariff.import_price_per_kwh * dt_h
     cost[lay.exports : lay.import_excess] = -tariff.export_price_per_kwh * dt_h
     cost[lay.import_excess : lay.export_excess] = tariff.import_price_per_kwh * dt_h + excess
-    cost[lay.export_excess : lay.peak] = -tariff.export_price_per_kwh * dt_h + excess
+    cost[lay.export_excess : lay.peak] = 0.0  # curtailed: earns nothing, costs nothing
     if lay.has_peak:
         cost[lay.peak] = tariff.peak_price_per_kw
     upper[lay.charge : lay.discharge] = fleet.max_charge_kw[veh]

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from voltpool.control import InvalidPlanError
 from voltpool.io import schedule_from_dict
 from voltpool.model import Problem
-from voltpool.schedule import Schedule, Verification, schedule, verify
+from voltpool.schedule import DEFAULT_TIME_BUDGET_S, Schedule, Verification, schedule, verify
 
 Method = Literal["lp", "uncontrolled"]
 
@@ -41,7 +41,7 @@ def plan(
     problem: Problem,
     method: Method = "lp",
     solver: str = "auto",
-    time_limit_s: float = 3600.0,
+    time_limit_s: float = DEFAULT_TIME_BUDGET_S,
 ) -> ScheduleOutcome:
     """Schedule ``problem`` with ``method``, verify it, and add the uncontrolled baseline."""
     options: dict[str, Any] = (
