@@ -46,6 +46,7 @@ def show(console: Console, title: str, header: list[str], body: list[list[str]])
 
 
 def main() -> None:
+    import bench_adversarial
     import bench_battery
     import bench_control
     import bench_events
@@ -63,6 +64,16 @@ def main() -> None:
         header, body = bench_schedule.table_rows(bench_schedule.run(sizes))
     sections.append(
         show(console, "Exact LP scheduler (example neighbourhood, 96 x 15 min)", header, body)
+    )
+    with console.status("adversarial problems..."):
+        header, body = bench_adversarial.table_rows(bench_adversarial.run())
+    sections.append(
+        show(
+            console,
+            "Exact scheduler on adversarial days (solar surplus, export limit, 5 seeds each)",
+            header,
+            body,
+        )
     )
     with console.status("controller overhead..."):
         header, body = bench_control.table_rows(bench_control.run())
