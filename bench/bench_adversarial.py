@@ -105,7 +105,7 @@ def table_rows(results: list[dict]) -> tuple[list[str], list[list[str]]]:
     header = [
         "family",
         "cars x 34 h",
-        "worst s (10 s budget)",
+        "worst s (60 s budget)",
         "optimal",
         "largest gap",
         "most binaries",
