@@ -32,11 +32,15 @@ class Budget:
         return time.perf_counter() - self.started
 
     def arm(self, highs: highspy.Highs) -> bool:
-        """Give ``highs`` what is left of the budget; false when nothing is left."""
+        """Give ``highs`` what is left of the budget; false when nothing is left.
+
+        HiGHS compares ``time_limit`` with the instance's run time summed over all its runs, so
+        the limit is that sum plus what is left.
+        """
         left = self.remaining_s
         if left <= 0:
             return False
-        highs.setOptionValue("time_limit", float(left))
+        highs.setOptionValue("time_limit", float(highs.getRunTime() + left))
         return True
 
 
