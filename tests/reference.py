@@ -6,7 +6,8 @@ an import/export split, hard site limits instead of priced excess, a binary per 
 forbidding simultaneous charge and discharge, assembled row by row with Python loops and solved as
 a MILP with scipy. Small problems only. The reserve is a binary per (vehicle, slot) too
 ("reserve reached", monotone): a car discharges only once it holds its reserve, and then never
-below it.
+below it. Surplus the base load alone exports above the export limit may be curtailed (a
+column worth nothing); the cars never add to it.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def reference_optimum(problem: Problem) -> Reference:
     for t in range(n_t):
         var("net", t)
         var("cost", t)
+        var("curtailed", t)
     var("peak")
     size = len(names)
 
@@ -137,7 +139,10 @@ def reference_optimum(problem: Problem) -> Reference:
         lo[net], hi[net] = -site.export_limit_kw, site.import_limit_kw
         lo[cost] = -np.inf
         c[cost] = 1.0
-        balance = {net: 1.0}
+        # surplus the base load alone exports above the limit may be curtailed (earns nothing)
+        curtailed = index["curtailed", t]
+        hi[curtailed] = max(0.0, -float(site.base_load_kw[t]) - float(site.export_limit_kw))
+        balance = {net: 1.0, curtailed: -1.0}  # grid net = base + cars + curtailed
         for n in range(n_veh):
             balance[index["pc", n, t]] = -1.0
             balance[index["pd", n, t]] = 1.0
