@@ -254,3 +254,28 @@ def test_a_car_table_from_a_problems_fleet_keeps_every_car_field() -> None:
     assert cars.ids == fleet.ids
     for name in ("capacity_kwh", "soc_min", "soc_max", "soc_target", "max_discharge_kw"):
         np.testing.assert_array_equal(getattr(cars, name), getattr(fleet, name))
+
+
+def test_each_plan_is_solved_within_the_configured_budget(monkeypatch) -> None:
+    """The budget reaches the solver, and a plan cut short by it is followed with a note."""
+    budgets: list[float] = []
+
+    def budgeted(problem, method, time_limit_s):
+        budgets.append(time_limit_s)
+        result = schedule(problem, method, time_limit_s=time_limit_s)
+        solver = dataclasses.replace(
+            result.solver, status="feasible", gap=0.02, notes=("time budget of 2.5 s reached",)
+        )
+        return dataclasses.replace(result, solver=solver)
+
+    monkeypatch.setattr(controller_module, "schedule", budgeted)
+    controller = Controller(three_cars(), FlatForecast(), config(time_budget_s=2.5))
+    controller.step(observed())
+    assert budgets == [2.5]
+    assert controller.notes == ["slot 10: time budget of 2.5 s reached"]
+
+
+@pytest.mark.parametrize("budget", [0.0, -1.0, float("nan")])
+def test_a_budget_must_be_positive(budget: float) -> None:
+    with pytest.raises(ValueError, match="time_budget_s"):
+        config(time_budget_s=budget)
