@@ -117,7 +117,7 @@ def test_prices_are_known_only_once_published() -> None:
 @pytest.mark.parametrize(
     ("changes", "field", "rule"),
     [
-        ({"vehicles__count": -1}, "vehicles.count", "greater than or equal to 0"),
+        ({"vehicles__count": -1}, "vehicles.count", "greater than or equal to 1"),
         ({"vehicles__soc_target": 0.95}, "vehicles", "soc_target (0.95) must be <= soc_max (0.9)"),
         ({"vehicles__cout": 3}, "vehicles.cout", "unknown key"),
         ({"timezone": "Mars/Olympus"}, "timezone", "unknown time zone"),

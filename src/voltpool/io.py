@@ -1,7 +1,12 @@
-"""JSON in and out: problem format v1 (validated against the shipped JSON Schema) and schedules."""
+"""JSON in and out: problem format v1 and schedules, each validated against its shipped JSON Schema.
+
+Every document passes the input gate (:mod:`voltpool.gate`: UTF-8, size, depth, finite bounded
+numbers, bounded strings and arrays) before its schema; every refusal names the field path.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from functools import cache
@@ -12,6 +17,7 @@ from typing import Any
 import jsonschema
 import numpy as np
 
+from voltpool import gate
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.model import DEFAULT_UNMET_PENALTY_PER_KWH, Fleet, Problem, Site, Tariff, Transfers
 from voltpool.schedule import Schedule
@@ -19,13 +25,25 @@ from voltpool.schedule.explain import discharge_blocks
 
 FORMAT_VERSION = 1
 JSON_DECIMALS = 6
+SCHEMA_ERRORS_MAX = 1000
+"""Schema errors looked at (sorted by path, the first :data:`~voltpool.gate.ISSUES_MAX` shown)."""
+SCHEMA_MESSAGE_CHARS = 300
 
 
 @cache
+def _schema(name: str) -> dict[str, Any]:
+    text = resources.files("voltpool").joinpath(f"schemas/{name}.schema.json").read_text()
+    return json.loads(text)
+
+
 def problem_schema() -> dict[str, Any]:
     """The JSON Schema of problem format v1 (``voltpool/schemas/problem-v1.schema.json``)."""
-    text = resources.files("voltpool").joinpath("schemas/problem-v1.schema.json").read_text()
-    return json.loads(text)
+    return _schema("problem-v1")
+
+
+def schedule_schema() -> dict[str, Any]:
+    """The JSON Schema of the schedule file (``voltpool/schemas/schedule-v1.schema.json``)."""
+    return _schema("schedule-v1")
 
 
 def _path(parts: Any) -> str:
@@ -35,24 +53,45 @@ def _path(parts: Any) -> str:
     return text or "(top level)"
 
 
-def schema_issues(document: Any) -> list[FieldIssue]:
-    validator = jsonschema.Draft202012Validator(problem_schema())
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
+def schema_issues(document: Any, schema: dict[str, Any] | None = None) -> list[FieldIssue]:
+    """What in ``document`` breaks ``schema`` (default: the problem's), by field path; at most
+    :data:`~voltpool.gate.ISSUES_MAX` of them, each message quoting a bounded part of the value."""
+    validator = jsonschema.Draft202012Validator(schema or problem_schema())
+    found = itertools.islice(validator.iter_errors(document), SCHEMA_ERRORS_MAX)
+    errors = sorted(found, key=lambda e: list(map(str, e.path)))
     issues = []
-    for error in errors:
+    for error in errors[: gate.ISSUES_MAX]:
         if error.validator == "oneOf" and error.context:
             # "one number or an array": report why the matching alternative failed
             relevant = [e for e in error.context if e.validator != "type"]
             error = relevant[0] if relevant else jsonschema.exceptions.best_match(error.context)
-        issues.append(FieldIssue(_path(error.absolute_path), error.message))
+        issues.append(FieldIssue(_path(error.absolute_path), _schema_message(error)))
+    if len(errors) > gate.ISSUES_MAX:
+        issues.append(FieldIssue("(document)", "more problems like these, not listed"))
     return issues
 
 
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message, with the value it quotes bounded (it would repeat a whole array)."""
+    if error.validator == "type":
+        expected = error.validator_value
+        names = expected if isinstance(expected, list) else [expected]
+        return f"{gate.quote(error.instance)} is not of type {' or '.join(map(repr, names))}"
+    return gate.printable(error.message, SCHEMA_MESSAGE_CHARS)
+
+
 def problem_from_dict(document: Any) -> Problem:
-    """Validate a parsed v1 document and build the :class:`Problem`.
+    """Validate a parsed v1 document (the input gate's rules, the schema, the rules between
+    fields) and build the :class:`Problem`.
 
     Raises :class:`ProblemError` listing every broken rule.
     """
+    gate.check_document(document, "(problem)")
+    return _problem(document)
+
+
+def _problem(document: Any) -> Problem:
+    """The problem of a document that passed the gate (raises ProblemError)."""
     issues = schema_issues(document)
     if issues:
         raise ProblemError(issues)
@@ -91,7 +130,7 @@ def _transfers_from(records: list[dict[str, Any]] | None, ids: tuple[str, ...]) 
         return None
     row = {vehicle_id: n for n, vehicle_id in enumerate(ids)}
     issues = [
-        FieldIssue(f"transfers[{k}].{role}", f"{record[role]!r} is not a vehicle id")
+        FieldIssue(f"transfers[{k}].{role}", f"{gate.quote(record[role])} is not a vehicle id")
         for k, record in enumerate(records)
         for role in ("giver", "receiver")
         if record[role] not in row
@@ -130,15 +169,15 @@ def _transfers_to(problem: Problem) -> dict[str, Any]:
     }
 
 
-def load_problem(path: str | Path) -> Problem:
-    """Read and validate a v1 problem file."""
-    try:
-        document = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as error:
-        raise ProblemError(
-            [FieldIssue(str(path), f"is not valid JSON: {error.msg} at line {error.lineno}")]
-        ) from error
-    return problem_from_dict(document)
+def load_problem(path: str | Path, field: str = "PROBLEM.json") -> Problem:
+    """Read and validate a v1 problem file (``field`` names the file in a refusal)."""
+    return _problem(gate.load_json(gate.read_text(path, field), field))
+
+
+def load_schedule_document(path: str | Path, field: str = "SCHEDULE.json") -> Any:
+    """A schedule file parsed through the input gate (its shape is checked against the problem
+    by :func:`schedule_from_dict`)."""
+    return gate.load_json(gate.read_text(path, field), field)
 
 
 def _rounded(values: np.ndarray) -> list[Any]:
@@ -185,6 +224,7 @@ def schedule_to_dict(problem: Problem, schedule: Schedule) -> dict[str, Any]:
             "build_time_s": info.build_time_s,
             "solve_time_s": info.solve_time_s,
             "iterations": info.iterations,
+            "gap": info.gap,
             "notes": list(info.notes),
         },
         "site_notes": schedule.site_notes,
@@ -231,14 +271,40 @@ def schedule_to_dict(problem: Problem, schedule: Schedule) -> dict[str, Any]:
     }
 
 
-def schedule_from_dict(problem: Problem, document: dict[str, Any]) -> Schedule:
-    """Read a schedule written by :func:`schedule_to_dict` back (to verify it)."""
+def schedule_issues(problem: Problem, document: Any) -> list[FieldIssue]:
+    """What makes ``document`` no schedule of ``problem``: the gate's rules, the schema, then
+    every array's length (T slots, T+1 SoC values)."""
+    issues = list(itertools.islice(gate.document_issues(document, "(schedule)"), gate.ISSUES_MAX))
+    issues = issues or schema_issues(document, schedule_schema())
+    if issues:
+        return issues
+    n_slots = problem.n_slots
+    arrays = [("site_net_load_kw", document["site_net_load_kw"], n_slots)]
+    for k, vehicle in enumerate(document["vehicles"]):
+        arrays.append((f"vehicles[{k}].power_kw", vehicle["power_kw"], n_slots))
+        arrays.append((f"vehicles[{k}].soc", vehicle["soc"], n_slots + 1))
+    for k, transfer in enumerate(document.get("transfers", [])):
+        arrays.append((f"transfers[{k}].transfer_kw", transfer["transfer_kw"], n_slots))
+    return [
+        FieldIssue(field, f"has {len(values):,} values; the problem needs {expected:,}")
+        for field, values, expected in arrays
+        if len(values) != expected
+    ][: gate.ISSUES_MAX]
+
+
+def schedule_from_dict(problem: Problem, document: Any) -> Schedule:
+    """Read a schedule written by :func:`schedule_to_dict` back (to verify it); a document that
+    is not one raises :class:`ProblemError` naming each field (:func:`schedule_issues`)."""
     from voltpool.schedule.result import SolverInfo
 
+    issues = schedule_issues(problem, document)
+    if issues:
+        raise ProblemError(issues)
     by_id = {v["id"]: v for v in document["vehicles"]}
     missing = [i for i in problem.fleet.ids if i not in by_id]
     if missing:
-        raise ProblemError([FieldIssue("vehicles", f"schedule lacks vehicle(s) {missing[:5]}")])
+        shown = ", ".join(gate.quote(i) for i in missing[:5])
+        raise ProblemError([FieldIssue("vehicles", f"schedule lacks vehicle(s) {shown}")])
     rows = [by_id[i] for i in problem.fleet.ids]
     solver = document.get("solver", {})
     return Schedule(
@@ -266,7 +332,8 @@ def _transfer_results(problem: Problem, document: dict[str, Any]) -> dict[str, A
     by_id = {t["id"]: t for t in document.get("transfers", [])}
     missing = [i for i in problem.transfers.ids if i not in by_id]
     if missing:
-        raise ProblemError([FieldIssue("transfers", f"schedule lacks transfer(s) {missing[:5]}")])
+        shown = ", ".join(gate.quote(i) for i in missing[:5])
+        raise ProblemError([FieldIssue("transfers", f"schedule lacks transfer(s) {shown}")])
     rows = [by_id[i] for i in problem.transfers.ids]
     return {
         "transfer_kw": np.array([r["transfer_kw"] for r in rows], dtype=float).reshape(

@@ -16,8 +16,18 @@ import typer
 from rich.table import Table
 
 from voltpool.backup.home import OutageCase, OverloadCase
-from voltpool.cli.common import bad_input, console, spinner_if_slow
+from voltpool.cli.common import (
+    bad_input,
+    bounded_text,
+    check_output,
+    console,
+    decimal,
+    path_text,
+    shown,
+    spinner_if_slow,
+)
 from voltpool.files.home import HOMES, load_home
+from voltpool.gate import PATH_CHARS_MAX
 from voltpool.report.backup import write_backup_html
 from voltpool.report.backup_text import outage_summary, slot_clock
 from voltpool.schedule.explain import describe_limit
@@ -30,7 +40,7 @@ def headline_table(summary: dict[str, str]) -> Table:
     table.add_column("", style="bold")
     table.add_column("")
     for key, value in summary.items():
-        table.add_row(key, value)
+        table.add_row(shown(key), shown(value))
     return table
 
 
@@ -51,7 +61,7 @@ def circuits_table(case: OutageCase) -> Table:
     for c in plan.circuits_by_tier:
         first = int(plan.first_shed_slot[c])
         table.add_row(
-            plan.circuit_names[c],
+            shown(plan.circuit_names[c]),
             "critical" if plan.critical[c] else "",
             str(plan.priority[c]),
             f"{plan.circuit_load_kw[c].sum() * plan.dt_h:.1f}",
@@ -83,7 +93,7 @@ def cars_table(case: OutageCase) -> Table:
         else:
             reached = slot_clock(case, stops[n])
         table.add_row(
-            name,
+            shown(name),
             f"{plan.energy_kwh[n, 0]:.1f} kWh ({plan.energy_kwh[n, 0] / capacity:.0%})",
             f"{plan.reserve_kwh[n]:.1f} kWh "
             f"({plan.reserve_kwh[n] / cars.consumption_kwh_per_km[n]:.0f} km)",
@@ -104,7 +114,7 @@ def returns_table(case: OutageCase, slots: tuple[int, ...]) -> Table:
     table.add_column("served kWh", justify="right")
     table.add_column("shed kWh", justify="right")
     for name in cars.names:
-        table.add_column(f"{name} holds", justify="right")
+        table.add_column(f"{shown(name)} holds", justify="right")
     for slot in slots:
         back = plan.if_grid_returns(slot, cars.consumption_kwh_per_km)
         held = [
@@ -153,22 +163,37 @@ def overload_table(case: OverloadCase) -> Table:
 def backup_command(
     scenario: Annotated[
         str,
-        typer.Option("--scenario", "-s", help="Built-in home name or path to a home .toml file."),
+        typer.Option(
+            "--scenario",
+            "-s",
+            parser=bounded_text("--scenario", PATH_CHARS_MAX),
+            metavar="HOME",
+            help="Built-in home name or path to a home .toml file.",
+        ),
     ] = "home",
     grid_returns: Annotated[
         list[str] | None,
         typer.Option(
             "--grid-returns",
             "--until-grid-returns",
+            parser=bounded_text("--grid-returns"),
+            metavar="HH:MM",
             help="Local time HH:MM the grid may come back (repeat it); default every hour.",
         ),
     ] = None,
     hours: Annotated[
         float | None,
-        typer.Option(help="Plan this many hours from the outage start instead of its end."),
+        typer.Option(
+            parser=decimal("--hours"),
+            metavar="HOURS",
+            help="Plan this many hours from the outage start instead of its end.",
+        ),
     ] = None,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to write the HTML picture.")
+        Path,
+        typer.Option(
+            "--output", "-o", parser=path_text("--output"), help="Where to write the HTML picture."
+        ),
     ] = Path("backup-plan.html"),
     overload: Annotated[
         bool,
@@ -186,6 +211,7 @@ def backup_command(
             load_home(scenario)
         print(text, end="")
         return
+    check_output(output, "--output")
     with bad_input(scenario):
         with spinner_if_slow("Planning the outage (which circuits the cars keep on)..."):
             planned = backup.outage(scenario, hours, grid_returns or ())
@@ -195,19 +221,19 @@ def backup_command(
                 scheduled = backup.overload(scenario)
 
     home, case = planned.home, planned.case
-    console.print(f"[bold]{home.name}[/]: {home.description}", highlight=False)
+    console.print(f"[bold]{shown(home.name)}[/]: {shown(home.description)}", highlight=False)
     summary = outage_summary(case)
     console.print(headline_table(summary))
     console.print(circuits_table(case))
     console.print(cars_table(case))
     console.print(returns_table(case, planned.return_slots))
     for note in case.plan.solver.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"[yellow]note:[/] {shown(note)}", highlight=False)
     if scheduled is not None:
         console.print(overload_table(scheduled.case))
         for note in scheduled.case.plan.notes:
-            console.print(f"[yellow]overload:[/] {note}", highlight=False)
+            console.print(f"[yellow]overload:[/] {shown(note)}", highlight=False)
         for name in scheduled.away:
-            console.print(f"[dim]{name} is not at home during the overload window[/]")
+            console.print(f"[dim]{shown(name)} is not at home during the overload window[/]")
     path = write_backup_html(output, case, summary, scheduled.case if scheduled else None)
-    console.print(f"[bold green]picture:[/] {path}", highlight=False)
+    console.print(f"[bold green]picture:[/] {shown(path)}", highlight=False)

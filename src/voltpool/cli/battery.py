@@ -9,9 +9,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from voltpool import gate
 from voltpool.battery import CELLS, CHEMISTRY_CELLS
 from voltpool.battery.calibrate import calibrate
-from voltpool.cli.common import COMMAND_LINE, bad_input, console, refuse
+from voltpool.cli.common import (
+    COMMAND_LINE,
+    bad_input,
+    bounded_text,
+    check_output,
+    console,
+    decimal,
+    path_text,
+    refuse,
+    whole,
+)
 from voltpool.errors import FieldIssue
 from voltpool.report.health import write_health_csv
 from voltpool.report.outputs import health_from_output
@@ -20,25 +31,64 @@ from voltpool.report.terminal import health_table
 battery_app = typer.Typer(
     help="Battery health: ageing models, wear costs for the optimizer.", no_args_is_help=True
 )
+TEMPERATURE_C_RANGE = (-40.0, 80.0)
+"""Cell temperatures the ageing models are asked about (their fits cover 10-60 °C)."""
+CAPACITY_KWH_RANGE = (0.1, 10_000.0)
 
 
 @battery_app.command("calibrate")
 def calibrate_command(
-    cell: Annotated[str, typer.Option(help="Cell model or chemistry (nmc, lfp, nca).")],
-    pack_value: Annotated[float, typer.Option(help="Value of a kWh of pack capacity, EUR.")],
+    cell: Annotated[
+        str,
+        typer.Option(
+            parser=bounded_text("--cell"),
+            metavar="CELL",
+            help="Cell model or chemistry (nmc, lfp, nca).",
+        ),
+    ],
+    pack_value: Annotated[
+        float,
+        typer.Option(
+            parser=decimal("--pack-value"),
+            metavar="EUR",
+            help="Value of a kWh of pack capacity, EUR.",
+        ),
+    ],
     end_of_life: Annotated[
-        float, typer.Option(help="Capacity at which the pack is used up.")
+        float,
+        typer.Option(
+            parser=decimal("--end-of-life"),
+            metavar="FRACTION",
+            help="Capacity at which the pack is used up.",
+        ),
     ] = 0.7,
-    temperature_c: Annotated[float, typer.Option(help="Cell temperature, degrees C.")] = 20.0,
-    segments: Annotated[int, typer.Option(min=1, max=10, help="Depth segments.")] = 4,
-    capacity_kwh: Annotated[float, typer.Option(help="Pack size for the battery block.")] = 60.0,
+    temperature_c: Annotated[
+        float,
+        typer.Option(
+            parser=decimal("--temperature-c", *TEMPERATURE_C_RANGE),
+            metavar="DEGREES",
+            help="Cell temperature, degrees C.",
+        ),
+    ] = 20.0,
+    segments: Annotated[
+        int,
+        typer.Option(parser=whole("--segments", 1, 10), metavar="INTEGER", help="Depth segments."),
+    ] = 4,
+    capacity_kwh: Annotated[
+        float,
+        typer.Option(
+            parser=decimal("--capacity-kwh", *CAPACITY_KWH_RANGE),
+            metavar="KWH",
+            help="Pack size for the battery block.",
+        ),
+    ] = 60.0,
 ) -> None:
     """Fit the LP's wear costs (throughput, cycle depth, SoC dwell) to a cell ageing model."""
     name = CHEMISTRY_CELLS.get(cell.lower(), cell)
     issues = []
     if name not in CELLS:
         names = ", ".join(sorted(CHEMISTRY_CELLS) + sorted(CELLS))
-        issues.append(FieldIssue("--cell", f"{cell!r} is not one of {names}"))
+        issues.append(FieldIssue("--cell", f"{gate.quote(cell)} is not one of {names}"))
     if not 0 < end_of_life < 1:
         issues.append(FieldIssue("--end-of-life", f"{end_of_life:g} must be in (0, 1)"))
     if pack_value < 0:
@@ -76,16 +126,23 @@ def calibrate_command(
 @battery_app.command("report")
 def report_command(
     simulation_output: Annotated[
-        Path, typer.Argument(metavar="SIMULATION_OUTPUT", help="Folder written by `simulate -o`.")
+        Path,
+        typer.Argument(
+            metavar="SIMULATION_OUTPUT",
+            parser=path_text("SIMULATION_OUTPUT"),
+            help="Folder written by `simulate -o`.",
+        ),
     ],
 ) -> None:
     """Battery health per car and policy from a simulation's output folder."""
+    path = simulation_output / "battery_health.csv"
+    if simulation_output.is_dir():
+        check_output(path, "SIMULATION_OUTPUT")
     with (
         bad_input(str(simulation_output)),
         console.status("Running the ageing models on every car's SoC..."),
     ):
         health = health_from_output(simulation_output)
     console.print(health_table(health))
-    path = simulation_output / "battery_health.csv"
     write_health_csv(health, str(path))
     console.print(f"per car: {path}", highlight=False)

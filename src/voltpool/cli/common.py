@@ -4,6 +4,10 @@ Bad input exits 2 with one message naming each field and the rule it broke (noth
 written); a solver failure exits 1. Every command wraps its calls in :func:`bad_input` (or, for
 an option it checks itself, calls :func:`refuse`), so the message looks the same whether a
 file, an option or the ledger found the problem.
+
+Options pass the input gate (:mod:`voltpool.gate`) as they are parsed: numbers through
+:func:`decimal` and :func:`whole`, text through :func:`bounded_text` and :func:`database_url`
+(each a Typer ``parser``); output paths through :func:`check_output` before any long work.
 """
 
 from __future__ import annotations
@@ -12,14 +16,16 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from voltpool import gate
 from voltpool.control import InvalidPlanError
 from voltpool.errors import FieldIssue, ProblemError, SolverError
 from voltpool.ledger import InvalidInput, NotFound
@@ -32,16 +38,32 @@ EXIT_FAILED = 1
 COMMAND_LINE = "command line"
 """The source named when an option or argument itself breaks a rule."""
 SPINNER_DELAY_S = 1.0
+URL_CHARS_MAX = 4096
+ISSUES_SHOWN = 50
+"""Problems one refusal lists (a document of 50,000 bad values would print for minutes)."""
+N = TypeVar("N", int, float)
+T = TypeVar("T")
+
+
+def shown(text: object) -> str:
+    """User text for a Rich message: control characters escaped, bounded, markup inert."""
+    return escape(gate.printable(str(text)))
 
 
 def refuse(source: str, issues: Sequence[FieldIssue]) -> NoReturn:
-    """Print the bad-input message (``source``, then each field and its rule) and exit 2."""
+    """Print the bad-input message (``source``, then each field and its rule, at most
+    :data:`ISSUES_SHOWN` of them) and exit 2."""
     errors.print(
-        f"[bold red]error:[/] {source}: {len(issues)} problem(s), nothing written",
+        f"[bold red]error:[/] {shown(source)}: {len(issues)} problem(s), nothing written",
         highlight=False,
     )
+    if len(issues) > ISSUES_SHOWN:
+        more = FieldIssue(source, f"{len(issues) - ISSUES_SHOWN:,} more problem(s), not listed")
+        issues = [*issues[:ISSUES_SHOWN], more]
     for issue in issues:
-        errors.print(f"  [red]-[/] [bold]{issue.field}[/]: {issue.rule}", highlight=False)
+        errors.print(
+            f"  [red]-[/] [bold]{shown(issue.field)}[/]: {shown(issue.rule)}", highlight=False
+        )
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -60,11 +82,12 @@ def bad_input(source: str) -> Iterator[None]:
     except (ProblemError, InvalidInput, NotFound) as error:
         issues = error.issues
     except SolverError as error:
-        errors.print(f"[bold red]solver error:[/] {error}", highlight=False)
+        errors.print(f"[bold red]solver error:[/] {shown(error)}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
     except InvalidPlanError as error:
         errors.print(
-            f"[bold red]error:[/] a plan failed the independent check (please report it): {error}",
+            "[bold red]error:[/] a plan failed the independent check (please report it): "
+            f"{shown(error)}",
             highlight=False,
         )
         raise typer.Exit(EXIT_FAILED) from None
@@ -73,13 +96,93 @@ def bad_input(source: str) -> Iterator[None]:
     refuse(source, issues)
 
 
+def decimal(
+    field: str, minimum: float | None = None, maximum: float | None = None
+) -> Callable[[str | float], float]:
+    """A Typer ``parser`` for a number option: plain decimal digits, finite, in range
+    (:func:`voltpool.gate.parse_decimal`); anything else exits 2 naming ``field``."""
+    return _gated(gate.parse_decimal, field, minimum, maximum)
+
+
+def whole(
+    field: str, minimum: int | None = None, maximum: int | None = None
+) -> Callable[[str | int], int]:
+    """A Typer ``parser`` for a whole-number option (:func:`voltpool.gate.parse_whole`): no
+    ``5_000``, no ``5e3``, at most 18 digits, in range; anything else exits 2."""
+    return _gated(gate.parse_whole, field, minimum, maximum)
+
+
+def _gated(
+    parse: Callable[[str, str, N | None, N | None], N],
+    field: str,
+    minimum: N | None,
+    maximum: N | None,
+) -> Callable[[str | N], N]:
+    def parser(value: str | N) -> N:
+        if not isinstance(value, str):  # the option's default, not typed by a user
+            return value
+        return or_refuse(lambda: parse(value, field, minimum, maximum))
+
+    return parser
+
+
+def bounded_text(field: str, max_chars: int = gate.NAME_CHARS_MAX) -> Callable[[str], str]:
+    """A Typer ``parser`` for a text option or argument: at most ``max_chars`` printable
+    characters (no control character, no lone surrogate), else exit 2 naming ``field``."""
+
+    def parser(value: str) -> str:
+        return or_refuse(lambda: gate.check_text(value, field, max_chars))
+
+    return parser
+
+
+def database_url(value: str) -> str:
+    """A Typer ``parser`` for ``--db``: a non-empty URL of printable characters (an empty one
+    would silently mean the default database)."""
+    if not value.strip():
+        refuse(
+            COMMAND_LINE,
+            [FieldIssue("--db", "is empty: give a URL, or leave --db out to use the default")],
+        )
+    return or_refuse(lambda: gate.check_text(value, "--db", URL_CHARS_MAX))
+
+
+def path_text(field: str) -> Callable[[str], Path]:
+    """A Typer ``parser`` for a path option or argument: printable text of at most
+    :data:`~voltpool.gate.PATH_CHARS_MAX` characters, else exit 2 naming ``field``."""
+
+    def parser(value: str | Path) -> Path:
+        if isinstance(value, Path):  # the option's default
+            return value
+        return Path(or_refuse(lambda: gate.check_text(value, field, gate.PATH_CHARS_MAX)))
+
+    return parser
+
+
+def check_output(path: Path, field: str, kind: gate.PathKind = "file") -> Path:
+    """Exit 2 naming ``field`` unless ``path`` can be written as a ``kind`` (a file or a folder):
+    called before any long work (:func:`voltpool.gate.check_output`)."""
+    return or_refuse(lambda: gate.check_output(path, field, kind))
+
+
+def or_refuse(check: Callable[[], T]) -> T:
+    """``check()``'s value; its :class:`~voltpool.errors.ProblemError` exits 2 (the command
+    line is the source)."""
+    try:
+        return check()
+    except ProblemError as error:
+        refuse(COMMAND_LINE, error.issues)
+
+
 def write_json_atomically(path: Path, document: dict[str, Any]) -> None:
-    """Write to a temporary file beside ``path`` and rename: never a half-written file."""
+    """Write to a temporary file beside ``path`` and rename: never a half-written file. The file
+    gets the mode a new file gets under the umask (``mkstemp`` alone would make it 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w") as stream:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(document, stream, separators=(",", ":"))
+        os.chmod(temporary, gate.new_file_mode())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -2,60 +2,122 @@
 
 The database is ``--db URL`` or ``VOLTPOOL_DB`` (``sqlite:///path`` or ``postgresql://...``),
 else a SQLite file ``voltpool-ledger.sqlite`` in the working directory. Amounts are integers in
-the account's unit (milli-credits or Wh). Bad input exits 2 and writes nothing; a rejected
-transfer exits 1 with the ledger's reason.
+the account's unit (milli-credits or Wh), written in plain decimal digits.
+
+Three outcomes besides success, never mixed up:
+
+- bad input (a malformed option, an unknown account for a balance, a file that is not a
+  database) exits 2 and writes nothing: the request is checked before the ledger is opened;
+- a transfer the ledger *rejects* (overdraft, unknown account, unit mismatch, a pending
+  transfer already resolved) exits 1 and says the rejection was recorded under its id: the
+  ledger answers that id with the same reason from then on, so a corrected transfer needs a
+  new id;
+- a conflict (the id exists with another payload) exits 1; nothing is written.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
 
-from voltpool.cli.common import COMMAND_LINE, EXIT_FAILED, bad_input, console, errors, refuse
+from voltpool import gate
+from voltpool.cli.common import (
+    COMMAND_LINE,
+    EXIT_FAILED,
+    bad_input,
+    bounded_text,
+    console,
+    database_url,
+    errors,
+    or_refuse,
+    refuse,
+    shown,
+    whole,
+)
 from voltpool.errors import FieldIssue
 from voltpool.ledger import Conflict, Ledger, LedgerError, Rejected, TransferResult
+from voltpool.ledger.checks import (
+    check_account,
+    check_account_id,
+    check_history,
+    check_resolve,
+    check_transfer,
+)
 
 ledger_app = typer.Typer(help="The double-entry credit ledger.", no_args_is_help=True)
 
+METADATA_CHARS_MAX = 4096
+"""``--metadata`` as typed (the ledger stores at most as many JSON characters)."""
 DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
+        parser=database_url,
+        metavar="URL",
         help="sqlite:///path or postgresql://...; default VOLTPOOL_DB or a "
         "SQLite file voltpool-ledger.sqlite",
     ),
 ]
 
 
+def id_argument(field: str) -> Any:
+    """A ledger id argument, bounded and printable (the ledger checks its characters)."""
+    return typer.Argument(metavar=field, parser=bounded_text(field))
+
+
+def text_option(flag: str, **options: Any) -> Any:
+    """A text option of at most :data:`~voltpool.gate.NAME_CHARS_MAX` printable characters."""
+    return typer.Option(flag, metavar="TEXT", parser=bounded_text(flag), **options)
+
+
 @ledger_app.callback()
-def ledger_options(db: DbOption = None) -> None:
+def ledger_options(context: typer.Context, db: DbOption = None) -> None:
     """The double-entry credit ledger (``--db`` here or after the command)."""
-    if db:
-        os.environ["VOLTPOOL_DB"] = db
+    context.obj = db
+
+
+def checked(check: Callable[..., None], **arguments: Any) -> None:
+    """Apply a ledger rule before the ledger is opened: bad input exits 2, creating nothing."""
+    with bad_input(COMMAND_LINE):
+        check(**arguments)
 
 
 @contextmanager
-def opened(db: str | None) -> Iterator[Ledger]:
-    """Open the ledger; bad input exits 2 (:func:`~voltpool.cli.common.bad_input`), a rejected
-    or conflicting transfer exits 1."""
+def opened(context: typer.Context, db: str | None) -> Iterator[Ledger]:
+    """Open the ledger (``--db`` of the command, else of ``ledger``); bad input exits 2
+    (:func:`~voltpool.cli.common.bad_input`), a rejected or conflicting transfer exits 1."""
+    url = db if db is not None else context.obj
     try:
-        ledger = Ledger.open(db or None)
+        ledger = Ledger.open(url)
     except LedgerError as error:
         refuse("--db", error.issues)
     try:
         with bad_input("ledger"):
-            yield ledger
-    except (Rejected, Conflict) as error:
-        errors.print(f"[bold red]{type(error).__name__.lower()}:[/] {error}", highlight=False)
+            try:
+                yield ledger
+            except Rejected as error:  # also AccountNotFound and UnitMismatch: recorded
+                rejected(error)
+    except Conflict as error:
+        errors.print(f"[bold red]conflict:[/] {shown(error)} (nothing written)", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
     finally:
         ledger.close()
+
+
+def rejected(error: Rejected) -> NoReturn:
+    """Say that the ledger rejected a transfer *and recorded the rejection*, then exit 1."""
+    errors.print(
+        f"[bold red]rejected:[/] {shown(error)}\n"
+        f"  the rejection is recorded under id {shown(repr(error.transfer_id))}: the ledger "
+        "answers this id with this reason from now on, also once the cause is gone; send a "
+        "corrected transfer with a new id",
+        highlight=False,
+    )
+    raise typer.Exit(EXIT_FAILED)
 
 
 def _print_result(result: TransferResult) -> None:
@@ -68,20 +130,42 @@ def _print_result(result: TransferResult) -> None:
     )
 
 
+def parse_metadata(text: str | None) -> dict[str, Any] | None:
+    """``--metadata`` as JSON through the input gate (the ledger then checks it is an object of
+    strings, integers and booleans)."""
+    if text is None:
+        return None
+    if len(text) > METADATA_CHARS_MAX:
+        refuse(
+            COMMAND_LINE,
+            [
+                FieldIssue(
+                    "--metadata", f"is {len(text):,} characters; at most {METADATA_CHARS_MAX}"
+                )
+            ],
+        )
+    return or_refuse(lambda: gate.load_json(text, "--metadata", root="--metadata"))
+
+
 @ledger_app.command("init")
-def init_command(db: DbOption = None) -> None:
+def init_command(context: typer.Context, db: DbOption = None) -> None:
     """Create (or upgrade) the ledger's tables."""
-    with opened(db) as ledger:
+    with opened(context, db) as ledger:
         console.print(f"ledger ready: {len(ledger.accounts())} accounts")
 
 
 @ledger_app.command("account")
 def account_command(
-    action: Annotated[str, typer.Argument(help="create")],
-    account_id: Annotated[str, typer.Argument()],
-    owner: Annotated[str, typer.Option()],
-    kind: Annotated[str, typer.Option(help="owner, grid, pool or fees")] = "owner",
-    unit: Annotated[str, typer.Option(help="credit (milli-credits) or energy (Wh)")] = "credit",
+    context: typer.Context,
+    action: Annotated[
+        str, typer.Argument(metavar="ACTION", parser=bounded_text("ACTION"), help="create")
+    ],
+    account_id: Annotated[str, id_argument("ACCOUNT_ID")],
+    owner: Annotated[str, text_option("--owner")],
+    kind: Annotated[str, text_option("--kind", help="owner, grid, pool or fees")] = "owner",
+    unit: Annotated[
+        str, text_option("--unit", help="credit (milli-credits) or energy (Wh)")
+    ] = "credit",
     allow_overdraft: Annotated[
         bool | None,
         typer.Option(
@@ -92,77 +176,109 @@ def account_command(
 ) -> None:
     """``account create ID --owner NAME [--kind ...] [--unit ...]``."""
     if action != "create":
-        refuse(COMMAND_LINE, [FieldIssue("ACTION", f"{action!r} must be 'create'")])
-    with opened(db) as ledger:
+        refuse(COMMAND_LINE, [FieldIssue("ACTION", f"{gate.quote(action)} must be 'create'")])
+    checked(
+        check_account,
+        account_id=account_id,
+        owner=owner,
+        kind=kind,
+        unit=unit,
+        allow_overdraft=allow_overdraft,
+    )
+    with opened(context, db) as ledger:
         account = ledger.create_account(account_id, owner, kind, unit, allow_overdraft)
         console.print(f"account {account.account_id} ({account.kind}, {account.unit})")
 
 
 @ledger_app.command("transfer")
 def transfer_command(
-    transfer_id: Annotated[str, typer.Argument()],
-    debit: Annotated[str, typer.Option("--from", help="Account debited.")],
-    credit: Annotated[str, typer.Option("--to", help="Account credited.")],
-    amount: Annotated[int, typer.Option(help="Whole milli-credits or Wh.")],
-    unit: Annotated[str, typer.Option()] = "credit",
-    code: Annotated[str, typer.Option()] = "manual",
-    session: Annotated[str | None, typer.Option()] = None,
+    context: typer.Context,
+    transfer_id: Annotated[str, id_argument("TRANSFER_ID")],
+    debit: Annotated[str, text_option("--from", help="Account debited.")],
+    credit: Annotated[str, text_option("--to", help="Account credited.")],
+    amount: Annotated[
+        int,
+        typer.Option(
+            parser=whole("--amount"),
+            metavar="INTEGER",
+            help="Whole milli-credits or Wh.",
+        ),
+    ],
+    unit: Annotated[str, text_option("--unit")] = "credit",
+    code: Annotated[str, text_option("--code")] = "manual",
+    session: Annotated[str | None, text_option("--session")] = None,
     metadata: Annotated[str | None, typer.Option(help="JSON object")] = None,
     pending: Annotated[
         bool, typer.Option(help="Two-phase: reserve now, post or void later.")
     ] = False,
-    timeout_s: Annotated[int | None, typer.Option()] = None,
+    timeout_s: Annotated[
+        int | None, typer.Option(parser=whole("--timeout-s"), metavar="SECONDS")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Move an amount from one account to another (idempotent by TRANSFER_ID)."""
-    try:
-        meta = json.loads(metadata) if metadata else None
-    except json.JSONDecodeError as error:
-        refuse(COMMAND_LINE, [FieldIssue("--metadata", f"not valid JSON ({error.msg})")])
-    with opened(db) as ledger:
-        _print_result(
-            ledger.transfer(
-                transfer_id,
-                debit,
-                credit,
-                amount,
-                unit,
-                code,
-                session=session,
-                metadata=meta,
-                pending=pending,
-                timeout_s=timeout_s,
-            )
-        )
+    request = {
+        "transfer_id": transfer_id,
+        "debit_account": debit,
+        "credit_account": credit,
+        "amount": amount,
+        "unit": unit,
+        "code": code,
+        "session": session,
+        "metadata": parse_metadata(metadata),
+        "pending": pending,
+        "timeout_s": timeout_s,
+    }
+    checked(check_transfer, **request)
+    with opened(context, db) as ledger:
+        _print_result(ledger.transfer(**request))
 
 
 @ledger_app.command("post")
 def post_command(
-    transfer_id: Annotated[str, typer.Argument()],
-    pending_id: Annotated[str, typer.Option("--pending")],
-    amount: Annotated[int | None, typer.Option(help="Default: the full pending amount.")] = None,
+    context: typer.Context,
+    transfer_id: Annotated[str, id_argument("TRANSFER_ID")],
+    pending_id: Annotated[str, text_option("--pending")],
+    amount: Annotated[
+        int | None,
+        typer.Option(
+            parser=whole("--amount"),
+            metavar="INTEGER",
+            help="Default: the full pending amount.",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Post a pending transfer (fully or partly); at most once."""
-    with opened(db) as ledger:
+    checked(
+        check_resolve, action="post", transfer_id=transfer_id, pending_id=pending_id, amount=amount
+    )
+    with opened(context, db) as ledger:
         _print_result(ledger.post(transfer_id, pending_id, amount))
 
 
 @ledger_app.command("void")
 def void_command(
-    transfer_id: Annotated[str, typer.Argument()],
-    pending_id: Annotated[str, typer.Option("--pending")],
+    context: typer.Context,
+    transfer_id: Annotated[str, id_argument("TRANSFER_ID")],
+    pending_id: Annotated[str, text_option("--pending")],
     db: DbOption = None,
 ) -> None:
     """Release a pending transfer; at most once."""
-    with opened(db) as ledger:
+    checked(check_resolve, action="void", transfer_id=transfer_id, pending_id=pending_id)
+    with opened(context, db) as ledger:
         _print_result(ledger.void(transfer_id, pending_id))
 
 
 @ledger_app.command("balance")
-def balance_command(account_id: Annotated[str, typer.Argument()], db: DbOption = None) -> None:
+def balance_command(
+    context: typer.Context,
+    account_id: Annotated[str, id_argument("ACCOUNT_ID")],
+    db: DbOption = None,
+) -> None:
     """Posted and pending debits and credits of an account."""
-    with opened(db) as ledger:
+    checked(check_account_id, account_id=account_id)
+    with opened(context, db) as ledger:
         balance = ledger.balance(account_id)
         table = Table(title=account_id)
         for column in (
@@ -192,12 +308,14 @@ def balance_command(account_id: Annotated[str, typer.Argument()], db: DbOption =
 
 @ledger_app.command("history")
 def history_command(
-    account_id: Annotated[str, typer.Argument()],
-    limit: Annotated[int, typer.Option(min=1)] = 50,
+    context: typer.Context,
+    account_id: Annotated[str, id_argument("ACCOUNT_ID")],
+    limit: Annotated[int, typer.Option(parser=whole("--limit"), metavar="INTEGER")] = 50,
     db: DbOption = None,
 ) -> None:
     """Transfers of an account, oldest first."""
-    with opened(db) as ledger:
+    checked(check_history, account_id=account_id, limit=limit)
+    with opened(context, db) as ledger:
         table = Table(title=f"{account_id}: history")
         for column in ("id", "from", "to", "amount", "unit", "code", "status"):
             table.add_column(column)
@@ -215,12 +333,12 @@ def history_command(
 
 
 @ledger_app.command("verify")
-def verify_command(db: DbOption = None) -> None:
+def verify_command(context: typer.Context, db: DbOption = None) -> None:
     """Recompute every balance from the transfer log; exit 0 only if every promise holds."""
-    with opened(db) as ledger:
+    with opened(context, db) as ledger:
         report = ledger.verify()
     for problem in report.problems:
-        console.print(f"[red]problem:[/] {problem}", highlight=False)
+        console.print(f"[red]problem:[/] {shown(problem)}", highlight=False)
     console.print(
         f"{report.accounts} accounts, {report.transfers} transfers: "
         + ("[green]all promises hold[/]" if report.ok else "[red]broken[/]")

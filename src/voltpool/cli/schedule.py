@@ -3,7 +3,6 @@ file (format v1) scheduled, checked and compared with today's charging."""
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,15 +13,18 @@ from rich.table import Table
 from voltpool.cli.common import (
     EXIT_FAILED,
     bad_input,
+    check_output,
     console,
-    refuse,
+    decimal,
+    path_text,
+    shown,
+    whole,
     write_json_atomically,
 )
-from voltpool.errors import FieldIssue, ProblemError
 from voltpool.example import example_problem
-from voltpool.io import load_problem, problem_to_dict, schedule_to_dict
+from voltpool.io import load_problem, load_schedule_document, problem_to_dict, schedule_to_dict
 from voltpool.model import Problem
-from voltpool.schedule import Schedule
+from voltpool.schedule import DEFAULT_TIME_BUDGET_S, Schedule
 from voltpool.schedule.explain import describe_limit, discharge_blocks
 from voltpool.service import scheduling
 from voltpool.service.scheduling import ScheduleOutcome
@@ -39,10 +41,22 @@ class Solver(StrEnum):
     ipm = "ipm"
 
 
+VEHICLES_MAX = 100_000
+"""The most cars an example problem has (the scenario's limit too)."""
+TIME_LIMIT_S_MAX = 7 * 24 * 3600.0
+Vehicles = typer.Option(
+    "--vehicles", "-n", parser=whole("--vehicles", 1, VEHICLES_MAX), help="Number of cars."
+)
+Seed = typer.Option(parser=whole("--seed", 0), help="Random seed (same seed, same problem).")
+
+
+def output_option(help_text: str) -> Any:
+    """A file output option ``--output``/``-o``."""
+    return typer.Option("--output", "-o", parser=path_text("--output"), help=help_text)
+
+
 def read_problem(path: Path) -> Problem:
     """The problem in ``path``; bad input exits 2."""
-    if not path.is_file():
-        refuse(str(path), [FieldIssue("PROBLEM", f"{path} is not a readable file")])
     with bad_input(str(path)):
         return load_problem(path)
 
@@ -99,9 +113,9 @@ def summary_table(problem: Problem, schedules: list[Schedule]) -> Table:
 def print_details(problem: Problem, result: Schedule, limit: int = 10) -> None:
     """Site and solver notes, the discharge blocks and the vehicles short of their target."""
     for note in result.site_notes:
-        console.print(f"[yellow]{result.method}: {note}[/]")
+        console.print(f"[yellow]{result.method}: {shown(note)}[/]")
     for note in result.solver.notes:
-        console.print(f"[dim]{result.method}: {note}[/]")
+        console.print(f"[dim]{result.method}: {shown(note)}[/]")
     blocks = discharge_blocks(problem, result.power_kw, result.site_net_load_kw)
     if blocks:
         energy = sum(b.energy_kwh for b in blocks)
@@ -112,11 +126,12 @@ def print_details(problem: Problem, result: Schedule, limit: int = 10) -> None:
             f"{worth:.3f}/kWh on average against battery wear {wear:.3f}/kWh; largest:"
         )
         for block in sorted(blocks, key=lambda b: -b.energy_kwh)[:3]:
-            console.print(f"  {block}", highlight=False)
+            console.print(f"  {shown(block)}", highlight=False)
     short = [(i, r) for i, r in enumerate(result.reasons) if r]
     for n, reason in short[:limit]:
         console.print(
-            f"[yellow]{result.method}: {problem.fleet.ids[n]}[/] {reason}", highlight=False
+            f"[yellow]{result.method}: {shown(problem.fleet.ids[n])}[/] {shown(reason)}",
+            highlight=False,
         )
     if len(short) > limit:
         console.print(
@@ -126,16 +141,27 @@ def print_details(problem: Problem, result: Schedule, limit: int = 10) -> None:
 
 def schedule_command(
     problem_path: Annotated[
-        Path, typer.Argument(metavar="PROBLEM.json", help="Problem in format v1.")
+        Path,
+        typer.Argument(
+            metavar="PROBLEM.json", parser=path_text("PROBLEM.json"), help="Problem in format v1."
+        ),
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the schedule.")],
+    output: Annotated[Path, output_option("Where to write the schedule.")],
     method: Annotated[Method, typer.Option(help="lp: optimal V2G; uncontrolled: baseline.")] = (
         Method.lp
     ),
     solver: Annotated[Solver, typer.Option(help="HiGHS algorithm for lp.")] = Solver.auto,
-    time_limit_s: Annotated[float, typer.Option(help="Solver time limit, seconds.")] = 3600.0,
+    time_limit_s: Annotated[
+        float,
+        typer.Option(
+            parser=decimal("--time-limit-s", 0.001, TIME_LIMIT_S_MAX),
+            metavar="SECONDS",
+            help="Time budget of the whole plan (LP, repair, branch and bound), seconds.",
+        ),
+    ] = DEFAULT_TIME_BUDGET_S,
 ) -> None:
     """Schedule PROBLEM.json, verify the result independently and write SCHEDULE.json."""
+    check_output(output, "--output")
     problem = read_problem(problem_path)
     outcome = run_plan(problem, method.value, solver=solver.value, time_limit_s=time_limit_s)
     result = outcome.result
@@ -146,22 +172,19 @@ def schedule_command(
 
 
 def verify_command(
-    problem_path: Annotated[Path, typer.Argument(metavar="PROBLEM.json")],
-    schedule_path: Annotated[Path, typer.Argument(metavar="SCHEDULE.json")],
+    problem_path: Annotated[
+        Path, typer.Argument(metavar="PROBLEM.json", parser=path_text("PROBLEM.json"))
+    ],
+    schedule_path: Annotated[
+        Path, typer.Argument(metavar="SCHEDULE.json", parser=path_text("SCHEDULE.json"))
+    ],
 ) -> None:
     """Check a schedule file against every rule of its problem; exit 0 only if all hold."""
     problem = read_problem(problem_path)
     with bad_input(str(schedule_path)):
-        try:
-            report = scheduling.check(problem, json.loads(schedule_path.read_text()))
-        except ProblemError:
-            raise
-        except (OSError, KeyError, ValueError, TypeError) as error:
-            raise ProblemError(
-                [FieldIssue("SCHEDULE.json", f"not a schedule file ({error})")]
-            ) from None
+        report = scheduling.check(problem, load_schedule_document(schedule_path))
     for violation in report.violations:
-        console.print(f"[red]violation:[/] {violation}", highlight=False)
+        console.print(f"[red]violation:[/] {shown(violation)}", highlight=False)
     console.print(
         f"checked {len(report.checked)} rules: "
         + ("[green]all hold[/]" if report.ok else f"[red]{len(report.violations)} broken[/]")
@@ -170,13 +193,12 @@ def verify_command(
 
 
 def example_problem_command(
-    vehicles: Annotated[int, typer.Option("--vehicles", "-n", min=1, help="Number of cars.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Problem file to write.")] = Path(
-        "problem.json"
-    ),
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same problem).")] = 0,
+    vehicles: Annotated[int, Vehicles],
+    output: Annotated[Path, output_option("Problem file to write.")] = Path("problem.json"),
+    seed: Annotated[int, Seed] = 0,
 ) -> None:
     """Write a realistic example problem: homes and cars behind one transformer, one night."""
+    check_output(output, "--output")
     problem = example_problem(vehicles, seed=seed)
     write_json_atomically(output, problem_to_dict(problem, name=f"example-{vehicles}-seed{seed}"))
     console.print(
@@ -186,11 +208,14 @@ def example_problem_command(
 
 
 def schedule_demo_command(
-    vehicles: Annotated[int, typer.Option("--vehicles", "-n", min=1)] = 200,
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o")] = Path("out/schedule-demo"),
-    seed: Annotated[int, typer.Option()] = 7,
+    vehicles: Annotated[int, Vehicles] = 200,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", parser=path_text("--output-dir"))
+    ] = Path("out/schedule-demo"),
+    seed: Annotated[int, Seed] = 7,
 ) -> None:
     """Schedule one generated night with and without V2G; print the comparison."""
+    check_output(output_dir, "--output-dir", "folder")
     problem = example_problem(vehicles, seed=seed)
     outcome = run_plan(problem, "lp")
     baseline, optimal = outcome.shown

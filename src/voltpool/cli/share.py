@@ -17,9 +17,21 @@ import typer
 from rich import box
 from rich.table import Table
 
-from voltpool.cli.common import COMMAND_LINE, EXIT_FAILED, bad_input, console, errors, refuse
+from voltpool import gate
+from voltpool.cli.common import (
+    COMMAND_LINE,
+    EXIT_FAILED,
+    bad_input,
+    bounded_text,
+    console,
+    database_url,
+    errors,
+    refuse,
+    shown,
+)
 from voltpool.errors import FieldIssue
 from voltpool.files.circle import DEFAULT_CIRCLE, builtin_circles, circle_text
+from voltpool.gate import PATH_CHARS_MAX
 from voltpool.ledger import Conflict, Rejected
 from voltpool.service import sharing
 from voltpool.service.sharing import SharingOutcome
@@ -29,18 +41,32 @@ share_app = typer.Typer(help="V2V between friends: share kWh car to car.", no_ar
 
 CircleArgument = Annotated[
     str,
-    typer.Argument(metavar="CIRCLE", help="Path to a circle .toml file or a built-in name."),
+    typer.Argument(
+        metavar="CIRCLE",
+        parser=bounded_text("CIRCLE", PATH_CHARS_MAX),
+        help="Path to a circle .toml file or a built-in name.",
+    ),
 ]
 
 
+NOW_YEARS = (1970, 2200)
+"""Years ``--now`` may name (within every time type the circle's times pass through)."""
+
+
 def parse_now(now: str | None) -> datetime | None:
-    """``--now`` as a time (naive = local to the circle); not a time exits 2."""
+    """``--now`` as an ISO 8601 date and time (naive = local to the circle); anything else (a
+    word such as ``now``, digits of another script, a year out of :data:`NOW_YEARS`) exits 2."""
     if now is None:
         return None
     try:
-        return pd.Timestamp(now)
+        stamp = datetime.fromisoformat(now) if now.isascii() else None
     except ValueError:
-        refuse(COMMAND_LINE, [FieldIssue("--now", f"{now!r} is not an ISO date and time")])
+        stamp = None
+    if stamp is None or not NOW_YEARS[0] <= stamp.year <= NOW_YEARS[1]:
+        first, last = NOW_YEARS
+        rule = f"{gate.quote(now)} is not an ISO date and time in the years {first}..{last}"
+        refuse(COMMAND_LINE, [FieldIssue("--now", rule)])
+    return pd.Timestamp(stamp)
 
 
 @share_app.command("check")
@@ -50,19 +76,22 @@ def check_command(circle: CircleArgument) -> None:
         loaded = sharing.check(circle)
     c = loaded.circle
     console.print(
-        f"[bold green]ok:[/] {loaded.source}: {len(c.members)} members, {c.cars.n_cars} cars, "
-        f"{c.sites.n_sites} sites, {len(loaded.requests)} requests, {len(loaded.offers)} offers",
+        f"[bold green]ok:[/] {shown(loaded.source)}: {len(c.members)} members, "
+        f"{c.cars.n_cars} cars, {c.sites.n_sites} sites, {len(loaded.requests)} requests, "
+        f"{len(loaded.offers)} offers",
         highlight=False,
     )
 
 
 @share_app.command("show")
 def show_command(
-    name: Annotated[str, typer.Argument(help="Built-in name.")] = DEFAULT_CIRCLE,
+    circle: Annotated[
+        str, typer.Argument(metavar="NAME", parser=bounded_text("NAME"), help="Built-in name.")
+    ] = DEFAULT_CIRCLE,
 ) -> None:
     """Print a built-in circle's TOML (copy it, edit it, pass it to `share run`)."""
-    with bad_input(name):
-        text, _source = circle_text(name)
+    with bad_input(circle):
+        text, _source = circle_text(circle)
     print(text, end="")
 
 
@@ -70,7 +99,8 @@ def show_command(
 def list_command() -> None:
     """List the built-in circles."""
     for name in builtin_circles():
-        console.print(f"[bold]{name}[/]: {sharing.check(name).circle.description}", highlight=False)
+        description = sharing.check(name).circle.description
+        console.print(f"[bold]{name}[/]: {shown(description)}", highlight=False)
 
 
 @share_app.command("run")
@@ -80,6 +110,8 @@ def run_command(
         str | None,
         typer.Option(
             "--db",
+            parser=database_url,
+            metavar="URL",
             help="Ledger URL (sqlite:///path or postgresql://...); default "
             "VOLTPOOL_DB or sqlite:///voltpool-ledger.sqlite",
         ),
@@ -88,6 +120,8 @@ def run_command(
         str | None,
         typer.Option(
             "--now",
+            parser=bounded_text("--now"),
+            metavar="TIME",
             help="The current time, ISO (local to the circle without an "
             "offset); default the file's `now`, else the clock.",
         ),
@@ -100,7 +134,7 @@ def run_command(
             outcome = sharing.run(circle, db or None, clock)
         except (Conflict, Rejected) as error:
             errors.print(
-                f"[bold red]{type(error).__name__.lower()}:[/] {error} (these requests were "
+                f"[bold red]{type(error).__name__.lower()}:[/] {shown(error)} (these requests were "
                 "settled before with other amounts; use new request or offer ids)",
                 highlight=False,
             )
@@ -108,7 +142,7 @@ def run_command(
     print_outcome(outcome)
     if not outcome.ledger.ok:
         for problem in outcome.ledger.problems:
-            errors.print(f"[bold red]ledger:[/] {problem}")
+            errors.print(f"[bold red]ledger:[/] {shown(problem)}")
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -127,7 +161,7 @@ def matches_table(outcome: SharingOutcome) -> Table:
         m = a.match
         table.add_row(
             str(k),
-            f"{m.giver} -> {m.receiver}",
+            shown(f"{m.giver} -> {m.receiver}"),
             m.mode,
             f"{m.receiver_battery_kwh:.2f}",
             f"{m.ac_kwh:.2f}",
@@ -155,7 +189,7 @@ def settled_table(outcome: SharingOutcome) -> Table:
             f"{plan.shortfall_kwh[k]:.3f}",
             format_credits(s.millicredits),
             s.status + ("" if s.created else " (exists)"),
-            plan.reasons[k],
+            shown(plan.reasons[k]),
         )
     return table
 
@@ -172,7 +206,7 @@ def balances_table(outcome: SharingOutcome) -> Table:
         table.add_column(name, justify="left" if name == "member" else "right")
     for member, balance in outcome.balances.items():
         table.add_row(
-            member,
+            shown(member),
             format_credits(balance.credits.net),
             format_credits(balance.credits.available),
             f"{balance.energy.net / 1000:+.3f}",
@@ -185,9 +219,9 @@ def print_outcome(outcome: SharingOutcome) -> None:
     loaded = outcome.circle
     c, tz = loaded.circle, loaded.circle.timezone
     console.print(
-        f"[bold]{c.id}[/]: {c.description} - now {loaded.now.tz_convert(tz):%Y-%m-%d %H:%M} "
-        f"({tz}); {len(c.members)} members, {len(loaded.requests)} requests, "
-        f"{len(loaded.offers)} offers",
+        f"[bold]{shown(c.id)}[/]: {shown(c.description)} - now "
+        f"{loaded.now.tz_convert(tz):%Y-%m-%d %H:%M} ({tz}); {len(c.members)} members, "
+        f"{len(loaded.requests)} requests, {len(loaded.offers)} offers",
         highlight=False,
     )
     console.print(matches_table(outcome))
@@ -199,13 +233,14 @@ def print_outcome(outcome: SharingOutcome) -> None:
     for k, a in enumerate(outcome.acceptances, 1):
         m = a.match
         console.print(
-            f"  {k}. {m.request_id} <- {m.offer_id}: {how(m, tz)}, losses {m.losses_kwh:.2f} kWh"
-            + (f"; [red]refused[/]: {a.reason}" if not a.accepted else ""),
+            f"  {k}. {shown(f'{m.request_id} <- {m.offer_id}: {how(m, tz)}')}, "
+            f"losses {m.losses_kwh:.2f} kWh"
+            + (f"; [red]refused[/]: {shown(a.reason)}" if not a.accepted else ""),
             highlight=False,
         )
     console.print(settled_table(outcome))
     console.print("[bold]What happened, per member[/]")
     for member, said in outcome.explanations.items():
         for line in said or ["nothing shared"]:
-            console.print(f"  [bold]{member}[/]: {line}", highlight=False)
+            console.print(f"  [bold]{shown(member)}[/]: {shown(line)}", highlight=False)
     console.print(balances_table(outcome))

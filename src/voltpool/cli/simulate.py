@@ -21,7 +21,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from voltpool.cli.common import bad_input, console
+from voltpool.cli.common import (
+    bad_input,
+    bounded_text,
+    check_output,
+    console,
+    path_text,
+    shown,
+)
+from voltpool.gate import PATH_CHARS_MAX
 from voltpool.ledger import VerifyReport
 from voltpool.report.events import outage_summary, v2v_lines
 from voltpool.report.terminal import comparison_table, health_table
@@ -60,9 +68,11 @@ class SimulationDisplay:
             self._shown.enter_context(console.status(STATUS[event.step]))
             return
         scenario = event.scenario
-        console.print(f"[bold]{scenario.name}[/]: {scenario.description}", highlight=False)
+        console.print(
+            f"[bold]{shown(scenario.name)}[/]: {shown(scenario.description)}", highlight=False
+        )
         for note in event.world.notes if event.world is not None else ():
-            console.print(f"[yellow]note:[/] {note}")
+            console.print(f"[yellow]note:[/] {shown(note)}")
         self._bar = self._shown.enter_context(
             Progress(
                 TextColumn("{task.description:<14}"),
@@ -117,13 +127,13 @@ def print_events(result: SimulationResult, timezone: str) -> None:
     for run in result.runs.values():
         summary = outage_summary(run)
         if summary:
-            console.print(f"[bold]outage[/] {summary}", highlight=False)
-    shown = next((run for run in result.runs.values() if run.v2v_matches), None)
-    if shown is None:
+            console.print(f"[bold]outage[/] {shown(summary)}", highlight=False)
+    sharing = next((run for run in result.runs.values() if run.v2v_matches), None)
+    if sharing is None:
         return
-    console.print(f"[bold]V2V under {shown.policy}[/]", highlight=False)
-    for line in v2v_lines(shown, timezone):
-        console.print(f"  {line}", highlight=False)
+    console.print(f"[bold]V2V under {sharing.policy}[/]", highlight=False)
+    for line in v2v_lines(sharing, timezone):
+        console.print(f"  {shown(line)}", highlight=False)
 
 
 def print_outcome(outcome: SimulationOutcome) -> None:
@@ -135,31 +145,44 @@ def print_outcome(outcome: SimulationOutcome) -> None:
         console.print(credits_table(name, table, check))
     console.print(
         f"time series: {len(outcome.timeseries)} files (CSV, and Parquet where pyarrow is "
-        f"installed) in {outcome.output_dir}/",
+        f"installed) in {shown(outcome.output_dir)}/",
         highlight=False,
     )
-    console.print(f"[bold green]report:[/] {outcome.report}", highlight=False)
+    console.print(f"[bold green]report:[/] {shown(outcome.report)}", highlight=False)
+
+
+ScenarioArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="SCENARIO",
+        parser=bounded_text("SCENARIO", PATH_CHARS_MAX),
+        help="Built-in name or path to a .toml file.",
+    ),
+]
+
+
+OutputDir = typer.Option("--output-dir", "-o", parser=path_text("--output-dir"))
 
 
 def run_simulation(scenario: str, output_dir: Path) -> None:
-    """Simulate with a live display, then print the outcome; bad input exits 2."""
+    """Simulate with a live display, then print the outcome; bad input exits 2 (an output
+    folder that cannot be written before anything is simulated)."""
+    check_output(output_dir, "--output-dir", "folder")
     with bad_input(scenario), SimulationDisplay() as display:
         outcome = simulation.run(scenario, output_dir, progress=display)
     print_outcome(outcome)
 
 
 def simulate_command(
-    scenario: Annotated[str, typer.Argument(help="Built-in name or path to a .toml file.")] = (
-        "neighbourhood"
-    ),
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o")] = Path("out/simulate"),
+    scenario: ScenarioArgument = "neighbourhood",
+    output_dir: Annotated[Path, OutputDir] = Path("out/simulate"),
 ) -> None:
     """Simulate a neighbourhood on real data, compare the policies, write an HTML report."""
     run_simulation(scenario, output_dir)
 
 
 def demo_command(
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o")] = Path("out/demo"),
+    output_dir: Annotated[Path, OutputDir] = Path("out/demo"),
 ) -> None:
     """What `make demo` runs: the built-in neighbourhood scenario, all policies, the report."""
     run_simulation("neighbourhood", output_dir)

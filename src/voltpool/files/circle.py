@@ -22,6 +22,7 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from voltpool import gate
 from voltpool.credits import CreditPolicy
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.files.toml import TimeZone, TomlLibrary, validation_issues
@@ -140,6 +141,7 @@ def circle_from_dict(
 ) -> CircleFile:
     """Validate a parsed circle document; ``now`` overrides the file's ``now`` (default: the
     file's, else the current time). Raises ProblemError with every issue found."""
+    gate.check_document(document, "(circle)")
     try:
         doc = CircleDocument.model_validate(document)
     except ValidationError as error:
@@ -161,7 +163,8 @@ def circle_from_dict(
             issues.append(
                 FieldIssue(
                     f"members[{i}].starting_credits",
-                    f"{member.starting_credits!r} must be credits >= 0 with at most 3 decimals",
+                    f"{gate.quote(member.starting_credits)} must be credits >= 0 with at most "
+                    "3 decimals",
                 )
             )
         else:
@@ -174,13 +177,15 @@ def circle_from_dict(
     for k, plug in enumerate(doc.plugged):
         if plug.car not in car_ids:
             issues.append(
-                FieldIssue(f"plugged[{k}].car", f"{plug.car!r} is not a car of the circle")
+                FieldIssue(
+                    f"plugged[{k}].car", f"{gate.quote(plug.car)} is not a car of the circle"
+                )
             )
         elif plug.car in plug_of:
             issues.append(
                 FieldIssue(
                     f"plugged[{k}].car",
-                    f"{plug.car!r} is already plugged in by plugged[{plug_of[plug.car]}] "
+                    f"{gate.quote(plug.car)} is already plugged in by plugged[{plug_of[plug.car]}] "
                     "(a car is plugged in at one site at most)",
                 )
             )
@@ -188,7 +193,9 @@ def circle_from_dict(
             plug_of[plug.car] = k
         if plug.site not in site_ids:
             issues.append(
-                FieldIssue(f"plugged[{k}].site", f"{plug.site!r} is not a site of the circle")
+                FieldIssue(
+                    f"plugged[{k}].site", f"{gate.quote(plug.site)} is not a site of the circle"
+                )
             )
         start = now_utc if plug.start is None else as_utc(plug.start, tz)
         until = as_utc(plug.until, tz)

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from voltpool import gate
 from voltpool.backup.home import DEFAULT_TIMEZONE, Car, Circuit, Home, House, Overload, Window
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.files.toml import TimeZone, TomlLibrary, validation_issues
@@ -146,6 +147,7 @@ def _windows(spec: HomeSpec) -> dict[str, WindowSpec]:
 
 def home_from_dict(document: dict[str, object]) -> Home:
     """Validate a parsed home file (raises :class:`ProblemError` listing every issue)."""
+    gate.check_document(document, "(home)")
     try:
         spec = HomeSpec.model_validate(document)
     except ValidationError as error:

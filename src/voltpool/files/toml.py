@@ -1,13 +1,13 @@
 """TOML input files (scenarios, homes, circles): built-ins shipped in a package, or a path.
 
-One place for what every such file needs: finding a built-in by name, reading a path, parsing
-TOML with a clear error, and turning pydantic's validation errors into :class:`FieldIssue`
-paths like ``events[2].car``.
+One place for what every such file needs: finding a built-in by name, reading a path through
+the input gate (:mod:`voltpool.gate`: UTF-8, size, depth, finite bounded numbers, bounded
+strings), parsing TOML with a clear error, and turning pydantic's validation errors into
+:class:`FieldIssue` paths like ``events[2].car``.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, ValidationError
 
+from voltpool import gate
 from voltpool.errors import FieldIssue, ProblemError
 
 
@@ -25,7 +26,7 @@ def known_time_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from error
+        raise ValueError(f"unknown time zone {gate.quote(value)} (use an IANA name)") from error
     return value
 
 
@@ -53,32 +54,28 @@ class TomlLibrary:
 
     def text(self, name_or_path: str | Path) -> tuple[str, str]:
         """The TOML text of a built-in (by name) or a file, and where it came from."""
-        path = Path(name_or_path)
-        if path.suffix == ".toml" or path.exists():
-            if not path.is_file():
-                raise ProblemError([FieldIssue(self.argument, f"{path} is not a readable file")])
-            return path.read_text(), str(path)
-        name = str(name_or_path)
+        name = gate.check_text(str(name_or_path), self.argument, gate.PATH_CHARS_MAX)
+        path = Path(name)
+        if path.suffix == ".toml" or gate.exists(path):
+            return gate.read_text(path, self.argument), str(path)
         if name not in self.names():
             raise ProblemError(
                 [
                     FieldIssue(
                         self.argument,
-                        f"{name!r} is neither a .toml file nor a built-in {self.kind} "
+                        f"{gate.quote(name)} is neither a .toml file nor a built-in {self.kind} "
                         f"({', '.join(self.names())})",
                     )
                 ]
             )
-        text = resources.files(self.package).joinpath(f"builtin/{name}.toml").read_text()
-        return text, f"built-in {self.kind} {name!r}"
+        source = f"built-in {self.kind} {name!r}"
+        data = resources.files(self.package).joinpath(f"builtin/{name}.toml").read_bytes()
+        return gate.decode(data, source), source
 
     def document(self, name_or_path: str | Path) -> tuple[dict[str, Any], str]:
-        """The parsed TOML of a built-in or a file, and where it came from."""
+        """The parsed TOML of a built-in or a file (through the input gate), and its source."""
         text, source = self.text(name_or_path)
-        try:
-            return tomllib.loads(text), source
-        except tomllib.TOMLDecodeError as error:
-            raise ProblemError([FieldIssue(source, f"is not valid TOML: {error}")]) from None
+        return gate.load_toml(text, source), source
 
 
 def validation_issues(
@@ -112,4 +109,10 @@ def validation_issues(
         elif item["type"] == "missing":
             message = "is required"
         issues.append(FieldIssue(path or root, message))
+    if len(issues) > gate.ISSUES_MAX:
+        more = len(issues) - gate.ISSUES_MAX
+        issues = [
+            *issues[: gate.ISSUES_MAX],
+            FieldIssue(root, f"{more:,} more problem(s), not listed"),
+        ]
     return issues

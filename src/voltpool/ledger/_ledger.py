@@ -88,7 +88,7 @@ class Ledger:
         engine = create(normalise_url(url))
         try:
             _migrate.upgrade(engine)
-        except sa.exc.OperationalError as error:  # no such folder, server down, bad password
+        except sa.exc.DatabaseError as error:  # no such folder, not a database, bad password
             engine.dispose()
             reason = str(error.orig).strip().splitlines()[0]
             raise InvalidInput(

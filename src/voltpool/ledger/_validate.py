@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from voltpool import gate
 from voltpool.errors import FieldIssue
 from voltpool.ledger._errors import InvalidInput
 from voltpool.ledger._model import ACCOUNT_KINDS, UNITS
@@ -160,9 +161,14 @@ def _check_json(issues: Issues, field: str, value: object, depth: int) -> None:
     elif isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                issues.add(field, f"key {key!r} must be a string")
+                issues.add(field, f"key {gate.quote(key)} must be a string")
+            elif rule := gate.text_rule(key):
+                issues.add(field, f"key {rule}")
             else:
                 _check_json(issues, f"{field}.{key}", item, depth + 1)
+    elif isinstance(value, str):  # its length counts in the whole object's (below)
+        if rule := gate.character_rule(value, free_text=True):
+            issues.add(field, rule)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             _check_json(issues, f"{field}[{index}]", item, depth + 1)

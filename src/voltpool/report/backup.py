@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from voltpool.backup.home import OutageCase, OverloadCase
+from voltpool.gate import new_file_mode
 from voltpool.model import SlotGrid
 from voltpool.report.figures import PLOT_CONFIG, step_y
 
@@ -240,7 +241,7 @@ def write_backup_html(
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a report is meant to be shared
+        os.chmod(temporary, new_file_mode())  # mkstemp makes it 0600: give it the umask's mode
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from typing import Annotated, Literal, TypeVar, get_args
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from voltpool import gate
 from voltpool.errors import ProblemError
 from voltpool.files.toml import TimeZone, TomlLibrary, validation_issues
 
@@ -32,13 +33,13 @@ class Section(BaseModel):
 
 
 class Homes(Section):
-    count: Annotated[int, Field(ge=0, le=100_000)]
+    count: Annotated[int, Field(ge=1, le=100_000)]
     annual_kwh: PositiveFloat = 3000.0
     annual_kwh_spread: Annotated[float, Field(ge=0.0, le=2.0)] = 0.3
 
 
 class Vehicles(Section):
-    count: Annotated[int, Field(ge=0, le=100_000)]
+    count: Annotated[int, Field(ge=1, le=100_000)]
     bidirectional_share: Fraction = 0.5
     charger_kw: PositiveFloat = 11.0
     session_category: Literal["home", "public", "workplace"] = "home"
@@ -230,7 +231,7 @@ class Scenario(Section):
     start: dt.date
     days: Annotated[int, Field(ge=1, le=3660)]
     timezone: TimeZone = "Europe/Amsterdam"
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
     slot_minutes: Literal[15] = 15
     policies: Annotated[list[PolicyName], Field(min_length=1)] = [
         "uncontrolled",
@@ -268,11 +269,11 @@ class Scenario(Section):
             if isinstance(event, V2VOfferEvent | V2VRequestEvent):
                 if event.car not in cars:
                     raise ValueError(
-                        f"{where}.car: unknown car {event.car!r} (car-001 .. "
+                        f"{where}.car: unknown car {gate.quote(event.car)} (car-001 .. "
                         f"car-{self.vehicles.count:03d})"
                     )
                 if event.id in ids:
-                    raise ValueError(f"{where}.id: {event.id!r} is used twice")
+                    raise ValueError(f"{where}.id: {gate.quote(event.id)} is used twice")
                 ids.add(event.id)
         return self
 
@@ -317,6 +318,9 @@ EVENT_TYPES = frozenset(
 
 
 def scenario_from_dict(document: dict[str, object]) -> Scenario:
+    """Validate a parsed scenario (the input gate's rules, then the model's; raises
+    :class:`ProblemError` listing every issue)."""
+    gate.check_document(document, "(scenario)")
     try:
         return Scenario.model_validate(document)
     except ValidationError as error:

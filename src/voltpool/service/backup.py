@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from voltpool import gate
 from voltpool.backup.home import (
     Home,
     OutageCase,
@@ -82,7 +83,7 @@ def return_slots(case: OutageCase, times: Sequence[str]) -> list[int]:
     for text in times:
         found = _HHMM.match(text.strip())
         if not found or int(found[1]) > 23 or int(found[2]) > 59:
-            issues.append(FieldIssue(GRID_RETURNS, f"{text!r} is not a time HH:MM"))
+            issues.append(FieldIssue(GRID_RETURNS, f"{gate.quote(text)} is not a time HH:MM"))
             continue
         stamp = start_local.normalize() + pd.Timedelta(hours=int(found[1]), minutes=int(found[2]))
         if stamp <= start_local:
