@@ -92,8 +92,8 @@ def measure(family: str, n_cars: int) -> dict[str, float | int | str]:
 
 def _binaries(notes: tuple[str, ...]) -> int:
     for note in notes:
-        if note.startswith("branch and bound on "):
-            return int(note.split()[4])
+        if "branch and bound on " in note:
+            return int(note.split("branch and bound on ")[1].split()[0])
     return 0
 
 

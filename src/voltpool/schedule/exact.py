@@ -165,8 +165,8 @@ def _exact(
             f"{breaches.describe()} and the budget ended before a plan that does not was found"
         )
     best_x, best = repaired
-    notes.append(f"repaired plan found ({_relative_gap(best, bound):.2%} above the bound)")
     if _relative_gap(best, bound) <= OPTIMALITY_TOLERANCE:
+        notes.append("a plan keeping every rule meets the relaxation's bound: it is optimal")
         return best_x, best, bound, notes
 
     highs = main.highs
@@ -198,7 +198,8 @@ def _exact(
         if status == highspy.HighsModelStatus.kOptimal and not found:
             bound = max(bound, best)  # a clean optimum of a relaxation is the optimum
             break
-    notes.append(f"branch and bound on {added.count} binaries")
+    verb = "made exact by" if _relative_gap(best, bound) <= OPTIMALITY_TOLERANCE else "ran"
+    notes.append(f"{verb} branch and bound on {added.count} binaries")
     return best_x, best, min(bound, best), notes
 
 
