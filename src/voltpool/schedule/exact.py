@@ -83,7 +83,8 @@ class _Run:
         return float(self.highs.getInfo().objective_function_value)
 
     def has_solution(self) -> bool:
-        return int(self.highs.getInfo().primal_solution_status) == 2  # kSolutionStatusFeasible
+        status = self.highs.getInfo().primal_solution_status
+        return int(status) == int(highspy.SolutionStatus.kSolutionStatusFeasible)
 
 
 def solve_lp(

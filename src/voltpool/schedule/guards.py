@@ -215,7 +215,7 @@ def add_binaries(
         )
         added.simultaneous.append((first, pairs))
     if breaches.reserve.size:
-        ks = np.concatenate([np.arange(lay.start[n], lay.last[n] + 1) for n in breaches.reserve])
+        ks = np.flatnonzero(np.isin(lay.vehicle, breaches.reserve))  # every slot of those cars
         first = _add_binary_columns(highs, ks.size)
         z = np.arange(first, first + ks.size)
         floor = reserve_kwh(problem)[lay.vehicle[ks]]
@@ -268,11 +268,8 @@ def mip_start(
     tolerance = ENERGY_TOLERANCE * problem.fleet.capacity_kwh
     for first, ks in added.reserve:
         veh = lay.vehicle[ks]
-        reached = energy[ks] >= reserve_kwh(problem)[veh] - tolerance[veh]
-        for n in np.unique(veh):  # once reached, stays reached: a running "or" per car
-            mine = veh == n
-            reached[mine] = np.maximum.accumulate(reached[mine])
-        start[first : first + ks.size] = reached
+        holds = energy[ks] >= reserve_kwh(problem)[veh] - tolerance[veh]
+        start[first : first + ks.size] = _running_or(holds, lay.first[ks])
     columns = lp.transfers
     for first, links in added.giver_floor:
         assert columns is not None
@@ -281,3 +278,11 @@ def mip_start(
         given[columns.link[flows > SIMULTANEOUS_TOLERANCE_KW]] = True
         start[first : first + links.size] = given[links]
     return start
+
+
+def _running_or(flags: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Per session (a new one starts where ``first``): true from its first true flag on."""
+    count = np.cumsum(flags)
+    session = np.cumsum(first) - 1
+    before = (count - flags)[first]  # true flags before each session's first slot
+    return count - before[session] > 0
