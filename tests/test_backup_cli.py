@@ -17,7 +17,17 @@ runner = CliRunner()
 def test_backup_happy_path_writes_the_picture(tmp_path: Path) -> None:
     out = tmp_path / "plan.html"
     result = runner.invoke(
-        app, ["backup", "-o", str(out), "--grid-returns", "19:00", "--until-grid-returns", "21:30"]
+        app,
+        [
+            "backup",
+            "run",
+            "-o",
+            str(out),
+            "--grid-returns",
+            "19:00",
+            "--until-grid-returns",
+            "21:30",
+        ],
     )
     assert result.exit_code == 0, result.output
     text = result.output
@@ -33,7 +43,7 @@ def test_backup_happy_path_writes_the_picture(tmp_path: Path) -> None:
 
 def test_backup_longer_outage_and_overload(tmp_path: Path) -> None:
     out = tmp_path / "plan.html"
-    result = runner.invoke(app, ["backup", "--hours", "16", "--overload", "-o", str(out)])
+    result = runner.invoke(app, ["backup", "run", "--hours", "16", "--overload", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "Shed first" in result.output and "Washer & dryer at 19:00" in result.output
     assert "Overload window: import limit 4 kW" in result.output
@@ -51,13 +61,13 @@ def write_home(tmp_path: Path, change: str, replacement: str) -> Path:
 def test_backup_bad_home_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     path = write_home(tmp_path, "min_range_km = 50 ", "min_range_km = 500 ")
     out = tmp_path / "plan.html"
-    result = runner.invoke(app, ["backup", "--scenario", str(path), "-o", str(out)])
+    result = runner.invoke(app, ["backup", "run", str(path), "-o", str(out)])
     assert result.exit_code == 2
     assert "cars[0].min_range_km" in result.output and "nothing written" in result.output
     assert list(tmp_path.iterdir()) == [path]
 
     path = write_home(tmp_path, "end = 2025-01-15T23:00:00", "end = 2025-01-15T16:00:00")
-    result = runner.invoke(app, ["backup", "-s", str(path), "-o", str(out)])
+    result = runner.invoke(app, ["backup", "run", str(path), "-o", str(out)])
     assert result.exit_code == 2 and "outage.end" in result.output
     assert not out.exists()
 
@@ -68,16 +78,19 @@ def test_backup_bad_options_exit_2(tmp_path: Path) -> None:
         (["--grid-returns", "25:00"], "--grid-returns"),
         (["--grid-returns", "19:10"], "--grid-returns"),
         (["--grid-returns", "23:30"], "--grid-returns"),
-        (["--scenario", "castle"], "--scenario"),
+        (["castle"], "HOME"),
         (["--hours", "0.1"], "--hours"),
     ):
-        result = runner.invoke(app, ["backup", *args, "-o", str(out)])
+        result = runner.invoke(app, ["backup", "run", *args, "-o", str(out)])
         assert result.exit_code == 2, (args, result.output)
         assert field in result.output
     assert not out.exists()
 
 
 def test_backup_show_prints_the_home_file() -> None:
-    result = runner.invoke(app, ["backup", "--show"])
+    result = runner.invoke(app, ["backup", "show"])
     assert result.exit_code == 0
+    assert result.output.startswith("# voltpool ")
     assert tomllib.loads(result.output)["name"] == "home"
+    listed = runner.invoke(app, ["backup", "list"])
+    assert listed.exit_code == 0 and listed.output.startswith("home: ")

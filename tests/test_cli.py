@@ -151,8 +151,8 @@ def file_commands(tmp_path: Path) -> dict[str, tuple[Path, list[str]]]:
         "simulate": (toml, ["simulate", str(toml), "-o", str(out)]),
         "share check": (toml, ["share", "check", str(toml)]),
         "share run": (toml, ["share", "run", str(toml), f"--db=sqlite:///{out / 'l.sqlite'}"]),
-        "backup": (toml, ["backup", f"--scenario={toml}", "-o", str(out / "b.html")]),
-        "backup --show": (toml, ["backup", f"--scenario={toml}", "--show"]),
+        "backup": (toml, ["backup", "run", str(toml), "-o", str(out / "b.html")]),
+        "backup show": (toml, ["backup", "show", str(toml)]),
     }
 
 
@@ -256,7 +256,7 @@ def test_simulate_into_a_place_that_cannot_be_written_exits_2_at_once(tmp_path: 
     start = time.monotonic()
     result = runner.invoke(app, ["simulate", "neighbourhood", "-o", "/proc/voltpool-out"])
     assert result.exit_code == 2, result.output
-    assert "  - --output-dir: cannot write in /proc" in result.output
+    assert "  - --output: cannot write in /proc" in result.output
     assert time.monotonic() - start < 5
 
 
@@ -321,7 +321,7 @@ def test_scenario_values_that_would_break_the_simulation_are_refused(
         ["example-problem", "-n", "5_000", "-o", "OUT"],
         ["example-problem", "-n", "99999999999", "-o", "OUT"],
         ["example-problem", "-n", "2", "--seed", "-1", "-o", "OUT"],
-        ["backup", "--hours", "inf", "-o", "OUT"],
+        ["backup", "run", "--hours", "inf", "-o", "OUT"],
         ["battery", "calibrate", "--cell", "lfp", "--pack-value", "1e308"],
         ["battery", "calibrate", "--cell", "lfp", "--pack-value", "100", "--segments", "1e1"],
     ],
@@ -346,7 +346,7 @@ def test_output_files_get_the_umask_mode_not_0600(tmp_path: Path) -> None:
         schedule = tmp_path / "schedule.json"
         assert runner.invoke(app, ["schedule", str(problem), "-o", str(schedule)]).exit_code == 0
         picture = tmp_path / "plan.html"
-        assert runner.invoke(app, ["backup", "-o", str(picture)]).exit_code == 0
+        assert runner.invoke(app, ["backup", "run", "-o", str(picture)]).exit_code == 0
     finally:
         os.umask(old)
     for path in (problem, schedule, picture):

@@ -543,10 +543,10 @@ def test_backup_a_mutated_home(inputs: Inputs, data: bytes, overload: bool) -> N
         home = work / "home.toml"
         home.write_bytes(data)
         out = work / "plan.html"
-        args = ["backup", f"--scenario={home}", "-o", str(out), *(["--overload"] * overload)]
+        args = ["backup", "run", str(home), "-o", str(out), *(["--overload"] * overload)]
         result = invoke(args, work)
         assert out.exists() == (result.exit_code == 0)
-        invoke(["backup", f"--scenario={home}", "--show"], work)
+        invoke(["backup", "show", str(home)], work)
 
 
 @FEW
@@ -580,9 +580,12 @@ OPTION_COMMANDS: list[tuple[str, Callable[[Path, Path, str], list[str]]]] = [
         lambda w, p, x: ["example-problem", "-n", "2", f"--seed={x}", "-o", str(w / "p.json")],
     ),
     ("output", lambda w, p, x: ["schedule", str(p), f"--output={w / safe_name(x)}"]),
-    ("hours", lambda w, p, x: ["backup", f"--hours={x}", "-o", str(w / "b.html")]),
-    ("grid returns", lambda w, p, x: ["backup", f"--grid-returns={x}", "-o", str(w / "b.html")]),
-    ("home", lambda w, p, x: ["backup", f"--scenario={x}", "-o", str(w / "b.html")]),
+    ("hours", lambda w, p, x: ["backup", "run", f"--hours={x}", "-o", str(w / "b.html")]),
+    (
+        "grid returns",
+        lambda w, p, x: ["backup", "run", f"--grid-returns={x}", "-o", str(w / "b.html")],
+    ),
+    ("home", lambda w, p, x: ["backup", "run", "-o", str(w / "b.html"), "--", x]),
     ("circle", lambda w, p, x: ["share", "check", "--", x]),
     ("scenario", lambda w, p, x: ["scenario", "show", "--", x]),
     ("pack value", lambda w, p, x: ["battery", "calibrate", "--cell=lfp", f"--pack-value={x}"]),

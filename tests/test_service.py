@@ -97,7 +97,11 @@ def test_simulation_outcome_matches_the_files_it_wrote(simulated) -> None:
     out = folder / "out"
     assert outcome.output_dir == out
     assert outcome.scenario.name == "neighbourhood" and outcome.scenario.days == 2
-    assert outcome.scenario_file.read_text() == (folder / "small.toml").read_text()
+    header, copied = outcome.scenario_file.read_text().split("\n", 1)
+    assert header.startswith("# voltpool ") and copied == (folder / "small.toml").read_text()
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["generator"].startswith("voltpool ") and manifest["seed"] == 3
+    assert set(manifest["files"]) == {p.name for p in out.iterdir()} - {"run.json"}
     assert all(path.is_file() and path.parent == out for path in outcome.timeseries)
 
     metrics = pd.read_csv(out / "metrics.csv", index_col=0)

@@ -526,9 +526,19 @@ def new_file_mode() -> int:
     """The mode a new file gets under the current umask (``0o666 & ~umask``): what a file written
     through a private temporary file (``tempfile.mkstemp``, mode 0600) is given before it is
     renamed into place."""
+    return 0o666 & ~_umask()
+
+
+def new_folder_mode() -> int:
+    """The mode a new folder gets under the current umask (``0o777 & ~umask``): what a folder
+    made by ``tempfile.mkdtemp`` (mode 0700) is given before it is renamed into place."""
+    return 0o777 & ~_umask()
+
+
+def _umask() -> int:
     umask = os.umask(0o022)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
 
 
 __all__ = [
@@ -559,6 +569,7 @@ __all__ = [
     "load_json",
     "load_toml",
     "new_file_mode",
+    "new_folder_mode",
     "number_limit",
     "number_rule",
     "parse_decimal",

@@ -17,9 +17,12 @@ bad-input message.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from voltpool.cli.backup import backup_command
+from voltpool import GENERATOR
+from voltpool.cli.backup import backup_app
 from voltpool.cli.battery import battery_app
 from voltpool.cli.ledger import ledger_app
 from voltpool.cli.scenario import scenario_app
@@ -33,17 +36,42 @@ from voltpool.cli.share import share_app
 from voltpool.cli.simulate import demo_command, simulate_command
 
 app = typer.Typer(
-    help="voltpool: schedule bidirectional EV charging (V2G) and compare it with today's charging.",
+    help="voltpool: schedule bidirectional EV charging (V2G, V2H, V2V) and compare it with "
+    "today's charging.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        typer.echo(GENERATOR)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """voltpool: schedule bidirectional EV charging (V2G, V2H, V2V) and compare it with today's
+    charging."""
+
+
 app.command("schedule")(schedule_command)
 app.command("verify")(verify_command)
 app.command("example-problem")(example_problem_command)
 app.command("schedule-demo")(schedule_demo_command)
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(share_app, name="share")
-app.command("backup")(backup_command)
+app.add_typer(backup_app, name="backup")
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(battery_app, name="battery")
 app.command("simulate")(simulate_command)

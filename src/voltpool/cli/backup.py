@@ -1,6 +1,6 @@
-"""``voltpool backup``: how long can my car power my house?
+"""``voltpool backup run|list|show``: how long can my car power my house?
 
-Reads a home backup file (built-in name or TOML path), plans the outage
+``backup run`` reads a home backup file (built-in name or TOML path), plans the outage
 (:func:`voltpool.service.backup.outage`: which circuits stay on, when each car reaches its
 reserve), prints the answer and writes a self-contained HTML picture. ``--overload`` also
 schedules the file's overload window (:func:`voltpool.service.backup.overload`: the house kept
@@ -26,12 +26,25 @@ from voltpool.cli.common import (
     shown,
     spinner_if_slow,
 )
-from voltpool.files.home import HOMES, load_home
-from voltpool.gate import PATH_CHARS_MAX
+from voltpool.cli.library import add_list_and_show, name_argument
+from voltpool.files.home import DEFAULT_HOME, HOMES, load_home
 from voltpool.report.backup import write_backup_html
 from voltpool.report.backup_text import outage_summary, slot_clock
 from voltpool.schedule.explain import describe_limit
 from voltpool.service import backup
+
+backup_app = typer.Typer(
+    help="V2H: how long can my car power my house? Outage and overload plans.",
+    no_args_is_help=True,
+)
+add_list_and_show(
+    backup_app,
+    "voltpool backup",
+    HOMES,
+    lambda name: load_home(name).description,
+    default=DEFAULT_HOME,
+    used_by="voltpool backup run",
+)
 
 
 def headline_table(summary: dict[str, str]) -> Table:
@@ -160,17 +173,9 @@ def overload_table(case: OverloadCase) -> Table:
     return table
 
 
-def backup_command(
-    scenario: Annotated[
-        str,
-        typer.Option(
-            "--scenario",
-            "-s",
-            parser=bounded_text("--scenario", PATH_CHARS_MAX),
-            metavar="HOME",
-            help="Built-in home name or path to a home .toml file.",
-        ),
-    ] = "home",
+@backup_app.command("run")
+def run_command(
+    home_name: Annotated[str, name_argument(HOMES, "voltpool backup")] = DEFAULT_HOME,
     grid_returns: Annotated[
         list[str] | None,
         typer.Option(
@@ -192,7 +197,11 @@ def backup_command(
     output: Annotated[
         Path,
         typer.Option(
-            "--output", "-o", parser=path_text("--output"), help="Where to write the HTML picture."
+            "--output",
+            "-o",
+            parser=path_text("--output"),
+            metavar="FILE",
+            help="The HTML picture to write.",
         ),
     ] = Path("backup-plan.html"),
     overload: Annotated[
@@ -202,23 +211,16 @@ def backup_command(
             help="Also schedule the file's overload window (kept under the import limit).",
         ),
     ] = False,
-    show: Annotated[bool, typer.Option("--show", help="Print the home file and stop.")] = False,
 ) -> None:
-    """How long can my car power my house? Plan an outage (V2H), print it, draw it."""
-    if show:
-        with bad_input(scenario):
-            text, _source = HOMES.text(scenario)
-            load_home(scenario)
-        print(text, end="")
-        return
+    """Plan an outage of a home on its cars (V2H), print it and draw it."""
     check_output(output, "--output")
-    with bad_input(scenario):
+    with bad_input(home_name):
         with spinner_if_slow("Planning the outage (which circuits the cars keep on)..."):
-            planned = backup.outage(scenario, hours, grid_returns or ())
+            planned = backup.outage(home_name, hours, grid_returns or ())
         scheduled = None
         if overload:
             with spinner_if_slow("Scheduling the overload window (voltpool LP)..."):
-                scheduled = backup.overload(scenario)
+                scheduled = backup.overload(home_name)
 
     home, case = planned.home, planned.case
     console.print(f"[bold]{shown(home.name)}[/]: {shown(home.description)}", highlight=False)

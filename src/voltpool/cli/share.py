@@ -29,9 +29,9 @@ from voltpool.cli.common import (
     refuse,
     shown,
 )
+from voltpool.cli.library import add_list_and_show, name_argument
 from voltpool.errors import FieldIssue
-from voltpool.files.circle import DEFAULT_CIRCLE, builtin_circles, circle_text
-from voltpool.gate import PATH_CHARS_MAX
+from voltpool.files.circle import CIRCLES, DEFAULT_CIRCLE
 from voltpool.ledger import Conflict, Rejected
 from voltpool.service import sharing
 from voltpool.service.sharing import SharingOutcome
@@ -39,14 +39,15 @@ from voltpool.sharing import format_credits, how
 
 share_app = typer.Typer(help="V2V between friends: share kWh car to car.", no_args_is_help=True)
 
-CircleArgument = Annotated[
-    str,
-    typer.Argument(
-        metavar="CIRCLE",
-        parser=bounded_text("CIRCLE", PATH_CHARS_MAX),
-        help="Path to a circle .toml file or a built-in name.",
-    ),
-]
+CircleArgument = Annotated[str, name_argument(CIRCLES, "voltpool share")]
+add_list_and_show(
+    share_app,
+    "voltpool share",
+    CIRCLES,
+    lambda name: sharing.check(name).circle.description,
+    default=DEFAULT_CIRCLE,
+    used_by="voltpool share run",
+)
 
 
 NOW_YEARS = (1970, 2200)
@@ -70,7 +71,7 @@ def parse_now(now: str | None) -> datetime | None:
 
 
 @share_app.command("check")
-def check_command(circle: CircleArgument) -> None:
+def check_command(circle: CircleArgument = DEFAULT_CIRCLE) -> None:
     """Validate a circle file only (members, cars, requests, offers); exit 2 if bad."""
     with bad_input(circle):
         loaded = sharing.check(circle)
@@ -81,26 +82,6 @@ def check_command(circle: CircleArgument) -> None:
         f"{len(loaded.offers)} offers",
         highlight=False,
     )
-
-
-@share_app.command("show")
-def show_command(
-    circle: Annotated[
-        str, typer.Argument(metavar="NAME", parser=bounded_text("NAME"), help="Built-in name.")
-    ] = DEFAULT_CIRCLE,
-) -> None:
-    """Print a built-in circle's TOML (copy it, edit it, pass it to `share run`)."""
-    with bad_input(circle):
-        text, _source = circle_text(circle)
-    print(text, end="")
-
-
-@share_app.command("list")
-def list_command() -> None:
-    """List the built-in circles."""
-    for name in builtin_circles():
-        description = sharing.check(name).circle.description
-        console.print(f"[bold]{name}[/]: {shown(description)}", highlight=False)
 
 
 @share_app.command("run")

@@ -24,8 +24,8 @@ from rich.table import Table
 from voltpool.cli.common import (
     bad_input,
     bounded_text,
-    check_output,
     console,
+    or_refuse,
     path_text,
     shown,
 )
@@ -34,6 +34,7 @@ from voltpool.ledger import VerifyReport
 from voltpool.report.events import outage_summary, v2v_lines
 from voltpool.report.terminal import comparison_table, health_table
 from voltpool.service import simulation
+from voltpool.service.run_folder import check_run_folder
 from voltpool.service.simulation import Simulated, SimulationOutcome, Started
 from voltpool.simulate import SimulationResult
 
@@ -161,28 +162,43 @@ ScenarioArgument = Annotated[
 ]
 
 
-OutputDir = typer.Option("--output-dir", "-o", parser=path_text("--output-dir"))
+OutputDir = typer.Option(
+    "--output",
+    "-o",
+    parser=path_text("--output"),
+    metavar="DIR",
+    help="The folder to write the run into (new, empty, or holding a previous run, which is "
+    "replaced once the new one is complete).",
+)
+Replace = typer.Option(
+    "--replace",
+    help="Replace the folder even if it holds files that are not a voltpool run.",
+)
 
 
-def run_simulation(scenario: str, output_dir: Path) -> None:
+def run_simulation(scenario: str, output_dir: Path, replace: bool) -> None:
     """Simulate with a live display, then print the outcome; bad input exits 2 (an output
-    folder that cannot be written before anything is simulated)."""
-    check_output(output_dir, "--output-dir", "folder")
+    folder that cannot be written, or holds something else, before anything is simulated)."""
+    or_refuse(lambda: check_run_folder(output_dir, "--output", replace))
     with bad_input(scenario), SimulationDisplay() as display:
-        outcome = simulation.run(scenario, output_dir, progress=display)
+        outcome = simulation.run(
+            scenario, output_dir, progress=display, replace=replace, field="--output"
+        )
     print_outcome(outcome)
 
 
 def simulate_command(
     scenario: ScenarioArgument = "neighbourhood",
     output_dir: Annotated[Path, OutputDir] = Path("out/simulate"),
+    replace: Annotated[bool, Replace] = False,
 ) -> None:
     """Simulate a neighbourhood on real data, compare the policies, write an HTML report."""
-    run_simulation(scenario, output_dir)
+    run_simulation(scenario, output_dir, replace)
 
 
 def demo_command(
     output_dir: Annotated[Path, OutputDir] = Path("out/demo"),
+    replace: Annotated[bool, Replace] = False,
 ) -> None:
-    """What `make demo` runs: the built-in neighbourhood scenario, all policies, the report."""
-    run_simulation("neighbourhood", output_dir)
+    """What `make demo` runs: the built-in neighbourhood week, every policy, the report."""
+    run_simulation("neighbourhood", output_dir, replace)

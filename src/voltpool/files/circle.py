@@ -261,10 +261,6 @@ def circle_from_dict(
 CIRCLES = TomlLibrary("voltpool.sharing", "circle", "CIRCLE")
 
 
-def builtin_circles() -> list[str]:
-    return CIRCLES.names()
-
-
 def circle_text(name_or_path: str | Path) -> tuple[str, str]:
     """The TOML text of a built-in circle (by name) or a file, and where it came from."""
     return CIRCLES.text(name_or_path)

@@ -182,10 +182,12 @@ def home_from_dict(document: dict[str, object]) -> Home:
         ) from None
 
 
-HOMES = TomlLibrary("voltpool.backup", "home", "--scenario")
+HOMES = TomlLibrary("voltpool.backup", "home", "HOME")
+DEFAULT_HOME = "home"
+"""The built-in home ``voltpool backup run`` plans when given none."""
 
 
-def load_home(name_or_path: str | Path = "home") -> Home:
+def load_home(name_or_path: str | Path = DEFAULT_HOME) -> Home:
     """Read and validate a home by built-in name or TOML path (raises ProblemError)."""
     document, _source = HOMES.document(name_or_path)
     return home_from_dict(document)

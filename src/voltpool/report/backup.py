@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from voltpool import GENERATOR
 from voltpool.backup.home import OutageCase, OverloadCase
 from voltpool.gate import new_file_mode
 from voltpool.model import SlotGrid
@@ -221,7 +222,8 @@ def backup_html(
     for number, fig in enumerate(charts):
         parts.append(fig.to_html(full_html=False, include_plotlyjs=number == 0, config=PLOT_CONFIG))
     parts.append(
-        '<p class="note">Made by voltpool backup: relays per circuit planned with a '
+        f'<p class="note">Made by {html.escape(GENERATOR)} (backup): relays per circuit '
+        "planned with a "
         "mixed-integer program (critical circuits first, then by priority; earlier hours first)."
         "</p></body></html>"
     )

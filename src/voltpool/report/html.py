@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from voltpool import GENERATOR
 from voltpool.battery.health import HealthReport
 from voltpool.report._format import format_metric, metric_label
 from voltpool.report._period import describe_period, slot_end
@@ -407,6 +408,7 @@ def write_html_report(
             f"{html.escape(note)}</p>{shown.to_html()}"
         )
     parts.append(f"<h2>All metrics</h2>{_metrics_table(metrics)}")
+    parts.append(f'<p class="note">Made by {html.escape(GENERATOR)}.</p>')
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(result.scenario_name)}: voltpool simulation</title>"

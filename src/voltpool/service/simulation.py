@@ -11,21 +11,30 @@ policy, so a front end can show a progress bar.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 
+from voltpool import GENERATOR
 from voltpool.battery.health import HealthReport, health_from_runs
 from voltpool.ledger import VerifyReport
 from voltpool.report import write_html_report, write_timeseries
 from voltpool.report.health import write_health_csv
 from voltpool.scenario import Scenario, load_scenario, scenario_text
+from voltpool.service.run_folder import check_run_folder, staged, write_manifest
 from voltpool.settlement import settle_simulation
 from voltpool.simulate import SimulationResult, World, build_world, simulate
 from voltpool.simulate.world import cars_table
+
+SCENARIO_FILE = "scenario.toml"
+CARS_FILE = "cars.csv"
+HEALTH_FILE = "battery_health.csv"
+REPORT_FILE = "report.html"
 
 Step = Literal["data", "simulate", "health", "ledger", "report"]
 """The steps of :func:`run`, in order: load the real data and build the world, simulate every
@@ -84,16 +93,25 @@ def run(
     scenario_name_or_path: str | Path,
     output_dir: Path,
     progress: Progress = _ignore,
+    *,
+    replace: bool = False,
+    field: str = "output_dir",
 ) -> SimulationOutcome:
     """Simulate a scenario (built-in name or TOML path) and write its results to ``output_dir``.
 
-    Writes the time series and ``metrics.csv``, ``scenario.toml`` (the input, as given),
-    ``cars.csv``, ``battery_health.csv``, one SQLite ledger per settled policy and
-    ``report.html``. Raises :class:`~voltpool.errors.ProblemError` on bad input, with nothing
+    Writes the time series and ``metrics.csv``, ``scenario.toml`` (the input, as given, under a
+    line naming the voltpool version), ``cars.csv``, ``battery_health.csv``, one SQLite ledger
+    per settled policy, ``report.html`` and, last, ``run.json`` (the manifest). Everything is
+    written into a fresh folder that replaces ``output_dir`` only once complete
+    (:mod:`voltpool.service.run_folder`): ``output_dir`` holds exactly one run. Raises
+    :class:`~voltpool.errors.ProblemError` on bad input (an ``output_dir``, named ``field``,
+    that holds something other than a previous run and ``replace`` is not given), with nothing
     written.
     """
-    text, _source = scenario_text(scenario_name_or_path)
+    check_run_folder(output_dir, field, replace)
+    text, source = scenario_text(scenario_name_or_path)
     scenario = load_scenario(scenario_name_or_path)
+    started_utc = datetime.now(UTC)
     progress(Started("data", scenario))
     world = build_world(scenario)
     progress(Started("simulate", scenario, world))
@@ -102,24 +120,31 @@ def run(
     )
     progress(Started("health", scenario, world))
     health = health_from_runs(result.runs, world.chemistry, scenario.battery)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    timeseries = write_timeseries(result, output_dir)
-    scenario_file = output_dir / "scenario.toml"
-    scenario_file.write_text(text)
-    cars_file = output_dir / "cars.csv"
-    cars_table(world).to_csv(cars_file, index=False)
-    health_file = output_dir / "battery_health.csv"
-    write_health_csv(health, str(health_file))
-    progress(Started("ledger", scenario, world))
-    settled = settle_simulation(result, world, output_dir)
-    progress(Started("report", scenario, world))
-    report = write_html_report(
-        result,
-        output_dir / "report.html",
-        health=health,
-        credits=settled,
-        timezone=scenario.timezone,
-    )
+    with staged(output_dir) as folder:
+        timeseries = write_timeseries(result, folder)
+        (folder / SCENARIO_FILE).write_text(f"# {GENERATOR}: {source}\n{text}")
+        cars_table(world).to_csv(folder / CARS_FILE, index=False)
+        write_health_csv(health, str(folder / HEALTH_FILE))
+        progress(Started("ledger", scenario, world))
+        settled = settle_simulation(result, world, folder)
+        progress(Started("report", scenario, world))
+        write_html_report(
+            result,
+            folder / REPORT_FILE,
+            health=health,
+            credits=settled,
+            timezone=scenario.timezone,
+        )
+        write_manifest(
+            folder,
+            scenario=scenario.name,
+            source=source,
+            seed=scenario.seed,
+            policies=list(scenario.policies),
+            started_utc=started_utc.isoformat(),
+            finished_utc=datetime.now(UTC).isoformat(),
+        )
+    output_dir = Path(os.path.abspath(output_dir))
     return SimulationOutcome(
         scenario=scenario,
         world=world,
@@ -127,10 +152,10 @@ def run(
         health=health,
         settled=settled,
         output_dir=output_dir,
-        timeseries=tuple(timeseries),
-        scenario_file=scenario_file,
-        cars_file=cars_file,
-        health_file=health_file,
-        report=report,
+        timeseries=tuple(output_dir / path.relative_to(folder) for path in timeseries),
+        scenario_file=output_dir / SCENARIO_FILE,
+        cars_file=output_dir / CARS_FILE,
+        health_file=output_dir / HEALTH_FILE,
+        report=output_dir / REPORT_FILE,
         notes=tuple(world.notes),
     )

@@ -1,0 +1,5 @@
+"""``python -m voltpool``: the ``voltpool`` command."""
+
+from voltpool.cli import main
+
+main()
