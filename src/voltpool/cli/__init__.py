@@ -11,8 +11,13 @@ bad-input message.
 - :mod:`~voltpool.cli.scenario`: ``scenario list|show``;
 - :mod:`~voltpool.cli.battery`: ``battery calibrate|report``;
 - :mod:`~voltpool.cli.ledger`: ``ledger ...``;
-- :mod:`~voltpool.cli.share`: ``share list|show|check|run``;
-- :mod:`~voltpool.cli.backup`: ``backup``.
+- :mod:`~voltpool.cli.share`: ``share run|check|list|show``;
+- :mod:`~voltpool.cli.backup`: ``backup run|list|show``;
+- :mod:`~voltpool.cli.library`: ``list`` and ``show`` of scenarios, circles and homes.
+
+The grammar is the same everywhere: an input file is an argument (a built-in name or a path),
+``-o/--output`` is where the command writes (a folder for a simulation run, a file otherwise),
+``list`` and ``show`` print the built-ins, ``-h`` and ``--version`` work on every command.
 """
 
 from __future__ import annotations
@@ -65,17 +70,17 @@ def _options(
     charging."""
 
 
+app.command("demo")(demo_command)
+app.command("simulate")(simulate_command)
 app.command("schedule")(schedule_command)
 app.command("verify")(verify_command)
 app.command("example-problem")(example_problem_command)
 app.command("schedule-demo")(schedule_demo_command)
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(share_app, name="share")
 app.add_typer(backup_app, name="backup")
+app.add_typer(share_app, name="share")
+app.add_typer(ledger_app, name="ledger")
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(battery_app, name="battery")
-app.command("simulate")(simulate_command)
-app.command("demo")(demo_command)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -34,7 +34,7 @@ from voltpool.schedule.explain import describe_limit
 from voltpool.service import backup
 
 backup_app = typer.Typer(
-    help="V2H: how long can my car power my house? Outage and overload plans.",
+    help="V2H: how long can my car power my house?",
     no_args_is_help=True,
 )
 add_list_and_show(
@@ -212,7 +212,10 @@ def run_command(
         ),
     ] = False,
 ) -> None:
-    """Plan an outage of a home on its cars (V2H), print it and draw it."""
+    """Plan an outage of a home on its cars (V2H).
+
+    Prints which circuits stay on and when each car reaches its reserve, and draws the plan.
+    """
     check_output(output, "--output")
     with bad_input(home_name):
         with spinner_if_slow("Planning the outage (which circuits the cars keep on)..."):

@@ -29,7 +29,7 @@ from voltpool.report.outputs import health_from_output
 from voltpool.report.terminal import health_table
 
 battery_app = typer.Typer(
-    help="Battery health: ageing models, wear costs for the optimizer.", no_args_is_help=True
+    help="Battery health: ageing models and wear costs.", no_args_is_help=True
 )
 TEMPERATURE_C_RANGE = (-40.0, 80.0)
 """Cell temperatures the ageing models are asked about (their fits cover 10-60 °C)."""
@@ -83,7 +83,11 @@ def calibrate_command(
         ),
     ] = 60.0,
 ) -> None:
-    """Fit the LP's wear costs (throughput, cycle depth, SoC dwell) to a cell ageing model."""
+    """Fit the LP's wear costs to a cell ageing model.
+
+    Throughput, cycle-depth and SoC-dwell costs, printed as a battery block for problem
+    format v1.
+    """
     name = CHEMISTRY_CELLS.get(cell.lower(), cell)
     issues = []
     if name not in CELLS:
@@ -134,7 +138,10 @@ def report_command(
         ),
     ],
 ) -> None:
-    """Battery health per car and policy from a simulation's output folder."""
+    """Battery health per car and policy of a simulation run.
+
+    Reads the folder `voltpool simulate -o DIR` wrote.
+    """
     path = simulation_output / "battery_health.csv"
     if simulation_output.is_dir():
         check_output(path, "SIMULATION_OUTPUT")

@@ -63,6 +63,8 @@ def add_list_and_show(
         print(text, end="")
 
     list_command.__doc__ = f"List the built-in {kind}s."
-    show_command.__doc__ = f"Print a {kind}'s TOML (copy it, edit it, pass it to `{used_by}`)."
+    show_command.__doc__ = (
+        f"Print a {kind}'s TOML to copy and edit.\n\nPass the edited file to `{used_by}`."
+    )
     app.command("list")(list_command)
     app.command("show")(show_command)

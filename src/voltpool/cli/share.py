@@ -72,7 +72,10 @@ def parse_now(now: str | None) -> datetime | None:
 
 @share_app.command("check")
 def check_command(circle: CircleArgument = DEFAULT_CIRCLE) -> None:
-    """Validate a circle file only (members, cars, requests, offers); exit 2 if bad."""
+    """Check a circle file without booking anything.
+
+    Members, cars, requests and offers are validated; exit 2 if anything is wrong.
+    """
     with bad_input(circle):
         loaded = sharing.check(circle)
     c = loaded.circle
@@ -108,7 +111,10 @@ def run_command(
         ),
     ] = None,
 ) -> None:
-    """Validate, match, book, schedule and settle a circle's V2V requests and offers."""
+    """Match, book, schedule and settle a circle's V2V.
+
+    Requests are matched to offers, held in the ledger, scheduled and settled.
+    """
     clock = parse_now(now)
     with bad_input(circle):
         try:

@@ -192,7 +192,10 @@ def simulate_command(
     output_dir: Annotated[Path, OutputDir] = Path("out/simulate"),
     replace: Annotated[bool, Replace] = False,
 ) -> None:
-    """Simulate a neighbourhood on real data, compare the policies, write an HTML report."""
+    """Simulate a neighbourhood on real data.
+
+    Compares the policies, then writes battery health, credits and an HTML report.
+    """
     run_simulation(scenario, output_dir, replace)
 
 
@@ -200,5 +203,5 @@ def demo_command(
     output_dir: Annotated[Path, OutputDir] = Path("out/demo"),
     replace: Annotated[bool, Replace] = False,
 ) -> None:
-    """What `make demo` runs: the built-in neighbourhood week, every policy, the report."""
+    """Simulate the built-in week (what `make demo` runs)."""
     run_simulation("neighbourhood", output_dir, replace)
