@@ -155,7 +155,7 @@ def home_from_dict(document: dict[str, object]) -> Home:
             validation_issues(
                 error,
                 "(home)",
-                "`voltpool backup --show` prints the keys",
+                "`voltpool backup show` prints the keys",
                 skip=("datetime", "time"),  # pydantic names the union member it tried
                 renamed=RENAMED_KEYS,
             )

@@ -1,6 +1,6 @@
 """The backup plan in words: local clock times of its slots and the headline numbers.
 
-The terminal (``voltpool backup``) and the HTML page (:mod:`voltpool.report.backup`) show the
+The terminal (``voltpool backup run``) and the HTML page (:mod:`voltpool.report.backup`) show the
 same headline; times are local to the home, ``19:30`` on the outage's first day and
 ``+1d 07:00`` on later days.
 """

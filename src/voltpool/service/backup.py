@@ -1,5 +1,5 @@
 """How long can my car power my house? Plan a home's outage (V2H) or its overload window
-(``voltpool backup``).
+(``voltpool backup run``).
 
     outcome = outage("home", grid_returns=["19:00", "21:30"])
     outcome.case.plan.hours_full, outcome.return_slots    # 6.0, (8, 18)

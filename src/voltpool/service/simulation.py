@@ -11,7 +11,6 @@ policy, so a front end can show a progress bar.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -144,7 +143,6 @@ def run(
             started_utc=started_utc.isoformat(),
             finished_utc=datetime.now(UTC).isoformat(),
         )
-    output_dir = Path(os.path.abspath(output_dir))
     return SimulationOutcome(
         scenario=scenario,
         world=world,
