@@ -19,12 +19,9 @@ DEFAULT = tomllib.loads(
 )
 
 
-def small(**changes) -> dict:
-    document = copy.deepcopy(DEFAULT)
-    document.update(days=2, seed=3, events=[])
-    document["homes"]["count"] = 8
-    document["vehicles"]["count"] = 6
-    document["transformer"]["import_limit_kw"] = 60.0
+def changed(document: dict, **changes) -> dict:
+    """A copy of ``document`` with ``section__key`` (or a top-level ``key``) set."""
+    document = copy.deepcopy(document)
     for key, value in changes.items():
         section, _, name = key.partition("__")
         if name:
@@ -32,6 +29,14 @@ def small(**changes) -> dict:
         else:
             document[section] = value
     return document
+
+
+def small(**changes) -> dict:
+    document = changed(DEFAULT, days=2, seed=3, events=[])
+    document["homes"]["count"] = 8
+    document["vehicles"]["count"] = 6
+    document["transformer"]["import_limit_kw"] = 60.0
+    return changed(document, **changes)
 
 
 @pytest.fixture(scope="module")

@@ -101,14 +101,15 @@ def test_outage_events_are_validated() -> None:
             "type": "outage",
             "start": "2024-01-15T17:00",
             "end": "2024-01-15T18:00",
-            "homes": ["home-999"],
+            "homes": ["home-001", "house-9"],
         },
     ]
     for event in bad:
         with pytest.raises(ProblemError) as caught:
             scenario_from_dict(small(events=[event]))
-        text = str(caught.value)
-        assert "events[0]" in text or "home-999" in text
+        assert caught.value.issues[0].field.startswith("events[0]")
+    assert caught.value.issues[0].field == "events[0].homes[1]"
+    assert "'house-9' is not a home id" in caught.value.issues[0].rule
 
 
 @settings(max_examples=6, deadline=None)

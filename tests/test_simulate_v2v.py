@@ -139,7 +139,7 @@ def test_a_request_priced_below_every_offer_is_explained() -> None:
 @pytest.mark.parametrize(
     ("change", "field_text"),
     [
-        ({"car": "car-099"}, "unknown car"),
+        ({"car": "car-99"}, "is not a car id"),
         ({"price_credits_per_kwh": -1.0}, "price_credits_per_kwh"),
         ({"end": "2024-01-14T23:00"}, "end"),
     ],
@@ -152,13 +152,15 @@ def test_bad_v2v_events_are_named(change: dict, field_text: str) -> None:
     assert field_text in str(caught.value)
 
 
-def test_an_offer_from_a_one_way_charger_is_refused() -> None:
+def test_offers_without_a_bidirectional_car_are_left_out_with_a_note() -> None:
     document = v2v_document()
     document["vehicles"]["bidirectional_share"] = 0.0
-    with pytest.raises(ProblemError) as caught:
-        build_world(scenario_from_dict(document))
-    assert caught.value.issues[0].field == "events[0].car"
-    assert "one-way charger" in caught.value.issues[0].rule
+    world = build_world(scenario_from_dict(document))
+    assert world.events.offers == ()
+    assert len(world.events.requests) == 3
+    for number in range(3):
+        (note,) = [n for n in world.notes if n.startswith(f"events[{number}] (v2v_offer")]
+        assert "has a one-way charger" in note and "it is left out" in note
 
 
 def test_agreements_and_outages_are_written_with_the_time_series(shared, tmp_path) -> None:

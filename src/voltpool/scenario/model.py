@@ -3,16 +3,30 @@
 A scenario names the neighbourhood (homes, cars, transformer), the tariff, the period, the
 policies to compare, how they plan (horizon, re-planning, forecasts) and grid events. Built-in
 scenarios ship in ``voltpool/scenario/builtin/``; ``voltpool scenario show NAME`` prints one.
+
+Events name homes and cars by id (``home-007``, ``car-023``: the n-th home or car the world
+draws) or, for V2V, ``car = "auto"``. The ids are checked for their form here; whether a car
+or home can do what its event needs is judged on the drawn world (a changed count or seed
+draws other cars), where an event is re-targeted or left out with a note rather than refused
+(:mod:`voltpool.simulate.events`). So are events outside the simulated period.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar, get_args
+from typing import Annotated, ClassVar, Literal, TypeVar, get_args
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from voltpool import gate
 from voltpool.errors import ProblemError
@@ -30,6 +44,43 @@ NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+AUTO_CAR = "auto"
+"""The car of a V2V event that names none: the simulator picks a suitable one."""
+
+
+def id_number(kind: str, value: str) -> int | None:
+    """The number of a well-formed id (``car-023`` -> 23 for ``kind`` ``car``), else None.
+
+    The form is the one :attr:`Scenario.vehicle_ids` and :attr:`Scenario.home_ids` write: the
+    kind, a dash and the number from 1, at least three digits with no other leading zeros."""
+    prefix, dash, digits = value.partition("-")
+    if prefix != kind or not dash or not digits.isascii() or not digits.isdigit():
+        return None
+    number = int(digits)
+    return number if number >= 1 and digits == f"{number:03d}" else None
+
+
+def _checked_id(kind: str, value: str, also: str = "") -> str:
+    """``value`` if it is a well-formed ``kind`` id; ``also`` adds to the forms listed."""
+    if id_number(kind, value) is None:
+        raise ValueError(
+            f"{gate.quote(value)} is not a {kind} id ({kind}-001, {kind}-002 ...{also})"
+        )
+    return value
+
+
+def _home_id(value: str) -> str:
+    return _checked_id("home", value)
+
+
+def _car_choice(value: str) -> str:
+    return value if value == AUTO_CAR else _checked_id("car", value, f', or "{AUTO_CAR}"')
+
+
+HomeId = Annotated[str, AfterValidator(_home_id)]
+CarChoice = Annotated[str, AfterValidator(_car_choice)]
 
 
 class Homes(Section):
@@ -91,7 +142,19 @@ class BatterySpec(Section):
     warranty_years: Annotated[float, Field(gt=0.0, le=30.0)] = 8.0
 
 
-class ImportLimitEvent(Section):
+class EventSpec(Section):
+    """What every event kind says about its times (for fitting it to the simulated period)."""
+
+    begins: ClassVar[tuple[str, ...]]
+    """The time fields that must all have passed for the event to act (``start``)."""
+    ends: ClassVar[str]
+    """The time field at which it stops acting (``end``)."""
+
+
+class ImportLimitEvent(EventSpec):
+    begins = ("start",)
+    ends = "end"
+
     type: Literal["import_limit"]
     start: dt.datetime
     end: dt.datetime
@@ -149,8 +212,11 @@ class BackupSpec(Section):
         return self
 
 
-class OutageEvent(Section):
+class OutageEvent(EventSpec):
     """The grid fails for some homes: they run islanded on their cars (if they can)."""
+
+    begins = ("start",)
+    ends = "end"
 
     type: Literal["outage"]
     start: dt.datetime
@@ -158,8 +224,10 @@ class OutageEvent(Section):
     expected_end: dt.datetime | None = None
     """What the households plan for (the grid operator's estimate); ``end`` when not given.
     The grid coming back before it is the 'grid returns early' case."""
-    homes: list[str] | None = None
-    """Home ids (``home-001`` ...); with ``home_share`` a seeded random share of homes instead."""
+    homes: list[HomeId] | None = None
+    """Home ids (``home-001`` ...). A listed home the drawn neighbourhood lacks (``homes.count``
+    made smaller) is left out with a note, and the outage too if none is left; ``home_share``
+    instead cuts off a seeded random share of the homes, whatever their count."""
     home_share: Fraction | None = None
 
     @model_validator(mode="after")
@@ -173,14 +241,21 @@ class OutageEvent(Section):
         return self
 
 
-class V2VOfferEvent(Section):
+class V2VOfferEvent(EventSpec):
     """A driver offers energy to the neighbourhood's drivers ("up to 15 kWh tonight")."""
+
+    begins = ("at", "start")
+    ends = "end"
 
     type: Literal["v2v_offer"]
     id: Annotated[str, Field(min_length=1)]
     at: dt.datetime
     """When the offer is posted."""
-    car: str
+    car: CarChoice
+    """The giver: a car id or ``"auto"``. It must have a bidirectional charger and be plugged
+    in at some time from the offer's posting or start (the later) to its end; a car that is
+    not (or does not exist) is replaced, with a note, by the car that is, plugged in longest
+    then and used by no other V2V event (the first id on a tie)."""
     max_energy_kwh: PositiveFloat
     """Most energy that may leave the giver's battery. [kWh]"""
     start: dt.datetime
@@ -197,14 +272,19 @@ class V2VOfferEvent(Section):
         return self
 
 
-class V2VRequestEvent(Section):
+class V2VRequestEvent(EventSpec):
     """A driver asks for energy ("I need 12 kWh by 07:30 tomorrow")."""
+
+    begins = ("at",)
+    ends = "deadline"
 
     type: Literal["v2v_request"]
     id: Annotated[str, Field(min_length=1)]
     at: dt.datetime
     """When the request is posted; it is matched once both cars are plugged in."""
-    car: str
+    car: CarChoice
+    """The receiver: a car id or ``"auto"``. Any charger can receive; the car must be plugged
+    in at some time from ``at`` to the deadline, else it is replaced as an offer's car is."""
     energy_kwh: PositiveFloat
     """Energy into the receiver's battery. [kWh]"""
     deadline: dt.datetime
@@ -256,24 +336,12 @@ class Scenario(Section):
         return value
 
     @model_validator(mode="after")
-    def _references(self) -> Scenario:
-        homes = set(self.home_ids)
-        cars = set(self.vehicle_ids)
+    def _unique_event_ids(self) -> Scenario:
         ids: set[str] = set()
         for number, event in enumerate(self.events):
-            where = f"events[{number}]"
-            if isinstance(event, OutageEvent):
-                unknown = sorted(set(event.homes or ()) - homes)
-                if unknown:
-                    raise ValueError(f"{where}.homes: unknown home(s) {', '.join(unknown)}")
             if isinstance(event, V2VOfferEvent | V2VRequestEvent):
-                if event.car not in cars:
-                    raise ValueError(
-                        f"{where}.car: unknown car {gate.quote(event.car)} (car-001 .. "
-                        f"car-{self.vehicles.count:03d})"
-                    )
                 if event.id in ids:
-                    raise ValueError(f"{where}.id: {gate.quote(event.id)} is used twice")
+                    raise ValueError(f"events[{number}].id: {gate.quote(event.id)} is used twice")
                 ids.add(event.id)
         return self
 

@@ -35,8 +35,7 @@ from voltpool.data import (
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.model import SlotGrid
 from voltpool.scenario import Scenario
-from voltpool.scenario.model import ImportLimitEvent
-from voltpool.simulate.events import GridEvents, check_offers, grid_events
+from voltpool.simulate.events import GridEvents, grid_events
 
 MINUTES_PER_DAY = 24 * 60
 REFERENCE_ANNUAL_KWH = 1000.0
@@ -52,6 +51,13 @@ class Sessions:
     arrival_slot: np.ndarray
     departure_slot: np.ndarray
     trip_kwh: np.ndarray
+
+    def plugged_slots(self, n_vehicles: int, start_slot: int, end_slot: int) -> np.ndarray:
+        """``[N]`` how many slots ``start_slot <= t < end_slot`` each car is plugged in."""
+        overlap = np.minimum(self.departure_slot, end_slot) - np.maximum(
+            self.arrival_slot, start_slot
+        )
+        return np.bincount(self.vehicle, weights=np.maximum(overlap, 0), minlength=n_vehicles)
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,7 +89,8 @@ class World:
     sessions: Sessions
     notes: tuple[str, ...]
     events: GridEvents = field(default_factory=lambda: GridEvents((), (), ()))
-    """Outages and V2V offers and requests on the slot grid."""
+    """Import limits, outages and V2V offers and requests on the slot grid, fitted to the
+    period and the drawn homes and cars (:func:`~voltpool.simulate.events.grid_events`)."""
     home_islanded: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
     """``[H, T]`` true where a home is cut off from the grid (an outage)."""
     backup_reserve_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -295,20 +302,20 @@ def build_world(scenario: Scenario) -> World:
         else np.full(n_vehicles, -1)
     )
 
+    sessions = _sessions(scenario, index, rng, n_vehicles)
     day_ahead, notes = _prices(scenario, index)
+    events, event_notes = grid_events(
+        scenario, index, np.random.default_rng([scenario.seed, 1]), max_discharge_kw, sessions
+    )
     tariff = scenario.tariff
     import_limit = np.full(len(index), scenario.transformer.import_limit_kw)
     export_limit_value = scenario.transformer.export_limit_kw
     export_limit = np.full(len(index), np.inf if export_limit_value is None else export_limit_value)
-    for event in scenario.events_of(ImportLimitEvent):
-        inside = (index >= scenario.event_time_utc(event.start)) & (
-            index < scenario.event_time_utc(event.end)
-        )
-        import_limit[inside] = np.minimum(import_limit[inside], event.import_limit_kw)
+    for limit in events.import_limits:
+        window = slice(limit.start_slot, limit.end_slot)
+        import_limit[window] = np.minimum(import_limit[window], limit.import_limit_kw)
 
     check_transformer(scenario, index, home_load_kw.sum(axis=0), import_limit)
-    events = grid_events(scenario, index, np.random.default_rng([scenario.seed, 1]))
-    check_offers(events, max_discharge_kw, scenario.vehicle_ids)
     capacity_kwh = models["capacity_kwh"].to_numpy(float)
     backup = scenario.backup
     range_kwh = backup.min_range_km * backup.consumption_kwh_per_100km / 100.0
@@ -333,8 +340,8 @@ def build_world(scenario: Scenario) -> World:
         export_price_per_kwh=day_ahead - tariff.export_fee_per_kwh,
         import_limit_kw=import_limit,
         export_limit_kw=export_limit,
-        sessions=_sessions(scenario, index, rng, n_vehicles),
-        notes=tuple(notes),
+        sessions=sessions,
+        notes=(*notes, *event_notes),
         events=events,
         home_islanded=events.islanded(homes.count, len(index)),
         backup_reserve_kwh=np.minimum(
