@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/voltpool demo
+	@echo "The voltpool command is in $(BIN): run 'source $(BIN)/activate' to put it on your PATH, then 'voltpool -h'."
 
 # BLAST-Lite (the ageing reference the tests compare against) pins numpy<2: it gets its own venv.
 $(BLAST_STAMP): scripts/make_blast_env.sh
