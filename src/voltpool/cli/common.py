@@ -24,6 +24,8 @@ from typing import Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from voltpool import gate
 from voltpool.control import InvalidPlanError
@@ -144,7 +146,29 @@ def database_url(value: str) -> str:
             COMMAND_LINE,
             [FieldIssue("--db", "is empty: give a URL, or leave --db out to use the default")],
         )
-    return or_refuse(lambda: gate.check_text(value, "--db", URL_CHARS_MAX))
+    url = or_refuse(lambda: gate.check_text(value, "--db", URL_CHARS_MAX))
+    issue = _sqlite_file_issue(url)
+    if issue:
+        refuse(COMMAND_LINE, [FieldIssue("--db", issue)])
+    return url
+
+
+def _sqlite_file_issue(url: str) -> str | None:
+    """What is wrong with a SQLite URL's file place (a folder, or no folder to hold it), before
+    the ledger opens it; other URLs are the ledger's to check."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:  # not a URL: the ledger names the rule
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    if path.is_dir():
+        return f"{path} is a folder, not a database file"
+    if not path.parent.is_dir():
+        where = "is a file" if gate.exists(path.parent) else "does not exist"
+        return f"the folder {path.parent} {where}: a SQLite ledger needs an existing folder"
+    return None
 
 
 def path_text(field: str) -> Callable[[str], Path]:

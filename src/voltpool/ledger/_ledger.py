@@ -30,6 +30,7 @@ from voltpool.ledger._model import (
     Account,
     Balance,
     Rejection,
+    StatementEntry,
     Transfer,
     TransferResult,
     VerifyReport,
@@ -78,22 +79,30 @@ class Ledger:
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
-    def open(cls, url: str | None = None, *, clock: Callable[[], datetime] | None = None) -> Ledger:
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        must_exist: bool = False,
+    ) -> Ledger:
         """Connect and bring the schema to the newest revision (idempotent, concurrency-safe).
 
         ``url``: ``sqlite:///path`` or ``postgresql://user@host/db``; None reads ``$VOLTPOOL_DB``
         and falls back to ``sqlite:///voltpool-ledger.sqlite``. ``clock`` returns the current
         timezone-aware time (default: the system's UTC clock); tests inject a fake one.
+        ``must_exist``: for a reader, raise ``NotFound`` (field ``url``) unless the database
+        already holds a ledger, instead of creating the SQLite file and the tables; finding out
+        creates and changes nothing (:func:`~voltpool.ledger._migrate.require_ledger`).
         """
         engine = create(normalise_url(url))
         try:
+            if must_exist:
+                _migrate.require_ledger(engine)
             _migrate.upgrade(engine)
         except sa.exc.DatabaseError as error:  # no such folder, not a database, bad password
             engine.dispose()
-            reason = str(error.orig).strip().splitlines()[0]
-            raise InvalidInput(
-                "url", f"cannot open {engine.url.render_as_string()}: {reason}"
-            ) from None
+            raise _migrate.cannot_open(engine.url, error.orig) from None
         except BaseException:
             engine.dispose()
             raise
@@ -407,7 +416,23 @@ class Ledger:
         """Transfers debiting or crediting ``account_id``, oldest first, at most ``limit``,
         starting after transfer ``after`` (a cursor: pass the last id of the previous page)."""
         history_args(account_id, limit, after)
-        return self._runner.run(lambda c: _history(c, account_id, limit, after), mode="single")
+        rows = self._runner.run(
+            lambda c: _page(c, HISTORY_QUERY, account_id, limit, after), mode="single"
+        )
+        return [to_transfer(row) for row in rows]
+
+    def statement(
+        self, account_id: str, limit: int = 100, after: str | None = None
+    ) -> list[StatementEntry]:
+        """``account_id``'s statement, oldest first: one line per single or pending transfer,
+        the post, void or expiry of a pending transfer folded into its line (see
+        :class:`~voltpool.ledger.StatementEntry`); at most ``limit`` lines, starting after
+        transfer ``after`` (a cursor: pass the last id of the previous page)."""
+        history_args(account_id, limit, after)
+        rows = self._runner.run(
+            lambda c: _page(c, STATEMENT_QUERY, account_id, limit, after), mode="single"
+        )
+        return [_statement_entry(row, account_id) for row in rows]
 
     def get_transfer(self, transfer_id: str) -> Transfer:
         single_id("transfer_id", transfer_id)
@@ -677,14 +702,20 @@ def _account_diff(existing: Account, wanted: Account) -> str:
     return f"{existing.id!r} already exists with " + "; ".join(parts)
 
 
-def _history_query() -> sa.Select:
-    """The first ``:limit`` debits and credits of ``:account_id`` after seq ``:after_seq``, each
-    side read in index order (cost grows with the page, not with the whole history)."""
+STATEMENT_KINDS = ("single", "pending")
+"""The kinds of transfer a statement shows as lines (a post or void is folded into its pending)."""
+
+
+def _page_query(select: sa.Select, kinds: tuple[str, ...] | None = None) -> sa.Select:
+    """``select`` (of transfers) narrowed to the first ``:limit`` debits and credits of
+    ``:account_id`` after seq ``:after_seq`` (of ``kinds`` only, if given), each side read in
+    index order (cost grows with the page, not with the whole history)."""
     account_id, after_seq = sa.bindparam("account_id"), sa.bindparam("after_seq")
     limit = sa.bindparam("limit", type_=sa.Integer())
+    of_kinds = () if kinds is None else (transfers.c.kind.in_(kinds),)
     sides = [
         sa.select(transfers.c.seq)
-        .where(column == account_id, transfers.c.seq > after_seq)
+        .where(column == account_id, transfers.c.seq > after_seq, *of_kinds)
         .order_by(transfers.c.seq)
         .limit(limit)
         .subquery()
@@ -692,19 +723,34 @@ def _history_query() -> sa.Select:
     ]
     seqs = sa.union_all(*(sa.select(side.c.seq) for side in sides)).subquery()
     return (
-        transfer_query()
-        .where(transfers.c.seq.in_(sa.select(seqs.c.seq)))
+        select.where(transfers.c.seq.in_(sa.select(seqs.c.seq)))
         .order_by(transfers.c.seq)
         .limit(limit)
     )
 
 
-HISTORY_QUERY = _history_query()
+def _statement_select() -> sa.Select:
+    """Transfers with their resolution, when it happened and the amount of the resolving post
+    or void (outer joins)."""
+    resolving = transfers.alias("resolving")
+    return (
+        transfer_query()
+        .outerjoin(resolving, resolving.c.id == resolutions.c.transfer_id)
+        .add_columns(resolutions.c.resolved_at_us, resolving.c.amount.label("resolving_amount"))
+    )
+
+
+HISTORY_QUERY = _page_query(transfer_query())
+STATEMENT_QUERY = _page_query(_statement_select(), STATEMENT_KINDS)
 SEQ_OF_ID = sa.select(transfers.c.seq).where(transfers.c.id == sa.bindparam("transfer_id"))
 ACCOUNT_EXISTS = sa.select(accounts.c.id).where(accounts.c.id == sa.bindparam("account_id"))
 
 
-def _history(conn: Connection, account_id: str, limit: int, after: str | None) -> list[Transfer]:
+def _page(
+    conn: Connection, query: sa.Select, account_id: str, limit: int, after: str | None
+) -> list[Row]:
+    """The rows of a page query (:func:`_page_query`); NotFound for an unknown account or
+    cursor."""
     after_seq = 0
     if after is not None:
         seq = conn.execute(SEQ_OF_ID, {"transfer_id": after}).scalar()
@@ -712,7 +758,31 @@ def _history(conn: Connection, account_id: str, limit: int, after: str | None) -
             raise NotFound("after", f"{after!r} is not a transfer")
         after_seq = int(seq)
     params = {"account_id": account_id, "after_seq": after_seq, "limit": limit}
-    rows = conn.execute(HISTORY_QUERY, params).all()
+    rows = conn.execute(query, params).all()
     if not rows and conn.execute(ACCOUNT_EXISTS, {"account_id": account_id}).first() is None:
         raise NotFound("account_id", f"{account_id!r} is not an account")
-    return [to_transfer(row) for row in rows]
+    return rows
+
+
+def _statement_entry(row: Row, account_id: str) -> StatementEntry:
+    """A statement line from ``account_id``'s side: a posted pending transfer shows the amount
+    its post moved."""
+    transfer = to_transfer(row)
+    m = row._mapping
+    credited = transfer.credit_account == account_id
+    moved = transfer.amount
+    if transfer.pending and transfer.status == "posted":
+        moved = int(m["resolving_amount"])
+    return StatementEntry(
+        transfer_id=transfer.id,
+        created_at=_from_us(m["created_at_us"]),
+        other_account=transfer.debit_account if credited else transfer.credit_account,
+        amount=moved if credited else -moved,
+        unit=transfer.unit,
+        code=transfer.code,
+        status=transfer.status,
+        reserved=transfer.amount if transfer.pending else None,
+        expires_at=transfer.expires_at,
+        resolved_by=transfer.resolved_by,
+        resolved_at=from_us(m["resolved_at_us"]),
+    )

@@ -9,16 +9,19 @@ transactional DDL, so a failed upgrade leaves no half-made schema.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 
+from voltpool.ledger._errors import InvalidInput, NotFound
 from voltpool.ledger._schema import VERSION_TABLE
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -41,6 +44,49 @@ def head_revision() -> str:
 def current_revision(connection: Connection) -> str | None:
     context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
     return context.get_current_revision()
+
+
+def require_ledger(engine: Engine) -> None:
+    """Raise ``NotFound`` (field ``url``) unless ``engine``'s database already holds the ledger
+    (its migration bookkeeping table), reading only.
+
+    A SQLite file is read through a connection of its own that can neither create the file
+    (``mode=rw``) nor write to it (``query_only``): the ledger's engine would create a missing
+    file and switch an existing one to WAL as it connects. Raises ``InvalidInput`` when the file
+    cannot be read as a database.
+    """
+    url = engine.url
+    path = url.database
+    if url.get_backend_name() == "sqlite" and path not in (None, "", ":memory:"):
+        if not Path(path).exists():
+            raise NotFound("url", f"no ledger at {path} (no such file)")
+        found = _sqlite_has_table(url, Path(path), VERSION_TABLE)
+        where = path
+    else:  # a server (or an in-memory SQLite database): connecting creates nothing
+        with engine.connect() as connection:
+            found = sa.inspect(connection).has_table(VERSION_TABLE)
+        where = url.render_as_string()
+    if not found:
+        raise NotFound("url", f"no ledger at {where} (it holds no ledger tables)")
+
+
+def _sqlite_has_table(url: URL, path: Path, table: str) -> bool:
+    """Whether the existing SQLite file ``path`` holds ``table`` (read without changing it)."""
+    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)) as db:
+            db.execute("PRAGMA query_only = ON")
+            return db.execute(query, (table,)).fetchone() is not None
+    except sqlite3.DatabaseError as error:  # not a database, unreadable
+        raise cannot_open(url, error) from None
+
+
+def cannot_open(url: URL, error: BaseException | None) -> InvalidInput:
+    """The ``InvalidInput`` for a database that cannot be opened (no such folder, not a
+    database, a bad password): the URL without its password and the driver's first line."""
+    lines = str(error).strip().splitlines()
+    reason = lines[0] if lines else type(error).__name__
+    return InvalidInput("url", f"cannot open {url.render_as_string()}: {reason}")
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -74,6 +74,35 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
+class StatementEntry:
+    """One line of an account's statement (:meth:`~voltpool.ledger.Ledger.statement`): a single
+    transfer, or a pending one with what became of it (its post or void is folded in here, not
+    a line of its own).
+
+    ``amount`` is seen from the account: positive when credited, negative when debited, in the
+    account's unit; it is what moved, or what is (or was) reserved while nothing moved: a
+    posted pending transfer shows the amount its post moved, which may be less than
+    ``reserved``, the amount the pending transfer reserved (None for a single transfer).
+    ``status`` is the transfer's (``posted``, ``pending``, ``voided`` or ``expired``; a pending
+    transfer past ``expires_at`` stays ``pending`` until it is expired). ``resolved_by`` is the
+    id of the post or void (None when it expired), ``resolved_at`` when it was posted, voided or
+    expired.
+    """
+
+    transfer_id: str
+    created_at: datetime
+    other_account: str
+    amount: int
+    unit: str
+    code: str
+    status: str
+    reserved: int | None = None
+    expires_at: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TransferResult:
     """``status``: ``created`` (written now) or ``exists`` (an identical retry, nothing written)."""
 
@@ -130,6 +159,7 @@ __all__ = [
     "Account",
     "Balance",
     "Rejection",
+    "StatementEntry",
     "Transfer",
     "TransferResult",
     "VerifyReport",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from voltpool.ledger._validate import (
+    AMOUNT_MAX,
     account_args,
     history_args,
     resolve_spec,
@@ -38,9 +39,10 @@ def check_resolve(
     resolve_spec(action, transfer_id, pending_id, amount, None)
 
 
-def check_history(account_id: object, limit: object) -> None:
-    """The rules of :meth:`~voltpool.ledger.Ledger.history`'s arguments."""
-    history_args(account_id, limit, None)
+def check_history(account_id: object, limit: object, after: object = None) -> None:
+    """The rules of :meth:`~voltpool.ledger.Ledger.history`'s (and ``statement``'s)
+    arguments."""
+    history_args(account_id, limit, after)
 
 
 def check_account_id(account_id: object) -> None:
@@ -49,6 +51,7 @@ def check_account_id(account_id: object) -> None:
 
 
 __all__ = [
+    "AMOUNT_MAX",
     "check_account",
     "check_account_id",
     "check_history",
