@@ -48,6 +48,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("home show a folder", ["backup", "show", FOLDER], "HOME"),
     ("backup picture a folder", ["backup", "run", "-o", FOLDER], "--output"),
     ("backup picture in /proc", ["backup", "run", "-o", "/proc/b.html"], "--output"),
+    ("plan schedule a folder", ["plan", "--prices", "flat", "-o", FOLDER], "--output"),
+    ("plan problem under a file", ["plan", "--save-problem", f"{FILE}/p.json"], "--save-problem"),
     ("ledger under a file", ["ledger", "--db", f"sqlite:///{FILE}/l.sqlite", "init"], "--db"),
     ("ledger a folder", ["ledger", "--db", f"sqlite:///{FOLDER}", "init"], "--db"),
 ]

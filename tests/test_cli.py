@@ -150,7 +150,7 @@ def file_commands(tmp_path: Path) -> dict[str, tuple[Path, list[str]]]:
         "scenario show": (toml, ["scenario", "show", str(toml)]),
         "simulate": (toml, ["simulate", str(toml), "-o", str(out)]),
         "share check": (toml, ["share", "check", str(toml)]),
-        "share run": (toml, ["share", "run", str(toml), f"--db=sqlite:///{out / 'l.sqlite'}"]),
+        "share run": (toml, ["share", "run", str(toml), f"--db=sqlite:///{tmp_path / 'l.sqlite'}"]),
         "backup": (toml, ["backup", "run", str(toml), "-o", str(out / "b.html")]),
         "backup show": (toml, ["backup", "show", str(toml)]),
     }
@@ -400,3 +400,26 @@ def test_share_now_takes_an_iso_time_only(tmp_path: Path, now: str) -> None:
     result = runner.invoke(app, ["share", "run", f"--now={now}", f"--db=sqlite:///{ledger}"])
     assert result.exit_code == 2, result.output
     assert "  - --now: " in result.output and not ledger.exists()
+
+
+def test_schedule_of_a_problem_with_a_start_speaks_local_time(tmp_path: Path) -> None:
+    problem_path = make_problem(tmp_path)
+    document = json.loads(problem_path.read_text())
+    assert "start" not in document and document["generator"].startswith("voltpool ")
+    plain = runner.invoke(app, ["schedule", str(problem_path), "-o", str(tmp_path / "a.json")])
+    assert plain.exit_code == 0 and " slots " in plain.output
+    document.update(start="2025-01-14T11:00:00Z", timezone="Europe/Amsterdam")
+    problem_path.write_text(json.dumps(document))
+    out = tmp_path / "schedule.json"
+    result = runner.invoke(app, ["schedule", str(problem_path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # the table title wraps
+    assert "from 12:00 (Tue 14 Jan), Europe/Amsterdam" in said
+    assert "discharge blocks" in said and " slots " not in said.replace("96 slots of", "")
+    assert "Jan): gave" in said
+    written = json.loads(out.read_text())
+    assert written["start"] == "2025-01-14T11:00:00Z" and written["timezone"] == "Europe/Amsterdam"
+    assert written["generator"].startswith("voltpool ")
+    assert all(b["from_local"].endswith("+01:00") for b in written["discharge_blocks"])
+    check = runner.invoke(app, ["verify", str(problem_path), str(out)])
+    assert check.exit_code == 0 and "all hold" in check.output

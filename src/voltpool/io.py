@@ -2,6 +2,9 @@
 
 Every document passes the input gate (:mod:`voltpool.gate`: UTF-8, size, depth, finite bounded
 numbers, bounded strings and arrays) before its schema; every refusal names the field path.
+Every document written names its maker (``"generator": "voltpool X.Y.Z"``). A problem with a
+``start`` gives its schedule clock times: the start, the time zone and local RFC 3339 times
+beside the slot numbers (``docs/problem-format.md``).
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -16,18 +21,26 @@ from typing import Any
 
 import jsonschema
 import numpy as np
+import pandas as pd
 
-from voltpool import gate
+from voltpool import GENERATOR, gate
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.model import DEFAULT_UNMET_PENALTY_PER_KWH, Fleet, Problem, Site, Tariff, Transfers
+from voltpool.model.problem import DEFAULT_TIMEZONE, start_issue, timezone_issue
 from voltpool.schedule import Schedule
-from voltpool.schedule.explain import discharge_blocks
+from voltpool.schedule.explain import discharge_blocks, local_time
 
 FORMAT_VERSION = 1
 JSON_DECIMALS = 6
 SCHEMA_ERRORS_MAX = 1000
 """Schema errors looked at (sorted by path, the first :data:`~voltpool.gate.ISSUES_MAX` shown)."""
 SCHEMA_MESSAGE_CHARS = 300
+RFC_3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+"""An RFC 3339 date and time (seconds may be left out; a missing offset is refused by the
+:class:`Problem` with its own message)."""
 
 
 @cache
@@ -95,6 +108,33 @@ def _problem(document: Any) -> Problem:
     issues = schema_issues(document)
     if issues:
         raise ProblemError(issues)
+    start, issues = _start_from(document.get("start"))
+    timezone = document.get("timezone", DEFAULT_TIMEZONE)
+    issues += [i for i in (timezone_issue(timezone), start_issue(start) if start else None) if i]
+    if not issues:
+        return _built(document, start, timezone)
+    try:  # every other problem of the document too, all at once
+        _built(document, None, DEFAULT_TIMEZONE)
+    except ProblemError as error:
+        issues += error.issues
+    raise ProblemError(issues)
+
+
+def _start_from(text: str | None) -> tuple[datetime | None, list[FieldIssue]]:
+    """The document's ``start`` read as RFC 3339, or the issue when it is no date and time."""
+    if text is None:
+        return None, []
+    if RFC_3339.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text), []
+        except ValueError:  # a month 13, a 25th hour
+            pass
+    rule = f"{gate.quote(text)} is not an RFC 3339 date and time (e.g. 2024-01-16T17:00:00Z)"
+    return None, [FieldIssue("start", rule)]
+
+
+def _built(document: dict[str, Any], start: datetime | None, timezone: str) -> Problem:
+    """The problem of a document that passed its schema (raises ProblemError)."""
     site = document["site"]
     tariff = document["tariff"]
     vehicles = document["vehicles"]
@@ -121,6 +161,8 @@ def _problem(document: Any) -> Problem:
             document.get("unmet_penalty_per_kwh", DEFAULT_UNMET_PENALTY_PER_KWH)
         ),
         transfers=_transfers_from(document.get("transfers"), fleet.ids),
+        start=start,
+        timezone=timezone,
     )
 
 
@@ -184,7 +226,30 @@ def _rounded(values: np.ndarray) -> list[Any]:
     return np.round(values, JSON_DECIMALS).tolist()
 
 
+def utc_text(stamp: pd.Timestamp) -> str:
+    """A UTC time as RFC 3339 with ``Z`` (``2024-01-16T17:00:00Z``)."""
+    return f"{stamp.tz_convert('UTC'):%Y-%m-%dT%H:%M:%S}Z"
+
+
+def _clock_fields(problem: Problem) -> dict[str, Any]:
+    """``start`` (UTC) and ``timezone`` when the problem has them; nothing otherwise."""
+    fields: dict[str, Any] = {}
+    if problem.start is not None:
+        fields["start"] = utc_text(problem.start)
+    if problem.start is not None or problem.timezone != DEFAULT_TIMEZONE:
+        fields["timezone"] = problem.timezone
+    return fields
+
+
+def _local_fields(problem: Problem, slots: dict[str, int]) -> dict[str, str]:
+    """Each named slot's local start time (RFC 3339 with the local offset), when the problem
+    has a start; nothing otherwise."""
+    times = {name: local_time(problem, slot) for name, slot in slots.items()}
+    return {name: stamp.isoformat() for name, stamp in times.items() if stamp is not None}
+
+
 def problem_to_dict(problem: Problem, **extra: Any) -> dict[str, Any]:
+    """The v1 document of ``problem`` (``extra`` top-level fields such as ``name`` beside)."""
     site: dict[str, Any] = {"base_load_kw": _rounded(problem.site.base_load_kw)}
     for name in ("import_limit_kw", "export_limit_kw"):
         value = getattr(problem.site, name)
@@ -194,7 +259,9 @@ def problem_to_dict(problem: Problem, **extra: Any) -> dict[str, Any]:
             site[name] = value
     return {
         "format_version": FORMAT_VERSION,
+        "generator": GENERATOR,
         **extra,
+        **_clock_fields(problem),
         "slot_minutes": problem.slot_minutes,
         "unmet_penalty_per_kwh": problem.unmet_penalty_per_kwh,
         "site": site,
@@ -212,8 +279,11 @@ def problem_to_dict(problem: Problem, **extra: Any) -> dict[str, Any]:
 def schedule_to_dict(problem: Problem, schedule: Schedule) -> dict[str, Any]:
     """The v1 schedule output: status, objective and its terms, site load, per-vehicle results."""
     info = schedule.solver
+    fleet = problem.fleet
     return {
         "format_version": FORMAT_VERSION,
+        "generator": GENERATOR,
+        **_clock_fields(problem),
         "method": schedule.method,
         "status": schedule.status,
         "objective": schedule.objective,
@@ -236,6 +306,7 @@ def schedule_to_dict(problem: Problem, schedule: Schedule) -> dict[str, Any]:
                 "energy_kwh": round(b.energy_kwh, JSON_DECIMALS),
                 "worth_per_kwh": round(b.worth_per_kwh, JSON_DECIMALS),
                 "wear_per_kwh": round(b.wear_per_kwh, JSON_DECIMALS),
+                **_local_fields(problem, {"from_local": b.start_slot, "to_local": b.end_slot}),
             }
             for b in discharge_blocks(problem, schedule.power_kw, schedule.site_net_load_kw)
         ],
@@ -247,8 +318,9 @@ def schedule_to_dict(problem: Problem, schedule: Schedule) -> dict[str, Any]:
                 "soc": _rounded(schedule.soc[n]),
                 "shortfall_kwh": round(float(schedule.shortfall_kwh[n]), JSON_DECIMALS),
                 "reason": schedule.reasons[n] or None,
+                **_local_fields(problem, {"departure_local": int(fleet.departure_slot[n])}),
             }
-            for n, vehicle_id in enumerate(problem.fleet.ids)
+            for n, vehicle_id in enumerate(fleet.ids)
         ],
         **(
             {}

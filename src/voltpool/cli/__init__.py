@@ -5,6 +5,7 @@ group of commands, calls the service (or the core, for the one-problem commands)
 the answer. :mod:`~voltpool.cli.common` holds the consoles, the exit codes and the one
 bad-input message.
 
+- :mod:`~voltpool.cli.plan`: ``plan`` (my car tonight, in local time);
 - :mod:`~voltpool.cli.schedule`: ``schedule``, ``verify``, ``example-problem``,
   ``schedule-demo``;
 - :mod:`~voltpool.cli.simulate`: ``simulate``, ``demo``;
@@ -30,6 +31,7 @@ from voltpool import GENERATOR
 from voltpool.cli.backup import backup_app
 from voltpool.cli.battery import battery_app
 from voltpool.cli.ledger import ledger_app
+from voltpool.cli.plan import plan_command
 from voltpool.cli.scenario import scenario_app
 from voltpool.cli.schedule import (
     example_problem_command,
@@ -72,6 +74,7 @@ def _options(
 
 app.command("demo")(demo_command)
 app.command("simulate")(simulate_command)
+app.command("plan")(plan_command)
 app.command("schedule")(schedule_command)
 app.command("verify")(verify_command)
 app.command("example-problem")(example_problem_command)

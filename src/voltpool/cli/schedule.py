@@ -25,7 +25,7 @@ from voltpool.example import example_problem
 from voltpool.io import load_problem, load_schedule_document, problem_to_dict, schedule_to_dict
 from voltpool.model import Problem
 from voltpool.schedule import DEFAULT_TIME_BUDGET_S, Schedule
-from voltpool.schedule.explain import describe_limit, discharge_blocks
+from voltpool.schedule.explain import describe_limit, discharge_blocks, moment
 from voltpool.service import scheduling
 from voltpool.service.scheduling import ScheduleOutcome
 
@@ -45,14 +45,22 @@ VEHICLES_MAX = 100_000
 """The most cars an example problem has (the scenario's limit too)."""
 TIME_LIMIT_S_MAX = 7 * 24 * 3600.0
 Vehicles = typer.Option(
-    "--vehicles", "-n", parser=whole("--vehicles", 1, VEHICLES_MAX), help="Number of cars."
+    "--vehicles",
+    "-n",
+    parser=whole("--vehicles", 1, VEHICLES_MAX),
+    metavar="N",
+    help="Number of cars.",
 )
-Seed = typer.Option(parser=whole("--seed", 0), help="Random seed (same seed, same problem).")
+Seed = typer.Option(
+    parser=whole("--seed", 0), metavar="N", help="Random seed (same seed, same problem)."
+)
 
 
 def output_option(help_text: str) -> Any:
     """A file output option ``--output``/``-o``."""
-    return typer.Option("--output", "-o", parser=path_text("--output"), help=help_text)
+    return typer.Option(
+        "--output", "-o", parser=path_text("--output"), metavar="FILE", help=help_text
+    )
 
 
 def read_problem(path: Path) -> Problem:
@@ -70,9 +78,10 @@ def run_plan(problem: Problem, method: str, **options: Any) -> ScheduleOutcome:
 
 def summary_table(problem: Problem, schedules: list[Schedule]) -> Table:
     """Side-by-side numbers of one or more schedules of the same problem."""
+    starts = "" if problem.start is None else f" from {moment(problem, 0)}, {problem.timezone}"
     table = Table(
         title=f"{problem.n_vehicles} vehicles, {problem.n_slots} slots of "
-        f"{problem.slot_minutes} min"
+        f"{problem.slot_minutes} min{starts}"
     )
     table.add_column("")
     for result in schedules:
@@ -111,7 +120,8 @@ def summary_table(problem: Problem, schedules: list[Schedule]) -> Table:
 
 
 def print_details(problem: Problem, result: Schedule, limit: int = 10) -> None:
-    """Site and solver notes, the discharge blocks and the vehicles short of their target."""
+    """Site and solver notes, the discharge blocks and the vehicles short of their target (in
+    local clock time when the problem has a start, else in slots)."""
     for note in result.site_notes:
         console.print(f"[yellow]{result.method}: {shown(note)}[/]")
     for note in result.solver.notes:
@@ -160,7 +170,10 @@ def schedule_command(
         ),
     ] = DEFAULT_TIME_BUDGET_S,
 ) -> None:
-    """Schedule PROBLEM.json, verify the result independently and write SCHEDULE.json."""
+    """Schedule a problem file with the exact scheduler.
+
+    The plan is verified independently and written as a schedule file (JSON).
+    """
     check_output(output, "--output")
     problem = read_problem(problem_path)
     outcome = run_plan(problem, method.value, solver=solver.value, time_limit_s=time_limit_s)
@@ -179,7 +192,10 @@ def verify_command(
         Path, typer.Argument(metavar="SCHEDULE.json", parser=path_text("SCHEDULE.json"))
     ],
 ) -> None:
-    """Check a schedule file against every rule of its problem; exit 0 only if all hold."""
+    """Check a schedule file against every rule of its problem.
+
+    Exit 0 only if every rule holds.
+    """
     problem = read_problem(problem_path)
     with bad_input(str(schedule_path)):
         report = scheduling.check(problem, load_schedule_document(schedule_path))
@@ -197,7 +213,10 @@ def example_problem_command(
     output: Annotated[Path, output_option("Problem file to write.")] = Path("problem.json"),
     seed: Annotated[int, Seed] = 0,
 ) -> None:
-    """Write a realistic example problem: homes and cars behind one transformer, one night."""
+    """Write an example problem file (format v1).
+
+    Homes and cars behind one transformer, one night, on realistic data.
+    """
     check_output(output, "--output")
     problem = example_problem(vehicles, seed=seed)
     write_json_atomically(output, problem_to_dict(problem, name=f"example-{vehicles}-seed{seed}"))
@@ -210,12 +229,22 @@ def example_problem_command(
 def schedule_demo_command(
     vehicles: Annotated[int, Vehicles] = 200,
     output_dir: Annotated[
-        Path, typer.Option("--output-dir", "-o", parser=path_text("--output-dir"))
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            parser=path_text("--output"),
+            metavar="DIR",
+            help="The folder to write the problem and the LP schedule into.",
+        ),
     ] = Path("out/schedule-demo"),
     seed: Annotated[int, Seed] = 7,
 ) -> None:
-    """Schedule one generated night with and without V2G; print the comparison."""
-    check_output(output_dir, "--output-dir", "folder")
+    """Schedule an example night with and without V2G.
+
+    Prints the comparison and writes the problem and the LP schedule.
+    """
+    check_output(output_dir, "--output", "folder")
     problem = example_problem(vehicles, seed=seed)
     outcome = run_plan(problem, "lp")
     baseline, optimal = outcome.shown

@@ -221,7 +221,7 @@ class Controller:
             result = schedule(problem, "lp", time_limit_s=self.config.time_budget_s)
         except SolverError as error:
             return self._reject(problem, t, f"the solver failed: {error}")
-        check = verify(problem, result, check_site_limits=False)
+        check = verify(problem, result)  # every rule, the site limits too
         if not check.ok:
             broken = "; ".join(str(v) for v in check.violations[:3])
             return self._reject(problem, t, f"the plan failed verification: {broken}")

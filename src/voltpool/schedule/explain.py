@@ -1,10 +1,16 @@
-"""Plain-words explanations: why a vehicle misses its target, where a site limit is exceeded."""
+"""Plain-words explanations: why a vehicle misses its target, where a site limit is exceeded.
+
+A problem with a ``start`` is told in local clock time (``18:00-20:15 (Tue 14 Jan)``, in the
+problem's time zone); one without keeps slot numbers (``slots 23-32``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 
 from voltpool.model import Problem
 from voltpool.model.physics import fleet_cycle_depth_cost_slots, true_runs
@@ -13,6 +19,34 @@ SHORTFALL_TOLERANCE_KWH = 1e-3
 """Shortfalls below 1 Wh are numerical noise, not a missed target."""
 
 LIMIT_TOLERANCE_KW = 1e-4
+
+
+def local_time(problem: Problem, slot: int) -> pd.Timestamp | None:
+    """Where ``slot`` starts (``slot = T`` is where the last one ends) in the problem's time
+    zone, or None when the problem has no start."""
+    clock = problem.clock
+    return None if clock is None else clock.time(slot).tz_convert(ZoneInfo(problem.timezone))
+
+
+def _day(stamp: pd.Timestamp) -> str:
+    return f"{stamp:%a} {stamp.day} {stamp:%b}"
+
+
+def moment(problem: Problem, slot: int) -> str:
+    """``slot 23``, or with a start ``18:15 (Tue 14 Jan)``: where ``slot`` starts."""
+    stamp = local_time(problem, slot)
+    return f"slot {slot}" if stamp is None else f"{stamp:%H:%M} ({_day(stamp)})"
+
+
+def span(problem: Problem, start_slot: int, end_slot: int) -> str:
+    """Slots ``start_slot .. end_slot - 1``: ``slots 23-32``, or with a start
+    ``18:00-20:15 (Tue 14 Jan)`` (``23:00-01:15 (Tue 14 - Wed 15 Jan)`` across midnight)."""
+    begin, end = local_time(problem, start_slot), local_time(problem, end_slot)
+    if begin is None or end is None:
+        return f"slots {start_slot}-{end_slot - 1}"
+    last = end - pd.Timedelta(minutes=problem.slot_minutes)
+    days = _day(begin) if begin.date() == last.date() else f"{_day(begin)} - {_day(last)}"
+    return f"{begin:%H:%M}-{end:%H:%M} ({days})"
 
 
 def reachable_energy_kwh(problem: Problem) -> np.ndarray:
@@ -151,8 +185,8 @@ def site_limit_notes(problem: Problem, net_kw: np.ndarray) -> list[str]:
         notes.append(
             f"site {direction} limit {describe_limit(limit[over])} kW exceeded in "
             f"{slots.size} slot(s) "
-            f"(first slot {slots[0]}, worst by {excess_kw.max():.2f} kW at slot "
-            f"{int(np.argmax(excess_kw))}): {cause}"
+            f"(first {moment(problem, int(slots[0]))}, worst by {excess_kw.max():.2f} kW at "
+            f"{moment(problem, int(np.argmax(excess_kw)))}): {cause}"
         )
     return notes
 
@@ -163,7 +197,8 @@ class DischargeBlock:
 
     ``worth_per_kwh`` values each discharged kWh (AC side) at the import price where the site
     still imports (it replaces bought energy) and at the export price where it exports;
-    ``wear_per_kwh`` is the throughput cost plus the cycle-depth cost the block incurred.
+    ``wear_per_kwh`` is the throughput cost plus the cycle-depth cost the block incurred;
+    ``when`` says when it runs (:func:`span`: clock time when the problem has a start).
     """
 
     vehicle_id: str
@@ -172,10 +207,11 @@ class DischargeBlock:
     energy_kwh: float
     worth_per_kwh: float
     wear_per_kwh: float
+    when: str
 
     def __str__(self) -> str:
         return (
-            f"{self.vehicle_id} slots {self.start_slot}-{self.end_slot - 1}: gave "
+            f"{self.vehicle_id} {self.when}: gave "
             f"{self.energy_kwh:.2f} kWh worth {self.worth_per_kwh:.3f}/kWh against battery wear "
             f"{self.wear_per_kwh:.3f}/kWh"
         )
@@ -197,6 +233,14 @@ def discharge_blocks(
         worth = float((-power_kw[n, window] * dt_h * price[window]).sum())
         wear = energy * fleet.degradation_cost_per_kwh[n] + float(cycle[n, window].sum())
         blocks.append(
-            DischargeBlock(fleet.ids[n], start, end, energy, worth / energy, wear / energy)
+            DischargeBlock(
+                fleet.ids[n],
+                start,
+                end,
+                energy,
+                worth / energy,
+                wear / energy,
+                span(problem, start, end),
+            )
         )
     return blocks
