@@ -110,14 +110,17 @@ def corruptions(problem: Problem, good: Schedule, n: int) -> dict[str, tuple[Sch
             dataclasses.replace(missed, shortfall_kwh=good.shortfall_kwh),
             "shortfall",
         )
+    # 1 kW beyond the limit, or beyond what the base load alone draws where it breaks the limit
+    # (the vehicles may only reduce that excess)
     net = good.site_net_load_kw[t0]
+    base = float(site.base_load_kw[t0])
     import_limit = float(site.import_limit_slots_kw[t0])
     if np.isfinite(import_limit):
-        power_kw = float(good.power_kw[n, t0]) + import_limit - net + 1.0
+        power_kw = float(good.power_kw[n, t0]) + max(import_limit, base) - net + 1.0
         found["site import above its limit"] = (one_slot(t0, power_kw), "import_limit")
     export_limit = float(site.export_limit_slots_kw[t0])
     if np.isfinite(export_limit):
-        power_kw = float(good.power_kw[n, t0]) - export_limit - net - 1.0
+        power_kw = float(good.power_kw[n, t0]) - max(export_limit, -base) - net - 1.0
         found["site export above its limit"] = (one_slot(t0, power_kw), "export_limit")
     return found
 

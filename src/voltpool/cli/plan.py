@@ -443,8 +443,9 @@ def plan_command(
 ) -> None:
     """Plan my car tonight, in local time.
 
-    When to charge and when to give energy back: plans the car's night at home with the exact scheduler, checks the plan independently and
-    compares it with charging at once on plug-in.
+    When to charge and when to give energy back: plans the car's night at home with the exact
+    scheduler, checks the plan independently and compares it with charging at once on
+    plug-in.
     """
     issues: list[FieldIssue] = []
     zone_issue = timezone_issue(timezone, "--timezone")
