@@ -13,9 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from voltpool.battery import CHEMISTRY_CELLS
-from voltpool.battery.calibrate import calibrate, daily_cycle_soc, lower_convex_envelope
+from voltpool.battery.calibrate import STANDARD_COMMUTE, DrivingDay, calibrate
 from voltpool.battery.health import health_report, repeat_to
 from voltpool.cli import app
+from voltpool.errors import ProblemError
 from voltpool.scenario.model import BatterySpec
 
 runner = CliRunner()
@@ -24,37 +25,39 @@ runner = CliRunner()
 @pytest.mark.parametrize("chemistry", sorted(CHEMISTRY_CELLS))
 def test_calibrated_costs_are_convex_and_positive(chemistry: str) -> None:
     fit = calibrate(CHEMISTRY_CELLS[chemistry], 120.0, 0.7, 20.0, 4)
-    assert fit.wohler_b >= 1.0 and fit.wohler_a > 0
-    assert np.all(np.diff(fit.cycle_depth_cost_per_kwh) >= -1e-15)
+    assert np.all(np.diff(fit.cycle_depth_cost_per_kwh) >= 0)
     assert np.all(fit.cycle_depth_cost_per_kwh > 0)
     slopes = np.diff(fit.dwell_cost_per_h_per_kwh) / np.diff(fit.dwell_soc)
     assert np.all(np.diff(slopes) >= -1e-15)
-    # the envelope never over-charges what the ageing model says
-    assert np.all(fit.dwell_cost_per_h_per_kwh <= fit.dwell_measured_per_h_per_kwh + 1e-15)
-    # phi grows with depth: deeper daily cycles wear more
-    assert np.all(np.diff(fit.phi_measured) > 0)
+    assert np.all(fit.dwell_cost_per_h_per_kwh >= 0)
+    # deeper V2G from the arrival SoC wears more per kWh given back
+    assert np.all(np.diff(fit.v2g_cycling_cost_per_kwh) > 0)
+    assert fit.warnings == ()
 
 
 def test_calibration_scales_with_pack_value() -> None:
     cheap = calibrate(CHEMISTRY_CELLS["nmc"], 60.0)
     dear = calibrate(CHEMISTRY_CELLS["nmc"], 120.0)
     np.testing.assert_allclose(dear.cycle_depth_cost_per_kwh, 2 * cheap.cycle_depth_cost_per_kwh)
+    np.testing.assert_allclose(dear.dwell_cost_per_h_per_kwh, 2 * cheap.dwell_cost_per_h_per_kwh)
     assert dear.throughput_cost_per_kwh == pytest.approx(2 * cheap.throughput_cost_per_kwh)
 
 
-def test_daily_cycle_has_the_asked_depth() -> None:
-    soc = daily_cycle_soc(0.3, 2)
-    assert soc.max() - soc.min() == pytest.approx(0.3)
-    assert soc.mean() == pytest.approx(np.mean(soc[:96]))
-
-
-def test_lower_convex_envelope() -> None:
-    x = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
-    y = np.array([0.0, 2.0, 1.0, 1.5, 4.0])
-    envelope = lower_convex_envelope(x, y)
-    assert np.all(envelope <= y + 1e-12)
-    assert np.all(np.diff(np.diff(envelope)) >= -1e-12)
-    assert envelope[0] == 0.0 and envelope[-1] == 4.0
+def test_standard_commute_days() -> None:
+    day = STANDARD_COMMUTE
+    base = day.soc(day.charging())
+    assert (
+        base.size == 96 and base.max() == pytest.approx(0.8) and base.min() == pytest.approx(0.55)
+    )
+    v2g = day.soc(day.giving_back(0.25))
+    assert v2g.min() == pytest.approx(0.25) and v2g[0] == pytest.approx(0.8)
+    plugged = day.plugged_soc(day.giving_back(0.0))  # 5.5 h down, 8 h back: the whole plug-in
+    assert plugged[0] == pytest.approx(0.55) and plugged[-1] == pytest.approx(0.8)
+    assert np.abs(np.diff(plugged)).max() <= 0.1 * 0.25 + 1e-12  # never faster than 0.1 C
+    dwell = day.plugged_soc(day.dwelling(1.0))
+    assert (dwell == 1.0).sum() == 4  # one hour at 15-minute steps
+    with pytest.raises(ProblemError, match="charge_start_hour"):
+        DrivingDay(charge_start_hour=19.0)
 
 
 def test_repeat_to_joins_without_a_jump() -> None:

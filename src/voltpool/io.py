@@ -27,6 +27,7 @@ from voltpool import GENERATOR, gate
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.model import DEFAULT_UNMET_PENALTY_PER_KWH, Fleet, Problem, Site, Tariff, Transfers
 from voltpool.model.problem import DEFAULT_TIMEZONE, start_issue, timezone_issue
+from voltpool.model.tariffs import tariff_preset
 from voltpool.schedule import Schedule
 from voltpool.schedule.explain import discharge_blocks, local_time
 
@@ -74,8 +75,9 @@ def schema_issues(document: Any, schema: dict[str, Any] | None = None) -> list[F
     errors = sorted(found, key=lambda e: list(map(str, e.path)))
     issues = []
     for error in errors[: gate.ISSUES_MAX]:
-        if error.validator == "oneOf" and error.context:
-            # "one number or an array": report why the matching alternative failed
+        if error.validator in ("oneOf", "anyOf") and error.context:
+            # "one number or an array", "the prices or a preset": report why an alternative
+            # failed
             relevant = [e for e in error.context if e.validator != "type"]
             error = relevant[0] if relevant else jsonschema.exceptions.best_match(error.context)
         issues.append(FieldIssue(_path(error.absolute_path), _schema_message(error)))
@@ -134,36 +136,89 @@ def _start_from(text: str | None) -> tuple[datetime | None, list[FieldIssue]]:
 
 
 def _built(document: dict[str, Any], start: datetime | None, timezone: str) -> Problem:
-    """The problem of a document that passed its schema (raises ProblemError)."""
+    """The problem of a document that passed its schema (raises ProblemError listing the
+    tariff's issues with every other)."""
     site = document["site"]
-    tariff = document["tariff"]
-    vehicles = document["vehicles"]
-    fleet = Fleet.from_records(vehicles)
-    return Problem(
-        fleet=fleet,
-        site=Site(
-            base_load_kw=np.asarray(site["base_load_kw"], dtype=float),
-            import_limit_kw=np.asarray(site.get("import_limit_kw", math.inf), dtype=float),
-            export_limit_kw=np.asarray(site.get("export_limit_kw", math.inf), dtype=float),
-        ),
-        tariff=Tariff(
-            import_price_per_kwh=np.asarray(tariff["import_price_per_kwh"], dtype=float),
-            export_price_per_kwh=(
-                np.asarray(tariff["export_price_per_kwh"], dtype=float)
-                if "export_price_per_kwh" in tariff
-                else None
+    base_load_kw = np.asarray(site["base_load_kw"], dtype=float)
+    slot_minutes = document.get("slot_minutes", 15)
+    tariff_issues: list[FieldIssue] = []
+    try:
+        tariff = _tariff_from(document["tariff"], base_load_kw.size, start, slot_minutes)
+    except ProblemError as error:
+        tariff_issues = error.issues
+        tariff = Tariff(np.zeros(base_load_kw.size))
+    try:
+        fleet = Fleet.from_records(document["vehicles"])
+        problem = Problem(
+            fleet=fleet,
+            site=Site(
+                base_load_kw=base_load_kw,
+                import_limit_kw=np.asarray(site.get("import_limit_kw", math.inf), dtype=float),
+                export_limit_kw=np.asarray(site.get("export_limit_kw", math.inf), dtype=float),
             ),
-            peak_price_per_kw=tariff.get("peak_price_per_kw", 0.0),
-            peak_baseline_kw=tariff.get("peak_baseline_kw", 0.0),
-        ),
-        slot_minutes=document.get("slot_minutes", 15),
-        unmet_penalty_per_kwh=float(
-            document.get("unmet_penalty_per_kwh", DEFAULT_UNMET_PENALTY_PER_KWH)
-        ),
-        transfers=_transfers_from(document.get("transfers"), fleet.ids),
-        start=start,
-        timezone=timezone,
-    )
+            tariff=tariff,
+            slot_minutes=slot_minutes,
+            unmet_penalty_per_kwh=float(
+                document.get("unmet_penalty_per_kwh", DEFAULT_UNMET_PENALTY_PER_KWH)
+            ),
+            transfers=_transfers_from(document.get("transfers"), fleet.ids),
+            start=start,
+            timezone=timezone,
+        )
+    except ProblemError as error:
+        raise ProblemError(tariff_issues + error.issues) from None
+    if tariff_issues:
+        raise ProblemError(tariff_issues)
+    return problem
+
+
+def _tariff_from(
+    tariff: dict[str, Any], n_slots: int, start: datetime | None, slot_minutes: int
+) -> Tariff:
+    """The problem's tariff: its price arrays, or its preset expanded into them on the
+    problem's slots (:meth:`voltpool.model.tariffs.RetailTariff.tariff`; raises ProblemError).
+    """
+    peak = {
+        "peak_price_per_kw": tariff.get("peak_price_per_kw", 0.0),
+        "peak_baseline_kw": tariff.get("peak_baseline_kw", 0.0),
+    }
+    if "preset" not in tariff:
+        if "day_ahead_price_per_kwh" in tariff:
+            rule = "is read only with a tariff preset (tariff.preset)"
+            raise ProblemError([FieldIssue("tariff.day_ahead_price_per_kwh", rule)])
+        export = tariff.get("export_price_per_kwh")
+        return Tariff(
+            import_price_per_kwh=np.asarray(tariff["import_price_per_kwh"], dtype=float),
+            export_price_per_kwh=None if export is None else np.asarray(export, dtype=float),
+            **peak,
+        )
+    issues = [
+        FieldIssue(f"tariff.{key}", "give either the price arrays or tariff.preset, not both")
+        for key in ("import_price_per_kwh", "export_price_per_kwh")
+        if key in tariff
+    ]
+    try:
+        preset = tariff_preset(tariff["preset"])
+    except ProblemError as error:
+        raise ProblemError(issues + error.issues) from None
+    day_ahead = tariff.get("day_ahead_price_per_kwh")
+    if day_ahead is not None and not preset.needs_day_ahead:
+        uses = f"its energy is {preset.energy}, its export {preset.export}"
+        rule = f"is not used by {preset.name!r} ({uses})"
+        issues.append(FieldIssue("tariff.day_ahead_price_per_kwh", rule))
+    slot_start = None
+    if start is not None:
+        first = pd.Timestamp(start).tz_convert("UTC")
+        slot_start = pd.date_range(first, periods=n_slots, freq=f"{slot_minutes}min")
+    try:
+        expanded = preset.tariff(
+            n_slots, None if day_ahead is None else np.asarray(day_ahead, float), slot_start, **peak
+        )
+    except ProblemError as error:
+        issues += error.issues
+    if issues:
+        raise ProblemError(issues)
+    return expanded
 
 
 def _transfers_from(records: list[dict[str, Any]] | None, ids: tuple[str, ...]) -> Transfers | None:

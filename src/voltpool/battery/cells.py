@@ -19,6 +19,7 @@ restarting it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
@@ -70,6 +71,9 @@ class Cell(Protocol):
     blast_class: ClassVar[str]
     label: ClassVar[str]
     capacity_ah: ClassVar[float]
+    temperature_range_c: ClassVar[tuple[float, float]]
+    """Cell temperatures the model was fitted on, BLAST-Lite's ``experimental_range
+    ["cycling_temperature"]``; outside it the model extrapolates. [°C]"""
 
     def step(
         self, chunk: Chunk, loss_cal: np.ndarray, loss_cyc: np.ndarray
@@ -98,7 +102,8 @@ class Nmc622GrDenso50Ah:
       (power-law state steps; a cycling step above 0.01 is replaced by ``5e-4 * dEFC``, BLAST-Lite's
       guard against blow-ups early in life).
 
-    Valid (per BLAST-Lite) for 10-60 °C, DOD 0.1-1, up to 1C. No knee (lithium plating) is
+    Valid (BLAST-Lite's ``experimental_range``: cycling temperature 10-60 °C; calendar data
+    10-60 °C, 10-100 % SoC) for DOD 0.1-1, up to 1C. No knee (lithium plating) is
     modelled. ``b1t`` turns negative below about 2 % mean SoC (a calendar *gain*, as in
     BLAST-Lite).
     """
@@ -108,6 +113,7 @@ class Nmc622GrDenso50Ah:
     blast_class: ClassVar[str] = "Nmc622_Gr_DENSO50Ah_Battery"
     label: ClassVar[str] = "NMC622-Gr DENSO 50 Ah"
     capacity_ah: ClassVar[float] = 50.0
+    temperature_range_c: ClassVar[tuple[float, float]] = (10.0, 60.0)
 
     b1t_ea: ClassVar[float] = 37000.0
     b1t: ClassVar[tuple[float, ...]] = (-0.000197, 0.0101, -0.0157, 0.00835, -4.06e-6, 3.32e-5)
@@ -161,8 +167,9 @@ class LfpGr250AhPrismatic:
     - ``k_cyc = (4.38e-8 + 1.55e-8 d + 1.68e-7 C) <exp(2190/T) + exp(-1.55e5/T)>``,
       ``qLoss_EFC = k_cyc * EFC^0.828`` (d: DOD, C: mean |C-rate| [1/h] over the chunk)
 
-    Valid (per BLAST-Lite) for cycling at 10-45 °C, charge up to 0.65C, discharge up to 1C;
-    cycle-fade temperature dependence extrapolates poorly outside that range. No knee.
+    Valid (BLAST-Lite's ``experimental_range``) for cycling at 10-45 °C, charge up to 0.65C,
+    discharge up to 1C; BLAST-Lite warns that the cycle-fade temperature dependence extrapolates
+    poorly outside that range. No knee.
     """
 
     name: ClassVar[str] = "lfp_gr_250ah_prismatic"
@@ -170,6 +177,7 @@ class LfpGr250AhPrismatic:
     blast_class: ClassVar[str] = "Lfp_Gr_250AhPrismatic"
     label: ClassVar[str] = "LFP-Gr 250 Ah prismatic"
     capacity_ah: ClassVar[float] = 250.0
+    temperature_range_c: ClassVar[tuple[float, float]] = (10.0, 45.0)
 
     p1: ClassVar[float] = 8.37e4
     p2: ClassVar[float] = -5.21e3
@@ -214,7 +222,9 @@ class NcaGrPanasonic3Ah:
       ``qLoss_EFC = k_cyc * EFC^0.699`` (the temperature factor is ~2: BLAST-Lite's fit has no
       effective temperature dependence of cycling fade; DOD dependence is assumed linear)
 
-    Valid (per BLAST-Lite) for cycling at 15-35 °C; no knee is predicted.
+    Valid (BLAST-Lite's ``experimental_range``) for cycling at 15-35 °C (its docstring: cycle
+    ageing modelled at 25, 35 and 45 °C, calendar data at 25, 40 and 50 °C; predictions outside
+    may be optimistic); no knee is predicted.
     """
 
     name: ClassVar[str] = "nca_gr_panasonic_3ah"
@@ -222,6 +232,7 @@ class NcaGrPanasonic3Ah:
     blast_class: ClassVar[str] = "Nca_Gr_Panasonic3Ah_Battery"
     label: ClassVar[str] = "NCA-Gr Panasonic 18650B"
     capacity_ah: ClassVar[float] = 3.2
+    temperature_range_c: ClassVar[tuple[float, float]] = (15.0, 35.0)
 
     qcal_a: ClassVar[float] = 75.4
     qcal_b: ClassVar[float] = -3.34e3
@@ -293,6 +304,29 @@ the likeliest for a car of the listed capacity registered in the Netherlands aro
 All NMC variants map to one cell model (NMC622, :class:`Nmc622GrDenso50Ah`); high-nickel NMC811
 cells age differently and are not separated.
 """
+
+
+def temperature_warning(cell: str, temperature_c: float) -> str | None:
+    """A warning when ``temperature_c`` [°C] is outside the range ``cell`` was fitted on, else None.
+
+    ``cell`` is a name in :data:`CELLS` or a chemistry key of :data:`CHEMISTRY_CELLS`. The range
+    is the cell's ``temperature_range_c`` (BLAST-Lite's ``experimental_range``).
+    """
+    model = CELLS[CHEMISTRY_CELLS.get(cell.lower(), cell)]
+    low, high = model.temperature_range_c
+    if low <= temperature_c <= high:
+        return None
+    return (
+        f"{model.label} ({model.chemistry}) ageing model: {temperature_c:g} °C is outside the "
+        f"{low:g}-{high:g} °C it was fitted on (BLAST-Lite's experimental range); its fade and "
+        f"wear costs there are extrapolations"
+    )
+
+
+def temperature_warnings(cells: Iterable[str], temperature_c: float) -> tuple[str, ...]:
+    """:func:`temperature_warning` for each distinct cell or chemistry of ``cells``, in order."""
+    found = (temperature_warning(c, temperature_c) for c in dict.fromkeys(map(str, cells)))
+    return tuple(w for w in found if w is not None)
 
 
 def _normalize_model(model: str) -> str:

@@ -5,15 +5,18 @@ chemistry (:func:`voltpool.battery.fade_by_chemistry`, BLAST-Lite's models): cap
 the simulated period split into its calendar and cycling parts, and the same period repeated
 until the end of the warranty, against the end-of-life threshold. The **counterfactual** is the
 same cars on the same trips with smart one-way charging (``smart``): a policy's extra wear is the
-capacity it has lost by the end of the warranty beyond the counterfactual's, valued at the
-pack's value per kWh of capacity, and divided by the energy the car gave back over those years.
+capacity it has lost by the end of the warranty beyond the counterfactual's, valued with the one
+valuation of wear the LP's costs use too (:func:`voltpool.battery.valuation.value_per_fade_per_kwh`;
+by default the pack's value per kWh of capacity lost), and divided by the energy the car gave
+back over those years.
 (Differences over one simulated week of a new battery would exaggerate: fade is steepest at the
 start of life.) Each repetition of the period is detrended so that it ends at the SoC it started
 from: a jump at the seam would add an artificial cycle every period.
 
 Assumptions, stated because they matter: cars start new; the cell temperature is one constant
 (no thermal model, no pack buffer, no knee: BLAST-Lite's fitted cells age smoothly); the period's
-SoC pattern repeats unchanged for the whole projection.
+SoC pattern repeats unchanged for the whole projection. :attr:`HealthReport.warnings` names every
+cell whose fitted temperature range the battery temperature is outside.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from voltpool.battery.ageing import fade_by_chemistry
+from voltpool.battery.cells import temperature_warnings
+from voltpool.battery.valuation import DEFAULT_VALUATION, value_per_fade_per_kwh
 
 SECONDS_PER_YEAR = 365 * 86_400.0
 COUNTERFACTUAL = "smart"
@@ -65,6 +70,20 @@ class HealthReport:
     period_days: float
     policies: dict[str, PolicyHealth]
     counterfactual: str
+    valuation: str = DEFAULT_VALUATION
+
+    @property
+    def value_per_fade_per_kwh(self) -> float:
+        """What one unit of relative fade costs per kWh of capacity. [EUR/kWh]"""
+        battery = self.battery
+        return value_per_fade_per_kwh(
+            battery.pack_value_per_kwh, battery.end_of_life_capacity, self.valuation
+        )
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One per cell of the fleet whose fitted temperature range excludes the battery's."""
+        return temperature_warnings(self.chemistry.tolist(), self.battery.temperature_c)
 
     @property
     def repetitions(self) -> float:
@@ -78,7 +97,7 @@ class HealthReport:
         for name, health in self.policies.items():
             extra_loss = base.capacity_at_warranty - health.capacity_at_warranty
             extra_kwh = extra_loss * self.capacity_kwh
-            extra_eur = extra_kwh * self.battery.pack_value_per_kwh
+            extra_eur = extra_kwh * self.value_per_fade_per_kwh
             lifetime_v2g = health.v2g_kwh * self.repetitions
             with np.errstate(divide="ignore", invalid="ignore"):
                 per_kwh = np.where(lifetime_v2g > 1e-6, extra_eur / lifetime_v2g, np.nan)
@@ -163,11 +182,15 @@ def health_report(
     chemistry: np.ndarray,
     capacity_kwh: np.ndarray,
     battery: BatterySpec,
+    valuation: str = DEFAULT_VALUATION,
 ) -> HealthReport:
     """Fade per car and policy from SoC traces ``[N, T+1]`` (see the module docstring).
 
-    The counterfactual is ``smart`` when simulated, else the first policy.
+    The counterfactual is ``smart`` when simulated, else the first policy; ``valuation`` is
+    ``"capacity"`` or ``"replacement"`` (:mod:`voltpool.battery.valuation`).
     """
+    # refuse a bad valuation before the ageing runs
+    value_per_fade_per_kwh(battery.pack_value_per_kwh, battery.end_of_life_capacity, valuation)
     policies: dict[str, PolicyHealth] = {}
     for name, soc in soc_by_policy.items():
         time_s = np.arange(soc.shape[1]) * dt_h * 3600.0
@@ -193,11 +216,15 @@ def health_report(
         period_days=(first_soc.shape[1] - 1) * dt_h / 24.0,
         policies=policies,
         counterfactual=counterfactual,
+        valuation=valuation,
     )
 
 
 def health_from_runs(
-    runs: dict[str, object], chemistry: np.ndarray, battery: BatterySpec
+    runs: dict[str, object],
+    chemistry: np.ndarray,
+    battery: BatterySpec,
+    valuation: str = DEFAULT_VALUATION,
 ) -> HealthReport:
     """:func:`health_report` of simulated :class:`~voltpool.simulate.result.PolicyRun` objects."""
     first = next(iter(runs.values()))
@@ -212,4 +239,5 @@ def health_from_runs(
         chemistry,
         first.capacity_kwh,  # type: ignore[attr-defined]
         battery,
+        valuation,
     )

@@ -6,10 +6,12 @@ the answer. :mod:`~voltpool.cli.common` holds the consoles, the exit codes and t
 bad-input message.
 
 - :mod:`~voltpool.cli.plan`: ``plan`` (my car tonight, in local time);
+- :mod:`~voltpool.cli.value`: ``value`` (does V2G pay? each tariff, V2G against smart);
 - :mod:`~voltpool.cli.schedule`: ``schedule``, ``verify``, ``example-problem``,
   ``schedule-demo``;
 - :mod:`~voltpool.cli.simulate`: ``simulate``, ``demo``;
 - :mod:`~voltpool.cli.scenario`: ``scenario list|show``;
+- :mod:`~voltpool.cli.tariff`: ``tariff list|show`` (the shipped tariff presets);
 - :mod:`~voltpool.cli.battery`: ``battery calibrate|report``;
 - :mod:`~voltpool.cli.ledger`: ``ledger ...``;
 - :mod:`~voltpool.cli.share`: ``share run|check|list|show``;
@@ -41,6 +43,8 @@ from voltpool.cli.schedule import (
 )
 from voltpool.cli.share import share_app
 from voltpool.cli.simulate import demo_command, simulate_command
+from voltpool.cli.tariff import tariff_app
+from voltpool.cli.value import value_command
 
 app = typer.Typer(
     help="voltpool: schedule bidirectional EV charging (V2G, V2H, V2V) and compare it with "
@@ -75,6 +79,7 @@ def _options(
 app.command("demo")(demo_command)
 app.command("simulate")(simulate_command)
 app.command("plan")(plan_command)
+app.command("value")(value_command)
 app.command("schedule")(schedule_command)
 app.command("verify")(verify_command)
 app.command("example-problem")(example_problem_command)
@@ -83,6 +88,7 @@ app.add_typer(backup_app, name="backup")
 app.add_typer(share_app, name="share")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(tariff_app, name="tariff")
 app.add_typer(battery_app, name="battery")
 
 

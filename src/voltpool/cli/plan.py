@@ -2,6 +2,7 @@
 
     voltpool plan --capacity-kwh 77 --soc-now 35 --target 80 --plugged 18:00 --leave 07:30 \\
         --date 2024-01-16 --prices day-ahead -o plan.json --save-problem problem.json
+    voltpool plan --date 2024-01-16 --plugged 18:00 --tariff nl-dynamic-2024
 
 Every option is checked before any work: all broken rules at once, each naming its option,
 exit 2, nothing written. The plan is :func:`voltpool.service.tonight.plan_tonight`'s (the exact
@@ -40,18 +41,19 @@ from voltpool.errors import FieldIssue, ProblemError
 from voltpool.io import problem_to_dict, schedule_to_dict
 from voltpool.model import DEFAULT_CHARGE_EFFICIENCY
 from voltpool.model.problem import timezone_issue
+from voltpool.model.tariffs import RetailTariff, tariff_preset, tariff_presets
 from voltpool.schedule.explain import moment, span
 from voltpool.service.tonight import (
     BREAKER_KW,
+    FLAT,
     HOUSE_LOAD_KW,
     Block,
     Car,
-    DayAheadPrice,
-    FlatPrice,
     Home,
     Night,
-    Prices,
     Tonight,
+    day_ahead_prices,
+    flat_prices,
     plan_tonight,
     reference_defaults,
 )
@@ -69,7 +71,6 @@ PRICE_PER_KWH_MAX = 100.0
 TIME_OF_DAY = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?([+-].*|Z)?")
-CURRENCY = "EUR"
 DEFAULTS = reference_defaults()
 
 
@@ -192,13 +193,30 @@ def parse_night(plugged: str | None, leave: str, evening: str | None, zone: Zone
 
 
 def parse_prices(
-    kind: PriceKind,
+    kind: PriceKind | None,
     price_per_kwh: float | None,
     export_price_per_kwh: float | None,
     grid_fee_per_kwh: float | None,
-) -> Prices:
-    """The tariff the options name (raises ProblemError naming each option in conflict)."""
+    preset: str | None = None,
+) -> RetailTariff:
+    """The tariff the options name: ``--tariff``'s preset, or ``--prices`` (default flat)
+    with its prices (raises ProblemError naming each option in conflict)."""
     issues: list[FieldIssue] = []
+    if preset is not None:
+        for field, value in (
+            ("--prices", kind),
+            ("--price-per-kwh", price_per_kwh),
+            ("--export-price-per-kwh", export_price_per_kwh),
+            ("--grid-fee-per-kwh", grid_fee_per_kwh),
+        ):
+            if value is not None:
+                issues.append(
+                    FieldIssue(field, "leave it out with --tariff: the preset sets the prices")
+                )
+        tariff = _collect(issues, lambda: tariff_preset(preset, "--tariff"))
+        if issues or tariff is None:
+            raise ProblemError(issues)
+        return tariff
     if kind is PriceKind.day_ahead:
         for field, value in (
             ("--price-per-kwh", price_per_kwh),
@@ -208,7 +226,7 @@ def parse_prices(
                 issues.append(
                     FieldIssue(field, "is for --prices flat; day-ahead prices set both prices")
                 )
-        prices: Prices = DayAheadPrice(
+        prices = day_ahead_prices(
             DEFAULTS.grid_fee_per_kwh if grid_fee_per_kwh is None else grid_fee_per_kwh
         )
     else:
@@ -224,7 +242,7 @@ def parse_prices(
                     f"({import_price:g})",
                 )
             )
-        prices = FlatPrice(import_price, export_price)
+        prices = flat_prices(import_price, export_price)
     if issues:
         raise ProblemError(issues)
     return prices
@@ -378,13 +396,25 @@ def plan_command(
         ),
     ] = BREAKER_KW,
     prices: Annotated[
-        PriceKind,
+        PriceKind | None,
         typer.Option(
             help="flat: one price all night (--price-per-kwh); day-ahead: the shipped "
             "ENTSO-E day-ahead prices of the Netherlands for the night (2015 to early 2025) "
-            "plus --grid-fee-per-kwh on imports, exports earning the bare day-ahead price.",
+            "plus --grid-fee-per-kwh on imports, exports earning the bare day-ahead price. "
+            "Default: flat, unless --tariff.",
         ),
-    ] = PriceKind.flat,
+    ] = None,
+    tariff_name: Annotated[
+        str | None,
+        typer.Option(
+            "--tariff",
+            parser=bounded_text("--tariff"),
+            metavar="PRESET",
+            help="A tariff preset instead of --prices: "
+            f"{', '.join(tariff_presets())} (docs/tariffs.md). Its prices for the night; "
+            "day-ahead ones from the shipped prices. Money is then in its currency.",
+        ),
+    ] = None,
     price_per_kwh: Annotated[
         float | None,
         typer.Option(
@@ -418,7 +448,8 @@ def plan_command(
         typer.Option(
             parser=decimal("--wear-per-kwh", 0.0, PRICE_PER_KWH_MAX),
             metavar="EUR",
-            help="Battery wear per kWh given back, EUR (the simulator's default).",
+            help="Battery wear per kWh given back, in the tariff's currency (the "
+            "simulator's default, in EUR).",
         ),
     ] = DEFAULTS.wear_per_kwh,
     output: Annotated[
@@ -458,9 +489,12 @@ def plan_command(
         else _collect(issues, lambda: parse_night(plugged, leave, evening, zone))
     )
     tariff = _collect(
-        issues, lambda: parse_prices(prices, price_per_kwh, export_price_per_kwh, grid_fee_per_kwh)
+        issues,
+        lambda: parse_prices(
+            prices, price_per_kwh, export_price_per_kwh, grid_fee_per_kwh, tariff_name
+        ),
     )
-    if isinstance(tariff, DayAheadPrice) and night is not None and zone is not None:
+    if tariff is not None and tariff.needs_day_ahead and night is not None and zone is not None:
         _collect(issues, lambda: check_price_coverage(night, zone))
     if target < reserve:
         issues.append(
@@ -504,7 +538,7 @@ def _say(text: str) -> None:
     console.print(text, highlight=False, soft_wrap=True)
 
 
-def _block_line(tonight: Tonight, block: Block, width: int) -> str:
+def _block_line(tonight: Tonight, block: Block, width: int, currency: str) -> str:
     """One row of the night's table: when, what, mean power, energy, charge, money."""
     when = span(tonight.problem, block.start_slot, block.end_slot).ljust(width)
     if block.kind == "wait":
@@ -515,25 +549,38 @@ def _block_line(tonight: Tonight, block: Block, width: int) -> str:
         f"  {socs:<12}"
     )
     if block.kind == "charge":
-        return f"{row}  costs {block.money:.2f} {CURRENCY}"
+        return f"{row}  costs {block.money:.2f} {currency}"
     where = "to the home and the grid" if block.to_grid else "to the home"
-    return f"{row}  {where}: worth {block.money:.2f} {CURRENCY}, wear {block.wear:.2f} {CURRENCY}"
+    return f"{row}  {where}: worth {block.money:.2f} {currency}, wear {block.wear:.2f} {currency}"
 
 
-def _tariff_text(tariff: Prices, tonight: Tonight) -> str:
-    if isinstance(tariff, FlatPrice):
+def _tariff_text(tariff: RetailTariff, tonight: Tonight) -> str:
+    currency = tariff.currency
+    if tariff.name == FLAT:
         return (
-            f"flat {tariff.import_price_per_kwh:.2f} {CURRENCY}/kWh bought, "
+            f"flat {tariff.energy_price_per_kwh:.2f} {currency}/kWh bought, "
             f"{tariff.export_price_per_kwh:.2f} sent to the grid"
         )
-    bought = tonight.problem.tariff.import_price_per_kwh
-    return (
-        f"day-ahead (ENTSO-E, NL) + {tariff.grid_fee_per_kwh:.2f} grid fee: "
-        f"{bought.min():.2f} to {bought.max():.2f} {CURRENCY}/kWh bought"
+    prices = tonight.problem.tariff
+    bought, sold = prices.import_price_per_kwh, prices.export_price_per_kwh
+    if tariff == day_ahead_prices(tariff.network_fee_per_kwh):
+        return (
+            f"day-ahead (ENTSO-E, NL) + {tariff.network_fee_per_kwh:.2f} grid fee: "
+            f"{bought.min():.2f} to {bought.max():.2f} {currency}/kWh bought"
+        )
+    text = (
+        f"{tariff.name}: {bought.min():.2f} to {bought.max():.2f} {currency}/kWh bought, "
+        f"{sold.min():.2f} to {sold.max():.2f} sent to the grid"
     )
+    if tariff.capacity_price_per_kw_month:
+        text += (
+            f"; capacity tariff {prices.peak_price_per_kw:.2f} {currency}/kW of the month's "
+            f"peak above {prices.peak_baseline_kw:g} kW"
+        )
+    return f"{text}\n  ({tariff.description})"
 
 
-def print_tonight(tonight: Tonight, night: Night, car: Car, tariff: Prices) -> None:
+def print_tonight(tonight: Tonight, night: Night, car: Car, tariff: RetailTariff) -> None:
     """The night's plan in local time: its blocks, the charge at departure, the money."""
     problem = tonight.problem
     n_slots = problem.n_slots
@@ -565,24 +612,25 @@ def print_tonight(tonight: Tonight, night: Night, car: Car, tariff: Prices) -> N
     width = max(len(span(problem, b.start_slot, b.end_slot)) for b in tonight.blocks)
     _say(f"  {'when'.ljust(width)}  {'what':<9}  {'mean power':>10}  {'energy':>10}  charge")
     for block in tonight.blocks:
-        _say(_block_line(tonight, block, width))
+        _say(_block_line(tonight, block, width, tariff.currency))
     _say("")
     verdict = shown(tonight.reason) if tonight.shortfall_kwh else "ready"
     _say(
         f"At departure, {moment(problem, n_slots)}: {tonight.soc_departure:.0%} "
         f"(target {car.soc_target:.0%}): {verdict}"
     )
-    saving = tonight.uncontrolled_cost - tonight.plan_cost
+    saving = round(tonight.uncontrolled_cost - tonight.plan_cost, 2) + 0.0  # no "-0.00"
+    currency = tariff.currency
     _say(
-        f"Money: this plan costs {tonight.plan_cost:.2f} {CURRENCY}, charging at once on "
+        f"Money: this plan costs {tonight.plan_cost:.2f} {currency}, charging at once on "
         f"plug-in {tonight.uncontrolled_cost:.2f}: {saving:.2f} saved"
     )
     if tonight.v2g_earned or tonight.wear_cost:
         _say(
-            f"  included: V2G earned {tonight.v2g_earned:.2f} {CURRENCY}, battery wear "
-            f"{tonight.wear_cost:.2f} {CURRENCY}"
+            f"  included: V2G earned {tonight.v2g_earned:.2f} {currency}, battery wear "
+            f"{tonight.wear_cost:.2f} {currency}"
         )
-    _say(f"  (the home's own load, {tonight.home_cost:.2f} {CURRENCY}, is not counted)")
+    _say(f"  (the home's own load, {tonight.home_cost:.2f} {currency}, is not counted)")
     for note in tonight.result.site_notes:
         console.print(f"[yellow]{shown(note)}[/]", highlight=False)
     checked = tonight.outcome.verification.checked

@@ -27,10 +27,18 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from voltpool import gate
-from voltpool.errors import ProblemError
+from voltpool.errors import FieldIssue, ProblemError
 from voltpool.files.toml import TimeZone, TomlLibrary, validation_issues
+from voltpool.model.tariffs import (
+    DEFAULT_PRESET,
+    RetailTariff,
+    billing_months,
+    tariff_presets,
+    tariff_with,
+)
 
 E = TypeVar("E")
 
@@ -119,10 +127,83 @@ class Transformer(Section):
     export_limit_kw: PositiveFloat | None = None
 
 
+SIMULATOR_CURRENCY = "EUR"
+"""The simulator's money (its reports, battery values and wear costs are in euros)."""
+
+
 class TariffSpec(Section):
-    network_fee_per_kwh: NonNegativeFloat = 0.0
-    export_fee_per_kwh: NonNegativeFloat = 0.0
+    """The prices: a preset (:mod:`voltpool.model.tariffs`, docs/tariffs.md) with some of its
+    values overridden, each override a value the preset's kinds of energy and export use.
+
+    Without ``preset`` the tariff is today's, ``day-ahead-plus-fee`` with the keys'
+    defaults: imports pay day-ahead plus ``network_fee_per_kwh``, exports earn day-ahead minus
+    ``export_fee_per_kwh`` (both 0 unless given). ``peak_price_per_kw`` is the demand charge
+    per kW of the simulated period's highest import; with a capacity tariff the scenario sets
+    it (:meth:`Scenario._capacity_over_the_period`) and it must not be given.
+    """
+
+    preset: str | None = None
+    network_fee_per_kwh: float | None = None
+    export_fee_per_kwh: float | None = None
     peak_price_per_kw: NonNegativeFloat = 0.0
+    energy_price_per_kwh: float | None = None
+    markup_per_kwh: float | None = None
+    energy_tax_per_kwh: float | None = None
+    vat_rate: float | None = None
+    export_tax_refund: bool | None = None
+    export_price_per_kwh: float | None = None
+    capacity_price_per_kw_month: float | None = None
+    capacity_min_kw: float | None = None
+
+    def model(self) -> RetailTariff:
+        """The tariff the section describes (raises ProblemError naming ``tariff.<key>``)."""
+        overrides = self.model_dump(exclude={"preset", "peak_price_per_kw"}, exclude_none=True)
+        if self.preset is None:
+            overrides.setdefault("network_fee_per_kwh", 0.0)
+        return tariff_with(self.preset or DEFAULT_PRESET, overrides)
+
+    @model_validator(mode="after")
+    def _valid(self) -> TariffSpec:
+        preset = self.preset or DEFAULT_PRESET
+        try:
+            tariff = self.model()
+            issues = []
+        except ProblemError as error:  # the demand charge is judged by the preset's
+            tariff = tariff_presets().get(preset)
+            issues = error.issues
+        if tariff is None:
+            raise _located(issues)
+        if "peak_price_per_kw" in self.model_fields_set and (
+            issue := tariff.peak_price_issue(self.peak_price_per_kw, "tariff.peak_price_per_kw")
+        ):
+            issues.append(issue)
+        if tariff.currency != SIMULATOR_CURRENCY:
+            issues.append(
+                FieldIssue(
+                    "tariff.preset",
+                    f"{tariff.name!r} prices in {tariff.currency}; the simulator accounts in "
+                    f"{SIMULATOR_CURRENCY} (battery values, wear, reports): choose a preset in "
+                    f"{SIMULATOR_CURRENCY} (voltpool plan takes any)",
+                )
+            )
+        if issues:
+            raise _located(issues)
+        return self
+
+
+def _located(issues: list[FieldIssue]) -> ValidationError:
+    """``issues`` (paths from ``tariff``) as pydantic's error, located under the section."""
+    return ValidationError.from_exception_data(
+        "TariffSpec",
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("tariff", "{rule}", {"rule": issue.rule}),
+                loc=tuple(issue.field.removeprefix("tariff.").split(".")),
+                input=None,
+            )
+            for issue in issues
+        ],
+    )
 
 
 class Planning(Section):
@@ -334,6 +415,19 @@ class Scenario(Section):
         if len(set(value)) != len(value):
             raise ValueError("policies must not repeat")
         return value
+
+    @model_validator(mode="after")
+    def _capacity_over_the_period(self) -> Scenario:
+        """A capacity tariff's demand charge over the simulated period: the monthly price with
+        VAT times the months the period makes up (:func:`billing_months`; a week of January
+        pays 7/31 of the month's charge per kW of its peak). The simulator bills one peak over
+        the whole period, so across calendar months this bounds the monthly bills from above."""
+        monthly = self.tariff.model().capacity_price_billed_per_kw_month
+        if not monthly:
+            return self
+        period_price = monthly * billing_months(self.start, self.days)
+        tariff = self.tariff.model_copy(update={"peak_price_per_kw": period_price})
+        return self.model_copy(update={"tariff": tariff})
 
     @model_validator(mode="after")
     def _unique_event_ids(self) -> Scenario:

@@ -1,7 +1,7 @@
 """Plan my car tonight: one car at home, plugged in this evening, ready by the morning.
 
     night = Night(plugged, leave, "Europe/Amsterdam")
-    tonight = plan_tonight(car, home, DayAheadPrice(grid_fee_per_kwh=0.12), night)
+    tonight = plan_tonight(car, home, day_ahead_prices(grid_fee_per_kwh=0.12), night)
 
 builds the one-car problem (slots of :data:`~voltpool.model.DEFAULT_SLOT_MINUTES` from the
 plug-in to the departure, with its start and time zone set), schedules it with the exact LP
@@ -9,12 +9,15 @@ through :func:`voltpool.service.scheduling.plan` (verified independently, beside
 uncontrolled baseline: charging at full power from the plug-in) and tells the night as blocks
 of charging, discharging and waiting, with the money each moves.
 
-The defaults a home without a contract of its own takes (the grid fee on day-ahead prices, the
-battery wear per kWh discharged) are those of the simulator's built-in ``neighbourhood``
-scenario (:func:`reference_defaults`), so a plan and a simulation price a night alike.
-Day-ahead prices are the shipped ENTSO-E Netherlands prices
-(:func:`voltpool.data.prices.day_ahead_price_per_kwh`): imports pay them plus the grid fee,
-exports earn the bare price, as in the simulator (``voltpool.simulate.world``).
+The prices are a :class:`~voltpool.model.tariffs.RetailTariff`: a flat contract
+(:func:`flat_prices`), day-ahead plus a grid fee (:func:`day_ahead_prices`) or any tariff
+preset (:func:`voltpool.model.tariffs.tariff_preset`), turned into the night's per-slot prices
+on the night's slots; a capacity tariff bills the night's peak above the preset's minimum
+(the month's earlier peaks are not known here). The defaults a home without a contract of its
+own takes (the grid fee on day-ahead prices, the battery wear per kWh discharged) are those of
+the simulator's built-in ``neighbourhood`` scenario (:func:`reference_defaults`), so a plan and
+a simulation price a night alike. Day-ahead prices are the shipped ENTSO-E Netherlands prices
+(:func:`voltpool.data.prices.day_ahead_price_per_kwh`). Money is in the tariff's currency.
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ from voltpool.model import (
     Problem,
     Site,
     SlotGrid,
-    Tariff,
 )
 from voltpool.model.physics import true_runs
+from voltpool.model.tariffs import DEFAULT_PRESET, RetailTariff, tariff_with
 from voltpool.scenario import load_scenario
 from voltpool.schedule import Schedule, objective_terms
 from voltpool.schedule.explain import SHORTFALL_TOLERANCE_KWH, discharge_blocks
@@ -73,7 +76,7 @@ def reference_defaults() -> ReferenceDefaults:
     """The defaults of the built-in ``neighbourhood`` scenario's tariff and cars."""
     scenario = load_scenario(REFERENCE_SCENARIO)
     return ReferenceDefaults(
-        grid_fee_per_kwh=scenario.tariff.network_fee_per_kwh,
+        grid_fee_per_kwh=scenario.tariff.model().network_fee_per_kwh,
         wear_per_kwh=scenario.vehicles.degradation_cost_per_kwh,
     )
 
@@ -105,23 +108,28 @@ class Home:
     """The connection's limit, the same for import and export. [kW]"""
 
 
-@dataclass(frozen=True)
-class FlatPrice:
-    """A fixed contract: one import and one export price all night. [EUR/kWh]"""
-
-    import_price_per_kwh: float
-    export_price_per_kwh: float = 0.0
+FLAT = "flat"
+"""The name of a tariff of :func:`flat_prices`."""
 
 
-@dataclass(frozen=True)
-class DayAheadPrice:
+def flat_prices(import_price_per_kwh: float, export_price_per_kwh: float = 0.0) -> RetailTariff:
+    """A fixed contract: one import and one export price all night, taxes included (the
+    caller keeps the export price at most the import price). [EUR/kWh]"""
+    return RetailTariff(
+        name=FLAT,
+        description="one import and one export price all night",
+        source="given",
+        energy="fixed",
+        export="flat",
+        energy_price_per_kwh=import_price_per_kwh,
+        export_price_per_kwh=export_price_per_kwh,
+    )
+
+
+def day_ahead_prices(grid_fee_per_kwh: float) -> RetailTariff:
     """A dynamic contract: the day-ahead price plus ``grid_fee_per_kwh`` for imports, the bare
-    day-ahead price for exports. [EUR/kWh]"""
-
-    grid_fee_per_kwh: float
-
-
-Prices = FlatPrice | DayAheadPrice
+    day-ahead price for exports (the ``day-ahead-plus-fee`` preset with its fee). [EUR/kWh]"""
+    return tariff_with(DEFAULT_PRESET, {"network_fee_per_kwh": grid_fee_per_kwh})
 
 
 @dataclass(frozen=True)
@@ -155,17 +163,16 @@ class Night:
         return self.clock.time(self.n_slots)
 
 
-def night_problem(car: Car, home: Home, prices: Prices, night: Night) -> Problem:
+def night_problem(car: Car, home: Home, prices: RetailTariff, night: Night) -> Problem:
     """The one-car problem of ``night`` (raises ProblemError on values breaking its rules)."""
     n_slots = night.n_slots
-    slot_minutes = night.clock.slot_minutes
-    if isinstance(prices, DayAheadPrice):
-        day_ahead = day_ahead_price_per_kwh(night.start, night.end, freq=f"{slot_minutes}min")
-        import_price = day_ahead.to_numpy() + prices.grid_fee_per_kwh
-        export_price = day_ahead.to_numpy()
-    else:
-        import_price = np.full(n_slots, prices.import_price_per_kwh)
-        export_price = np.full(n_slots, prices.export_price_per_kwh)
+    step = f"{night.clock.slot_minutes}min"
+    day_ahead = (
+        day_ahead_price_per_kwh(night.start, night.end, freq=step).to_numpy()
+        if prices.needs_day_ahead
+        else None
+    )
+    slot_start = pd.date_range(night.start, periods=n_slots, freq=step)
     fleet = Fleet(
         ids=(CAR_ID,),
         capacity_kwh=np.array([car.capacity_kwh]),
@@ -188,8 +195,8 @@ def night_problem(car: Car, home: Home, prices: Prices, night: Night) -> Problem
             import_limit_kw=home.breaker_kw,
             export_limit_kw=home.breaker_kw,
         ),
-        tariff=Tariff(import_price_per_kwh=import_price, export_price_per_kwh=export_price),
-        slot_minutes=slot_minutes,
+        tariff=prices.tariff(n_slots, day_ahead, slot_start),
+        slot_minutes=night.clock.slot_minutes,
         start=night.start,
         timezone=night.timezone,
     )
@@ -215,9 +222,9 @@ class Block:
     soc_from: float
     soc_to: float
     money: float = 0.0
-    """Cost of charging, worth of discharging. [EUR]"""
+    """Cost of charging, worth of discharging. [currency]"""
     wear: float = 0.0
-    """Battery wear of discharging. [EUR]"""
+    """Battery wear of discharging. [currency]"""
     to_grid: bool = False
     """A discharge that sends energy beyond the home's own load to the grid."""
 
@@ -229,7 +236,7 @@ class Tonight:
     outcome: ScheduleOutcome
     blocks: tuple[Block, ...]
     home_cost: float
-    """What the home's own load costs over the night, without the car. [EUR]"""
+    """What the home's own load costs over the night, without the car. [currency]"""
 
     @property
     def problem(self) -> Problem:
@@ -262,7 +269,7 @@ class Tonight:
 
     def car_cost(self, schedule: Schedule) -> float:
         """What ``schedule`` costs for the car: the night's bill above the home's own, plus
-        battery wear (the unmet-target penalty is no money and left out). [EUR]"""
+        battery wear (the unmet-target penalty is no money and left out). [currency]"""
         return schedule.objective - schedule.objective_terms["unmet_penalty"] - self.home_cost
 
     @property
@@ -275,16 +282,16 @@ class Tonight:
 
     @property
     def v2g_earned(self) -> float:
-        """What the discharged energy is worth. [EUR]"""
+        """What the discharged energy is worth. [currency]"""
         return sum((b.money for b in self.blocks if b.kind == "discharge"), 0.0)
 
     @property
     def wear_cost(self) -> float:
-        """Battery wear of the plan's discharging. [EUR]"""
+        """Battery wear of the plan's discharging. [currency]"""
         return sum((b.wear for b in self.blocks if b.kind == "discharge"), 0.0)
 
 
-def plan_tonight(car: Car, home: Home, prices: Prices, night: Night) -> Tonight:
+def plan_tonight(car: Car, home: Home, prices: RetailTariff, night: Night) -> Tonight:
     """Schedule the car's night with the exact LP, verified, beside charging at once."""
     problem = night_problem(car, home, prices, night)
     outcome = scheduling.plan(problem)

@@ -6,9 +6,10 @@ last plans see a full horizon). Slot ``first_slot`` (one day of slots) is the sc
 
 - Homes: BDEW H25 profile (demandlib), each home scaled to its own yearly consumption, drawn
   lognormally around the scenario's mean.
-- Prices: ENTSO-E Netherlands day-ahead plus the network fee for imports, minus the export fee
-  for exports. A scenario outside the shipped price years replays the same calendar days of the
-  latest shipped year with the price data (and says so in ``notes``).
+- Prices: the scenario's tariff (:mod:`voltpool.model.tariffs`; by default ENTSO-E Netherlands
+  day-ahead plus the network fee for imports, minus the export fee for exports). A scenario
+  outside the shipped price years replays the same calendar days of the latest shipped year
+  with the price data (and says so in ``notes``).
 - Cars: models drawn from the V2G-capable list (weighted by Dutch registrations); plug-ins drawn
   from the ElaadNL statistics day by day (weekday or weekend distribution of the local day),
   each day with probability ``plugins_per_week / 7``, dropping any that would start before
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from voltpool.battery import CHEMISTRY_CELLS, chemistry_for_models
+from voltpool.battery import CHEMISTRY_CELLS, chemistry_for_models, temperature_warnings
 from voltpool.battery.calibrate import WearCoefficients, calibrate
 from voltpool.data import (
     day_ahead_price_per_kwh,
@@ -34,6 +35,7 @@ from voltpool.data import (
 )
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.model import SlotGrid
+from voltpool.model.tariffs import SlotPrices
 from voltpool.scenario import Scenario
 from voltpool.simulate.events import GridEvents, grid_events
 
@@ -98,7 +100,9 @@ class World:
     ``vehicles.soc_min`` and ``backup.min_range_km`` at the scenario's consumption. [kWh]"""
 
     def wear_coefficients(self, chemistry: str) -> WearCoefficients:
-        """Linear wear costs of a chemistry, fitted to its ageing model (cached)."""
+        """Linear wear costs of a chemistry, fitted to its ageing model (cached): marginal over
+        the warranty of a new car on the standard commute, valued as the health report values
+        wear (:func:`voltpool.battery.calibrate.calibrate`)."""
         battery = self.scenario.battery
         return calibrate(
             CHEMISTRY_CELLS[chemistry],
@@ -106,6 +110,7 @@ class World:
             battery.end_of_life_capacity,
             battery.temperature_c,
             battery.segments,
+            horizon_years=battery.warranty_years,
         )
 
     @property
@@ -174,6 +179,30 @@ def _prices(scenario: Scenario, index: pd.DatetimeIndex) -> tuple[np.ndarray, li
         ]
     )
     return values, notes
+
+
+def _tariff_prices(scenario: Scenario, index: pd.DatetimeIndex) -> tuple[SlotPrices, list[str]]:
+    """The scenario's import and export prices on ``index``, and notes on how they were made
+    (replayed day-ahead years, export capped at import, a capacity tariff over months)."""
+    tariff = scenario.tariff.model()
+    day_ahead, notes = _prices(scenario, index) if tariff.needs_day_ahead else (None, [])
+    prices = tariff.prices(len(index), day_ahead, index)
+    first = MINUTES_PER_DAY // scenario.slot_minutes
+    capped = int(prices.export_capped[first : first + scenario.n_slots].sum())
+    if capped:
+        notes.append(
+            f"tariff: {tariff.name} pays more for an exported kWh than an imported one costs in "
+            f"{capped} slots; there the export price is capped at the import price (the "
+            "scheduler's rule)"
+        )
+    months = pd.date_range(scenario.start, periods=scenario.days, freq="D").to_period("M")
+    if tariff.capacity_price_per_kw_month and months.nunique() > 1:
+        notes.append(
+            f"tariff: the capacity tariff bills each calendar month's peak; the period spans "
+            f"{months.nunique()} months and the simulator bills its one highest peak at the "
+            "monthly price prorated to the period (at least the sum of the monthly bills)"
+        )
+    return prices, notes
 
 
 def _sessions(
@@ -303,11 +332,10 @@ def build_world(scenario: Scenario) -> World:
     )
 
     sessions = _sessions(scenario, index, rng, n_vehicles)
-    day_ahead, notes = _prices(scenario, index)
+    prices, notes = _tariff_prices(scenario, index)
     events, event_notes = grid_events(
         scenario, index, np.random.default_rng([scenario.seed, 1]), max_discharge_kw, sessions
     )
-    tariff = scenario.tariff
     import_limit = np.full(len(index), scenario.transformer.import_limit_kw)
     export_limit_value = scenario.transformer.export_limit_kw
     export_limit = np.full(len(index), np.inf if export_limit_value is None else export_limit_value)
@@ -317,6 +345,7 @@ def build_world(scenario: Scenario) -> World:
 
     check_transformer(scenario, index, home_load_kw.sum(axis=0), import_limit)
     capacity_kwh = models["capacity_kwh"].to_numpy(float)
+    chemistry = chemistry_for_models(models["model"])
     backup = scenario.backup
     range_kwh = backup.min_range_km * backup.consumption_kwh_per_100km / 100.0
     return World(
@@ -329,19 +358,23 @@ def build_world(scenario: Scenario) -> World:
         vehicle_ids=scenario.vehicle_ids,
         vehicle_home=vehicle_home,
         vehicle_model=tuple(models["model"]),
-        chemistry=chemistry_for_models(models["model"]),
+        chemistry=chemistry,
         capacity_kwh=capacity_kwh,
         max_charge_kw=max_charge_kw,
         max_discharge_kw=max_discharge_kw,
         charge_efficiency=efficiency,
         discharge_efficiency=efficiency.copy(),
         soc_initial=np.full(n_vehicles, cars.soc_initial),
-        import_price_per_kwh=day_ahead + tariff.network_fee_per_kwh,
-        export_price_per_kwh=day_ahead - tariff.export_fee_per_kwh,
+        import_price_per_kwh=prices.import_price_per_kwh,
+        export_price_per_kwh=prices.export_price_per_kwh,
         import_limit_kw=import_limit,
         export_limit_kw=export_limit,
         sessions=sessions,
-        notes=(*notes, *event_notes),
+        notes=(
+            *notes,
+            *event_notes,
+            *temperature_warnings(chemistry, scenario.battery.temperature_c),
+        ),
         events=events,
         home_islanded=events.islanded(homes.count, len(index)),
         backup_reserve_kwh=np.minimum(
