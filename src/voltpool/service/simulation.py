@@ -84,14 +84,14 @@ class SimulationOutcome:
     notes: tuple[str, ...]
 
 
-def _ignore(_event: Started | Simulated) -> None:
+def ignore_progress(_event: Started | Simulated) -> None:
     """The default progress callback."""
 
 
 def run(
     scenario_name_or_path: str | Path,
     output_dir: Path,
-    progress: Progress = _ignore,
+    progress: Progress = ignore_progress,
     *,
     replace: bool = False,
     field: str = "output_dir",
