@@ -13,7 +13,12 @@ calibrated wear became the marginal wear over the warranty, valued as the health
 it (it was first-year wear at 400 EUR/kWh, 5-17x the report): only v2g-wear moves (183
 figures; V2G export 42.4 -> 108.2 kWh, total cost 1,462.22 -> 1,461.69 EUR, peak 68.7 ->
 71.4 kW, outage fully powered 7.75 -> 2.0 home-hours, V2V agreements 4 -> 1); every
-uncontrolled, smart and v2g figure is unchanged.
+uncontrolled, smart and v2g figure is unchanged. Re-made once more when the built-in scenario
+moved to a real tariff preset (nl-dynamic-2024: imports (day-ahead + 0.02 + 0.1088) x 1.21,
+exports the bare day-ahead price, where they were day-ahead + 0.12): every cost moves (smart
+1,454.76 -> 1,818.66 EUR), the plans barely do (v2g exports equal to 1e-14 kWh; v2g-wear 108.2
+-> 107.0 kWh; smart's cycling fade 0.236 -> 0.231 %, from other optimal plans at the new
+prices).
 """
 
 from __future__ import annotations

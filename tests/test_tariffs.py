@@ -32,7 +32,7 @@ from voltpool.model.tariffs import (
     tariff_presets,
     tariff_with,
 )
-from voltpool.scenario import load_scenario, scenario_from_dict
+from voltpool.scenario import load_scenario, scenario_from_dict, scenario_text
 from voltpool.schedule import verify
 from voltpool.simulate import build_world, simulate
 from voltpool.simulate.metrics import policy_metrics
@@ -80,14 +80,26 @@ def test_the_default_preset_is_todays_tariff_to_the_bit() -> None:
     assert np.array_equal(fee.export_price_per_kwh, DAY_AHEAD - 0.01)
 
 
-def test_the_neighbourhood_world_is_priced_as_before() -> None:
+def test_the_neighbourhood_world_is_priced_by_its_dynamic_tariff() -> None:
     scenario = load_scenario("neighbourhood")
-    assert scenario.tariff.preset is None and scenario.tariff.peak_price_per_kw == 1.0
+    assert scenario.tariff.preset == "nl-dynamic-2024"
+    assert scenario.tariff.peak_price_per_kw == 1.0
+    world = build_world(scenario)
+    day_ahead, _ = _prices(scenario, world.index)
+    np.testing.assert_allclose(world.import_price_per_kwh, (day_ahead + 0.02 + 0.1088) * 1.21)
+    assert np.array_equal(world.export_price_per_kwh, day_ahead)
+    assert world.notes == ()
+
+
+def test_a_scenario_without_a_preset_is_priced_as_before() -> None:
+    document = tomllib.loads(scenario_text("neighbourhood")[0])
+    document["tariff"] = {"network_fee_per_kwh": 0.12, "peak_price_per_kw": 1.0}
+    scenario = scenario_from_dict(document)
+    assert scenario.tariff.preset is None
     world = build_world(scenario)
     day_ahead, _ = _prices(scenario, world.index)
     assert np.array_equal(world.import_price_per_kwh, day_ahead + 0.12)
     assert np.array_equal(world.export_price_per_kwh, day_ahead - 0.0)
-    assert world.notes == ()
 
 
 def test_net_metering_credits_an_export_at_the_full_import_price() -> None:

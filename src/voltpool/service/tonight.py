@@ -14,9 +14,10 @@ The prices are a :class:`~voltpool.model.tariffs.RetailTariff`: a flat contract
 preset (:func:`voltpool.model.tariffs.tariff_preset`), turned into the night's per-slot prices
 on the night's slots; a capacity tariff bills the night's peak above the preset's minimum
 (the month's earlier peaks are not known here). The defaults a home without a contract of its
-own takes (the grid fee on day-ahead prices, the battery wear per kWh discharged) are those of
-the simulator's built-in ``neighbourhood`` scenario (:func:`reference_defaults`), so a plan and
-a simulation price a night alike. Day-ahead prices are the shipped ENTSO-E Netherlands prices
+own takes (:func:`reference_defaults`) are the reference tariff's grid fee on day-ahead prices
+(``day-ahead-plus-fee``) and the built-in ``neighbourhood`` scenario's battery wear per kWh
+discharged; ``--tariff`` takes any preset, the built-in scenario's among them. Day-ahead
+prices are the shipped ENTSO-E Netherlands prices
 (:func:`voltpool.data.prices.day_ahead_price_per_kwh`). Money is in the tariff's currency.
 """
 
@@ -39,7 +40,7 @@ from voltpool.model import (
     SlotGrid,
 )
 from voltpool.model.physics import true_runs
-from voltpool.model.tariffs import DEFAULT_PRESET, RetailTariff, tariff_with
+from voltpool.model.tariffs import DEFAULT_PRESET, RetailTariff, tariff_presets, tariff_with
 from voltpool.scenario import load_scenario
 from voltpool.schedule import Schedule, objective_terms
 from voltpool.schedule.explain import SHORTFALL_TOLERANCE_KWH, discharge_blocks
@@ -63,7 +64,8 @@ KINDS: tuple[BlockKind, ...] = ("charge", "discharge", "wait")
 
 @dataclass(frozen=True)
 class ReferenceDefaults:
-    """What the simulator's built-in scenario assumes for a home and its car."""
+    """What voltpool assumes for a home without a contract of its own: the grid fee of the
+    reference tariff (``day-ahead-plus-fee``) and the built-in scenario's wear per kWh."""
 
     grid_fee_per_kwh: float
     """Network fee and taxes added to the day-ahead price for imports. [EUR/kWh]"""
@@ -73,10 +75,10 @@ class ReferenceDefaults:
 
 @cache
 def reference_defaults() -> ReferenceDefaults:
-    """The defaults of the built-in ``neighbourhood`` scenario's tariff and cars."""
+    """The reference tariff's grid fee and the built-in ``neighbourhood`` scenario's wear."""
     scenario = load_scenario(REFERENCE_SCENARIO)
     return ReferenceDefaults(
-        grid_fee_per_kwh=scenario.tariff.model().network_fee_per_kwh,
+        grid_fee_per_kwh=tariff_presets()[DEFAULT_PRESET].network_fee_per_kwh,
         wear_per_kwh=scenario.vehicles.degradation_cost_per_kwh,
     )
 
