@@ -43,6 +43,9 @@ from voltpool.simulate.metrics import compare, per_car_table
 
 COUNTERFACTUAL = "smart"
 DAYS_PER_YEAR = 365.0
+HARDLY_KWH_PER_YEAR = 10.0
+"""Below this much given back a car a year, V2G "hardly gives back": a saving per kWh given back
+would be a ratio of small numbers, and the difference comes from charging differently."""
 VALUE_FILE = "value.csv"
 _TARIFF_SECTION = re.compile(r"(?ms)^\[tariff\][^\[]*")
 """A scenario's ``[tariff]`` table: its header to the next table header."""
@@ -61,7 +64,8 @@ class TariffValue:
     (the street's saving shared equally per car), ``battery_per_year`` and
     ``battery_pct_capacity`` (the car's own), ``net_per_year``; money in EUR."""
     saved_per_kwh: float
-    """The street's saving per kWh the cars gave back (NaN if none). [EUR/kWh]"""
+    """The street's saving per kWh the cars gave back (NaN below :data:`HARDLY_KWH_PER_YEAR`
+    a car a year). [EUR/kWh]"""
     peak_kw: tuple[float, float]
     """The neighbourhood's peak import under ``smart`` and under the V2G policy. [kW]"""
     credits_per_household: float
@@ -76,10 +80,11 @@ class TariffValue:
     def verdict(self) -> str:
         """One sentence: does V2G pay under this tariff, and why (not)."""
         mean = self.mean
-        if mean["v2g_export_kwh_per_year"] < 1.0:
+        if mean["v2g_export_kwh_per_year"] < HARDLY_KWH_PER_YEAR:
             return (
-                f"{self.preset}: almost nothing was worth giving back (under 1 kWh a car a "
-                "year: the price spreads do not pay for the round trip's losses and the wear); "
+                f"{self.preset}: almost nothing was worth giving back "
+                f"({mean['v2g_export_kwh_per_year']:.1f} kWh a car a year: the price spreads do "
+                "not pay for the round trip's losses and the wear); "
                 f"{mean['net_per_year']:+,.0f} EUR a car a year from charging differently"
             )
         verb = "pays" if mean["net_per_year"] > 0 else "does not pay"
@@ -194,7 +199,8 @@ def tariff_value(preset: str, policy: str, outcome: SimulationOutcome) -> Tariff
     credits = outcome.settled.get(policy)
     earned = 0.0 if credits is None else float(credits[0]["earned"].mean()) / 1000.0
     peaks = (float(np.max(smart.site_net_load_kw)), float(np.max(v2g.site_net_load_kw)))
-    worth = saved / exported_kwh if exported_kwh > 0 else float("nan")
+    hardly = exported_kwh * per_year < HARDLY_KWH_PER_YEAR * len(cars)
+    worth = float("nan") if hardly else saved / exported_kwh
     return TariffValue(preset, policy, table, worth, peaks, earned, outcome)
 
 
