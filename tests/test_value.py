@@ -70,6 +70,9 @@ def test_bad_input_is_refused_before_any_work(tmp_path: Path) -> None:
     with pytest.raises(ProblemError) as raised:
         value.run("neighbourhood", ["nl-dynamic-2024", "nl-dynamic-2024"], out, days=2)
     assert [issue.field for issue in raised.value.issues] == ["--tariff"]
+    with pytest.raises(ProblemError) as raised:  # refused before the first tariff's run
+        value.run("owner-year", ["nl-dynamic-2024", "uk-flat-export-2024"], out, days=2)
+    assert "GBP" in raised.value.issues[0].rule
     assert not out.exists()
     result = CliRunner().invoke(app, ["value", "--tariff", "nl-gratis", "-o", str(out)])
     assert result.exit_code == 2 and "--tariff" in result.output and not out.exists()

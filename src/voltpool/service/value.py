@@ -36,6 +36,7 @@ import pandas as pd
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.model.tariffs import tariff_presets
 from voltpool.scenario import load_scenario, scenario_text
+from voltpool.scenario.model import SIMULATOR_CURRENCY
 from voltpool.service import simulation
 from voltpool.service.run_folder import check_run_folder, staged, write_manifest
 from voltpool.service.simulation import Progress, SimulationOutcome
@@ -210,6 +211,15 @@ def _issues(policies: Sequence[str], presets: Sequence[str]) -> list[FieldIssue]
         FieldIssue("--tariff", f"{preset!r} is not a tariff preset ({', '.join(known)})")
         for preset in presets
         if preset not in known
+    ]
+    issues += [
+        FieldIssue(
+            "--tariff",
+            f"{preset!r} prices in {known[preset].currency}; the simulator accounts in "
+            f"{SIMULATOR_CURRENCY}",
+        )
+        for preset in presets
+        if preset in known and known[preset].currency != SIMULATOR_CURRENCY
     ]
     if not presets:
         issues.append(FieldIssue("--tariff", "name at least one tariff preset"))
