@@ -30,6 +30,9 @@ def test_each_tariff_is_a_complete_run_of_its_preset(valued: value.ValueOutcome)
     for tariff in valued.tariffs:
         copied = (out / tariff.preset / "scenario.toml").read_text()
         assert f'preset = "{tariff.preset}"' in copied and "\ndays = 2" in copied
+        assert copied.split("\n", 1)[0].endswith(
+            f"built-in scenario 'owner-year', tariff {tariff.preset}"
+        )
         assert (
             tariff.outcome.report.is_file() and tariff.outcome.report.parent == out / tariff.preset
         )

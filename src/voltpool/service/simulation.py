@@ -95,6 +95,7 @@ def run(
     *,
     replace: bool = False,
     field: str = "output_dir",
+    source: str | None = None,
 ) -> SimulationOutcome:
     """Simulate a scenario (built-in name or TOML path) and write its results to ``output_dir``.
 
@@ -105,10 +106,12 @@ def run(
     (:mod:`voltpool.service.run_folder`): ``output_dir`` holds exactly one run. Raises
     :class:`~voltpool.errors.ProblemError` on bad input (an ``output_dir``, named ``field``,
     that holds something other than a previous run and ``replace`` is not given), with nothing
-    written.
+    written. ``source`` names where the scenario came from in ``scenario.toml`` and
+    ``run.json`` (default: the built-in's name or the file's path).
     """
     check_run_folder(output_dir, field, replace)
-    text, source = scenario_text(scenario_name_or_path)
+    text, read_from = scenario_text(scenario_name_or_path)
+    source = source or read_from
     scenario = load_scenario(scenario_name_or_path)
     started_utc = datetime.now(UTC)
     progress(Started("data", scenario))

@@ -159,7 +159,9 @@ def run(
             path = folder / f"{preset}.toml"
             path.write_text(with_tariff(text, preset, days), encoding="utf-8")
             callback = progress(preset) if progress else simulation.ignore_progress
-            outcome = simulation.run(path, folder / preset, progress=callback)
+            outcome = simulation.run(
+                path, folder / preset, progress=callback, source=f"{source}, tariff {preset}"
+            )
             path.unlink()
             values.append(tariff_value(preset, policy, outcome))
         summary = ValueOutcome(scenario.name, tuple(values), output_dir, output_dir / VALUE_FILE)
