@@ -65,6 +65,18 @@ def test_the_table_is_the_runs_own_figures(valued: value.ValueOutcome) -> None:
     assert flanders.peak_price_per_kw > 0  # the capacity tariff's demand charge is billed
 
 
+def test_the_tariff_table_is_replaced_whole() -> None:
+    text = (
+        'name = "x"\n\n[tariff]  # prices\nnetwork_fee_per_kwh = 0.12  # see [docs]\n'
+        "peak_price_per_kw = 1.0\n\n[battery]\ntemperature_c = 15.0\n"
+    )
+    replaced = value.with_tariff(text, "nl-dynamic-2024", days=3)
+    assert replaced.startswith('days = 3\nname = "x"')
+    assert "network_fee_per_kwh" not in replaced and "peak_price_per_kw" not in replaced
+    assert "[battery]\ntemperature_c = 15.0" in replaced
+    assert replaced.endswith('[tariff]\npreset = "nl-dynamic-2024"\n')
+
+
 def test_bad_input_is_refused_before_any_work(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with pytest.raises(ProblemError) as raised:

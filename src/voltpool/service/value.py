@@ -48,8 +48,9 @@ HARDLY_KWH_PER_YEAR = 10.0
 """Below this much given back a car a year, V2G "hardly gives back": a saving per kWh given back
 would be a ratio of small numbers, and the difference comes from charging differently."""
 VALUE_FILE = "value.csv"
-_TARIFF_SECTION = re.compile(r"(?ms)^\[tariff\][^\[]*")
-"""A scenario's ``[tariff]`` table: its header to the next table header."""
+_TARIFF_SECTION = re.compile(r"(?m)^\[tariff\][ \t]*(?:#.*)?\n(?:(?![ \t]*\[).*(?:\n|\Z))*")
+"""A scenario's ``[tariff]`` table: its header line and every line up to the next line that
+opens a table (a ``[`` inside a value or a comment does not end it)."""
 _DAYS = re.compile(r"(?m)^days\s*=.*$")
 """The scenario's top-level ``days`` line (the top level comes before every table)."""
 
