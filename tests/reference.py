@@ -71,7 +71,8 @@ def reference_optimum(problem: Problem) -> Reference:
         var("net", t)
         var("cost", t)
         var("curtailed", t)
-    var("peak")
+    var("peak", 0)  # the billing period the horizon starts in
+    var("peak", 1)  # the next one (tariff.next_period), when the horizon reaches it
     size = len(names)
 
     c = np.zeros(size)
@@ -132,8 +133,9 @@ def reference_optimum(problem: Problem) -> Reference:
     for n in range(n_veh):
         _wear_rows(problem, n, index, c, lo, hi, rows)
         _rate_rows(problem, n, index, c, hi, rows)
-    peak = index["peak",]
-    c[peak] = tariff.peak_price_per_kw
+    later = tariff.next_period
+    c[index["peak", 0]] = tariff.peak_price_per_kw
+    c[index["peak", 1]] = 0.0 if later is None else later.price_per_kw
     for t in range(n_t):
         net, cost = index["net", t], index["cost", t]
         lo[net], hi[net] = -site.export_limit_kw, site.import_limit_kw
@@ -149,7 +151,10 @@ def reference_optimum(problem: Problem) -> Reference:
         rows.append((balance, float(site.base_load_kw[t]), float(site.base_load_kw[t])))
         rows.append(({cost: 1.0, net: -dt * tariff.import_price_per_kwh[t]}, 0.0, np.inf))
         rows.append(({cost: 1.0, net: -dt * tariff.export_price_per_kwh[t]}, 0.0, np.inf))
-        rows.append(({peak: 1.0, net: -1.0}, -tariff.peak_baseline_kw, np.inf))
+        if later is not None and t >= later.start_slot:
+            rows.append(({index["peak", 1]: 1.0, net: -1.0}, -later.baseline_kw, np.inf))
+        else:
+            rows.append(({index["peak", 0]: 1.0, net: -1.0}, -tariff.peak_baseline_kw, np.inf))
 
     matrix = lil_matrix((len(rows), size))
     row_lo = np.empty(len(rows))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from voltpool.model import PeakBilling
 from voltpool.simulate.result import Departures, PolicyRun, SimulationResult
 
 DT_H = 0.25
@@ -129,7 +130,8 @@ def make_run(policy: str, seed: int = 11) -> PolicyRun:
         if policy == "uncontrolled"
         else np.random.default_rng(seed + 1).uniform(0.01, 0.05, size=N_SLOTS),
         curtailed_kwh=0.0,
-        peak_price_per_kw=0.8,
+        # two billing periods (months), the second with a minimum billed peak
+        peak_billing=PeakBilling(np.array([0, N_SLOTS // 2]), np.array([0.8, 0.5]), 2.0),
         degradation_cost_per_kwh=np.array([0.03, 0.05, 0.0]),
     )
 

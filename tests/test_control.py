@@ -22,7 +22,7 @@ from voltpool.control import (
     safe_plan_kw,
 )
 from voltpool.errors import ProblemError
-from voltpool.model import Transfers
+from voltpool.model import PeakBilling, PeakPeriod, Transfers
 from voltpool.schedule import schedule, verify
 from voltpool.schedule.uncontrolled import uncontrolled_power_kw
 
@@ -85,7 +85,7 @@ def test_forecast_source_is_a_protocol() -> None:
 
 def test_problem_is_built_from_the_car_table_and_the_forecast() -> None:
     cars = three_cars()
-    controller = Controller(cars, FlatForecast(), config(peak_price_per_kw=3.0))
+    controller = Controller(cars, FlatForecast(), config(peak_billing=PeakBilling.single(3.0)))
     rows = np.array([0, 2])
     problem = controller.problem(observed(), rows, None)
     fleet = problem.fleet
@@ -104,6 +104,19 @@ def test_problem_is_built_from_the_car_table_and_the_forecast() -> None:
     )
     assert problem.tariff.peak_price_per_kw == 3.0
     assert problem.tariff.peak_baseline_kw == 12.0
+    assert problem.tariff.next_period is None
+
+
+def test_a_horizon_into_the_next_billing_period_bills_it_on_its_own() -> None:
+    # Periods start at slots 0 and 16 (absolute); at t = 10 the horizon reaches slot 16: the
+    # new period starts at horizon slot 6, with its own price and the minimum as baseline.
+    billing = PeakBilling(np.array([0, 16]), np.array([3.0, 2.0]), min_kw=14.0)
+    controller = Controller(three_cars(), FlatForecast(), config(peak_billing=billing))
+    tariff = controller.problem(observed(), np.array([0, 1]), None).tariff
+    assert (tariff.peak_price_per_kw, tariff.peak_baseline_kw) == (3.0, 14.0)  # min above 12
+    assert tariff.next_period == PeakPeriod(6, 2.0, 14.0)
+    later = controller.problem(observed(t=20), np.array([0, 1]), None).tariff
+    assert (later.peak_price_per_kw, later.next_period) == (2.0, None)
 
 
 def test_step_follows_the_verified_plan_of_the_cars_on_the_grid() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,6 +11,8 @@ from hypothesis import given, settings
 from helpers import one_site
 from reference import reference_optimum
 from strategies import problems
+from voltpool.example import example_problem
+from voltpool.model import PeakPeriod
 from voltpool.schedule import schedule, verify
 
 
@@ -135,7 +139,6 @@ def test_lp_never_worse_than_uncontrolled(problem) -> None:
 
 
 def test_interior_point_agrees_with_simplex() -> None:
-    from voltpool.example import example_problem
 
     problem = example_problem(30, seed=3)
     simplex = schedule(problem, "lp", solver="simplex")
@@ -167,6 +170,49 @@ def test_peak_baseline_charges_only_the_increase() -> None:
     np.testing.assert_allclose(result.power_kw, [[3.0, 1.0]], atol=1e-7)
     assert result.objective_terms["peak_cost"] == pytest.approx(0.0, abs=1e-9)
     assert_optimal(with_baseline, result)
+
+
+def test_a_horizon_into_the_next_billing_month_bills_each_months_peak() -> None:
+    # Slots 0-1 end a month whose peak is already 3 kW; slots 2-3 start the next one (its
+    # minimum 1 kW). 8 kWh needed at flat prices: 3 kW twice in the old month costs no demand
+    # charge, the 2 kWh left go at 1 kW a slot in the new month (its minimum, free too).
+    problem = one_site(
+        [{"soc_initial": 0.1, "soc_target": 0.9, "max_discharge_kw": 0.0, "departure_slot": 4}],
+        base_load_kw=[0.0] * 4,
+        import_price=[0.1] * 4,
+        peak_price_per_kw=5.0,
+    )
+    crossing = dataclasses.replace(
+        problem,
+        tariff=dataclasses.replace(
+            problem.tariff, peak_baseline_kw=3.0, next_period=PeakPeriod(2, 5.0, 1.0)
+        ),
+    )
+    result = schedule(crossing, "lp")
+    np.testing.assert_allclose(result.power_kw, [[3.0, 3.0, 1.0, 1.0]], atol=1e-7)
+    assert result.objective_terms["peak_cost"] == pytest.approx(0.0, abs=1e-9)
+    assert_optimal(crossing, result)
+    # One more kWh: 0.5 kW more in both slots of either month, 2.5 of demand charge.
+    more = dataclasses.replace(
+        crossing, fleet=dataclasses.replace(crossing.fleet, soc_target=np.array([1.0]))
+    )
+    result = schedule(more, "lp")
+    assert result.objective_terms["peak_cost"] == pytest.approx(2.5, abs=1e-6)
+    assert_optimal(more, result)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_problems_crossing_a_billing_period_match_the_reference(seed: int) -> None:
+    problem = example_problem(3, seed=seed)
+    rng = np.random.default_rng(seed)
+    tariff = dataclasses.replace(
+        problem.tariff,
+        peak_price_per_kw=float(rng.uniform(0.5, 3.0)),
+        peak_baseline_kw=float(rng.uniform(0.0, 8.0)),
+        next_period=PeakPeriod(int(rng.integers(1, 96)), float(rng.uniform(0.5, 3.0)), 2.5),
+    )
+    crossing = dataclasses.replace(problem, tariff=tariff)
+    assert_optimal(crossing, schedule(crossing, "lp"))
 
 
 def test_time_varying_import_limit() -> None:

@@ -72,15 +72,21 @@ def _recompute(run: PolicyRun) -> dict[str, float]:
     met = [s < 1e-3 for s in dep.shortfall_kwh]
     met_reachable = [m for m, r in zip(met, dep.reachable, strict=True) if r]
     steps = list(run.solver_time_s)
+    billing = run.peak_billing
+    ends = [*billing.start_slot[1:], n_slots]
+    peak_cost = sum(
+        price * max(billing.min_kw, max(net[start:end]))
+        for start, end, price in zip(billing.start_slot, ends, billing.price_per_kw, strict=True)
+    )
     return {
         "transformer_peak_kw": max(net),
         "base_load_peak_kw": max(base),
         "load_factor": (sum(imports) / n_slots) / max(imports),
         "over_limit_h": over_h,
         "overload_kw_max": overload,
-        "total_cost_eur": cost + run.peak_price_per_kw * max(0.0, max(net)) + wear,
+        "total_cost_eur": cost + peak_cost + wear,
         "energy_cost_eur": cost,
-        "peak_cost_eur": run.peak_price_per_kw * max(0.0, max(net)),
+        "peak_cost_eur": peak_cost,
         "wear_cost_eur": wear,
         "household_cost_eur_mean": sum(homes_cost) / len(homes_cost),
         "car_cost_eur_mean": sum(_car_costs(run)) / n_vehicles,

@@ -181,7 +181,8 @@ def test_v2g_beats_uncontrolled_on_the_default_scenario(default_result) -> None:
             ).sum()
         )
         wear = run.dt_h * (run.wear_cost_per_kwh[:, None] * np.maximum(-run.power_kw, 0)).sum()
-        return float(energy + run.peak_price_per_kw * max(0.0, net.max()) + wear)
+        peak = 0.0 if run.peak_billing is None else float(run.peak_billing.bill(net).sum())
+        return float(energy + peak + wear)
 
     v2g, uncontrolled = runs["v2g"], runs["uncontrolled"]
     assert v2g.site_net_load_kw.max() < uncontrolled.site_net_load_kw.max()

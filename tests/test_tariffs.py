@@ -33,7 +33,7 @@ from voltpool.model.tariffs import (
     tariff_with,
 )
 from voltpool.scenario import load_scenario, scenario_from_dict, scenario_text
-from voltpool.schedule import verify
+from voltpool.schedule import schedule, verify
 from voltpool.simulate import build_world, simulate
 from voltpool.simulate.metrics import policy_metrics
 from voltpool.simulate.world import _prices
@@ -132,14 +132,42 @@ def test_the_flemish_capacity_tariff_bills_the_months_peak_above_its_minimum() -
 
 
 def test_a_simulated_week_pays_its_share_of_the_monthly_capacity_charge() -> None:
-    week = scenario_from_dict(scenario_document({"preset": "be-flanders-capacity-2024"}, days=7))
-    assert week.tariff.peak_price_per_kw == pytest.approx(BE_CAPACITY_PER_KW_MONTH * 7 / 31)
-    across = scenario_from_dict(
-        scenario_document({"preset": "be-flanders-capacity-2024"}, start="2024-01-29", days=5)
+    week = build_world(
+        scenario_from_dict(scenario_document({"preset": "be-flanders-capacity-2024"}, days=7))
     )
-    share = 3 / 31 + 2 / 29
-    assert across.tariff.peak_price_per_kw == pytest.approx(BE_CAPACITY_PER_KW_MONTH * share)
-    assert any("spans 2 months" in note for note in build_world(across).notes)
+    assert week.peak_billing.start_slot.tolist() == [week.first_slot]
+    assert week.peak_billing.price_per_kw == pytest.approx([BE_CAPACITY_PER_KW_MONTH * 7 / 31])
+    assert week.peak_billing.min_kw == 2.5
+
+
+def test_each_calendar_month_is_billed_on_its_own_peak() -> None:
+    # 29 January - 2 February: three days of January, two of February, each month's peak
+    # billed at its share of the monthly price; the planner's peak so far starts again on the
+    # 1st (local midnight in Brussels).
+    scenario = scenario_from_dict(
+        scenario_document(
+            {"preset": "be-flanders-capacity-2024"},
+            start="2024-01-29",
+            days=5,
+            timezone="Europe/Brussels",
+            policies=["smart"],
+        )
+    )
+    world = build_world(scenario)
+    billing = world.peak_billing
+    february = world.index[billing.start_slot[1]]
+    assert february == pd.Timestamp("2024-02-01 00:00", tz="Europe/Brussels")
+    assert billing.price_per_kw == pytest.approx(
+        [BE_CAPACITY_PER_KW_MONTH * 3 / 31, BE_CAPACITY_PER_KW_MONTH * 2 / 29]
+    )
+    run = simulate(scenario).runs["smart"]
+    month = run.index.tz_convert("Europe/Brussels").month
+    net = run.site_net_load_kw
+    expected = sum(
+        price * max(2.5, float(net[month == m].max()))
+        for m, price in zip((1, 2), billing.price_per_kw, strict=True)
+    )
+    assert policy_metrics(run)["peak_cost_eur"] == pytest.approx(expected)
 
 
 def test_uk_time_of_use_follows_london_time_and_the_flat_export_is_capped_at_night() -> None:
@@ -317,6 +345,31 @@ def test_a_problem_with_a_preset_is_read_as_the_prices_it_makes() -> None:
     )
     assert flanders.tariff.peak_price_per_kw == pytest.approx(BE_CAPACITY_PER_KW_MONTH)
     assert flanders.tariff.peak_baseline_kw == 2.5
+
+
+def test_a_problem_into_the_next_month_bills_that_months_peak_on_its_own() -> None:
+    # 31 January 12:00 UTC + 24 h: February starts at Brussels midnight, 23:00 UTC, slot 44.
+    document = timed_problem(
+        {"preset": "be-flanders-capacity-2024", "peak_baseline_kw": 6.0},
+        start="2024-01-31T12:00:00Z",
+        timezone="Europe/Brussels",
+    )
+    problem = problem_from_dict(document)
+    later = problem.tariff.next_period
+    assert (later.start_slot, later.baseline_kw) == (44, 2.5)
+    assert later.price_per_kw == pytest.approx(BE_CAPACITY_PER_KW_MONTH)
+    assert problem.tariff.peak_baseline_kw == 6.0  # January's peak so far
+    again = problem_from_dict(problem_to_dict(problem))  # written out as arrays and read back
+    assert again.tariff.next_period == later
+    result = schedule(problem, "lp")
+    assert verify(problem, result).ok
+    document["tariff"]["next_period"] = {"start_slot": 10, "price_per_kw": 1.0}
+    with pytest.raises(ProblemError, match=r"tariff\.next_period: is set by the preset"):
+        problem_from_dict(document)
+    arrays = problem_to_dict(problem)
+    arrays["tariff"]["next_period"]["start_slot"] = 96
+    with pytest.raises(ProblemError, match=r"tariff\.next_period\.start_slot: 96 must be a slot"):
+        problem_from_dict(arrays)
 
 
 @pytest.mark.parametrize(

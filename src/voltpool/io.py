@@ -25,7 +25,15 @@ import pandas as pd
 
 from voltpool import GENERATOR, gate
 from voltpool.errors import FieldIssue, ProblemError
-from voltpool.model import DEFAULT_UNMET_PENALTY_PER_KWH, Fleet, Problem, Site, Tariff, Transfers
+from voltpool.model import (
+    DEFAULT_UNMET_PENALTY_PER_KWH,
+    Fleet,
+    PeakPeriod,
+    Problem,
+    Site,
+    Tariff,
+    Transfers,
+)
 from voltpool.model.problem import DEFAULT_TIMEZONE, start_issue, timezone_issue
 from voltpool.model.tariffs import tariff_preset
 from voltpool.schedule import Schedule
@@ -143,7 +151,7 @@ def _built(document: dict[str, Any], start: datetime | None, timezone: str) -> P
     slot_minutes = document.get("slot_minutes", 15)
     tariff_issues: list[FieldIssue] = []
     try:
-        tariff = _tariff_from(document["tariff"], base_load_kw.size, start, slot_minutes)
+        tariff = _tariff_from(document["tariff"], base_load_kw.size, start, slot_minutes, timezone)
     except ProblemError as error:
         tariff_issues = error.issues
         tariff = Tariff(np.zeros(base_load_kw.size))
@@ -173,7 +181,11 @@ def _built(document: dict[str, Any], start: datetime | None, timezone: str) -> P
 
 
 def _tariff_from(
-    tariff: dict[str, Any], n_slots: int, start: datetime | None, slot_minutes: int
+    tariff: dict[str, Any],
+    n_slots: int,
+    start: datetime | None,
+    slot_minutes: int,
+    timezone: str,
 ) -> Tariff:
     """The problem's tariff: its price arrays, or its preset expanded into them on the
     problem's slots (:meth:`voltpool.model.tariffs.RetailTariff.tariff`; raises ProblemError).
@@ -182,6 +194,7 @@ def _tariff_from(
         "peak_price_per_kw": tariff.get("peak_price_per_kw", 0.0),
         "peak_baseline_kw": tariff.get("peak_baseline_kw", 0.0),
     }
+    later = tariff.get("next_period")
     if "preset" not in tariff:
         if "day_ahead_price_per_kwh" in tariff:
             rule = "is read only with a tariff preset (tariff.preset)"
@@ -191,12 +204,16 @@ def _tariff_from(
             import_price_per_kwh=np.asarray(tariff["import_price_per_kwh"], dtype=float),
             export_price_per_kwh=None if export is None else np.asarray(export, dtype=float),
             **peak,
+            next_period=None if later is None else PeakPeriod(**later),
         )
     issues = [
         FieldIssue(f"tariff.{key}", "give either the price arrays or tariff.preset, not both")
         for key in ("import_price_per_kwh", "export_price_per_kwh")
         if key in tariff
     ]
+    if later is not None:
+        rule = "is set by the preset from the problem's start (its billing months)"
+        issues.append(FieldIssue("tariff.next_period", rule))
     try:
         preset = tariff_preset(tariff["preset"])
     except ProblemError as error:
@@ -212,7 +229,11 @@ def _tariff_from(
         slot_start = pd.date_range(first, periods=n_slots, freq=f"{slot_minutes}min")
     try:
         expanded = preset.tariff(
-            n_slots, None if day_ahead is None else np.asarray(day_ahead, float), slot_start, **peak
+            n_slots,
+            None if day_ahead is None else np.asarray(day_ahead, float),
+            slot_start,
+            **peak,
+            zone=timezone,
         )
     except ProblemError as error:
         issues += error.issues
@@ -325,9 +346,23 @@ def problem_to_dict(problem: Problem, **extra: Any) -> dict[str, Any]:
             "export_price_per_kwh": _rounded(problem.tariff.export_price_per_kwh),
             "peak_price_per_kw": problem.tariff.peak_price_per_kw,
             "peak_baseline_kw": problem.tariff.peak_baseline_kw,
+            **_next_period_to(problem.tariff),
         },
         "vehicles": problem.fleet.to_records(),
         **_transfers_to(problem),
+    }
+
+
+def _next_period_to(tariff: Tariff) -> dict[str, Any]:
+    later = tariff.next_period
+    if later is None:
+        return {}
+    return {
+        "next_period": {
+            "start_slot": later.start_slot,
+            "price_per_kw": later.price_per_kw,
+            "baseline_kw": later.baseline_kw,
+        }
     }
 
 

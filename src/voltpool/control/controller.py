@@ -33,6 +33,7 @@ from voltpool.errors import SolverError
 from voltpool.model import (
     DEFAULT_UNMET_PENALTY_PER_KWH,
     Fleet,
+    PeakBilling,
     Problem,
     Site,
     Tariff,
@@ -51,9 +52,10 @@ class PlanningConfig:
     """How the controller plans.
 
     ``horizon_slots`` and ``replan_every_slots`` count slots of ``slot_minutes``;
-    ``bidirectional`` lets the plan discharge cars (V2G, V2V); ``peak_price_per_kw`` is the
-    demand charge on the period's highest import; ``time_budget_s`` bounds each plan's solve
-    (a plan cut short is the best found, every rule kept, with its proven gap in the notes).
+    ``bidirectional`` lets the plan discharge cars (V2G, V2V); ``peak_billing`` the demand
+    charge on each billing period's highest import (absolute slots, like ``Observation.t``);
+    ``time_budget_s`` bounds each plan's solve (a plan cut short is the best found, every
+    rule kept, with its proven gap in the notes).
     """
 
     method: Literal["lp", "uncontrolled"] = "lp"
@@ -63,7 +65,7 @@ class PlanningConfig:
     replan_every_slots: int = 4
     replan_on_events: bool = True
     unmet_penalty_per_kwh: float = DEFAULT_UNMET_PENALTY_PER_KWH
-    peak_price_per_kw: float = 0.0
+    peak_billing: PeakBilling | None = None
     on_invalid_plan: Literal["raise", "fallback"] = "raise"
     time_budget_s: float = DEFAULT_TIME_BUDGET_S
 
@@ -275,8 +277,11 @@ class Controller:
             tariff=Tariff(
                 ahead.import_price_per_kwh,
                 np.minimum(ahead.export_price_per_kwh, ahead.import_price_per_kwh),
-                config.peak_price_per_kw,
-                peak_baseline_kw=observed.peak_so_far_kw,
+                **(
+                    config.peak_billing.horizon(t, horizon, observed.peak_so_far_kw)
+                    if config.peak_billing is not None
+                    else {}
+                ),
             ),
             slot_minutes=config.slot_minutes,
             unmet_penalty_per_kwh=config.unmet_penalty_per_kwh,

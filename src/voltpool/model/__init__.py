@@ -6,7 +6,7 @@ from voltpool.model.fleet import DEFAULT_CHARGE_EFFICIENCY, DEFAULT_DISCHARGE_EF
 from voltpool.model.physics import energy_trajectory_kwh, soc_trajectory
 from voltpool.model.problem import DEFAULT_UNMET_PENALTY_PER_KWH, Problem
 from voltpool.model.site import Site
-from voltpool.model.tariff import Tariff
+from voltpool.model.tariff import PeakBilling, PeakPeriod, Tariff
 from voltpool.model.transfers import Transfers
 
 __all__ = [
@@ -15,6 +15,8 @@ __all__ = [
     "DEFAULT_SLOT_MINUTES",
     "DEFAULT_UNMET_PENALTY_PER_KWH",
     "Fleet",
+    "PeakBilling",
+    "PeakPeriod",
     "Problem",
     "Site",
     "SlotGrid",

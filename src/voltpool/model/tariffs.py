@@ -27,7 +27,9 @@ A capacity tariff charges ``capacity_price_per_kw_month`` (plus VAT) per kW of t
 month's highest 15-minute import, at least ``capacity_min_kw`` (Flanders' *capaciteitstarief*).
 For the scheduler it is :class:`~voltpool.model.tariff.Tariff`'s demand charge: every kW above
 the peak the month has already reached (``peak_baseline_kw``, at least the minimum) costs the
-monthly price; :func:`billing_months` prorates it over a simulated period.
+monthly price, and a horizon reaching into the next month bills that month on its own
+(``Tariff.next_period``). The simulator bills every calendar month's peak;
+:func:`billing_months` prorates a month it covers in part.
 
 Money is in the tariff's ``currency`` (ISO 4217); a problem has one currency, so its other
 money figures (battery wear, the unmet-target penalty) are read in it too. Fixed daily or
@@ -71,7 +73,7 @@ import pandas as pd
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.model.clock import MINUTES_PER_DAY
 from voltpool.model.problem import timezone_issue
-from voltpool.model.tariff import Tariff
+from voltpool.model.tariff import PeakPeriod, Tariff
 
 EnergyKind = Literal["fixed", "time_of_use", "day_ahead"]
 ExportScheme = Literal["net_metering", "day_ahead", "flat", "none"]
@@ -304,13 +306,17 @@ class RetailTariff:
         slot_start_utc: pd.DatetimeIndex | None = None,
         peak_price_per_kw: float = 0.0,
         peak_baseline_kw: float = 0.0,
+        zone: str | None = None,
     ) -> Tariff:
         """The scheduler's tariff over ``n_slots`` slots (:meth:`prices`).
 
         With a capacity tariff the demand charge is the monthly capacity price with VAT, on the
         increase above ``peak_baseline_kw`` (the month's peak so far) or the minimum billed kW,
-        whichever is higher; otherwise it is ``peak_price_per_kw`` above ``peak_baseline_kw``.
-        Raises :class:`ProblemError` listing every issue.
+        whichever is higher; a horizon from ``slot_start_utc`` that reaches into the next month
+        (in the site's time ``zone``, by default the tariff's) bills that month's peak on its
+        own (``Tariff.next_period``). Otherwise it is
+        ``peak_price_per_kw`` above ``peak_baseline_kw``. Raises :class:`ProblemError` listing
+        every issue.
         """
         conflict = self.peak_price_issue(peak_price_per_kw, "tariff.peak_price_per_kw")
         issues = [conflict] if conflict else []
@@ -320,15 +326,33 @@ class RetailTariff:
             raise ProblemError(issues + error.issues) from None
         if issues:
             raise ProblemError(issues)
+        next_period = None
         if self.capacity_price_per_kw_month > 0:
             peak_price_per_kw = self.capacity_price_billed_per_kw_month
             peak_baseline_kw = max(peak_baseline_kw, self.capacity_min_kw)
+            month_start = (
+                None
+                if slot_start_utc is None
+                else next_month_slot(slot_start_utc, zone or self.timezone)
+            )
+            if month_start is not None:
+                next_period = PeakPeriod(month_start, peak_price_per_kw, self.capacity_min_kw)
         return Tariff(
             slots.import_price_per_kwh,
             slots.export_price_per_kwh,
             peak_price_per_kw,
             peak_baseline_kw,
+            next_period,
         )
+
+
+def next_month_slot(slot_start_utc: pd.DatetimeIndex, zone: str) -> int | None:
+    """The first slot in the next month of time ``zone`` (a capacity tariff's new billing
+    period), or None when every slot lies in the first slot's month."""
+    local = slot_start_utc.tz_convert(zone)
+    months = np.asarray(local.year * 12 + local.month)
+    later = np.flatnonzero(months != months[0])
+    return int(later[0]) if later.size else None
 
 
 def billing_months(first_day: date, days: int) -> float:

@@ -35,7 +35,6 @@ from voltpool.files.toml import TimeZone, TomlLibrary, validation_issues
 from voltpool.model.tariffs import (
     DEFAULT_PRESET,
     RetailTariff,
-    billing_months,
     tariff_presets,
     tariff_with,
 )
@@ -137,9 +136,10 @@ class TariffSpec(Section):
 
     Without ``preset`` the tariff is today's, ``day-ahead-plus-fee`` with the keys'
     defaults: imports pay day-ahead plus ``network_fee_per_kwh``, exports earn day-ahead minus
-    ``export_fee_per_kwh`` (both 0 unless given). ``peak_price_per_kw`` is the demand charge
-    per kW of the simulated period's highest import; with a capacity tariff the scenario sets
-    it (:meth:`Scenario._capacity_over_the_period`) and it must not be given.
+    ``export_fee_per_kwh`` (both 0 unless given). ``peak_price_per_kw`` is a demand charge
+    per kW of the simulated period's highest import; a capacity tariff bills each calendar
+    month's peak instead (:func:`voltpool.simulate.world.peak_billing`), and the two do not go
+    together.
     """
 
     preset: str | None = None
@@ -415,19 +415,6 @@ class Scenario(Section):
         if len(set(value)) != len(value):
             raise ValueError("policies must not repeat")
         return value
-
-    @model_validator(mode="after")
-    def _capacity_over_the_period(self) -> Scenario:
-        """A capacity tariff's demand charge over the simulated period: the monthly price with
-        VAT times the months the period makes up (:func:`billing_months`; a week of January
-        pays 7/31 of the month's charge per kW of its peak). The simulator bills one peak over
-        the whole period, so across calendar months this bounds the monthly bills from above."""
-        monthly = self.tariff.model().capacity_price_billed_per_kw_month
-        if not monthly:
-            return self
-        period_price = monthly * billing_months(self.start, self.days)
-        tariff = self.tariff.model_copy(update={"peak_price_per_kw": period_price})
-        return self.model_copy(update={"tariff": tariff})
 
     @model_validator(mode="after")
     def _unique_event_ids(self) -> Scenario:

@@ -1,4 +1,5 @@
-"""Plain-words explanations: why a vehicle misses its target, where a site limit is exceeded.
+"""Plain-words explanations: why a vehicle misses its target, where a site limit is exceeded,
+what each discharge earned and what it cost the battery.
 
 A problem with a ``start`` is told in local clock time (``18:00-20:15 (Tue 14 Jan)``, in the
 problem's time zone); one without keeps slot numbers (``slots 23-32``).
@@ -6,14 +7,16 @@ problem's time zone); one without keeps slot numbers (``slots 23-32``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from voltpool.model import Problem
-from voltpool.model.physics import fleet_cycle_depth_cost_slots, true_runs
+from voltpool.model import Fleet, Problem
+from voltpool.model.fleet import FLOAT_FIELDS, INT_FIELDS
+from voltpool.model.physics import fleet_cycle_depth_cost_slots, soc_trajectory, true_runs
+from voltpool.model.wear import dwell_cost
 
 SHORTFALL_TOLERANCE_KWH = 1e-3
 """Shortfalls below 1 Wh are numerical noise, not a missed target."""
@@ -191,14 +194,33 @@ def site_limit_notes(problem: Problem, net_kw: np.ndarray) -> list[str]:
     return notes
 
 
+WEAR_SHOWN = 1e-12
+"""Wear parts smaller than this (currency) are rounding noise and left out of the words."""
+
+
 @dataclass(frozen=True)
 class DischargeBlock:
     """One uninterrupted run of discharging by one vehicle, with what it earned and cost.
 
     ``worth_per_kwh`` values each discharged kWh (AC side) at the import price where the site
     still imports (it replaces bought energy) and at the export price where it exports;
-    ``wear_per_kwh`` is the throughput cost plus the cycle-depth cost the block incurred;
     ``when`` says when it runs (:func:`span`: clock time when the problem has a start).
+
+    The wear is what the objective's wear terms (``degradation_cost``, ``cycle_depth_cost``,
+    ``soc_dwell_cost``, ``charge_rate_cost`` of
+    :func:`~voltpool.schedule.objective.objective_terms`) lose when the block's discharge is
+    taken out of the plan (see :func:`discharge_blocks`), in currency, split into:
+
+    - ``throughput_wear``: the flat cost per kWh discharged (``degradation_cost_per_kwh``);
+    - ``cycling_wear``: the cycle-depth cost booked in the block's own slots (the blocks'
+      cycling adds up to the plan's ``cycle_depth_cost``);
+    - ``later_cycling_wear``: what the block adds to the cycle-depth cost of the car's *later*
+      discharges (taking energy out early can leave a later discharge in deeper segments);
+      zero unless the car discharges again after recharging;
+    - ``calendar_wear``: the SoC-dwell (calendar-ageing) cost the lower SoC adds from the
+      block's first slot to the departure, negative when it saves (a lower SoC ages less).
+
+    ``wear_per_kwh`` is their sum per kWh discharged (AC side): the net wear the LP weighs.
     """
 
     vehicle_id: str
@@ -208,30 +230,81 @@ class DischargeBlock:
     worth_per_kwh: float
     wear_per_kwh: float
     when: str
+    throughput_wear: float = 0.0
+    cycling_wear: float = 0.0
+    later_cycling_wear: float = 0.0
+    calendar_wear: float = 0.0
+
+    @property
+    def wear(self) -> float:
+        """Net battery wear of the block. [currency]"""
+        return self.wear_per_kwh * self.energy_kwh
+
+    def wear_words(self, currency: str = "") -> str:
+        """``wear 0.12 EUR (cycling 0.19, calendar -0.07)``: the net and its non-zero parts."""
+        parts = (
+            ("throughput", self.throughput_wear),
+            ("cycling", self.cycling_wear),
+            ("deeper later cycles", self.later_cycling_wear),
+            ("calendar", self.calendar_wear),
+        )
+        said = ", ".join(
+            f"{name} {_money(value)}" for name, value in parts if abs(value) > WEAR_SHOWN
+        )
+        unit = f" {currency}" if currency else ""
+        return f"wear {_money(self.wear)}{unit}" + (f" ({said})" if said else "")
 
     def __str__(self) -> str:
         return (
             f"{self.vehicle_id} {self.when}: gave "
             f"{self.energy_kwh:.2f} kWh worth {self.worth_per_kwh:.3f}/kWh against battery wear "
-            f"{self.wear_per_kwh:.3f}/kWh"
+            f"{self.wear_per_kwh:.3f}/kWh: {self.wear_words()}"
         )
+
+
+def _money(value: float) -> str:
+    return f"{round(value, 2) + 0.0:.2f}"  # + 0.0: no "-0.00"
 
 
 def discharge_blocks(
     problem: Problem, power_kw: np.ndarray, net_kw: np.ndarray
 ) -> list[DischargeBlock]:
-    """Every discharge block of a schedule, in vehicle then time order."""
+    """Every discharge block of a schedule, in vehicle then time order.
+
+    Each block's wear is its counterfactual: the objective's wear terms of the plan minus
+    those of the same plan with that block's discharge set to zero (everything else kept,
+    the car's SoC trajectory recomputed, :func:`_wear_without_blocks`). That is the wear the
+    LP weighs against the block's worth: the LP prices the cycle depth and the SoC dwell of
+    the energy trajectory the discharge changes, so taking the discharge out changes exactly
+    these terms (the charge-rate cost only sees charging and does not move). The cycle-depth
+    part is split into the cost booked in the block's own slots and the change it makes to
+    the car's later discharges, so the blocks' ``cycling_wear`` adds up to the plan's
+    ``cycle_depth_cost``. The calendar part runs from the block to the car's departure: the
+    rest of the plug-in sits lower by what the block gave (dwell counts plugged-in slots only).
+
+    Each block is taken out alone: with several blocks of one car the net wears need not add
+    up to the plan's total wear (the dwell cost is convex, not linear). Without the block the
+    car keeps its later charging too: the calendar part also counts the recharge's slots,
+    where the plan climbs back from lower (a counterfactual that also dropped the recharge
+    would save less), and where the plan refills what the block gave up to the ceiling the
+    counterfactual ends above it, its dwell rate following the last piece of the convex fit as
+    the objective's does.
+    """
     fleet = problem.fleet
     dt_h = problem.dt_h
     tariff = problem.tariff
     price = np.where(net_kw >= 0, tariff.import_price_per_kwh, tariff.export_price_per_kwh)
     cycle = fleet_cycle_depth_cost_slots(fleet, power_kw, dt_h)
+    runs = true_runs(power_kw < -1e-9)
+    later, calendar = _wear_without_blocks(problem, power_kw, cycle, runs)
     blocks = []
-    for n, start, end in true_runs(power_kw < -1e-9):
+    for b, (n, start, end) in enumerate(runs):
         window = slice(start, end)
         energy = float(-power_kw[n, window].sum() * dt_h)
         worth = float((-power_kw[n, window] * dt_h * price[window]).sum())
-        wear = energy * fleet.degradation_cost_per_kwh[n] + float(cycle[n, window].sum())
+        throughput = energy * float(fleet.degradation_cost_per_kwh[n])
+        cycling = float(cycle[n, window].sum())
+        wear = throughput + cycling + float(later[b]) + float(calendar[b])
         blocks.append(
             DischargeBlock(
                 fleet.ids[n],
@@ -241,6 +314,58 @@ def discharge_blocks(
                 worth / energy,
                 wear / energy,
                 span(problem, start, end),
+                throughput,
+                cycling,
+                float(later[b]),
+                float(calendar[b]),
             )
         )
     return blocks
+
+
+def _wear_without_blocks(
+    problem: Problem,
+    power_kw: np.ndarray,
+    cycle: np.ndarray,
+    runs: list[tuple[int, int, int]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each discharge block ``runs[b]``, with the plan's cycle-depth cost ``cycle`` [N, T]:
+    the cycle-depth cost it adds outside its own slots and the SoC-dwell cost it adds, against
+    the plan without it. ``[B]`` each. [currency]
+
+    All blocks at once: one row per block (its vehicle, its slots' power set to zero), through
+    the objective's own functions (:mod:`voltpool.model.wear`, :mod:`voltpool.model.physics`).
+    """
+    fleet = problem.fleet
+    later, calendar = np.zeros(len(runs)), np.zeros(len(runs))
+    wear = fleet.wear
+    if wear is None or not runs:
+        return later, calendar
+    vehicle, start, end = (np.array(column) for column in zip(*runs, strict=True))
+    priced = np.flatnonzero(wear.has_cycle_cost[vehicle] | wear.has_dwell_cost[vehicle])
+    if not priced.size:
+        return later, calendar
+    rows = vehicle[priced]
+    dt_h = problem.dt_h
+    slots = np.arange(problem.n_slots)
+    in_block = (start[priced, None] <= slots) & (slots < end[priced, None])
+    without_kw = np.where(in_block, 0.0, power_kw[rows])
+    alone = _fleet_rows(fleet, rows)
+    cycle_without = fleet_cycle_depth_cost_slots(alone, without_kw, dt_h)
+    later[priced] = np.where(in_block, 0.0, cycle[rows] - cycle_without).sum(axis=1)
+    plugged = fleet.plugged_mask(problem.n_slots)
+    dwell = dwell_cost(wear, soc_trajectory(fleet, power_kw, dt_h)[:, 1:], plugged, dt_h)
+    soc_without = soc_trajectory(alone, without_kw, dt_h)[:, 1:]
+    dwell_without = dwell_cost(alone.wear, soc_without, plugged[rows], dt_h)
+    calendar[priced] = np.where(wear.has_dwell_cost[rows], dwell[rows] - dwell_without, 0.0)
+    return later, calendar
+
+
+def _fleet_rows(fleet: Fleet, rows: np.ndarray) -> Fleet:
+    """The vehicles ``rows`` (repeats allowed) as a fleet of their own, one vehicle per row."""
+    return replace(
+        fleet,
+        ids=tuple(str(k) for k in range(rows.size)),
+        **{name: getattr(fleet, name)[rows] for name in FLOAT_FIELDS + INT_FIELDS},
+        wear=None if fleet.wear is None else fleet.wear.take(rows),
+    )

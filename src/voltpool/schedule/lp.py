@@ -14,8 +14,9 @@ Formulation (problem format v1, all vehicles at once, only their plugged-in slot
   transformer); export excess is *curtailed* surplus (the site's inverters shed it): it earns
   nothing and costs nothing, so cars absorb it where free energy is worth storing, and never
   burn it as conversion loss by charging and discharging at once, which no charger can;
-- ``peak >= imp + imp_over - peak_baseline_kw`` when a demand charge applies (only the
-  increase over the billing period's peak so far is charged).
+- ``peak_p >= imp + imp_over - baseline_p`` in every slot of billing period p when a demand
+  charge applies (only the increase over the period's peak so far is charged); a horizon
+  that crosses into the next billing period (``tariff.next_period``) has a peak column each.
 
 Energy balance ``e[k] = e[k-1] + eta_c * pc * dt_h - pd * dt_h / eta_d``; site balance
 ``sum(pc - pd) - imp - imp_over + exp + exp_over = -base_load``. Because ``export <= import``
@@ -54,7 +55,8 @@ class Layout:
     last: np.ndarray
     n_vehicles: int
     n_slots: int
-    has_peak: bool
+    n_peaks: int
+    """Peak columns: one per billing period the horizon touches, none without a charge."""
 
     @property
     def charge(self) -> int:
@@ -94,7 +96,7 @@ class Layout:
 
     @property
     def n_columns(self) -> int:
-        return self.peak + int(self.has_peak)
+        return self.peak + self.n_peaks
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def site_excess_price_per_kwh(problem: Problem) -> float:
         + np.abs(tariff.export_price_per_kwh).max()
         + fleet.degradation_cost_per_kwh.max(initial=0.0)
         + (fleet.wear.cycle_depth_cost_per_kwh.max(initial=0.0) / eta_min if fleet.wear else 0.0)
-        + tariff.peak_price_per_kw / problem.dt_h
+        + max(price for _, price, _ in tariff.peak_periods(problem.n_slots)) / problem.dt_h
     )
     return 10.0 * float(scale) + 1.0
 
@@ -149,6 +151,7 @@ def base_excess_kw(problem: Problem, direction: str) -> np.ndarray:
 
 def make_layout(problem: Problem) -> Layout:
     fleet = problem.fleet
+    tariff = problem.tariff
     lengths = fleet.plugged_slots
     n_plugged = int(lengths.sum())
     starts = (np.cumsum(lengths) - lengths).astype(np.int64)
@@ -164,7 +167,7 @@ def make_layout(problem: Problem) -> Layout:
         last=starts + lengths - 1,
         n_vehicles=fleet.n_vehicles,
         n_slots=problem.n_slots,
-        has_peak=problem.tariff.peak_price_per_kw > 0,
+        n_peaks=len(tariff.peak_periods(problem.n_slots)) if tariff.has_peak else 0,
     )
 
 
@@ -184,7 +187,11 @@ def build_lp(problem: Problem) -> LinearProgram:
     target_row = n_k
     site_row = n_k + n_v
     peak_row = site_row + n_t
-    n_rows = peak_row + (n_t if lay.has_peak else 0)
+    n_rows = peak_row + (n_t if lay.n_peaks else 0)
+    periods = tariff.peak_periods(n_t)
+    period = np.zeros(n_t, dtype=np.int64)
+    for p, (slots, _price, _baseline) in enumerate(periods):
+        period[slots] = p
 
     not_first = k[~lay.first]
     blocks = [
@@ -201,9 +208,9 @@ def build_lp(problem: Problem) -> LinearProgram:
         (site_row + t, lay.exports + t, np.ones(n_t)),
         (site_row + t, lay.export_excess + t, np.ones(n_t)),
     ]
-    if lay.has_peak:
+    if lay.n_peaks:
         blocks += [
-            (peak_row + t, np.full(n_t, lay.peak), np.ones(n_t)),
+            (peak_row + t, lay.peak + period, np.ones(n_t)),
             (peak_row + t, lay.imports + t, -np.ones(n_t)),
             (peak_row + t, lay.import_excess + t, -np.ones(n_t)),
         ]
@@ -219,7 +226,8 @@ def build_lp(problem: Problem) -> LinearProgram:
     row_lower[target_row:site_row] = fleet.energy_target_kwh
     row_upper[target_row:site_row] = np.inf
     row_lower[site_row:peak_row] = row_upper[site_row:peak_row] = -site.base_load_kw
-    row_lower[peak_row:] = -tariff.peak_baseline_kw
+    if lay.n_peaks:
+        row_lower[peak_row:] = -np.array([baseline for _, _, baseline in periods])[period]
     row_upper[peak_row:] = np.inf
 
     excess = site_excess_price_per_kwh(problem) * dt_h
@@ -232,8 +240,8 @@ def build_lp(problem: Problem) -> LinearProgram:
     cost[lay.exports : lay.import_excess] = -tariff.export_price_per_kwh * dt_h
     cost[lay.import_excess : lay.export_excess] = tariff.import_price_per_kwh * dt_h + excess
     cost[lay.export_excess : lay.peak] = 0.0  # curtailed: earns nothing, costs nothing
-    if lay.has_peak:
-        cost[lay.peak] = tariff.peak_price_per_kw
+    if lay.n_peaks:
+        cost[lay.peak : lay.n_columns] = [price for _, price, _ in periods]
     upper[lay.charge : lay.discharge] = fleet.max_charge_kw[veh]
     upper[lay.discharge : lay.energy] = fleet.max_discharge_kw[veh]
     lower[lay.energy : lay.shortfall] = fleet.energy_floor_kwh[veh]

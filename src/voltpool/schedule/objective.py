@@ -46,7 +46,8 @@ def objective_terms(
     """The four cost terms of the v1 objective (all in currency units).
 
     ``energy_cost = sum_t dt_h * max(import_price * net, export_price * net)``;
-    ``peak_cost = peak_price_per_kw * max(0, max_t net - peak_baseline_kw)``;
+    ``peak_cost = peak_price_per_kw * max(0, max_t net - peak_baseline_kw)`` per billing
+    period (:meth:`~voltpool.model.tariff.Tariff.peak_cost`);
     ``degradation_cost = sum_n cost_n * dt_h * sum_t max(-p, 0)``;
     ``cycle_depth_cost``, ``soc_dwell_cost`` and ``charge_rate_cost`` from the optional battery
     blocks
@@ -60,7 +61,7 @@ def objective_terms(
         problem.dt_h
         * np.maximum(tariff.import_price_per_kwh * net, tariff.export_price_per_kwh * net).sum()
     )
-    peak_cost = tariff.peak_price_per_kw * max(0.0, float(net.max()) - tariff.peak_baseline_kw)
+    peak_cost = tariff.peak_cost(net)
     discharged_kwh = problem.dt_h * np.maximum(-power_kw, 0.0).sum(axis=1)
     degradation_cost = float(problem.fleet.degradation_cost_per_kwh @ discharged_kwh)
     undelivered = 0.0 if transfer_shortfall_kwh is None else float(transfer_shortfall_kwh.sum())

@@ -207,7 +207,15 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
     for t in range(n_slots):
         price = tariff.import_price_per_kwh[t] if net[t] >= 0 else tariff.export_price_per_kwh[t]
         energy_cost += dt_h * price * net[t]
-    peak_cost = tariff.peak_price_per_kw * max(0.0, float(net.max()) - tariff.peak_baseline_kw)
+    peak_cost = 0.0
+    reset = n_slots if tariff.next_period is None else tariff.next_period.start_slot
+    if reset > 0:
+        peak_cost += tariff.peak_price_per_kw * max(
+            0.0, float(net[:reset].max()) - tariff.peak_baseline_kw
+        )
+    if tariff.next_period is not None:
+        later = tariff.next_period
+        peak_cost += later.price_per_kw * max(0.0, float(net[reset:].max()) - later.baseline_kw)
     wear = sum(
         fleet.degradation_cost_per_kwh[n] * dt_h * float(np.clip(-power[n], 0, None).sum())
         for n in range(n_vehicles)

@@ -197,7 +197,7 @@ def night_problem(car: Car, home: Home, prices: RetailTariff, night: Night) -> P
             import_limit_kw=home.breaker_kw,
             export_limit_kw=home.breaker_kw,
         ),
-        tariff=prices.tariff(n_slots, day_ahead, slot_start),
+        tariff=prices.tariff(n_slots, day_ahead, slot_start, zone=night.timezone),
         slot_minutes=night.clock.slot_minutes,
         start=night.start,
         timezone=night.timezone,

@@ -23,6 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from voltpool.control import CarTable, Controller, Observation
+from voltpool.model import PeakBilling
 from voltpool.simulate.islanding import HomeBackup
 from voltpool.simulate.result import Departures, PolicyRun
 from voltpool.simulate.sharing_desk import SharingDesk
@@ -86,7 +87,6 @@ def run_policy(
 ) -> PolicyRun:
     """Simulate one policy (its controller) over the scenario's slots; ``progress(k)`` is
     called every simulated day."""
-    scenario = world.scenario
     table = policy.cars
     n_vehicles = world.n_vehicles
     first, end = world.first_slot, world.end_slot
@@ -125,8 +125,11 @@ def run_policy(
     peak_so_far_kw = 0.0
     was_plugged = departure_slot > first
     was_islanded = np.zeros(n_vehicles, dtype=bool)
+    billing = world.peak_billing
     for step, t in enumerate(range(first, end)):
         soc_tn[step] = energy / capacity
+        if billing is not None and billing.starts_period(t):
+            peak_so_far_kw = 0.0  # a new billing period (a capacity tariff's month)
         arriving = slice(bounds[step], bounds[step + 1])
         cars = sessions.vehicle[arriving]
         if cars.size:
@@ -237,7 +240,9 @@ def run_policy(
         departures=departures,
         solver_time_s=np.asarray(policy.solver_time_s),
         curtailed_kwh=refused_kwh,
-        peak_price_per_kw=scenario.tariff.peak_price_per_kw,
+        peak_billing=None
+        if billing is None
+        else PeakBilling(billing.start_slot - first, billing.price_per_kw, billing.min_kw),
         degradation_cost_per_kwh=table.degradation_cost_per_kwh,
         islanded=world.home_islanded[:, window],
         v2v=sharing.log(first, end),

@@ -184,7 +184,7 @@ def _site_metrics(run: PolicyRun) -> dict[str, float]:
     home_cost = np.maximum(home_kwh, 0.0) @ run.import_price_per_kwh - (
         np.maximum(-home_kwh, 0.0) @ run.export_price_per_kwh
     )
-    peak_cost = run.peak_price_per_kw * max(0.0, float(net_kw.max()))
+    peak_cost = 0.0 if run.peak_billing is None else float(run.peak_billing.bill(net_kw).sum())
     wear_cost = float(
         run.wear_cost_per_kwh @ (run.dt_h * np.maximum(-run.power_kw, 0.0)).sum(axis=1)
     )
@@ -333,7 +333,8 @@ def policy_metrics(run: PolicyRun) -> dict[str, float]:
 
     Money [EUR]: ``energy_cost_eur`` is the neighbourhood's energy bill,
     ``sum(dt_h * (import_price * max(net, 0) - export_price * max(-net, 0)))``;
-    ``peak_cost_eur`` the demand charge ``peak_price_per_kw * max(0, max(net))``;
+    ``peak_cost_eur`` the demand charge, per billing period its price times the period's
+    highest net load (at least its minimum, :meth:`~voltpool.model.tariff.PeakBilling.bill`);
     ``wear_cost_eur`` the battery wear of V2G, ``sum_n degradation_cost_per_kwh * discharge``;
     ``total_cost_eur`` their sum.
     ``household_cost_eur_mean`` values each home's own load (without its cars) at the import

@@ -70,7 +70,7 @@ def make_policy(name: str, world: World, on_invalid_plan: str = "raise") -> Cont
         replan_every_slots=world.slots_per_hour,
         replan_on_events=planning.replan == "events",
         unmet_penalty_per_kwh=planning.unmet_penalty_per_kwh,
-        peak_price_per_kw=scenario.tariff.peak_price_per_kw,
+        peak_billing=world.peak_billing,
         on_invalid_plan=on_invalid_plan,  # type: ignore[arg-type]
     )
     wear = fleet_wear(world) if name == "v2g-wear" else None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from voltpool.model import PeakBilling
 from voltpool.sharing import Match
 
 
@@ -82,8 +83,9 @@ class PolicyRun:
         Wall time of each planning step of the policy. [s]
     curtailed_kwh : float
         Charging energy the simulator refused because it broke a physical rule. [kWh]
-    peak_price_per_kw : float
-        Demand charge on the period's highest import of the neighbourhood. [EUR/kW]
+    peak_billing : PeakBilling or None
+        The demand charge on the neighbourhood's import, per billing period (a capacity
+        tariff's calendar months), slot 0 the run's first slot; None: no demand charge.
     degradation_cost_per_kwh : array [N] or None
         Battery wear priced per kWh discharged (AC side); None means zero. [EUR/kWh]
     islanded : bool array [H, T] or None
@@ -125,7 +127,7 @@ class PolicyRun:
     departures: Departures
     solver_time_s: np.ndarray
     curtailed_kwh: float = 0.0
-    peak_price_per_kw: float = 0.0
+    peak_billing: PeakBilling | None = None
     degradation_cost_per_kwh: np.ndarray | None = None
     islanded: np.ndarray | None = None
     shed_kw: np.ndarray | None = None

@@ -34,8 +34,8 @@ from voltpool.data import (
     sample_sessions,
 )
 from voltpool.errors import FieldIssue, ProblemError
-from voltpool.model import SlotGrid
-from voltpool.model.tariffs import SlotPrices
+from voltpool.model import PeakBilling, SlotGrid
+from voltpool.model.tariffs import SlotPrices, billing_months
 from voltpool.scenario import Scenario
 from voltpool.simulate.events import GridEvents, grid_events
 
@@ -90,6 +90,8 @@ class World:
     export_limit_kw: np.ndarray
     sessions: Sessions
     notes: tuple[str, ...]
+    peak_billing: PeakBilling | None = None
+    """The demand charge's billing periods on the world's slots (:func:`peak_billing`)."""
     events: GridEvents = field(default_factory=lambda: GridEvents((), (), ()))
     """Import limits, outages and V2V offers and requests on the slot grid, fitted to the
     period and the drawn homes and cars (:func:`~voltpool.simulate.events.grid_events`)."""
@@ -195,14 +197,33 @@ def _tariff_prices(scenario: Scenario, index: pd.DatetimeIndex) -> tuple[SlotPri
             f"{capped} slots; there the export price is capped at the import price (the "
             "scheduler's rule)"
         )
-    months = pd.date_range(scenario.start, periods=scenario.days, freq="D").to_period("M")
-    if tariff.capacity_price_per_kw_month and months.nunique() > 1:
-        notes.append(
-            f"tariff: the capacity tariff bills each calendar month's peak; the period spans "
-            f"{months.nunique()} months and the simulator bills its one highest peak at the "
-            "monthly price prorated to the period (at least the sum of the monthly bills)"
-        )
     return prices, notes
+
+
+def peak_billing(scenario: Scenario, index: pd.DatetimeIndex) -> PeakBilling | None:
+    """The demand charge over the simulated period, on the slots of ``index``.
+
+    A capacity tariff bills each local calendar month's highest import at the monthly price
+    with VAT (at least its minimum kW); a month the period covers in part pays its share, by
+    the days simulated over the days of the month (a week of January pays 7/31). A plain
+    ``tariff.peak_price_per_kw`` is one charge on the whole period's highest import.
+    """
+    first = MINUTES_PER_DAY // scenario.slot_minutes
+    tariff = scenario.tariff.model()
+    monthly = tariff.capacity_price_billed_per_kw_month
+    if not monthly:
+        price = scenario.tariff.peak_price_per_kw
+        return PeakBilling.single(price, first) if price > 0 else None
+    days = pd.date_range(scenario.start, periods=scenario.days, freq="D")
+    month = np.asarray(days.year * 12 + days.month)
+    local = index[first : first + scenario.n_slots].tz_convert(scenario.timezone)
+    slot_month = np.asarray(local.year * 12 + local.month)
+    starts, prices = [], []
+    for value in np.unique(month):
+        in_month = np.flatnonzero(month == value)
+        starts.append(first + int(np.argmax(slot_month == value)))
+        prices.append(monthly * billing_months(days[in_month[0]].date(), in_month.size))
+    return PeakBilling(np.array(starts), np.array(prices), tariff.capacity_min_kw)
 
 
 def _sessions(
@@ -370,6 +391,7 @@ def build_world(scenario: Scenario) -> World:
         import_limit_kw=import_limit,
         export_limit_kw=export_limit,
         sessions=sessions,
+        peak_billing=peak_billing(scenario, index),
         notes=(
             *notes,
             *event_notes,
