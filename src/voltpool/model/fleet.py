@@ -10,6 +10,7 @@ import numpy as np
 
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.model._checks import check_elements
+from voltpool.model.rules import OwnerRules
 from voltpool.model.wear import BatteryWear
 
 FLOAT_FIELDS = (
@@ -93,6 +94,9 @@ class Fleet:
         Wear cost per kWh discharged at the AC side (throughput cost). [currency/kWh]
     wear : BatteryWear, optional
         Cycle-depth and SoC-dwell costs (the optional per-vehicle ``battery`` block).
+    rules : OwnerRules, optional
+        The owners' rules for V2G and V2V (the optional per-vehicle ``rules`` block,
+        :mod:`voltpool.model.rules`).
     """
 
     ids: tuple[str, ...]
@@ -109,6 +113,7 @@ class Fleet:
     discharge_efficiency: np.ndarray
     degradation_cost_per_kwh: np.ndarray = field(default=None)  # type: ignore[assignment]
     wear: BatteryWear | None = None
+    rules: OwnerRules | None = None
 
     def __post_init__(self) -> None:
         ids = tuple(str(i) for i in self.ids)
@@ -140,6 +145,10 @@ class Fleet:
                     f"{self.wear.cycle_depth_cost_per_kwh.shape[0]} of {n} vehicles",
                 )
             )
+        if self.rules is not None and self.rules.n_cars != n:
+            issues.append(
+                FieldIssue("vehicles[*].rules", f"rules given for {self.rules.n_cars} of {n}")
+            )
         if issues:
             raise ProblemError(issues)
         self._validate_values()
@@ -157,9 +166,18 @@ class Fleet:
         return self.soc_target * self.capacity_kwh
 
     @property
+    def discharge_floor_soc(self) -> np.ndarray:
+        """What V2G and V2V never discharge below: the reserve ``soc_min`` or the owner's
+        ``v2g_floor_soc``, whichever is higher. [0..1]"""
+        if self.rules is None:
+            return self.soc_min
+        return np.maximum(self.soc_min, self.rules.v2g_floor_soc)
+
+    @property
     def energy_floor_kwh(self) -> np.ndarray:
-        """Lowest allowed stored energy: the reserve, or the arrival level if it is below it."""
-        return np.minimum(self.soc_min, self.soc_initial) * self.capacity_kwh
+        """Lowest allowed stored energy: the discharge floor (:attr:`discharge_floor_soc`), or
+        the arrival level if it is below it."""
+        return np.minimum(self.discharge_floor_soc, self.soc_initial) * self.capacity_kwh
 
     @property
     def energy_ceiling_kwh(self) -> np.ndarray:
@@ -246,6 +264,7 @@ class Fleet:
             ids=tuple(str(r["id"]) for r in records),
             **{k: np.asarray(v) for k, v in columns.items()},
             wear=BatteryWear.from_records(records),
+            rules=OwnerRules.from_records([r.get("rules") for r in records]),  # type: ignore[misc]
         )
 
     def to_records(self) -> list[dict[str, object]]:
@@ -259,5 +278,7 @@ class Fleet:
                 record[name] = int(getattr(self, name)[index])
             if self.wear is not None and (block := self.wear.to_record(index)):
                 record["battery"] = block
+            if self.rules is not None and (rules := self.rules.to_record(index)):
+                record["rules"] = rules
             records.append(record)
         return records

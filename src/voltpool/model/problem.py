@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
+import numpy as np
 import pandas as pd
 
 from voltpool.errors import FieldIssue, ProblemError
@@ -109,6 +110,15 @@ class Problem:
         issues += self.fleet.check_horizon(n_slots)
         if self.transfers is not None:
             issues += self.transfers.issues(self.fleet.n_vehicles, n_slots)
+        rules = self.fleet.rules
+        if rules is not None and self.start is None:
+            for n in np.flatnonzero(rules.uses_clock())[:5]:
+                issues.append(
+                    FieldIssue(
+                        f"vehicles[{n}].rules",
+                        "speaks of local days or times of day: the problem needs a start",
+                    )
+                )
         if issues:
             raise ProblemError(issues)
 

@@ -77,8 +77,9 @@ class Breaches:
 
 
 def reserve_kwh(problem: Problem) -> np.ndarray:
-    """Per car: the reserve V2G and V2V never take it below. [kWh]"""
-    return problem.fleet.soc_min * problem.fleet.capacity_kwh
+    """Per car: the reserve V2G and V2V never take it below, or the owner's higher V2G floor
+    (:attr:`voltpool.model.Fleet.discharge_floor_soc`). [kWh]"""
+    return problem.fleet.discharge_floor_soc * problem.fleet.capacity_kwh
 
 
 def below_reserve_at_arrival(problem: Problem) -> np.ndarray:

@@ -40,6 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from voltpool.model import Problem
+from voltpool.schedule.rules_lp import add_owner_rules
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,8 @@ def build_lp(problem: Problem) -> LinearProgram:
         lp = add_wear_costs(problem, lp)
     if problem.n_transfers:
         lp = add_transfers(problem, lp)
+    if fleet.rules is not None:
+        lp = add_owner_rules(problem, lp)
     return lp
 
 
