@@ -13,6 +13,7 @@ import numpy as np
 
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.model.fleet import Fleet, check_car_values
+from voltpool.model.rules import OwnerRules
 from voltpool.model.wear import BatteryWear
 
 PREFIX = "cars"
@@ -49,6 +50,9 @@ class CarTable:
         Flat wear cost per kWh discharged at the AC side. [currency/kWh]
     wear : BatteryWear, optional
         Calibrated cycle-depth and SoC-dwell costs, computed once (replaces the flat cost).
+    rules : OwnerRules, optional
+        The owners' rules for V2G and V2V (:mod:`voltpool.model.rules`); their history
+        (energy given today and on the six days before) arrives with each observation.
     """
 
     ids: tuple[str, ...]
@@ -62,6 +66,7 @@ class CarTable:
     soc_target: np.ndarray
     degradation_cost_per_kwh: np.ndarray = field(default=None)  # type: ignore[assignment]
     wear: BatteryWear | None = None
+    rules: OwnerRules | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ids", tuple(str(i) for i in self.ids))
@@ -76,6 +81,10 @@ class CarTable:
                     FieldIssue(f"{PREFIX}.{name}", f"has {values.size} values for {n} cars")
                 )
             object.__setattr__(self, name, values)
+        if self.rules is not None and self.rules.n_cars != n:
+            issues.append(
+                FieldIssue(f"{PREFIX}.rules", f"rules given for {self.rules.n_cars} of {n} cars")
+            )
         if not issues:
             check_car_values(self, PREFIX, self.ids, issues, FLOAT_FIELDS)
         if issues:
@@ -91,5 +100,6 @@ class CarTable:
         return cls(
             ids=fleet.ids,
             wear=fleet.wear,
+            rules=fleet.rules,
             **{name: getattr(fleet, name) for name in FLOAT_FIELDS},
         )

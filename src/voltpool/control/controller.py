@@ -36,9 +36,11 @@ from voltpool.model import (
     PeakBilling,
     Problem,
     Site,
+    SlotGrid,
     Tariff,
     Transfers,
 )
+from voltpool.model.rules import PAST_DAYS, OwnerRules
 from voltpool.schedule import DEFAULT_TIME_BUDGET_S, schedule, verify
 from voltpool.schedule.uncontrolled import charge_on_arrival_kw
 
@@ -55,7 +57,9 @@ class PlanningConfig:
     ``bidirectional`` lets the plan discharge cars (V2G, V2V); ``peak_billing`` the demand
     charge on each billing period's highest import (absolute slots, like ``Observation.t``);
     ``time_budget_s`` bounds each plan's solve (a plan cut short is the best found, every
-    rule kept, with its proven gap in the notes).
+    rule kept, with its proven gap in the notes). ``clock`` places absolute slot numbers in
+    time (each plan then starts at ``clock.time(t)``, told in ``timezone``): the owners'
+    clock rules (hours, daily caps) need it.
     """
 
     method: Literal["lp", "uncontrolled"] = "lp"
@@ -66,6 +70,8 @@ class PlanningConfig:
     replan_on_events: bool = True
     unmet_penalty_per_kwh: float = DEFAULT_UNMET_PENALTY_PER_KWH
     peak_billing: PeakBilling | None = None
+    clock: SlotGrid | None = None
+    timezone: str = "UTC"
     on_invalid_plan: Literal["raise", "fallback"] = "raise"
     time_budget_s: float = DEFAULT_TIME_BUDGET_S
 
@@ -92,7 +98,10 @@ class Observation:
     ``on_grid`` marks the cars plugged in where the controller sets the power (a car at a home
     cut off by an outage is not); ``departure_slot`` is each car's expected departure (first
     slot away; absolute, like ``t``); ``changed`` the cars that arrived, left or were cut off
-    since the previous slot; ``peak_so_far_kw`` the highest import of the billing period so far.
+    since the previous slot; ``peak_so_far_kw`` the highest import of the billing period so far;
+    ``v2g_kwh_history`` ``[N, 7]`` the V2G/V2V energy each car gave (battery side) on each of
+    the six local days before today, oldest first, and today so far (the owner's daily cap
+    and weekly cycles count it; None: nothing given yet). [kWh]
     """
 
     t: int
@@ -101,6 +110,7 @@ class Observation:
     departure_slot: np.ndarray
     changed: np.ndarray | None = None
     peak_so_far_kw: float = 0.0
+    v2g_kwh_history: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -250,6 +260,7 @@ class Controller:
         if v2v is not None:  # energy on offer to friends is not sold to the grid
             soc_min = np.clip(np.maximum(soc_min, v2v.reserved_kwh[rows] / capacity), 0.0, soc_max)
         wear = None if cars.wear is None else cars.wear.take(rows)
+        rules = None if cars.rules is None else _rules_now(cars.rules, rows, observed)
         fleet = Fleet(
             ids=tuple(cars.ids[r] for r in rows),
             capacity_kwh=capacity,
@@ -269,6 +280,7 @@ class Controller:
             if wear is not None
             else cars.degradation_cost_per_kwh[rows],
             wear=wear,
+            rules=rules,
         )
         ahead = self.forecasts.forecast(t, horizon)
         return Problem(
@@ -286,7 +298,20 @@ class Controller:
             slot_minutes=config.slot_minutes,
             unmet_penalty_per_kwh=config.unmet_penalty_per_kwh,
             transfers=None if v2v is None else _transfer_rows(v2v.transfers, rows, t, horizon),
+            start=None if config.clock is None else config.clock.time(t).to_pydatetime(),
+            timezone=config.timezone,
         )
+
+
+def _rules_now(rules: OwnerRules, rows: np.ndarray, observed: Observation) -> OwnerRules:
+    """The rules of the cars ``rows`` with the history they have given so far."""
+    taken = rules.take(rows)
+    if observed.v2g_kwh_history is None:
+        return taken
+    history = observed.v2g_kwh_history[rows]
+    return dataclasses.replace(
+        taken, v2g_kwh_past_days=history[:, :PAST_DAYS], v2g_kwh_today=history[:, PAST_DAYS]
+    )
 
 
 def _transfer_rows(

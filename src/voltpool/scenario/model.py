@@ -32,6 +32,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from voltpool import gate
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.files.toml import TimeZone, TomlLibrary, validation_issues
+from voltpool.model.rules import parse_window
 from voltpool.model.tariffs import (
     DEFAULT_PRESET,
     RetailTariff,
@@ -119,6 +120,34 @@ class Vehicles(Section):
                 f"soc_initial ({self.soc_initial}) must be <= soc_max ({self.soc_max})"
             )
         return self
+
+
+class RuleGroup(Section):
+    """The owners' rules for some cars (:mod:`voltpool.model.rules`): ``vehicles`` names them
+    (``car-001`` ...; every car when left out). A later group overrides an earlier one for
+    the rules it sets. The simulator keeps the history the rules need (energy given today and
+    on the six days before)."""
+
+    vehicles: list[str] | None = None
+    v2g_floor_soc: Fraction | None = None
+    v2g_max_kwh_per_day: NonNegativeFloat | None = None
+    discharge_hours: Annotated[list[str], Field(min_length=1)] | None = None
+    no_discharge_hours: Annotated[list[str], Field(min_length=1)] | None = None
+    max_cycles_per_week: NonNegativeFloat | None = None
+
+    @model_validator(mode="after")
+    def _windows(self) -> RuleGroup:
+        issues: list[FieldIssue] = []
+        for name in ("discharge_hours", "no_discharge_hours"):
+            for k, text in enumerate(getattr(self, name) or ()):
+                parse_window(text, f"{name}[{k}]", issues)
+        if issues:
+            raise ValueError("; ".join(str(issue) for issue in issues))
+        return self
+
+    def block(self) -> dict[str, object]:
+        """The rules it sets, as a vehicle's ``rules`` block."""
+        return self.model_dump(exclude={"vehicles"}, exclude_none=True)
 
 
 class Transformer(Section):
@@ -408,6 +437,7 @@ class Scenario(Section):
     battery: BatterySpec = BatterySpec()
     backup: BackupSpec = BackupSpec()
     events: list[Event] = []
+    rules: list[RuleGroup] = []
 
     @field_validator("policies")
     @classmethod
@@ -425,6 +455,28 @@ class Scenario(Section):
                     raise ValueError(f"events[{number}].id: {gate.quote(event.id)} is used twice")
                 ids.add(event.id)
         return self
+
+    @model_validator(mode="after")
+    def _rule_cars(self) -> Scenario:
+        known = set(self.vehicle_ids)
+        for k, group in enumerate(self.rules):
+            for j, car in enumerate(group.vehicles or ()):
+                if car not in known:
+                    raise ValueError(
+                        f"rules[{k}].vehicles[{j}]: {gate.quote(car)} is not a car of this "
+                        f"scenario (car-001 .. {self.vehicle_ids[-1]})"
+                    )
+        return self
+
+    def rule_blocks(self) -> list[dict[str, object]]:
+        """Each car's ``rules`` block, the groups applied in file order."""
+        blocks: list[dict[str, object]] = [{} for _ in self.vehicle_ids]
+        index = {car: n for n, car in enumerate(self.vehicle_ids)}
+        for group in self.rules:
+            cars = group.vehicles if group.vehicles is not None else self.vehicle_ids
+            for n in (index[car] for car in cars):
+                blocks[n].update(group.block())
+        return blocks
 
     @property
     def home_ids(self) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ import numpy as np
 
 from voltpool.control import CarTable, Controller, Observation
 from voltpool.model import PeakBilling
+from voltpool.model.rules import PAST_DAYS
 from voltpool.simulate.islanding import HomeBackup
 from voltpool.simulate.result import Departures, PolicyRun
 from voltpool.simulate.sharing_desk import SharingDesk
@@ -82,6 +83,30 @@ def enforce_physics(
     return power, refused_kwh
 
 
+class RuleHistory:
+    """What each car gave for V2G and V2V (battery side) on today and the six local days
+    before: the history the owners' daily caps and weekly cycles count."""
+
+    def __init__(self, world: World) -> None:
+        self.day = world.local_day
+        self.kwh = np.zeros((world.n_vehicles, PAST_DAYS + 1))
+        """``[N, 7]`` the six days before today (oldest first), then today. [kWh]"""
+        self._today = -1
+
+    def open_slot(self, t: int) -> None:
+        """Start slot ``t``: on a new local day the week moves on by a day."""
+        day = int(self.day[t])
+        if self._today >= 0 and day != self._today:
+            shift = min(day - self._today, PAST_DAYS + 1)
+            self.kwh = np.roll(self.kwh, -shift, axis=1)
+            self.kwh[:, -shift:] = 0.0
+        self._today = day
+
+    def record(self, power_kw: np.ndarray, discharge_efficiency: np.ndarray, dt_h: float) -> None:
+        """Add a slot's discharge (AC power ``power_kw``, negative discharging)."""
+        self.kwh[:, -1] += np.maximum(-power_kw, 0.0) * dt_h / discharge_efficiency
+
+
 def run_policy(
     world: World, policy: Controller, progress: Callable[[int], None] | None = None
 ) -> PolicyRun:
@@ -126,8 +151,11 @@ def run_policy(
     was_plugged = departure_slot > first
     was_islanded = np.zeros(n_vehicles, dtype=bool)
     billing = world.peak_billing
+    given = None if table.rules is None else RuleHistory(world)
     for step, t in enumerate(range(first, end)):
         soc_tn[step] = energy / capacity
+        if given is not None:
+            given.open_slot(t)
         if billing is not None and billing.starts_period(t):
             peak_so_far_kw = 0.0  # a new billing period (a capacity tariff's month)
         arriving = slice(bounds[step], bounds[step + 1])
@@ -152,6 +180,7 @@ def run_policy(
             departure_slot=departure_slot,
             changed=(plugged != was_plugged) | (islanded != was_islanded),
             peak_so_far_kw=peak_so_far_kw,
+            v2g_kwh_history=None if given is None else given.kwh,
         )
         setpoints = policy.step(observed, sharing.inputs(t, energy, new_agreements))
         requested = setpoints.power_kw
@@ -161,6 +190,8 @@ def run_policy(
         )
         refused_kwh += refused
         peak_so_far_kw = max(peak_so_far_kw, grid_base_kw + float(power.sum()))
+        if given is not None:  # V2G and V2V; an outage's V2H below is not the rules' business
+            given.record(power, world.discharge_efficiency, dt_h)
         if islanded_homes.any():
             island = backup.step(t, energy, islanded, departure_slot)
             power = np.where(islanded, island.power_kw, power)

@@ -53,6 +53,7 @@ def car_table(world: World, wear: BatteryWear | None = None) -> CarTable:
         soc_target=np.full(n, vehicles.soc_target),
         degradation_cost_per_kwh=np.full(n, vehicles.degradation_cost_per_kwh),
         wear=wear,
+        rules=world.owner_rules,
     )
 
 
@@ -71,6 +72,8 @@ def make_policy(name: str, world: World, on_invalid_plan: str = "raise") -> Cont
         replan_on_events=planning.replan == "events",
         unmet_penalty_per_kwh=planning.unmet_penalty_per_kwh,
         peak_billing=world.peak_billing,
+        clock=world.clock,
+        timezone=scenario.timezone,
         on_invalid_plan=on_invalid_plan,  # type: ignore[arg-type]
     )
     wear = fleet_wear(world) if name == "v2g-wear" else None

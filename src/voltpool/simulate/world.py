@@ -35,6 +35,7 @@ from voltpool.data import (
 )
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.model import PeakBilling, SlotGrid
+from voltpool.model.rules import OwnerRules, local_days
 from voltpool.model.tariffs import SlotPrices, billing_months
 from voltpool.scenario import Scenario
 from voltpool.simulate.events import GridEvents, grid_events
@@ -92,6 +93,8 @@ class World:
     notes: tuple[str, ...]
     peak_billing: PeakBilling | None = None
     """The demand charge's billing periods on the world's slots (:func:`peak_billing`)."""
+    owner_rules: OwnerRules | None = None
+    """The owners' rules of the cars (the scenario's ``[[rules]]``), None without any."""
     events: GridEvents = field(default_factory=lambda: GridEvents((), (), ()))
     """Import limits, outages and V2V offers and requests on the slot grid, fitted to the
     period and the drawn homes and cars (:func:`~voltpool.simulate.events.grid_events`)."""
@@ -119,6 +122,11 @@ class World:
     def clock(self) -> SlotGrid:
         """The world's slot clock: slot 0 is ``index[0]``."""
         return SlotGrid(self.index[0], self.scenario.slot_minutes)
+
+    @property
+    def local_day(self) -> np.ndarray:
+        """``[T]`` the local calendar day each slot of the world starts in (0: its first)."""
+        return local_days(self.clock, self.scenario.timezone, len(self.index))
 
     @property
     def slots_per_hour(self) -> int:
@@ -392,6 +400,7 @@ def build_world(scenario: Scenario) -> World:
         export_limit_kw=export_limit,
         sessions=sessions,
         peak_billing=peak_billing(scenario, index),
+        owner_rules=OwnerRules.from_records(scenario.rule_blocks(), prefix="rules.vehicles"),
         notes=(
             *notes,
             *event_notes,
