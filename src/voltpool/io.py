@@ -388,6 +388,7 @@ def schedule_to_dict(problem: Problem, schedule: Schedule) -> dict[str, Any]:
             "notes": list(info.notes),
         },
         "site_notes": schedule.site_notes,
+        "rule_notes": schedule.rule_notes,
         "discharge_blocks": [
             {
                 "vehicle_id": b.vehicle_id,
@@ -483,6 +484,7 @@ def schedule_from_dict(problem: Problem, document: Any) -> Schedule:
         reasons=[r.get("reason") or "" for r in rows],
         solver=SolverInfo(name=solver.get("name", ""), status=solver.get("status", "")),
         site_notes=list(document.get("site_notes", [])),
+        rule_notes=list(document.get("rule_notes", [])),
         **_transfer_results(problem, document),
     )
 

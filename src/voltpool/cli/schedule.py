@@ -126,6 +126,10 @@ def print_details(problem: Problem, result: Schedule, limit: int = 10) -> None:
         console.print(f"[yellow]{result.method}: {shown(note)}[/]")
     for note in result.solver.notes:
         console.print(f"[dim]{result.method}: {shown(note)}[/]")
+    for note in result.rule_notes[:limit]:
+        console.print(f"{result.method}: {shown(note)}")
+    if len(result.rule_notes) > limit:
+        console.print(f"{result.method}: ... {len(result.rule_notes) - limit} more rule notes")
     blocks = discharge_blocks(problem, result.power_kw, result.site_net_load_kw)
     if blocks:
         energy = sum(b.energy_kwh for b in blocks)

@@ -6,6 +6,7 @@ import numpy as np
 
 from voltpool.model import Problem, energy_trajectory_kwh
 from voltpool.schedule.explain import shortfall_reasons, site_limit_notes, transfer_reasons
+from voltpool.schedule.explain_rules import rule_notes
 from voltpool.schedule.objective import objective_terms, shortfall_kwh, site_net_load_kw
 from voltpool.schedule.result import Schedule, SolverInfo
 
@@ -67,4 +68,5 @@ def assemble_schedule(
         transfer_kw=flows,
         transfer_shortfall_kwh=transfer_short,
         transfer_reasons=transfer_reasons(problem, energy, transfer_short, shortfall),
+        rule_notes=rule_notes(problem, power_kw, energy),
     )

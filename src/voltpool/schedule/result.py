@@ -61,6 +61,9 @@ class Schedule:
         AC energy of each transfer left undelivered. [kWh]
     transfer_reasons : list of str
         Per transfer: why it is short, in plain words (empty when delivered).
+    rule_notes : list of str
+        What the owners' rules did to the plan, in plain words
+        (:mod:`voltpool.schedule.explain_rules`).
     """
 
     method: str
@@ -77,6 +80,7 @@ class Schedule:
     transfer_kw: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     transfer_shortfall_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
     transfer_reasons: list[str] = field(default_factory=list)
+    rule_notes: list[str] = field(default_factory=list)
 
     @property
     def objective(self) -> float:
