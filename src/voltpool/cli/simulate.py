@@ -40,6 +40,7 @@ from voltpool.simulate import SimulationResult
 
 STATUS = {
     "data": "Loading real data (prices, homes, ElaadNL sessions)...",
+    "rules": "What the owners' rules cost: the V2G policies once more without them...",
     "health": "Battery health (ageing models on every car's SoC)...",
     "ledger": "Settling every V2G session and V2V agreement in the credit ledger...",
     "report": "Writing the HTML report...",

@@ -25,6 +25,7 @@ from voltpool.report.figures import PLOT_CONFIG, step_y
 from voltpool.report.health import health_figure, health_html_table
 from voltpool.simulate.metrics import compare, per_car_table
 from voltpool.simulate.result import PolicyRun, SimulationResult
+from voltpool.simulate.rules_effect import RulesEffect
 
 SOC_CARS = 4
 """How many cars the state-of-charge section shows."""
@@ -301,12 +302,29 @@ def _header(result: SimulationResult) -> str:
     )
 
 
+def _rules_html(rules: RulesEffect) -> str:
+    """The owners' rules section: per policy the site with and without them, per car what
+    they kept of its battery."""
+    note = (
+        "The V2G policies once more on the same world with the owners' rules lifted: what the "
+        "rules cost the neighbourhood (peak, money) and what they saved each battery (capacity "
+        "kept at the end of the warranty, valued as in the battery-health section)."
+    )
+    site = rules.site.round(2).rename_axis("policy")
+    cars = rules.cars.round(3).set_index(["policy", "vehicle_id"])
+    return (
+        f'<h2>The owners\' rules</h2><p class="note">{html.escape(note)}</p>{site.to_html()}'
+        f"<details><summary>Per car</summary>{cars.to_html()}</details>"
+    )
+
+
 def write_html_report(
     result: SimulationResult,
     path: str | Path,
     health: HealthReport | None = None,
     credits: dict[str, tuple[pd.DataFrame, Any]] | None = None,
     timezone: str = "UTC",
+    rules: RulesEffect | None = None,
 ) -> Path:
     """Write the report of ``result`` to ``path`` (one HTML file, no network needed to view it).
 
@@ -407,6 +425,8 @@ def write_html_report(
             f'<h2>Credits: {html.escape(policy)}</h2><p class="note">'
             f"{html.escape(note)}</p>{shown.to_html()}"
         )
+    if rules is not None:
+        parts.append(_rules_html(rules))
     parts.append(f"<h2>All metrics</h2>{_metrics_table(metrics)}")
     parts.append(f'<p class="note">Made by {html.escape(GENERATOR)}.</p>')
     page = (

@@ -28,14 +28,16 @@ from voltpool.scenario import Scenario, load_scenario, scenario_text
 from voltpool.service.run_folder import check_run_folder, staged, write_manifest
 from voltpool.settlement import settle_simulation
 from voltpool.simulate import SimulationResult, World, build_world, simulate
+from voltpool.simulate.rules_effect import RulesEffect, rules_effect
 from voltpool.simulate.world import cars_table
 
 SCENARIO_FILE = "scenario.toml"
 CARS_FILE = "cars.csv"
 HEALTH_FILE = "battery_health.csv"
 REPORT_FILE = "report.html"
+RULES_FILE = "rules_effect.csv"
 
-Step = Literal["data", "simulate", "health", "ledger", "report"]
+Step = Literal["data", "simulate", "rules", "health", "ledger", "report"]
 """The steps of :func:`run`, in order: load the real data and build the world, simulate every
 policy, run the ageing models, settle the credits, write the HTML report."""
 
@@ -82,6 +84,8 @@ class SimulationOutcome:
     health_file: Path
     report: Path
     notes: tuple[str, ...]
+    rules: RulesEffect | None = None
+    """What the owners' rules cost and saved (scenarios with ``[[rules]]``)."""
 
 
 def ignore_progress(_event: Started | Simulated) -> None:
@@ -120,6 +124,10 @@ def run(
     result = simulate(
         scenario, progress=lambda policy, days: progress(Simulated(policy, days)), world=world
     )
+    rules = None
+    if world.owner_rules is not None:
+        progress(Started("rules", scenario, world))
+        rules = rules_effect(world, result)
     progress(Started("health", scenario, world))
     health = health_from_runs(result.runs, world.chemistry, scenario.battery)
     with staged(output_dir) as folder:
@@ -127,6 +135,8 @@ def run(
         (folder / SCENARIO_FILE).write_text(f"# {GENERATOR}: {source}\n{text}")
         cars_table(world).to_csv(folder / CARS_FILE, index=False)
         write_health_csv(health, str(folder / HEALTH_FILE))
+        if rules is not None:
+            rules.cars.to_csv(folder / RULES_FILE, index=False)
         progress(Started("ledger", scenario, world))
         settled = settle_simulation(result, world, folder)
         progress(Started("report", scenario, world))
@@ -136,6 +146,7 @@ def run(
             health=health,
             credits=settled,
             timezone=scenario.timezone,
+            rules=rules,
         )
         write_manifest(
             folder,
@@ -159,4 +170,5 @@ def run(
         health_file=output_dir / HEALTH_FILE,
         report=output_dir / REPORT_FILE,
         notes=tuple(world.notes),
+        rules=rules,
     )
