@@ -109,7 +109,8 @@ def transfer_reasons(
 ) -> list[str]:
     """One reason per V2V transfer ('' when delivered), most fundamental cause first.
 
-    1. The two cars are never plugged in together inside the window.
+    1. The two cars are never plugged in together inside the window, or never while the
+       giver's owner allows discharging (the hours and "not today" of its rules).
     2. Their chargers cannot move that much in the shared slots.
     3. The giver has too little above its floor (the "keep me above" rule or its reserve).
     4. The giver itself leaves short of its own target: its driver's need comes first (both
@@ -122,11 +123,17 @@ def transfer_reasons(
     fleet = problem.fleet
     dt_h = problem.dt_h
     plugged = fleet.plugged_mask(problem.n_slots)
+    allowed = (
+        np.ones_like(plugged)
+        if fleet.rules is None
+        else fleet.rules.discharge_allowed(problem.clock, problem.timezone, problem.n_slots)
+    )
     reasons = [""] * transfers.n_transfers
     for n in np.flatnonzero(transfer_shortfall_kwh > SHORTFALL_TOLERANCE_KWH):
         giver, receiver = int(transfers.giver[n]), int(transfers.receiver[n])
         window = slice(int(transfers.start_slot[n]), int(transfers.end_slot[n]))
-        shared = int((plugged[giver, window] & plugged[receiver, window]).sum())
+        together = plugged[giver, window] & plugged[receiver, window]
+        shared = int((together & allowed[giver, window]).sum())
         rate_kw = min(fleet.max_discharge_kw[giver], fleet.max_charge_kw[receiver])
         floor = max(transfers.giver_floor_kwh[n], fleet.energy_floor_kwh[giver])
         spare_ac_kwh = (
@@ -135,8 +142,13 @@ def transfer_reasons(
         )
         short = f"{transfer_shortfall_kwh[n]:.2f} kWh of {transfers.energy_kwh[n]:.2f} undelivered"
         names = f"{fleet.ids[giver]!r} -> {fleet.ids[receiver]!r}"
-        if shared == 0:
+        if not together.any():
             reasons[n] = f"{short}: {names} are never plugged in together in the window"
+        elif shared == 0:
+            reasons[n] = (
+                f"{short}: the giver's owner does not allow discharging while {names} are "
+                "plugged in together (its rules' hours or 'not today')"
+            )
         elif rate_kw * shared * dt_h < transfers.energy_kwh[n] - SHORTFALL_TOLERANCE_KWH:
             reasons[n] = (
                 f"{short}: {shared * dt_h:.2f} h together at {rate_kw:g} kW moves at most "
@@ -151,6 +163,11 @@ def transfer_reasons(
             reasons[n] = (
                 f"{short}: the giver needs it for its own departure target "
                 f"({vehicle_shortfall_kwh[giver]:.2f} kWh short already)"
+            )
+        elif fleet.rules is not None and fleet.rules.to_record(giver):
+            reasons[n] = (
+                f"{short}: the giver's rules (its daily or weekly V2G cap, its V2G floor), a "
+                "site limit or the receiver's ceiling stood in the way"
             )
         else:
             reasons[n] = f"{short}: a site limit or the receiver's ceiling stood in the way"
