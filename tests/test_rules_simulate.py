@@ -17,6 +17,7 @@ from voltpool.scenario import scenario_from_dict
 from voltpool.simulate import build_world, simulate
 from voltpool.simulate.engine import RuleHistory
 from voltpool.simulate.metrics import policy_metrics
+from voltpool.simulate.policies import car_table
 from voltpool.simulate.rules_effect import rules_effect
 
 BASE = tomllib.loads(
@@ -137,3 +138,14 @@ def test_the_report_says_what_the_rules_cost_and_saved(tmp_path) -> None:
     page = write_html_report(result, tmp_path / "report.html", rules=effect).read_text()
     assert "The owners&#x27; rules" in page or "The owners' rules" in page
     assert rules_effect(build_world(scenario([])), simulate(scenario([]))) is None
+
+
+def test_a_group_sets_its_cars_own_levels() -> None:
+    groups = [{"vehicles": ["car-002"], "soc_min": 0.5, "soc_target": 0.6}]
+    world = build_world(scenario(groups))
+    table = car_table(world)
+    assert (table.soc_min[1], table.soc_target[1]) == (0.5, 0.6)
+    assert table.soc_min[0] == BASE["vehicles"]["soc_min"]
+    assert world.backup_reserve_kwh[1] >= 0.5 * world.capacity_kwh[1] - 1e-9
+    with pytest.raises(ProblemError, match=r"car-003 gets soc_min 0.95"):
+        scenario([{"vehicles": ["car-003"], "soc_min": 0.95}])

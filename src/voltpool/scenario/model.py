@@ -125,10 +125,14 @@ class Vehicles(Section):
 class RuleGroup(Section):
     """The owners' rules for some cars (:mod:`voltpool.model.rules`): ``vehicles`` names them
     (``car-001`` ...; every car when left out). A later group overrides an earlier one for
-    the rules it sets. The simulator keeps the history the rules need (energy given today and
+    the rules it sets. ``soc_min``, ``soc_max`` and ``soc_target`` replace the ``[vehicles]``
+    levels for these cars. The simulator keeps the history the rules need (energy given today and
     on the six days before)."""
 
     vehicles: list[str] | None = None
+    soc_min: Fraction | None = None
+    soc_max: Fraction | None = None
+    soc_target: Fraction | None = None
     v2g_floor_soc: Fraction | None = None
     v2g_max_kwh_per_day: NonNegativeFloat | None = None
     discharge_hours: Annotated[list[str], Field(min_length=1)] | None = None
@@ -147,7 +151,11 @@ class RuleGroup(Section):
 
     def block(self) -> dict[str, object]:
         """The rules it sets, as a vehicle's ``rules`` block."""
-        return self.model_dump(exclude={"vehicles"}, exclude_none=True)
+        return self.model_dump(exclude={"vehicles", *LEVELS}, exclude_none=True)
+
+
+LEVELS = ("soc_min", "soc_max", "soc_target")
+"""The per-car SoC levels a rule group may set instead of the ``[vehicles]`` ones."""
 
 
 class Transformer(Section):
@@ -466,7 +474,30 @@ class Scenario(Section):
                         f"rules[{k}].vehicles[{j}]: {gate.quote(car)} is not a car of this "
                         f"scenario (car-001 .. {self.vehicle_ids[-1]})"
                     )
+        if any(getattr(group, name) is not None for group in self.rules for name in LEVELS):
+            levels = self.car_levels()
+            for n, car in enumerate(self.vehicle_ids):
+                low, high, target = (levels[name][n] for name in LEVELS)
+                if not low <= high or not target <= high or not self.vehicles.soc_initial <= high:
+                    raise ValueError(
+                        f"rules: {car} gets soc_min {low}, soc_max {high}, soc_target {target}"
+                        f" (soc_initial {self.vehicles.soc_initial}): soc_min, soc_target and "
+                        "soc_initial must be <= soc_max"
+                    )
         return self
+
+    def car_levels(self) -> dict[str, list[float]]:
+        """Each car's ``soc_min``, ``soc_max`` and ``soc_target``: ``[vehicles]``'s, then the
+        rule groups' in file order."""
+        levels = {name: [getattr(self.vehicles, name)] * self.vehicles.count for name in LEVELS}
+        index = {car: n for n, car in enumerate(self.vehicle_ids)}
+        for group in self.rules:
+            cars = group.vehicles if group.vehicles is not None else self.vehicle_ids
+            for name in LEVELS:
+                if (value := getattr(group, name)) is not None:
+                    for car in cars:
+                        levels[name][index[car]] = value
+        return levels
 
     def rule_blocks(self) -> list[dict[str, object]]:
         """Each car's ``rules`` block, the groups applied in file order."""

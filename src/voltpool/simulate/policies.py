@@ -38,9 +38,11 @@ def fleet_wear(world: World) -> BatteryWear:
 
 
 def car_table(world: World, wear: BatteryWear | None = None) -> CarTable:
-    """The world's cars as the controller's table (the scenario's levels for every car)."""
+    """The world's cars as the controller's table (each car's levels: ``[vehicles]``'s or its
+    rule group's)."""
     vehicles = world.scenario.vehicles
     n = world.n_vehicles
+    levels = world.scenario.car_levels()
     return CarTable(
         ids=world.vehicle_ids,
         capacity_kwh=world.capacity_kwh,
@@ -48,9 +50,7 @@ def car_table(world: World, wear: BatteryWear | None = None) -> CarTable:
         max_discharge_kw=world.max_discharge_kw,
         charge_efficiency=world.charge_efficiency,
         discharge_efficiency=world.discharge_efficiency,
-        soc_min=np.full(n, vehicles.soc_min),
-        soc_max=np.full(n, vehicles.soc_max),
-        soc_target=np.full(n, vehicles.soc_target),
+        **{name: np.asarray(values) for name, values in levels.items()},
         degradation_cost_per_kwh=np.full(n, vehicles.degradation_cost_per_kwh),
         wear=wear,
         rules=world.owner_rules,

@@ -102,7 +102,7 @@ class World:
     """``[H, T]`` true where a home is cut off from the grid (an outage)."""
     backup_reserve_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """Energy each car keeps when it powers its home in an outage: the larger of
-    ``vehicles.soc_min`` and ``backup.min_range_km`` at the scenario's consumption. [kWh]"""
+    the car's ``soc_min`` and ``backup.min_range_km`` at the scenario's consumption. [kWh]"""
 
     def wear_coefficients(self, chemistry: str) -> WearCoefficients:
         """Linear wear costs of a chemistry, fitted to its ageing model (cached): marginal over
@@ -377,6 +377,7 @@ def build_world(scenario: Scenario) -> World:
     chemistry = chemistry_for_models(models["model"])
     backup = scenario.backup
     range_kwh = backup.min_range_km * backup.consumption_kwh_per_100km / 100.0
+    levels = scenario.car_levels()
     return World(
         scenario=scenario,
         index=index,
@@ -409,6 +410,7 @@ def build_world(scenario: Scenario) -> World:
         events=events,
         home_islanded=events.islanded(homes.count, len(index)),
         backup_reserve_kwh=np.minimum(
-            np.maximum(cars.soc_min * capacity_kwh, range_kwh), cars.soc_max * capacity_kwh
+            np.maximum(np.asarray(levels["soc_min"]) * capacity_kwh, range_kwh),
+            np.asarray(levels["soc_max"]) * capacity_kwh,
         ),
     )
