@@ -3,6 +3,13 @@
     voltpool plan --capacity-kwh 77 --soc-now 35 --target 80 --plugged 18:00 --leave 07:30 \\
         --date 2024-01-16 --prices day-ahead -o plan.json --save-problem problem.json
     voltpool plan --date 2024-01-16 --plugged 18:00 --tariff nl-dynamic-2024
+    voltpool plan --date 2024-01-16 --plugged 18:00 --v2g-floor 60 --v2g-max-kwh-per-day 6 \\
+        --discharge-hours 17:00-22:00
+
+The owner's rules for the car (``--v2g-floor``, ``--v2g-max-kwh-per-day``,
+``--discharge-hours``, ``--no-discharge``, ``--max-cycles-per-week``) become constraints of
+the one LP (:class:`voltpool.service.tonight.CarRules`) and are written with
+``--save-problem``.
 
 Every option is checked before any work: all broken rules at once, each naming its option,
 exit 2, nothing written. The plan is :func:`voltpool.service.tonight.plan_tonight`'s (the exact
@@ -12,6 +19,7 @@ renders.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -41,14 +49,17 @@ from voltpool.errors import FieldIssue, ProblemError
 from voltpool.io import problem_to_dict, schedule_to_dict
 from voltpool.model import DEFAULT_CHARGE_EFFICIENCY
 from voltpool.model.problem import timezone_issue
+from voltpool.model.rules import Window, parse_window, window_text
 from voltpool.model.tariffs import RetailTariff, tariff_preset, tariff_presets
 from voltpool.schedule.explain import moment, span
 from voltpool.service.tonight import (
     BREAKER_KW,
+    CAR_ID,
     FLAT,
     HOUSE_LOAD_KW,
     Block,
     Car,
+    CarRules,
     Home,
     Night,
     Tonight,
@@ -68,6 +79,8 @@ STAY_H_MAX = 48.0
 CAPACITY_KWH_MAX = 1000.0
 POWER_KW_MAX = 1000.0
 PRICE_PER_KWH_MAX = 100.0
+CYCLES_PER_WEEK_MAX = 1000.0
+"""The schema's bound on ``max_cycles_per_week``."""
 TIME_OF_DAY = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?([+-].*|Z)?")
@@ -263,6 +276,16 @@ def check_price_coverage(night: Night, zone: ZoneInfo) -> None:
         f"shipped day-ahead prices, which cover {shown_local(first)} to {shown_local(end)} "
         f"({zone.key}); give a --date within them, or use --prices flat",
     )
+
+
+def parse_windows(texts: list[str] | None, field: str = "--discharge-hours") -> tuple[Window, ...]:
+    """Each ``HH:MM-HH:MM`` of a repeated option as a local window (raises ProblemError naming
+    ``field`` for every bad one)."""
+    issues: list[FieldIssue] = []
+    windows = [parse_window(text, field, issues) for text in texts or ()]
+    if issues:
+        raise ProblemError(issues)
+    return tuple(w for w in windows if w is not None)
 
 
 def output_issues(output: Path | None, save_problem: Path | None) -> list[FieldIssue]:
@@ -471,6 +494,57 @@ def plan_command(
             "voltpool verify FILE PLAN.json then checks the plan again.",
         ),
     ] = None,
+    v2g_floor: Annotated[
+        float | None,
+        typer.Option(
+            "--v2g-floor",
+            parser=_percent("--v2g-floor"),
+            metavar="PERCENT",
+            help="Your rule: the car never gives energy back below this charge, percent "
+            "(60 means 60 %). The driving reserve still applies when it is higher.",
+        ),
+    ] = None,
+    v2g_max_kwh_per_day: Annotated[
+        float | None,
+        typer.Option(
+            "--v2g-max-kwh-per-day",
+            parser=decimal("--v2g-max-kwh-per-day", 0.0, CAPACITY_KWH_MAX),
+            metavar="KWH",
+            help="Your rule: the car gives back at most this many kWh per calendar day "
+            "(midnight to midnight, local time), counted out of the battery (before the "
+            "charger's losses).",
+        ),
+    ] = None,
+    discharge_hours: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--discharge-hours",
+            parser=bounded_text("--discharge-hours"),
+            metavar="HH:MM-HH:MM",
+            help="Your rule: the car gives energy back only in these local hours, e.g. "
+            "17:00-22:00 (repeat it for more windows; 22:00-02:00 runs over midnight). "
+            "Default: at any time.",
+        ),
+    ] = None,
+    no_discharge: Annotated[
+        bool,
+        typer.Option(
+            "--no-discharge",
+            help="Your rule for tonight: the car gives no energy back at all, it only "
+            "charges (not today).",
+        ),
+    ] = False,
+    max_cycles_per_week: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cycles-per-week",
+            parser=decimal("--max-cycles-per-week", 0.0, CYCLES_PER_WEEK_MAX),
+            metavar="CYCLES",
+            help="Your rule: the car gives back at most this many full batteries a week "
+            "(1 is its capacity, counted out of the battery). The plan does not know what "
+            "it gave earlier this week: it counts from tonight.",
+        ),
+    ] = None,
 ) -> None:
     """Plan my car tonight, in local time.
 
@@ -508,10 +582,18 @@ def plan_command(
                 f"(--house-load-kw {house_load_kw:g})",
             )
         )
+    windows = _collect(issues, lambda: parse_windows(discharge_hours))
     issues += output_issues(output, save_problem)
     if issues:
         refuse(COMMAND_LINE, issues)
     assert night is not None and tariff is not None
+    rules = CarRules(
+        v2g_floor_soc=0.0 if v2g_floor is None else v2g_floor / 100,
+        v2g_max_kwh_per_day=math.inf if v2g_max_kwh_per_day is None else v2g_max_kwh_per_day,
+        discharge_hours=windows or (),
+        not_today=no_discharge,
+        max_cycles_per_week=math.inf if max_cycles_per_week is None else max_cycles_per_week,
+    )
     car = Car(
         capacity_kwh=capacity_kwh,
         soc_now=soc_now / 100,
@@ -522,6 +604,7 @@ def plan_command(
         wear_per_kwh=wear_per_kwh,
         charge_efficiency=efficiency / 100,
         discharge_efficiency=efficiency / 100,
+        rules=rules,
     )
     with console.status("Planning tonight..."), bad_input("voltpool plan"):
         tonight = plan_tonight(car, Home(house_load_kw, breaker_kw), tariff, night)
@@ -580,6 +663,35 @@ def _tariff_text(tariff: RetailTariff, tonight: Tonight) -> str:
     return f"{text}\n  ({tariff.description})"
 
 
+def rules_text(rules: CarRules, capacity_kwh: float) -> str:
+    """The owner's rules in a few words: ``V2G floor 60 %, at most 6 kWh a day, 17:00-22:00``."""
+    parts = []
+    if rules.not_today:
+        parts.append("no discharge tonight (not today)")
+    if rules.v2g_floor_soc > 0:
+        parts.append(f"V2G floor {100 * rules.v2g_floor_soc:g} %")
+    if math.isfinite(rules.v2g_max_kwh_per_day):
+        parts.append(f"at most {rules.v2g_max_kwh_per_day:g} kWh a day")
+    if math.isfinite(rules.max_cycles_per_week):
+        cycles = rules.max_cycles_per_week
+        parts.append(
+            f"at most {cycles:g} cycle{'' if cycles == 1 else 's'} a week "
+            f"({cycles * capacity_kwh:g} kWh)"
+        )
+    if rules.discharge_hours:
+        parts.append(", ".join(window_text(w) for w in rules.discharge_hours))
+    return ", ".join(parts)
+
+
+def _about_the_car(note: str) -> str:
+    """A rule note without the car's id (there is one car): ``Held at 60 % from ...``."""
+    for prefix in (f"{CAR_ID}: ", f"{CAR_ID} "):
+        if note.startswith(prefix):
+            note = note.removeprefix(prefix)
+            return note[:1].upper() + note[1:]
+    return note
+
+
 def print_tonight(tonight: Tonight, night: Night, car: Car, tariff: RetailTariff) -> None:
     """The night's plan in local time: its blocks, the charge at departure, the money."""
     problem = tonight.problem
@@ -607,6 +719,8 @@ def print_tonight(tonight: Tonight, night: Night, car: Car, tariff: RetailTariff
         f"{car.capacity_kwh:g} kWh car at {car.soc_now:.0%}, target {car.soc_target:.0%}, "
         f"reserve {car.soc_reserve:.0%}; charger {car.charger_kw:g} kW, {giving}"
     )
+    if car.rules.given:
+        _say(f"Your rules: {rules_text(car.rules, car.capacity_kwh)}")
     _say(f"Prices: {_tariff_text(tariff, tonight)}")
     _say("")
     width = max(len(span(problem, b.start_slot, b.end_slot)) for b in tonight.blocks)
@@ -614,6 +728,10 @@ def print_tonight(tonight: Tonight, night: Night, car: Car, tariff: RetailTariff
     for block in tonight.blocks:
         _say(_block_line(tonight, block, width, tariff.currency))
     _say("")
+    for note in tonight.result.rule_notes:
+        _say(shown(_about_the_car(note)))
+    if tonight.result.rule_notes:
+        _say("")
     verdict = shown(tonight.reason) if tonight.shortfall_kwh else "ready"
     _say(
         f"At departure, {moment(problem, n_slots)}: {tonight.soc_departure:.0%} "

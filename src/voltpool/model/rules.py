@@ -42,6 +42,11 @@ PAST_DAYS = 6
 """Days of history before today the rolling week needs."""
 WINDOW = re.compile(r"([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)")
 """A local time window ``HH:MM-HH:MM``; one that ends before it starts runs over midnight."""
+RFC_3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+"""An RFC 3339 date and time (the offset is checked apart, for its own message)."""
 RULE_KEYS = (
     "v2g_floor_soc",
     "v2g_max_kwh_per_day",
@@ -354,6 +359,8 @@ def _time(value: object, path: str, issues: list[FieldIssue]) -> datetime | None
         stamp = pd.Timestamp(value)
     elif isinstance(value, str):
         try:
+            if not RFC_3339.fullmatch(value):  # pandas alone reads "now", "" or "Jan 15 9pm"
+                raise ValueError(value)
             stamp = pd.Timestamp(value)
         except ValueError:
             issues.append(FieldIssue(path, f"{value!r} must be an RFC 3339 time"))

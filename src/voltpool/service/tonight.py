@@ -19,11 +19,18 @@ own takes (:func:`reference_defaults`) are the reference tariff's grid fee on da
 discharged; ``--tariff`` takes any preset, the built-in scenario's among them. Day-ahead
 prices are the shipped ENTSO-E Netherlands prices
 (:func:`voltpool.data.prices.day_ahead_price_per_kwh`). Money is in the tariff's currency.
+
+The owner's rules for the car (:class:`CarRules`: a V2G floor, a daily cap, the hours it may
+give energy back, "not today", cycles per week) become the car's
+:class:`~voltpool.model.rules.OwnerRules` in the one-car problem, constraints of the same LP;
+"not today" is no discharge before the departure. The plan knows no V2G of earlier sessions:
+the car is taken to have given nothing yet today or this week.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Literal
 
@@ -40,6 +47,7 @@ from voltpool.model import (
     SlotGrid,
 )
 from voltpool.model.physics import true_runs
+from voltpool.model.rules import OwnerRules, Window, window_text
 from voltpool.model.tariffs import DEFAULT_PRESET, RetailTariff, tariff_presets, tariff_with
 from voltpool.scenario import load_scenario
 from voltpool.schedule import Schedule, objective_terms
@@ -84,6 +92,43 @@ def reference_defaults() -> ReferenceDefaults:
 
 
 @dataclass(frozen=True)
+class CarRules:
+    """The owner's rules for the car tonight (:mod:`voltpool.model.rules`); the defaults are
+    no rule. Energy is counted on the battery side (what leaves the cells)."""
+
+    v2g_floor_soc: float = 0.0
+    """V2G never takes the car below it (the reserve still applies when it is higher). [0..1]"""
+    v2g_max_kwh_per_day: float = math.inf
+    """The most energy given back per local calendar day, battery side. [kWh]"""
+    discharge_hours: tuple[Window, ...] = ()
+    """Local windows in which the car may give energy back (empty: at any time)."""
+    not_today: bool = False
+    """No discharge at all in this plan."""
+    max_cycles_per_week: float = math.inf
+    """The most equivalent full cycles given back in a rolling week (one cycle: the capacity)."""
+
+    @property
+    def given(self) -> bool:
+        """Whether any rule is set."""
+        return self != CarRules()
+
+    def owner_rules(self, night: Night) -> OwnerRules:
+        """The rules as the one car's :class:`~voltpool.model.rules.OwnerRules` on ``night``
+        ("not today": no discharge before the night's end)."""
+        block: dict[str, object] = {"v2g_floor_soc": self.v2g_floor_soc}
+        for name in ("v2g_max_kwh_per_day", "max_cycles_per_week"):
+            if math.isfinite(getattr(self, name)):
+                block[name] = getattr(self, name)
+        if self.discharge_hours:
+            block["discharge_hours"] = [window_text(w) for w in self.discharge_hours]
+        if self.not_today:
+            block["no_discharge_until"] = night.end.to_pydatetime()
+        rules = OwnerRules.from_records([block])
+        assert rules is not None
+        return rules
+
+
+@dataclass(frozen=True)
 class Car:
     """The car and its charger. SoC values are fractions 0..1; powers at the AC side."""
 
@@ -98,6 +143,8 @@ class Car:
     wear_per_kwh: float
     charge_efficiency: float = DEFAULT_CHARGE_EFFICIENCY
     discharge_efficiency: float = DEFAULT_DISCHARGE_EFFICIENCY
+    rules: CarRules = field(default_factory=CarRules)
+    """The owner's rules for V2G with the car (none by default)."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +236,7 @@ def night_problem(car: Car, home: Home, prices: RetailTariff, night: Night) -> P
         charge_efficiency=np.array([car.charge_efficiency]),
         discharge_efficiency=np.array([car.discharge_efficiency]),
         degradation_cost_per_kwh=np.array([car.wear_per_kwh]),
+        rules=car.rules.owner_rules(night) if car.rules.given else None,
     )
     return Problem(
         fleet=fleet,
