@@ -33,7 +33,7 @@ breakpoint walk, a few ms per vehicle-year in Python (``bench/bench_battery.py``
 
 from __future__ import annotations
 
-import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -217,17 +217,20 @@ def rainflow_cycles(series: np.ndarray, ndigits: int | None = None) -> list[tupl
     return rainflow.count_cycles(np.asarray(series, dtype=float).tolist(), ndigits=ndigits)
 
 
-def _turning_points(soc: np.ndarray) -> np.ndarray:
-    """End indices of the rainflow cycles of ``soc`` (BLAST-Lite's ``idx_turning_point``).
+def _turning_points(soc: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
+    """End indices of the rainflow cycles of ``soc`` (BLAST-Lite's ``idx_turning_point``);
+    ``d`` is ``np.diff(soc)`` when the caller has it.
 
     The reversal points are found in numpy exactly as ``rainflow.reversals`` finds them (a
     plateau's reversal is its last sample; first and last samples are reversals), then only
     those are handed to ``rainflow.extract_cycles``.
     """
     last = soc.size - 1
-    d = np.diff(soc)
+    if d is None:
+        d = np.diff(soc)
     nz = np.flatnonzero(d)
-    reversal = nz[1:][d[nz[1:]] * d[nz[:-1]] < 0]
+    moves = d[nz]
+    reversal = nz[1:][moves[1:] * moves[:-1] < 0]
     index = np.concatenate(([0], reversal, [last]))
     if index.size < 3:  # monotone or constant: one half cycle, ending at the last sample
         return np.array([last])
@@ -235,45 +238,57 @@ def _turning_points(soc: np.ndarray) -> np.ndarray:
     return np.unique(index[ends])
 
 
-def _first_after(t: list[float], start: int, gap_s: float) -> int:
-    """Smallest j with ``t[j] - t[start] > gap_s`` (``len(t)`` if none), exact in floats."""
-    j = bisect.bisect_right(t, t[start] + gap_s)
-    while j - 1 > start and t[j - 1] - t[start] > gap_s:
-        j -= 1
-    while j < len(t) and not t[j] - t[start] > gap_s:
-        j += 1
+def _first_after(t: np.ndarray, gap_s: float) -> np.ndarray:
+    """For every sample i the smallest j with ``t[j] - t[i] > gap_s`` (``t.size`` if none),
+    exact in floats: the search for the rounded ``t[i] + gap_s`` is the first guess, then each
+    guess steps to the first j that passes the test as written (it is monotone in j)."""
+    i = np.arange(t.size)
+    j = np.searchsorted(t, t + gap_s, side="right")
+    while (back := (j - 1 > i) & (t[j - 1] - t > gap_s)).any():
+        j = j - back
+    last = t.size - 1
+    while (ahead := (j <= last) & ~(t[np.minimum(j, last)] - t > gap_s)).any():
+        j = j + ahead
     return j
 
 
-def _breakpoints(times: list[float], efc: np.ndarray, turning: np.ndarray) -> list[int]:
-    """BLAST-Lite's ``_find_breakpoints`` plus its closing breakpoint at the last sample."""
-    cycles = efc.tolist()
+def _breakpoints(day_after: list[int], efc: np.ndarray, turning: np.ndarray) -> list[int]:
+    """BLAST-Lite's ``_find_breakpoints`` plus its closing breakpoint at the last sample.
+
+    ``day_after`` is :func:`_first_after` of the times for ``MAX_CHUNK_S``, as a list: sample i
+    is more than a day after sample ``last`` exactly when ``i >= day_after[last]``.
+    """
     points: list[int] = []
     last = 0
     for i in turning.tolist():
-        if times[i] - times[last] > MAX_CHUNK_S:
-            while (j := _first_after(times, last, MAX_CHUNK_S)) < i:
+        if i >= day_after[last]:
+            while (j := day_after[last]) < i:
                 points.append(j)
                 last = j
             continue
-        if cycles[i] - cycles[last] > MAX_CHUNK_EFC:
+        if efc[i] - efc[last] > MAX_CHUNK_EFC:
             points.append(i)
             last = i
-    if not points or points[-1] != len(times) - 1:
-        points.append(len(times) - 1)
+    if not points or points[-1] != len(day_after) - 1:
+        points.append(len(day_after) - 1)
     return points
 
 
-def _plan(t: np.ndarray, times: list[float], soc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _plan(t: np.ndarray, day_after: list[int], soc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and last sample of every chunk simulated, wrap-arounds included.
 
-    ``times`` is ``t.tolist()`` (made once per fleet: the breakpoint walk is plain Python).
+    ``day_after`` is ``_first_after(t, MAX_CHUNK_S).tolist()`` (made once per fleet: the
+    breakpoint walk is plain Python).
     """
-    efc = np.cumsum(np.abs(np.ediff1d(soc, to_begin=0))) / 2
-    ends = np.array(_breakpoints(times, efc, _turning_points(soc)))
+    d = np.diff(soc)
+    turning = _turning_points(soc, d)
+    efc = np.empty(soc.size)  # sum of |dSoC| / 2 up to each sample, built in place (it is long)
+    efc[0] = 0.0
+    np.cumsum(np.abs(d, out=d), out=efc[1:])
+    efc /= 2
+    ends = np.array(_breakpoints(day_after, efc, turning))
     starts = np.concatenate(([0], ends[:-1] + 1))
-    days = t / SECONDS_PER_DAY
-    duration = days[ends] - days[starts]
+    duration = t[ends] / SECONDS_PER_DAY - t[starts] / SECONDS_PER_DAY
     per_pass = duration.sum()
     threshold_years = (t[-1] - 1) / SECONDS_PER_YEAR
     if per_pass <= 0:
@@ -325,16 +340,22 @@ def _validate(
 
 
 def _simulate(
-    cell: Cell,
+    cells: Sequence[Cell],
+    cell_of: np.ndarray,
     t: np.ndarray,
     soc: np.ndarray,
     temperature_c: np.ndarray,
-    vehicles: np.ndarray,
     daily: bool,
 ) -> Fade:
-    n = vehicles.size
-    times = t.tolist()
-    plans = [_plan(t, times, soc[v]) for v in vehicles]
+    """Fade of every row of ``soc``; row i ages by ``cells[cell_of[i]]``.
+
+    All rows step through their chunks together. A row's ageing depends on its own samples only,
+    so rows of several cells share each step: every cell's model runs on the whole chunk and
+    keeps its own rows' results (the per-step work is mostly fixed cost, not per row).
+    """
+    n = soc.shape[0]
+    day_after = _first_after(t, MAX_CHUNK_S).tolist()
+    plans = [_plan(t, day_after, soc[v]) for v in range(n)]
     steps = max((p[0].size for p in plans), default=0)
     first = np.full((n, steps), -1, dtype=np.int64)
     last = np.full((n, steps), -1, dtype=np.int64)
@@ -342,6 +363,7 @@ def _simulate(
         first[i, : a.size] = a
         last[i, : b.size] = b
 
+    own = [cell_of == c for c in range(len(cells))]
     loss_cal = np.zeros(n)
     loss_cyc = np.zeros(n)
     q = np.ones(n)
@@ -357,12 +379,16 @@ def _simulate(
         rows = np.repeat(everyone, counts)
         offsets = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
         index = np.repeat(a, counts) + offsets
-        vehicle = vehicles[rows]
-        start = soc[vehicles, np.maximum(a, 0)][rows]
-        stretched = np.clip(start + (soc[vehicle, index] - start) * (1 / q[rows]), 0.0, 1.0)
-        chunk = Chunk(n, rows, t[index], stretched, temperature_c[vehicle, index] + 273.15, q)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            d_cal, d_cyc = cell.step(chunk, loss_cal, loss_cyc)
+        start = soc[everyone, np.maximum(a, 0)][rows]
+        stretched = np.clip(start + (soc[rows, index] - start) * (1 / q[rows]), 0.0, 1.0)
+        chunk = Chunk(n, rows, t[index], stretched, temperature_c[rows, index] + 273.15, q)
+        d_cal = np.zeros(n)
+        d_cyc = np.zeros(n)
+        for cell, mine in zip(cells, own, strict=True):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                cal, cyc = cell.step(chunk, loss_cal, loss_cyc)
+            d_cal = np.where(mine, cal, d_cal)
+            d_cyc = np.where(mine, cyc, d_cyc)
         loss_cal = loss_cal + np.where(active, d_cal, 0.0)
         loss_cyc = loss_cyc + np.where(active, d_cyc, 0.0)
         q = 1 - loss_cal - loss_cyc
@@ -424,7 +450,7 @@ def fade(
         Unknown cell, or arrays of the wrong shape or out of range (every problem is listed).
     """
     model, t, s, temp = _validate(cell, time_s, soc, temperature_c)
-    return _simulate(model, t, s, temp, np.arange(s.shape[0]), daily)
+    return _simulate([model], np.zeros(s.shape[0], dtype=np.int64), t, s, temp, daily)
 
 
 def fade_by_chemistry(
@@ -438,8 +464,8 @@ def fade_by_chemistry(
     """Capacity fade of a mixed fleet: each vehicle's chemistry picks its cell model.
 
     ``chemistry`` is an array [N] of keys of :data:`~voltpool.battery.cells.CHEMISTRY_CELLS`
-    (``"nmc"``, ``"lfp"``, ``"nca"``; case-insensitive). Vehicles are grouped by cell and each
-    group runs as one vectorized :func:`fade`; other arguments and the result are as there.
+    (``"nmc"``, ``"lfp"``, ``"nca"``; case-insensitive). All vehicles run in one vectorized pass,
+    each aged by its own cell; other arguments and the result are as in :func:`fade`.
     """
     chem = np.char.lower(np.asarray(chemistry, dtype=str))
     unknown = sorted(set(np.unique(chem).tolist()) - set(CHEMISTRY_CELLS))
@@ -458,21 +484,6 @@ def fade_by_chemistry(
         raise ProblemError(
             [FieldIssue("chemistry", f"has {chem.size} entries for {s.shape[0]} SoC rows")]
         )
-    n = s.shape[0]
-    days = int(np.floor(t[-1] / SECONDS_PER_DAY + 1e-9))
-    out = {
-        "capacity_remaining": np.ones(n),
-        "loss_calendar": np.zeros(n),
-        "loss_cycling": np.zeros(n),
-        "efc": np.zeros(n),
-        "simulated_days": np.zeros(n),
-    }
-    daily_capacity = np.ones((n, days)) if daily else None
-    for key in np.unique(chem):
-        vehicles = np.flatnonzero(chem == key)
-        group = _simulate(CELLS[CHEMISTRY_CELLS[key]], t, s, temp, vehicles, daily)
-        for name, values in out.items():
-            values[vehicles] = getattr(group, name)
-        if daily_capacity is not None:
-            daily_capacity[vehicles] = group.daily_capacity
-    return Fade(**out, daily_capacity=daily_capacity)
+    keys, cell_of = np.unique(chem, return_inverse=True)
+    cells = [CELLS[CHEMISTRY_CELLS[key]] for key in keys]
+    return _simulate(cells, cell_of.reshape(-1), t, s, temp, daily)

@@ -191,21 +191,28 @@ def health_report(
     """
     # refuse a bad valuation before the ageing runs
     value_per_fade_per_kwh(battery.pack_value_per_kwh, battery.end_of_life_capacity, valuation)
-    policies: dict[str, PolicyHealth] = {}
+    # Policies with traces of one length age in one run per chemistry (the model ages each car
+    # on its own, so stacking them changes no number and halves the steps of two policies).
+    by_length: dict[int, list[str]] = {}
     for name, soc in soc_by_policy.items():
+        by_length.setdefault(np.shape(soc)[1], []).append(name)
+    policies: dict[str, PolicyHealth] = {}
+    for names in by_length.values():
+        soc = np.vstack([soc_by_policy[name] for name in names])
+        cars = np.tile(np.asarray(chemistry), len(names))
         time_s = np.arange(soc.shape[1]) * dt_h * 3600.0
-        period = fade_by_chemistry(chemistry, time_s, soc, battery.temperature_c, daily=False)
+        period = fade_by_chemistry(cars, time_s, soc, battery.temperature_c, daily=False)
         long_time, long_soc = repeat_to(soc, dt_h, battery.warranty_years)
-        projected = fade_by_chemistry(
-            chemistry, long_time, long_soc, battery.temperature_c, daily=False
-        )
-        policies[name] = PolicyHealth(
-            policy=name,
-            loss_calendar=period.loss_calendar,
-            loss_cycling=period.loss_cycling,
-            capacity_at_warranty=projected.capacity_remaining,
-            v2g_kwh=np.asarray(v2g_kwh_by_policy[name], dtype=float),
-        )
+        projected = fade_by_chemistry(cars, long_time, long_soc, battery.temperature_c, daily=False)
+        for name, rows in zip(names, np.split(np.arange(soc.shape[0]), len(names)), strict=True):
+            policies[name] = PolicyHealth(
+                policy=name,
+                loss_calendar=period.loss_calendar[rows],
+                loss_cycling=period.loss_cycling[rows],
+                capacity_at_warranty=projected.capacity_remaining[rows],
+                v2g_kwh=np.asarray(v2g_kwh_by_policy[name], dtype=float),
+            )
+    policies = {name: policies[name] for name in soc_by_policy}  # in the callers' order
     counterfactual = COUNTERFACTUAL if COUNTERFACTUAL in policies else next(iter(policies))
     first_soc = next(iter(soc_by_policy.values()))
     return HealthReport(

@@ -300,7 +300,9 @@ def cycle_depth_cost_slots(
     segment that holds some and refills the shallowest with room. With costs that do not
     decrease with depth this is the least cost over all ways of assigning energy to segments,
     i.e. what the LP charges at its optimum. ``energy_kwh`` is the stored energy at the start.
-    Vectorized over vehicles; loops over slots and segments.
+    Vectorized over vehicles and segments; loops over the slots that move energy (a slot where
+    no vehicle moves any is skipped unless round-off left a segment a hair above its size: its
+    refill step then settles it, so the result is the same as stepping through every slot).
     """
     if wear is None or wear.n_segments == 0:
         return np.zeros(power_kw.shape)
@@ -309,19 +311,52 @@ def cycle_depth_cost_slots(
     fill = wear.initial_fill_kwh(capacity_kwh, energy_kwh)
     stored_kwh = charge_efficiency[:, None] * np.maximum(power_kw, 0.0) * dt_h
     taken_kwh = np.maximum(-power_kw, 0.0) * dt_h / discharge_efficiency[:, None]
+    moving = ((stored_kwh != 0) | (taken_kwh != 0)).any(axis=0)
     total = np.zeros(power_kw.shape)
+    overfull = False  # the initial fill is within the segments' sizes
     for t in range(power_kw.shape[1]):
-        out = taken_kwh[:, t].copy()
-        into = stored_kwh[:, t].copy()
-        for j in range(wear.n_segments):
-            moved = np.minimum(fill[:, j], out)
-            fill[:, j] -= moved
-            out -= moved
-            total[:, t] += moved * cost[:, j]
-            added = np.minimum(size - fill[:, j], into)
-            fill[:, j] += added
-            into -= added
+        if not (moving[t] or overfull):
+            continue  # nothing moves and every segment has room >= 0: the slot changes nothing
+        slot = _slot_by_segment if overfull else _slot_all_segments
+        total[:, t] = slot(fill, size, cost, taken_kwh[:, t], stored_kwh[:, t])
+        overfull = bool((fill > size[:, None]).any())
     return total
+
+
+def _slot_by_segment(
+    fill: np.ndarray, size: np.ndarray, cost: np.ndarray, out: np.ndarray, into: np.ndarray
+) -> np.ndarray:
+    """One slot of the bookkeeping, segment by segment: take ``out`` and store ``into`` [N]
+    (kWh, battery side), updating ``fill [N, J]`` in place; returns the slot's cost [N]."""
+    out = out.copy()
+    into = into.copy()
+    total = np.zeros(fill.shape[0])
+    for j in range(fill.shape[1]):
+        moved = np.minimum(fill[:, j], out)
+        fill[:, j] -= moved
+        out -= moved
+        total += moved * cost[:, j]
+        added = np.minimum(size - fill[:, j], into)
+        fill[:, j] += added
+        into -= added
+    return total
+
+
+def _slot_all_segments(
+    fill: np.ndarray, size: np.ndarray, cost: np.ndarray, out: np.ndarray, into: np.ndarray
+) -> np.ndarray:
+    """:func:`_slot_by_segment` for all segments at once, equal to it to the last bit when no
+    segment holds more than its size. What is left to take after segment j is
+    ``x - min(x, f_j)``, which is ``max(x - f_j, 0)`` exactly; with every ``f >= 0`` the clip
+    can wait to the end of the running difference (once it reaches 0 it stays there). The same
+    holds for what is left to store against the rooms ``size - fill >= 0``."""
+    left = np.subtract.accumulate(np.concatenate((out[:, None], fill[:, :-1]), axis=1), axis=1)
+    moved = np.minimum(fill, np.maximum(left, 0.0))
+    fill -= moved
+    room = size[:, None] - fill
+    left = np.subtract.accumulate(np.concatenate((into[:, None], room[:, :-1]), axis=1), axis=1)
+    fill += np.minimum(room, np.maximum(left, 0.0))
+    return np.cumsum(moved * cost, axis=1)[:, -1]  # summed shallowest first, as segment by segment
 
 
 def dwell_cost(
