@@ -17,7 +17,7 @@ from voltpool.scenario import scenario_from_dict
 from voltpool.simulate import build_world, simulate
 from voltpool.simulate.engine import RuleHistory
 from voltpool.simulate.metrics import policy_metrics
-from voltpool.simulate.policies import car_table
+from voltpool.simulate.policies import car_table, make_policy
 from voltpool.simulate.rules_effect import rules_effect
 
 BASE = tomllib.loads(
@@ -149,3 +149,16 @@ def test_a_group_sets_its_cars_own_levels() -> None:
     assert world.backup_reserve_kwh[1] >= 0.5 * world.capacity_kwh[1] - 1e-9
     with pytest.raises(ProblemError, match=r"car-003 gets soc_min 0.95"):
         scenario([{"vehicles": ["car-003"], "soc_min": 0.95}])
+
+
+def test_replanning_less_often_is_a_choice_within_the_horizon() -> None:
+    every_four = scenario([])
+    document = every_four.model_dump(mode="json")
+    document["planning"].update(replan_every_hours=4)
+    controller = make_policy("v2g", build_world(scenario_from_dict(document)))
+    assert controller.config.replan_every_slots == 16
+    document["planning"].update(replan_every_hours=12, horizon_hours=6)
+    with pytest.raises(
+        ProblemError, match=r"replan_every_hours \(12\) must be <= horizon_hours \(6\)"
+    ):
+        scenario_from_dict(document)

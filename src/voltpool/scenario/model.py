@@ -244,8 +244,22 @@ def _located(issues: list[FieldIssue]) -> ValidationError:
 
 
 class Planning(Section):
+    """How the LP policies plan: over ``horizon_hours``, re-planning every
+    ``replan_every_hours`` (and with ``replan = "events"`` also on every arrival and
+    departure), on ``forecast`` base loads."""
+
     horizon_hours: Annotated[int, Field(ge=1, le=168)] = 24
     replan: Literal["hourly", "events"] = "hourly"
+    replan_every_hours: Annotated[int, Field(ge=1, le=24)] = 1
+
+    @model_validator(mode="after")
+    def _within_horizon(self) -> Planning:
+        if self.replan_every_hours > self.horizon_hours:
+            raise ValueError(
+                f"replan_every_hours ({self.replan_every_hours}) must be <= horizon_hours "
+                f"({self.horizon_hours}): a plan must last until the next one"
+            )
+        return self
     forecast: Literal["perfect", "persistence"] = "persistence"
     unmet_penalty_per_kwh: NonNegativeFloat = 10.0
 

@@ -68,7 +68,7 @@ def make_policy(name: str, world: World, on_invalid_plan: str = "raise") -> Cont
         bidirectional=name != "smart",
         slot_minutes=scenario.slot_minutes,
         horizon_slots=planning.horizon_hours * 60 // scenario.slot_minutes,
-        replan_every_slots=world.slots_per_hour,
+        replan_every_slots=world.slots_per_hour * planning.replan_every_hours,
         replan_on_events=planning.replan == "events",
         unmet_penalty_per_kwh=planning.unmet_penalty_per_kwh,
         peak_billing=world.peak_billing,
