@@ -51,6 +51,7 @@ def main() -> None:
     import bench_control
     import bench_events
     import bench_ledger
+    import bench_rules
     import bench_schedule
     import bench_simulate
 
@@ -64,6 +65,16 @@ def main() -> None:
         header, body = bench_schedule.table_rows(bench_schedule.run(sizes))
     sections.append(
         show(console, "Exact LP scheduler (example neighbourhood, 96 x 15 min)", header, body)
+    )
+    with console.status("owners' rules in the exact LP..."):
+        header, body = bench_rules.table_rows(bench_rules.run([100] if quick else [1000]))
+    sections.append(
+        show(
+            console,
+            "Owners' rules: the exact LP with every rule on every car vs without (same run)",
+            header,
+            body,
+        )
     )
     with console.status("adversarial problems..."):
         header, body = bench_adversarial.table_rows(bench_adversarial.run())

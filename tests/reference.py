@@ -5,9 +5,12 @@ while unplugged), SoC as a fraction instead of energy, an epigraph for the energ
 an import/export split, hard site limits instead of priced excess, a binary per (vehicle, slot)
 forbidding simultaneous charge and discharge, assembled row by row with Python loops and solved as
 a MILP with scipy. Small problems only. The reserve is a binary per (vehicle, slot) too
-("reserve reached", monotone): a car discharges only once it holds its reserve, and then never
-below it. Surplus the base load alone exports above the export limit may be curtailed (a
-column worth nothing); the cars never add to it.
+("reserve reached", monotone): a car discharges only once it holds its reserve (or its owner's
+higher V2G floor), and then never below it. The owners' other rules are read here from the
+problem's start and time zone with pandas, slot by slot: a forbidden slot bounds the discharge
+at 0, and each local day and each rolling week (the plan's days d-6..d plus the history in it)
+gets a row on the battery-side discharge. Surplus the base load alone exports above the
+export limit may be curtailed (a column worth nothing); the cars never add to it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import lil_matrix
 
@@ -80,6 +84,7 @@ def reference_optimum(problem: Problem) -> Reference:
     hi = np.full(size, np.inf)
     integrality = np.zeros(size)
     rows: list[tuple[dict[int, float], float, float]] = []
+    may_discharge, reserve = _owner_slots(problem)
 
     for n in range(n_veh):
         plugged = [fleet.arrival_slot[n] <= t < fleet.departure_slot[n] for t in range(n_t)]
@@ -87,7 +92,7 @@ def reference_optimum(problem: Problem) -> Reference:
         for t in range(n_t):
             pc, pd, u = index["pc", n, t], index["pd", n, t], index["u", n, t]
             hi[pc] = fleet.max_charge_kw[n] if plugged[t] else 0.0
-            hi[pd] = fleet.max_discharge_kw[n] if plugged[t] else 0.0
+            hi[pd] = fleet.max_discharge_kw[n] if plugged[t] and may_discharge[n][t] else 0.0
             hi[u] = 1.0
             integrality[u] = 1
             c[pd] = fleet.degradation_cost_per_kwh[n] * dt
@@ -101,7 +106,7 @@ def reference_optimum(problem: Problem) -> Reference:
             hi[z] = 1.0
             integrality[z] = 1
             rows.append(({pd: 1.0, z: -fleet.max_discharge_kw[n]}, -np.inf, 0.0))
-            rows.append(({index["soc", n, t + 1]: 1.0, z: -fleet.soc_min[n]}, 0.0, np.inf))
+            rows.append(({index["soc", n, t + 1]: 1.0, z: -reserve[n]}, 0.0, np.inf))
             if t:
                 rows.append(({z: 1.0, index["z", n, t - 1]: -1.0}, 0.0, np.inf))
             cap = fleet.capacity_kwh[n]
@@ -130,6 +135,7 @@ def reference_optimum(problem: Problem) -> Reference:
                 np.inf,
             )
         )
+    _cap_rows(problem, index, rows)
     for n in range(n_veh):
         _wear_rows(problem, n, index, c, lo, hi, rows)
         _rate_rows(problem, n, index, c, hi, rows)
@@ -178,6 +184,79 @@ def reference_optimum(problem: Problem) -> Reference:
         [[x[index["pc", n, t]] - x[index["pd", n, t]] for t in range(n_t)] for n in range(n_veh)]
     ).reshape(n_veh, n_t)
     return Reference(True, float(result.fun), power)
+
+
+def _local_slots(problem: Problem) -> tuple[list[int], list[int]]:
+    """Per slot: the local minute of day it starts at, and its local day (0 = slot 0's)."""
+    times = pd.date_range(
+        pd.Timestamp(problem.start), periods=problem.n_slots, freq=f"{problem.slot_minutes}min"
+    ).tz_convert(problem.timezone)
+    first = times[0].date()
+    minutes = [stamp.hour * 60 + stamp.minute for stamp in times]
+    days = [(stamp.date() - first).days for stamp in times]
+    return minutes, days
+
+
+def _in_window(minute: int, window: tuple[int, int]) -> bool:
+    start, end = window
+    return start <= minute < end if start < end else minute >= start or minute < end
+
+
+def _owner_slots(problem: Problem) -> tuple[list[list[bool]], list[float]]:
+    """Per car and slot whether its owner allows discharging (hours, "not today"), and per car
+    the SoC it is never discharged below (the reserve or the owner's higher V2G floor)."""
+    fleet, n_t = problem.fleet, problem.n_slots
+    rules = fleet.rules
+    if rules is None:
+        return [[True] * n_t for _ in range(fleet.n_vehicles)], list(fleet.soc_min)
+    floors = zip(fleet.soc_min, rules.v2g_floor_soc, strict=True)
+    reserve = [max(float(a), float(b)) for a, b in floors]
+    if problem.start is None:
+        return [[True] * n_t for _ in range(fleet.n_vehicles)], reserve
+    minutes, _ = _local_slots(problem)
+    start = pd.Timestamp(problem.start)
+    may = []
+    for n in range(fleet.n_vehicles):
+        row = []
+        for t in range(n_t):
+            ok = not rules.discharge_hours[n] or any(
+                _in_window(minutes[t], w) for w in rules.discharge_hours[n]
+            )
+            ok = ok and not any(_in_window(minutes[t], w) for w in rules.no_discharge_hours[n])
+            until = rules.no_discharge_until[n]
+            slot_start = start + pd.Timedelta(minutes=problem.slot_minutes * t)
+            ok = ok and (until is None or slot_start >= pd.Timestamp(until))
+            row.append(ok)
+        may.append(row)
+    return may, reserve
+
+
+def _cap_rows(problem: Problem, index: dict, rows: list) -> None:
+    """The daily cap and the weekly cycles as rows on the battery-side discharge."""
+    fleet = problem.fleet
+    rules = fleet.rules
+    if rules is None or problem.start is None:
+        return
+    _, days = _local_slots(problem)
+    dt = problem.dt_h
+    for n in range(fleet.n_vehicles):
+        per_kw = dt / float(fleet.discharge_efficiency[n])
+        cap = float(rules.v2g_max_kwh_per_day[n])
+        for d in sorted(set(days)):
+            if np.isfinite(cap):
+                left = cap - (float(rules.v2g_kwh_today[n]) if d == 0 else 0.0)
+                slots = [t for t in range(problem.n_slots) if days[t] == d]
+                rows.append(({index["pd", n, t]: per_kw for t in slots}, -np.inf, max(left, 0.0)))
+            cycles = float(rules.max_cycles_per_week[n])
+            if np.isfinite(cycles):
+                # the history by day: 0 today, -1 yesterday (the last of the six past days), ..
+                history = {0: float(rules.v2g_kwh_today[n])}
+                for ago in range(1, 7):
+                    history[-ago] = float(rules.v2g_kwh_past_days[n][6 - ago])
+                given = sum(kwh for h, kwh in history.items() if d - 6 <= h <= d)
+                left = cycles * float(fleet.capacity_kwh[n]) - given
+                slots = [t for t in range(problem.n_slots) if d - 6 <= days[t] <= d]
+                rows.append(({index["pd", n, t]: per_kw for t in slots}, -np.inf, max(left, 0.0)))
 
 
 def _wear_rows(problem: Problem, n: int, index: dict, c, lo, hi, rows) -> None:

@@ -260,6 +260,7 @@ class Planning(Section):
                 f"({self.horizon_hours}): a plan must last until the next one"
             )
         return self
+
     forecast: Literal["perfect", "persistence"] = "persistence"
     unmet_penalty_per_kwh: NonNegativeFloat = 10.0
 

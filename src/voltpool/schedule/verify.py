@@ -14,6 +14,12 @@ import numpy as np
 
 from voltpool.model import Problem
 from voltpool.schedule.result import Schedule
+from voltpool.schedule.verify_rules import (
+    check_owner_rules,
+    discharge_floor_soc,
+    floor_label,
+    owner_rule_names,
+)
 
 POWER_TOLERANCE_KW = 1e-6
 SOC_TOLERANCE = 1e-6
@@ -62,8 +68,9 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
 
     Rules: every number finite; shapes; zero power while unplugged; charger limits; SoC
     recomputed from power matches the reported SoC; SoC within ``[min(soc_min, soc_initial),
-    soc_max]``; the reserve: no discharge in a slot that ends below ``soc_min``, so a car that
-    arrives below its reserve only ever gives energy above it; site net load equals base load
+    soc_max]``; the reserve: no discharge in a slot that ends below ``soc_min`` (or the owner's
+    higher V2G floor), so a car that arrives below it only ever gives energy above it; the
+    owners' rules (:mod:`voltpool.schedule.verify_rules`); site net load equals base load
     plus vehicle power; the vehicles never push the site over its import/export limit, nor
     further over it where the base load alone breaks it (unless ``check_site_limits`` is false);
     reported shortfall and objective terms match a recomputation; V2V transfers (flows inside
@@ -96,22 +103,18 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
         )
         return result
 
-    # Vectorized over vehicles, sequential over slots (the SoC recursion), sharing no code with
-    # the schedulers: the efficiency rule applied as written, slot by slot.
+    # Sharing no code with the schedulers: the efficiency rule applied as written to every slot,
+    # then the SoC recursion as a running sum over slots (sequential, as stepping through time).
     plugged = fleet.plugged_mask(n_slots)
     capacity = fleet.capacity_kwh
-    level = fleet.soc_initial.astype(float).copy()
+    level = fleet.soc_initial.astype(float)
     floor = np.minimum(fleet.soc_min, level)
-    expected_soc = np.empty((n_vehicles, n_slots + 1))
-    expected_soc[:, 0] = level
-    for t in range(n_slots):
-        p = power[:, t]
-        level = level + np.where(
-            p >= 0,
-            dt_h * fleet.charge_efficiency * p / capacity,
-            dt_h * p / fleet.discharge_efficiency / capacity,
-        )
-        expected_soc[:, t + 1] = level
+    step = np.where(
+        power >= 0,
+        dt_h * fleet.charge_efficiency[:, None] * power / capacity[:, None],
+        dt_h * power / fleet.discharge_efficiency[:, None] / capacity[:, None],
+    )
+    expected_soc = np.cumsum(np.concatenate([level[:, None], step], axis=1), axis=1)
     unplugged_kw = np.abs(np.where(plugged, 0.0, power)).max(axis=1, initial=0.0)
     highest_kw = power.max(axis=1, initial=0.0)
     lowest_kw = power.min(axis=1, initial=0.0)
@@ -122,7 +125,7 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
     soc_high, soc_low = expected_soc.max(axis=1), expected_soc.min(axis=1)
     reported_short = np.asarray(schedule.shortfall_kwh, dtype=float)
     given_low = (power < -POWER_TOLERANCE_KW) & (
-        expected_soc[:, 1:] < fleet.soc_min[:, None] - SOC_TOLERANCE
+        expected_soc[:, 1:] < discharge_floor_soc(fleet)[:, None] - SOC_TOLERANCE
     )
     per_vehicle = (
         (
@@ -163,8 +166,8 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
             given_low.any(axis=1),
             lambda n: (
                 f"discharged in slot {int(np.argmax(given_low[n]))} down to "
-                f"{expected_soc[n, int(np.argmax(given_low[n])) + 1]:.6f} < reserve "
-                f"{fleet.soc_min[n]}"
+                f"{expected_soc[n, int(np.argmax(given_low[n])) + 1]:.6f} < "
+                f"{floor_label(fleet, n)}"
             ),
         ),
         (
@@ -177,6 +180,8 @@ def verify(problem: Problem, schedule: Schedule, check_site_limits: bool = True)
         for n in np.flatnonzero(broken):
             fail(rule, f"vehicle {fleet.ids[n]!r}", detail(n))
     result.checked += [rule for rule, _, _ in per_vehicle]
+    check_owner_rules(problem, power, fail)
+    result.checked += owner_rule_names(problem)
 
     net = problem.site.base_load_kw + power.sum(axis=0)
     result.checked.append("site_balance")
@@ -338,61 +343,63 @@ def _check_transfers(
 
 
 def _wear_costs(problem: Problem, power: np.ndarray, soc: np.ndarray) -> tuple[float, float]:
-    """Cycle-depth and dwell costs recomputed vehicle by vehicle, slot by slot."""
+    """Cycle-depth and dwell costs recomputed from the power and the reported SoC."""
     wear = problem.fleet.wear
     if wear is None:
         return 0.0, 0.0
-    fleet = problem.fleet
-    dt_h = problem.dt_h
-    cycle = dwell = 0.0
-    segments = wear.n_segments
-    for n in range(problem.n_vehicles):
-        capacity = float(fleet.capacity_kwh[n])
-        if segments:
-            size = capacity / segments
-            stored = float(fleet.soc_initial[n]) * capacity
-            fill = [0.0] * segments  # deepest segments hold the energy first
-            for j in reversed(range(segments)):
-                fill[j] = min(size, stored)
-                stored -= fill[j]
-            for t in range(problem.n_slots):
-                p = float(power[n, t])
-                if p < 0:
-                    need = -p * dt_h / fleet.discharge_efficiency[n]
-                    j = 0
-                    while need > 1e-15 and j < segments:
-                        used = min(fill[j], need)
-                        fill[j] -= used
-                        need -= used
-                        cycle += used * wear.cycle_depth_cost_per_kwh[n, j]
-                        j += 1
-                elif p > 0:
-                    room = p * dt_h * fleet.charge_efficiency[n]
-                    for j in range(segments):
-                        added = min(size - fill[j], room)
-                        fill[j] += added
-                        room -= added
-        if wear.dwell_soc.size:
-            for t in range(fleet.arrival_slot[n], fleet.departure_slot[n]):
-                level = float(np.clip(soc[n, t + 1], 0.0, 1.0))
-                dwell += dt_h * float(np.interp(level, wear.dwell_soc, wear.dwell_cost_per_h[n]))
+    cycle = _cycle_cost(problem, power) if wear.n_segments else 0.0
+    dwell = 0.0
+    if wear.dwell_soc.size:
+        level = np.clip(soc[:, 1:], 0.0, 1.0)  # after every slot
+        knots = wear.dwell_soc
+        piece = np.clip(np.searchsorted(knots, level, side="right") - 1, 0, knots.size - 2)
+        along = np.clip((level - knots[piece]) / (knots[piece + 1] - knots[piece]), 0.0, 1.0)
+        rates = wear.dwell_cost_per_h
+        row = np.arange(problem.n_vehicles)[:, None]
+        rate = rates[row, piece] + along * (rates[row, piece + 1] - rates[row, piece])
+        plugged = problem.fleet.plugged_mask(problem.n_slots)
+        dwell = problem.dt_h * float(rate[plugged].sum())
     return cycle, dwell
 
 
+def _cycle_cost(problem: Problem, power: np.ndarray) -> float:
+    """Cycle-depth cost recomputed slot by slot, all vehicles and segments at once: the energy
+    starts in the deepest segments, a discharge empties the shallowest holding energy first and a
+    charge refills the shallowest with room. Slots where no vehicle moves energy are skipped."""
+    fleet = problem.fleet
+    wear = fleet.wear
+    assert wear is not None
+    dt_h = problem.dt_h
+    segments = wear.n_segments
+    size = (fleet.capacity_kwh / segments)[:, None]
+    deeper = fleet.capacity_kwh[:, None] * (1.0 - (np.arange(segments) + 1) / segments)
+    fill = np.clip((fleet.soc_initial * fleet.capacity_kwh)[:, None] - deeper, 0.0, size)
+    needs = np.where(power < 0, -power * dt_h / fleet.discharge_efficiency[:, None], 0.0)
+    rooms = np.where(power > 0, power * dt_h * fleet.charge_efficiency[:, None], 0.0)
+    cycle = 0.0
+    for t in np.flatnonzero((power != 0).any(axis=0)):
+        held_above = np.cumsum(fill, axis=1) - fill  # in the shallower segments
+        used = np.clip(needs[:, t, None] - held_above, 0.0, fill)
+        cycle += float((used * wear.cycle_depth_cost_per_kwh).sum())
+        fill -= used
+        space = np.maximum(size - fill, 0.0)
+        space_above = np.cumsum(space, axis=1) - space
+        fill += np.clip(rooms[:, t, None] - space_above, 0.0, space)
+    return cycle
+
+
 def _rate_cost(problem: Problem, power: np.ndarray) -> float:
-    """Charge-rate cost recomputed slot by slot: each kW above a band edge pays that band."""
+    """Charge-rate cost recomputed band by band: each kW above a band edge (and below the next
+    edge) pays that band's cost."""
     wear = problem.fleet.wear
     if wear is None or wear.rate_c.size == 0:
         return 0.0
+    capacity = problem.fleet.capacity_kwh[:, None]
+    charge_kw = np.maximum(power, 0.0)
+    edges = wear.rate_c
+    tops = np.append(edges[1:], np.inf)
     total = 0.0
-    edges = list(wear.rate_c)
-    for n in range(problem.n_vehicles):
-        capacity = float(problem.fleet.capacity_kwh[n])
-        for t in range(problem.n_slots):
-            p = max(float(power[n, t]), 0.0)
-            for b, edge in enumerate(edges):
-                top = edges[b + 1] * capacity if b + 1 < len(edges) else np.inf
-                share = min(p, top) - edge * capacity
-                if share > 0:
-                    total += problem.dt_h * share * wear.rate_cost_per_kwh[n, b]
+    for b, edge in enumerate(edges):
+        share = np.maximum(np.minimum(charge_kw, tops[b] * capacity) - edge * capacity, 0.0)
+        total += problem.dt_h * float((share * wear.rate_cost_per_kwh[:, b : b + 1]).sum())
     return total
