@@ -90,77 +90,81 @@ def check_owner_rules(
     def slot_text(t: int) -> str:
         return f"slot {t} ({local[t].strftime('%a %d %b %H:%M')})"
 
-    for n in range(fleet.n_vehicles):
-        where = f"vehicle {fleet.ids[n]!r}"
-        allowed = rules.discharge_hours[n]
-        if allowed:
-            outside = giving[n] & ~_inside(minute, allowed)
-            if outside.any():
-                t = int(np.argmax(outside))
+    # the clock rules: cars grouped by their windows (most share a few), each window set once
+    for rule, windows_of, word, broken_if_inside in (
+        ("owner_rules.discharge_hours", rules.discharge_hours, "outside its discharge", False),
+        (
+            "owner_rules.no_discharge_hours",
+            rules.no_discharge_hours,
+            "inside its no-discharge",
+            True,
+        ),
+    ):
+        groups: dict[tuple[tuple[int, int], ...], list[int]] = {}
+        for n, windows in enumerate(windows_of):
+            if windows:
+                groups.setdefault(windows, []).append(n)
+        for windows, cars in groups.items():
+            bad = giving[cars] & (_inside(minute, windows) == broken_if_inside)
+            for row in np.flatnonzero(bad.any(axis=1)):
+                n, t = cars[row], int(np.argmax(bad[row]))
                 fail(
-                    "owner_rules.discharge_hours",
-                    where,
-                    f"discharged {-power[n, t]:.6f} kW in {slot_text(t)}, outside its "
-                    f"discharge hours {_windows_text(allowed)}",
+                    rule,
+                    f"vehicle {fleet.ids[n]!r}",
+                    f"discharged {-power[n, t]:.6f} kW in {slot_text(t)}, {word} hours "
+                    f"{_windows_text(windows)}",
                 )
-        forbidden = rules.no_discharge_hours[n]
-        if forbidden:
-            inside = giving[n] & _inside(minute, forbidden)
-            if inside.any():
-                t = int(np.argmax(inside))
-                fail(
-                    "owner_rules.no_discharge_hours",
-                    where,
-                    f"discharged {-power[n, t]:.6f} kW in {slot_text(t)}, inside its "
-                    f"no-discharge hours {_windows_text(forbidden)}",
-                )
-        until = rules.no_discharge_until[n]
-        if until is not None:
-            early = giving[n] & np.asarray(starts_utc < pd.Timestamp(until))
-            if early.any():
-                t = int(np.argmax(early))
-                fail(
-                    "owner_rules.no_discharge_until",
-                    where,
-                    f"discharged {-power[n, t]:.6f} kW in {slot_text(t)}, before "
-                    f"{pd.Timestamp(until).tz_convert(problem.timezone).isoformat()}",
-                )
+    never = np.iinfo(np.int64).min
+    until_ns = np.array(
+        [never if u is None else pd.Timestamp(u).value for u in rules.no_discharge_until],
+        dtype=np.int64,
+    )
+    early = giving & (np.asarray(starts_utc.as_unit("ns").asi8)[None, :] < until_ns[:, None])
+    for n in np.flatnonzero(early.any(axis=1)):
+        t = int(np.argmax(early[n]))
+        until = pd.Timestamp(rules.no_discharge_until[n]).tz_convert(problem.timezone)
+        fail(
+            "owner_rules.no_discharge_until",
+            f"vehicle {fleet.ids[n]!r}",
+            f"discharged {-power[n, t]:.6f} kW in {slot_text(t)}, before {until.isoformat()}",
+        )
 
-        tolerance_kwh = SOC_TOLERANCE * float(fleet.capacity_kwh[n])
-        per_day = np.array([battery_kwh[n, day == d].sum() for d in range(n_days)])
-        cap = float(rules.v2g_max_kwh_per_day[n])
-        if np.isfinite(cap):
-            for d in range(n_days):
-                used = float(rules.v2g_kwh_today[n]) if d == 0 else 0.0
-                left = max(cap - used, 0.0)
-                if per_day[d] > left + tolerance_kwh:
-                    fail(
-                        "owner_rules.daily_cap",
-                        where,
-                        f"discharged {per_day[d]:.6f} kWh (battery side) on {shown[d]}, more "
-                        f"than the {left:.6f} kWh its daily cap of {cap} kWh leaves"
-                        + (f" after {used} kWh given earlier today" if used else ""),
-                    )
-        cycles = float(rules.max_cycles_per_week[n])
-        if np.isfinite(cycles):
-            allowance = cycles * float(fleet.capacity_kwh[n])
-            # history day h (0 = today, -1 = yesterday, .., -6) by how many days ago it was
-            history = {0: float(rules.v2g_kwh_today[n])}
-            for ago in range(1, HISTORY_DAYS + 1):
-                history[-ago] = float(rules.v2g_kwh_past_days[n, HISTORY_DAYS - ago])
-            for d in range(n_days):
-                first = d - HISTORY_DAYS
-                before = sum(kwh for h, kwh in history.items() if h >= first)
-                planned = float(per_day[max(first, 0) : d + 1].sum())
-                left = max(allowance - before, 0.0)
-                if planned > left + tolerance_kwh:
-                    fail(
-                        "owner_rules.weekly_cycles",
-                        where,
-                        f"discharged {planned:.6f} kWh (battery side) in the week to "
-                        f"{shown[d]}, more than the {left:.6f} kWh its {cycles} cycles a week "
-                        f"({allowance:.6f} kWh) leave after {before:.6f} kWh already given",
-                    )
+    # the caps, on the battery side: [N, D] per local day, then per rolling week
+    per_day = battery_kwh @ (day[:, None] == np.arange(n_days)[None, :]).astype(float)
+    tolerance_kwh = SOC_TOLERANCE * fleet.capacity_kwh[:, None]
+    cap = rules.v2g_max_kwh_per_day[:, None]
+    used = np.zeros((fleet.n_vehicles, n_days))
+    used[:, :1] = rules.v2g_kwh_today[:, None]
+    daily_left = np.maximum(cap - used, 0.0)
+    for n, d in zip(*np.nonzero(per_day > daily_left + tolerance_kwh), strict=True):
+        fail(
+            "owner_rules.daily_cap",
+            f"vehicle {fleet.ids[n]!r}",
+            f"discharged {per_day[n, d]:.6f} kWh (battery side) on {shown[d]}, more than the "
+            f"{daily_left[n, d]:.6f} kWh its daily cap of {float(cap[n, 0])} kWh leaves"
+            + (f" after {used[n, d]} kWh given earlier today" if used[n, d] else ""),
+        )
+    # history by day, oldest first: six days ago .. yesterday, then today (HISTORY_DAYS + 1)
+    history = np.concatenate([rules.v2g_kwh_past_days, rules.v2g_kwh_today[:, None]], axis=1)
+    # the week to plan day d holds history days from d - 6 on, i.e. columns d .. 6 of history
+    kept = np.cumsum(history[:, ::-1], axis=1)[:, ::-1]  # kept[:, j] = history[:, j:].sum()
+    before = np.zeros((fleet.n_vehicles, n_days))
+    reach = min(n_days, HISTORY_DAYS + 1)
+    before[:, :reach] = kept[:, :reach]
+    running = np.concatenate([np.zeros((fleet.n_vehicles, 1)), np.cumsum(per_day, axis=1)], axis=1)
+    ends = np.arange(n_days) + 1
+    planned = running[:, ends] - running[:, np.maximum(ends - HISTORY_DAYS - 1, 0)]
+    allowance = (rules.max_cycles_per_week * fleet.capacity_kwh)[:, None]
+    weekly_left = np.maximum(allowance - before, 0.0)
+    for n, d in zip(*np.nonzero(planned > weekly_left + tolerance_kwh), strict=True):
+        fail(
+            "owner_rules.weekly_cycles",
+            f"vehicle {fleet.ids[n]!r}",
+            f"discharged {planned[n, d]:.6f} kWh (battery side) in the week to {shown[d]}, more "
+            f"than the {weekly_left[n, d]:.6f} kWh its {float(rules.max_cycles_per_week[n])} "
+            f"cycles a week ({float(allowance[n, 0]):.6f} kWh) leave after "
+            f"{before[n, d]:.6f} kWh already given",
+        )
 
 
 def _inside(minute: np.ndarray, windows: tuple[tuple[int, int], ...]) -> np.ndarray:
