@@ -58,15 +58,6 @@ RULE_KEYS = (
     "v2g_kwh_past_days",
 )
 """The keys of a vehicle's ``rules`` block (problem format v1)."""
-CLOCK_RULES = (
-    "v2g_max_kwh_per_day",
-    "discharge_hours",
-    "no_discharge_hours",
-    "no_discharge_until",
-    "max_cycles_per_week",
-)
-"""Rules that need the problem's ``start``: they speak of local days and times."""
-
 Window = tuple[int, int]
 """A local time window in minutes after midnight: ``[start, end)``, over midnight if end < start."""
 

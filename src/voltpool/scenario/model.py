@@ -17,6 +17,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, TypeVar, get_args
 
+import numpy as np
 import pandas as pd
 from pydantic import (
     AfterValidator,
@@ -501,26 +502,28 @@ class Scenario(Section):
                     )
         return self
 
-    def car_levels(self) -> dict[str, list[float]]:
-        """Each car's ``soc_min``, ``soc_max`` and ``soc_target``: ``[vehicles]``'s, then the
-        rule groups' in file order."""
-        levels = {name: [getattr(self.vehicles, name)] * self.vehicles.count for name in LEVELS}
+    def _rows(self, group: RuleGroup) -> list[int]:
+        """The car rows a rule group names (every car when it names none)."""
         index = {car: n for n, car in enumerate(self.vehicle_ids)}
+        cars = self.vehicle_ids if group.vehicles is None else group.vehicles
+        return [index[car] for car in cars]
+
+    def car_levels(self) -> dict[str, np.ndarray]:
+        """Each car's ``soc_min``, ``soc_max`` and ``soc_target`` [N]: ``[vehicles]``'s, then
+        the rule groups' in file order."""
+        count = self.vehicles.count
+        levels = {name: np.full(count, getattr(self.vehicles, name)) for name in LEVELS}
         for group in self.rules:
-            cars = group.vehicles if group.vehicles is not None else self.vehicle_ids
             for name in LEVELS:
                 if (value := getattr(group, name)) is not None:
-                    for car in cars:
-                        levels[name][index[car]] = value
+                    levels[name][self._rows(group)] = value
         return levels
 
     def rule_blocks(self) -> list[dict[str, object]]:
         """Each car's ``rules`` block, the groups applied in file order."""
         blocks: list[dict[str, object]] = [{} for _ in self.vehicle_ids]
-        index = {car: n for n, car in enumerate(self.vehicle_ids)}
         for group in self.rules:
-            cars = group.vehicles if group.vehicles is not None else self.vehicle_ids
-            for n in (index[car] for car in cars):
+            for n in self._rows(group):
                 blocks[n].update(group.block())
         return blocks
 

@@ -69,25 +69,33 @@ def _cap_notes(problem: Problem, given: np.ndarray) -> list[str]:
     n_days = int(day[-1]) + 1
     plugged = fleet.plugged_mask(problem.n_slots)
     daily, weekly = day_cap_kwh(problem, n_days), week_cap_kwh(problem, n_days)
+    of_day = (day[:, None] == np.arange(n_days)[None, :]).astype(float)  # [T, D]
+    per_day = given @ of_day  # [N, D] battery-side kWh given each local day
+    present = (plugged @ of_day) > 0
+    running = np.concatenate([np.zeros((fleet.n_vehicles, 1)), np.cumsum(per_day, axis=1)], 1)
+    ends = np.arange(n_days) + 1
+    per_week = running[:, ends] - running[:, np.maximum(ends - 7, 0)]
+    daily_hit = (
+        present & np.isfinite(rules.v2g_max_kwh_per_day)[:, None] & (per_day >= daily - REACHED_KWH)
+    )
+    weekly_hit = (
+        present
+        & ~daily_hit
+        & np.isfinite(rules.max_cycles_per_week)[:, None]
+        & (per_week >= weekly - REACHED_KWH)
+    )
     notes = []
-    for n in range(fleet.n_vehicles):
-        for d in range(n_days):
-            slots = np.flatnonzero((day == d) & plugged[n])
-            if not slots.size:
-                continue
-            gave = float(given[n, slots].sum())
-            week = float(given[n, (day <= d) & (day >= d - 6)].sum())
-            cap = rules.v2g_max_kwh_per_day[n]
-            if np.isfinite(cap) and gave >= daily[n, d] - REACHED_KWH:
-                notes.append(
-                    _reached(problem, n, slots, given, f"your daily V2G cap of {cap:g} kWh")
-                )
-            elif np.isfinite(rules.max_cycles_per_week[n]) and week >= weekly[n, d] - REACHED_KWH:
-                cycles = rules.max_cycles_per_week[n]
-                limit = f"{cycles:g} cycles ({cycles * fleet.capacity_kwh[n]:.3g} kWh)"
-                notes.append(
-                    _reached(problem, n, slots, given, f"your weekly V2G limit of {limit}")
-                )
+    for n, d in np.argwhere(daily_hit | weekly_hit):  # car by car, day by day
+        slots = np.flatnonzero((day == d) & plugged[n])
+        if daily_hit[n, d]:
+            rule = f"your daily V2G cap of {rules.v2g_max_kwh_per_day[n]:g} kWh"
+        else:
+            cycles = rules.max_cycles_per_week[n]
+            rule = (
+                f"your weekly V2G limit of {cycles:g} cycles "
+                f"({cycles * fleet.capacity_kwh[n]:.3g} kWh)"
+            )
+        notes.append(_reached(problem, int(n), slots, given, rule))
     return notes
 
 

@@ -50,7 +50,7 @@ def car_table(world: World, wear: BatteryWear | None = None) -> CarTable:
         max_discharge_kw=world.max_discharge_kw,
         charge_efficiency=world.charge_efficiency,
         discharge_efficiency=world.discharge_efficiency,
-        **{name: np.asarray(values) for name, values in levels.items()},
+        **levels,
         degradation_cost_per_kwh=np.full(n, vehicles.degradation_cost_per_kwh),
         wear=wear,
         rules=world.owner_rules,

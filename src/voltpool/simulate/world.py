@@ -410,7 +410,7 @@ def build_world(scenario: Scenario) -> World:
         events=events,
         home_islanded=events.islanded(homes.count, len(index)),
         backup_reserve_kwh=np.minimum(
-            np.maximum(np.asarray(levels["soc_min"]) * capacity_kwh, range_kwh),
-            np.asarray(levels["soc_max"]) * capacity_kwh,
+            np.maximum(levels["soc_min"] * capacity_kwh, range_kwh),
+            levels["soc_max"] * capacity_kwh,
         ),
     )
