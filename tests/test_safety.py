@@ -93,18 +93,22 @@ def test_a_budget_too_small_for_any_plan_says_so() -> None:
 def test_when_the_clock_runs_out_after_the_repair_the_repaired_plan_is_returned(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The clock allows two HiGHS runs (the LP, the repair) and none for branch and bound: the
-    answer is the repaired plan, every rule kept, status ``feasible`` with its proven gap."""
-    runs = {"left": 2}
+    """The clock allows the LP, the tightened relaxation and the repair, and runs out as
+    branch and bound starts: the answer is the repaired plan, every rule kept, status
+    ``feasible`` with its proven gap."""
+    clock = {"out": False}
     arm = Budget.arm
+    make_integer = exact_module.make_integer
 
-    def two_runs_only(self: Budget, highs: object) -> bool:
-        if runs["left"] == 0:
-            return False
-        runs["left"] -= 1
-        return arm(self, highs)  # type: ignore[arg-type]
+    def out_of_time_for_branch_and_bound(self: Budget, highs: object) -> bool:
+        return not clock["out"] and arm(self, highs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(exact_module.Budget, "arm", two_runs_only)
+    def clock_runs_out(highs: object, added: object) -> None:
+        clock["out"] = True
+        make_integer(highs, added)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(exact_module.Budget, "arm", out_of_time_for_branch_and_bound)
+    monkeypatch.setattr(exact_module, "make_integer", clock_runs_out)
     problem = sunny_surplus_problem(45, 0)
     result = schedule(problem, "lp")
     assert result.solver.status == "feasible"

@@ -12,8 +12,9 @@ The LP relaxes three rules; each is non-convex, so no LP states it exactly:
    ``min(reserve, arrival level)``, so it may charge such a car above its reserve and discharge
    it back below. The rule is non-convex: "charge from 10 % to 50 %, give back down to 30 %" and
    "stay at 10 %" both keep it, their midpoint gives from 30 % down to 20 %. Binary ``z[k]``
-   ("reserve reached"), monotone over the session: ``z[k] >= z[k-1]``, ``pd[k] <= Pd * z[k]``,
-   ``e[k] >= reserve * z[k]``.
+   ("reserve reached") on the slots where the car may discharge, monotone over the session:
+   ``z[k] >= z[k-1]``, ``pd[k] <= Pd * z[k]``, ``e[k] >= arrival + (reserve - arrival) z[k]``,
+   and a hull cut on the energy discharged so far (:func:`_add_reserve_binaries`).
 3. **The giver's floor.** A V2V giver gives only while its energy is at least the transfer's
    ``giver_floor_kwh``. Binary ``y[l]`` per transfer: every flow ``f[l,t] <= F * y[l]``,
    ``e[k] >= giver_floor * y[l]`` in the window.
@@ -141,9 +142,11 @@ class Binaries:
     simultaneous: list[tuple[int, np.ndarray]] = field(default_factory=list)
     """(first column, k of each binary)"""
     reserve: list[tuple[int, np.ndarray]] = field(default_factory=list)
-    """(first column, k of each binary: every plugged-in slot of the guarded cars, in order)"""
+    """(first column, k of each binary: the guarded cars' slots that may discharge, in order)"""
     giver_floor: list[tuple[int, np.ndarray]] = field(default_factory=list)
     """(first column, transfer of each binary)"""
+    discharged: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    """(first column, k of each): the energy a guarded car discharged up to slot k [kWh]"""
     covered: Breaches = field(default_factory=Breaches)
     """Every breach the binaries forbid."""
 
@@ -155,21 +158,39 @@ class Binaries:
         return self.simultaneous, self.reserve, self.giver_floor
 
 
-def _add_binary_columns(highs: highspy.Highs, count: int) -> int:
+def _add_columns(highs: highspy.Highs, count: int, lower: float, upper: float) -> int:
+    """``count`` new costless columns in [lower, upper]; the first one's index."""
     first = highs.getNumCol()
     highs.addCols(
         count,
         np.zeros(count),
-        np.zeros(count),
-        np.ones(count),
+        np.full(count, lower),
+        np.full(count, upper),
         0,
         np.zeros(0, dtype=np.int32),
         np.zeros(0, dtype=np.int32),
         np.zeros(0),
     )
-    columns = np.arange(first, first + count, dtype=np.int32)
-    highs.changeColsIntegrality(count, columns, np.full(count, highspy.HighsVarType.kInteger))
     return first
+
+
+def _add_binary_columns(highs: highspy.Highs, count: int, integer: bool) -> int:
+    """``count`` new columns in [0, 1]: binaries, or their relaxation until
+    :func:`make_integer`."""
+    first = _add_columns(highs, count, 0.0, 1.0)
+    if integer:
+        columns = np.arange(first, first + count, dtype=np.int32)
+        highs.changeColsIntegrality(count, columns, np.full(count, highspy.HighsVarType.kInteger))
+    return first
+
+
+def make_integer(highs: highspy.Highs, added: Binaries) -> None:
+    """Turn every column of ``added`` into a binary (its relaxation until now)."""
+    columns = np.concatenate(
+        [np.arange(first, first + ks.size) for group in added.groups() for first, ks in group]
+    ).astype(np.int32)
+    kinds = np.full(columns.size, highspy.HighsVarType.kInteger)
+    highs.changeColsIntegrality(columns.size, columns, kinds)
 
 
 def _add_pair_rows(
@@ -200,13 +221,15 @@ def add_binaries(
     lp: LinearProgram,
     breaches: Breaches,
     added: Binaries,
+    integer: bool,
 ) -> None:
-    """Add the binaries of the module docstring for ``breaches`` to ``highs``; record them."""
+    """Add the binaries of the module docstring for ``breaches`` to ``highs`` (or their
+    continuous relaxation in [0, 1] when not ``integer``); record them."""
     lay = lp.layout
     added.covered = added.covered.union(breaches)
     pairs = breaches.simultaneous
     if pairs.size:
-        first = _add_binary_columns(highs, pairs.size)
+        first = _add_binary_columns(highs, pairs.size, integer)
         u = np.arange(first, first + pairs.size)
         charge_max = lp.col_upper[lay.charge + pairs]
         discharge_max = lp.col_upper[lay.discharge + pairs]
@@ -216,18 +239,78 @@ def add_binaries(
         )
         added.simultaneous.append((first, pairs))
     if breaches.reserve.size:
-        ks = np.flatnonzero(np.isin(lay.vehicle, breaches.reserve))  # every slot of those cars
-        first = _add_binary_columns(highs, ks.size)
-        z = np.arange(first, first + ks.size)
-        floor = reserve_kwh(problem)[lay.vehicle[ks]]
-        discharge_max = lp.col_upper[lay.discharge + ks]
-        _add_pair_rows(highs, lay.discharge + ks, z, -discharge_max, -np.inf, 0.0)  # pd <= Pd z
-        _add_pair_rows(highs, lay.energy + ks, z, -floor, 0.0, np.inf)  # e >= reserve z
-        follow = ~lay.first[ks]  # z[k] - z[k-1] >= 0 within each car's session
-        _add_pair_rows(highs, z[follow], z[follow] - 1, -np.ones(int(follow.sum())), 0.0, np.inf)
-        added.reserve.append((first, ks))
+        _add_reserve_binaries(highs, problem, lp, breaches.reserve, added, integer)
     if breaches.giver_floor.size:
-        _add_giver_binaries(highs, problem, lp, breaches.giver_floor, added)
+        _add_giver_binaries(highs, problem, lp, breaches.giver_floor, added, integer)
+
+
+def _add_reserve_binaries(
+    highs: highspy.Highs,
+    problem: Problem,
+    lp: LinearProgram,
+    cars: np.ndarray,
+    added: Binaries,
+    integer: bool,
+) -> None:
+    """Rule 2 of the module docstring for ``cars`` (each arriving below its reserve), on the
+    slots where they may discharge at all. Per such slot k, with ``G = reserve - arrival``,
+    ``D[k]`` the energy discharged up to k and ``Cmax[k]`` the most it can have charged by
+    then (battery side):
+
+    - ``pd[k] <= Pd z[k]``, ``z`` non-decreasing, ``e[k] >= arrival + G z[k]``;
+    - ``D[k] <= (Cmax[k] - G) z[k]``: with ``z = 0`` nothing left, with ``z = 1`` what was
+      charged beyond the reserve. Both disjuncts' hull in (charged, discharged, z) (Balas,
+      "Disjunctive programming", 1979): the cut that keeps the relaxation from giving back
+      energy charged while still below the reserve, which the rows above alone allow at
+      fractional ``z``.
+    """
+    lay = lp.layout
+    fleet = problem.fleet
+    can_discharge = lp.col_upper[lay.discharge : lay.energy] > 0
+    ks = np.flatnonzero(np.isin(lay.vehicle, cars) & can_discharge)
+    veh = lay.vehicle[ks]
+    first = _add_binary_columns(highs, ks.size, integer)
+    z = np.arange(first, first + ks.size)
+    arrival = fleet.energy_initial_kwh[veh]
+    gap = reserve_kwh(problem)[veh] - arrival
+    discharge_max = lp.col_upper[lay.discharge + ks]
+    _add_pair_rows(highs, lay.discharge + ks, z, -discharge_max, -np.inf, 0.0)  # pd <= Pd z
+    _add_pair_rows(highs, lay.energy + ks, z, -gap, arrival, np.inf)  # e >= arrival + G z
+    follow = np.flatnonzero(veh[1:] == veh[:-1]) + 1  # z[k] >= z[k'], k' the car's slot before
+    _add_pair_rows(highs, z[follow], z[follow] - 1, -np.ones(follow.size), 0.0, np.inf)
+
+    # D[k] as columns: D[k] - D[k'] - pd[k] dt / eta_d = 0, then D[k] - (Cmax - G) z[k] <= 0
+    discharged = _add_columns(highs, ks.size, 0.0, np.inf)
+    d = np.arange(discharged, discharged + ks.size)
+    battery_kwh = problem.dt_h / fleet.discharge_efficiency[veh]
+    n = ks.size
+    rows = np.concatenate([np.arange(n), follow, np.arange(n)])
+    cols = np.concatenate([d, d[follow] - 1, lay.discharge + ks])
+    vals = np.concatenate([np.ones(n), -np.ones(follow.size), -battery_kwh])
+    _add_sparse_rows(highs, n, rows, cols, vals, np.zeros(n), np.zeros(n))
+    charge_kwh = lp.col_upper[lay.charge : lay.discharge] * fleet.charge_efficiency[lay.vehicle]
+    charged_max = np.cumsum(charge_kwh * problem.dt_h)
+    charged_max -= np.concatenate([[0.0], charged_max])[lay.start][lay.vehicle]
+    _add_pair_rows(highs, d, z, -(charged_max[ks] - gap), -np.inf, 0.0)
+    added.reserve.append((first, ks))
+    added.discharged.append((discharged, ks))
+
+
+def _add_sparse_rows(
+    highs: highspy.Highs,
+    count: int,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    vals: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> None:
+    """``count`` rows ``lower <= sum vals * x[cols] <= upper``, entry i in row ``rows[i]``."""
+    order = np.argsort(rows, kind="stable")
+    starts = np.searchsorted(rows[order], np.arange(count)).astype(np.int32)
+    highs.addRows(
+        count, lower, upper, rows.size, starts, cols[order].astype(np.int32), vals[order]
+    )
 
 
 def _add_giver_binaries(
@@ -236,12 +319,13 @@ def _add_giver_binaries(
     lp: LinearProgram,
     links: np.ndarray,
     added: Binaries,
+    integer: bool,
 ) -> None:
     columns = lp.transfers
     transfers = problem.transfers
     assert columns is not None and transfers is not None
     lay = lp.layout
-    first = _add_binary_columns(highs, links.size)
+    first = _add_binary_columns(highs, links.size, integer)
     y_of_link = np.full(transfers.n_transfers, -1)
     y_of_link[links] = np.arange(first, first + links.size)
     chosen = np.flatnonzero(y_of_link[columns.link] >= 0)
@@ -270,7 +354,16 @@ def mip_start(
     for first, ks in added.reserve:
         veh = lay.vehicle[ks]
         holds = energy[ks] >= reserve_kwh(problem)[veh] - tolerance[veh]
-        start[first : first + ks.size] = _running_or(holds, lay.first[ks])
+        starts_car = np.ones(ks.size, dtype=bool)
+        starts_car[1:] = veh[1:] != veh[:-1]
+        start[first : first + ks.size] = _running_or(holds, starts_car)
+    discharge = x[lay.discharge : lay.energy]
+    for first, ks in added.discharged:
+        veh = lay.vehicle[ks]
+        battery_kwh = discharge[ks] * problem.dt_h / problem.fleet.discharge_efficiency[veh]
+        starts_car = np.ones(ks.size, dtype=bool)
+        starts_car[1:] = veh[1:] != veh[:-1]
+        start[first : first + ks.size] = _running_sum(battery_kwh, starts_car)
     columns = lp.transfers
     for first, links in added.giver_floor:
         assert columns is not None
@@ -287,3 +380,11 @@ def _running_or(flags: np.ndarray, first: np.ndarray) -> np.ndarray:
     session = np.cumsum(first) - 1
     before = (count - flags)[first]  # true flags before each session's first slot
     return count - before[session] > 0
+
+
+def _running_sum(values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Per session (a new one starts where ``first``): the cumulative sum of ``values``."""
+    total = np.cumsum(values)
+    session = np.cumsum(first) - 1
+    before = (total - values)[first]
+    return total - before[session]
