@@ -130,6 +130,24 @@ def test_valid_document_round_trips() -> None:
     assert again["site"] == GOOD["site"]
 
 
+def test_a_limit_unlimited_in_some_slots_is_written_as_strict_json_and_read_back() -> None:
+    """A per-slot limit with unlimited slots is null there (never the non-JSON ``Infinity``);
+    an all-unlimited one is left out."""
+    import json
+    import math
+
+    document = copy.deepcopy(GOOD)
+    slots = len(document["site"]["base_load_kw"])
+    document["site"]["import_limit_kw"] = [None] + [5.0] * (slots - 1)
+    document["site"].pop("export_limit_kw", None)
+    problem = problem_from_dict(document)
+    assert math.isinf(problem.site.import_limit_slots_kw[0])
+    written = problem_to_dict(problem)
+    text = json.dumps(written, allow_nan=False)  # raises on inf or nan
+    assert json.loads(text)["site"]["import_limit_kw"] == document["site"]["import_limit_kw"]
+    assert "export_limit_kw" not in written["site"]
+
+
 def test_battery_block_round_trips_and_is_checked() -> None:
     document = copy.deepcopy(GOOD)
     document["vehicles"][0]["battery"] = {

@@ -161,8 +161,8 @@ def _built(document: dict[str, Any], start: datetime | None, timezone: str) -> P
             fleet=fleet,
             site=Site(
                 base_load_kw=base_load_kw,
-                import_limit_kw=np.asarray(site.get("import_limit_kw", math.inf), dtype=float),
-                export_limit_kw=np.asarray(site.get("export_limit_kw", math.inf), dtype=float),
+                import_limit_kw=_limit_from(site.get("import_limit_kw")),
+                export_limit_kw=_limit_from(site.get("export_limit_kw")),
             ),
             tariff=tariff,
             slot_minutes=slot_minutes,
@@ -178,6 +178,15 @@ def _built(document: dict[str, Any], start: datetime | None, timezone: str) -> P
     if tariff_issues:
         raise ProblemError(tariff_issues)
     return problem
+
+
+def _limit_from(value: Any) -> np.ndarray:
+    """A site limit as read: absent or a slot's null is unlimited (inf)."""
+    if value is None:
+        return np.asarray(math.inf)
+    if isinstance(value, list):
+        return np.array([math.inf if v is None else v for v in value], dtype=float)
+    return np.asarray(value, dtype=float)
 
 
 def _tariff_from(
@@ -330,7 +339,8 @@ def problem_to_dict(problem: Problem, **extra: Any) -> dict[str, Any]:
     for name in ("import_limit_kw", "export_limit_kw"):
         value = getattr(problem.site, name)
         if isinstance(value, np.ndarray):
-            site[name] = _rounded(value)
+            if np.isfinite(value).any():  # all unlimited: absent; an unlimited slot: null
+                site[name] = [None if math.isinf(v) else v for v in _rounded(value)]
         elif math.isfinite(value):
             site[name] = value
     return {

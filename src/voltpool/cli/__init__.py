@@ -41,6 +41,7 @@ from voltpool.cli.schedule import (
     schedule_demo_command,
     verify_command,
 )
+from voltpool.cli.serve import serve_command
 from voltpool.cli.share import share_app
 from voltpool.cli.simulate import demo_command, simulate_command
 from voltpool.cli.tariff import tariff_app
@@ -84,6 +85,7 @@ app.command("schedule")(schedule_command)
 app.command("verify")(verify_command)
 app.command("example-problem")(example_problem_command)
 app.command("schedule-demo")(schedule_demo_command)
+app.command("serve")(serve_command)
 app.add_typer(backup_app, name="backup")
 app.add_typer(share_app, name="share")
 app.add_typer(ledger_app, name="ledger")

@@ -19,6 +19,7 @@ from voltpool.control.controller import (
     InvalidPlanError,
     Observation,
     PlanningConfig,
+    PlanOutcome,
     Setpoints,
     V2VInputs,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "ForecastSource",
     "InvalidPlanError",
     "Observation",
+    "PlanOutcome",
     "PlanningConfig",
     "Setpoints",
     "V2VInputs",

@@ -41,7 +41,7 @@ from voltpool.model import (
     Transfers,
 )
 from voltpool.model.rules import PAST_DAYS, OwnerRules
-from voltpool.schedule import DEFAULT_TIME_BUDGET_S, schedule, verify
+from voltpool.schedule import DEFAULT_TIME_BUDGET_S, Schedule, schedule, verify
 from voltpool.schedule.uncontrolled import charge_on_arrival_kw
 
 
@@ -140,6 +140,22 @@ class Setpoints:
         return dict(zip(self.transfer_ids, self.transfer_kw.tolist(), strict=True))
 
 
+@dataclass(frozen=True, eq=False)
+class PlanOutcome:
+    """One re-plan: the cars planned (``rows`` of the car table), their power ``[n, H]``
+    [kW], the problem and its verified schedule (None when no car was on the grid, or when
+    the plan was rejected: then ``rejected`` says why and ``power_kw`` is the safe plan), and
+    the V2V flows ``[L, H]`` [kW]."""
+
+    rows: np.ndarray
+    power_kw: np.ndarray
+    problem: Problem | None = None
+    schedule: Schedule | None = None
+    rejected: str | None = None
+    transfer_ids: tuple[str, ...] = ()
+    transfer_kw: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+
 class Controller:
     """Rolling-horizon control of one car table (see the module docstring)."""
 
@@ -213,42 +229,52 @@ class Controller:
 
     def _replan(self, observed: Observation, v2v: V2VInputs | None) -> None:
         started = time.perf_counter()
+        planned = self.plan(observed, v2v)
+        self._plan_kw = planned.power_kw
+        self._plan_rows = planned.rows
+        self._plan_transfer_ids = planned.transfer_ids
         horizon = self.config.horizon_slots
-        rows = np.flatnonzero(observed.on_grid)
-        self._plan_transfer_ids = ()
-        self._plan_transfer_kw = np.zeros((0, horizon))
-        if rows.size:
-            problem = self.problem(observed, rows, v2v)
-            self._plan_kw = self._solve(problem, observed.t)
-        else:
-            self._plan_kw = np.zeros((0, horizon))
-        self._plan_rows = rows
+        no_flows = np.zeros((0, horizon))
+        self._plan_transfer_kw = planned.transfer_kw if planned.transfer_ids else no_flows
         self._plan_start = observed.t
         self.plan_count += 1
         self.solver_time_s.append(time.perf_counter() - started)
 
-    def _solve(self, problem: Problem, t: int) -> np.ndarray:
-        """The verified LP plan ``[n, H]``, or the safe plan (fallback mode) with a note."""
+    def plan(self, observed: Observation, v2v: V2VInputs | None = None) -> PlanOutcome:
+        """A new plan from slot ``observed.t`` for the cars on the grid: the verified LP plan,
+        or (fallback mode) the safe plan with the reason in ``rejected`` and ``notes``. It does
+        not change what :meth:`step` follows (the live service stores it, then steps)."""
+        horizon = self.config.horizon_slots
+        rows = np.flatnonzero(observed.on_grid)
+        if not rows.size:
+            return PlanOutcome(rows, np.zeros((0, horizon)))
+        problem = self.problem(observed, rows, v2v)
+        t = observed.t
         try:
             result = schedule(problem, "lp", time_limit_s=self.config.time_budget_s)
         except SolverError as error:
-            return self._reject(problem, t, f"the solver failed: {error}")
+            return self._reject(problem, rows, t, f"the solver failed: {error}")
         check = verify(problem, result)  # every rule, the site limits too
         if not check.ok:
             broken = "; ".join(str(v) for v in check.violations[:3])
-            return self._reject(problem, t, f"the plan failed verification: {broken}")
+            return self._reject(problem, rows, t, f"the plan failed verification: {broken}")
         if result.solver.status != "optimal":
             self.notes.append(f"slot {t}: {result.solver.notes[-1]}")
-        if problem.transfers is not None:
-            self._plan_transfer_ids = problem.transfers.ids
-            self._plan_transfer_kw = result.transfer_kw
-        return result.power_kw
+        transfers = problem.transfers
+        return PlanOutcome(
+            rows,
+            result.power_kw,
+            problem=problem,
+            schedule=result,
+            transfer_ids=() if transfers is None else transfers.ids,
+            transfer_kw=result.transfer_kw,
+        )
 
-    def _reject(self, problem: Problem, t: int, reason: str) -> np.ndarray:
+    def _reject(self, problem: Problem, rows: np.ndarray, t: int, reason: str) -> PlanOutcome:
         if self.config.on_invalid_plan == "raise":
             raise InvalidPlanError(f"{self.name}, slot {t}: {reason}")
         self.notes.append(f"slot {t}: {reason}; followed the safe plan (charge only)")
-        return safe_plan_kw(problem)
+        return PlanOutcome(rows, safe_plan_kw(problem), problem=problem, rejected=reason)
 
     def problem(self, observed: Observation, rows: np.ndarray, v2v: V2VInputs | None) -> Problem:
         """The scheduling problem of the cars ``rows`` over the horizon from slot ``t``."""

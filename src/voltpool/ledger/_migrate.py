@@ -91,21 +91,21 @@ def cannot_open(url: URL, error: BaseException | None) -> InvalidInput:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (default head) under the migration lock."""
-    with _locked(engine) as connection:
+    with migration_lock(engine) as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
-    with _locked(engine) as connection:
+    with migration_lock(engine) as connection:
         command.downgrade(alembic_config(connection), revision)
 
 
 @contextmanager
-def _locked(engine: Engine) -> Iterator[Connection]:
-    """A transaction holding the migration lock.
+def migration_lock(engine: Engine) -> Iterator[Connection]:
+    """A transaction holding the migration lock (the application's migrations take it too).
 
-    On PostgreSQL it runs READ COMMITTED, not the ledger's SERIALIZABLE: a snapshot taken before
-    waiting for the lock would not see the schema that the previous lock holder committed.
+    On PostgreSQL it runs READ COMMITTED (also if the engine's default changes): a snapshot taken
+    before waiting for the lock would not see the schema that the previous lock holder committed.
     """
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":

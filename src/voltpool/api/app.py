@@ -1,0 +1,77 @@
+"""The FastAPI application of ``voltpool serve``.
+
+    app = create_app(ServeSettings(db="sqlite:///voltpool.sqlite"))
+
+Opening it migrates the database (the ledger's tables and the application's, each with its
+own Alembic history) and starts the live planner; closing stops the planner and the engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from voltpool.api import problems
+from voltpool.api.deps import AppState
+from voltpool.api.planner import LivePlanner
+from voltpool.api.ratelimit import FailureLimiter
+from voltpool.api.routes import auth, cars, credits, health, places, plans
+from voltpool.api.settings import ServeSettings
+from voltpool.api.store.schema import open_engine, sessions, upgrade
+from voltpool.ledger import Ledger
+
+DESCRIPTION = """voltpool's API: accounts, communities, homes, cars and the owner's rules,
+plug-in sessions, the live plan of each car and community, and credits between friends.
+
+Authenticate with a bearer token from `POST /v1/auth/token` (or a device's `X-API-Key`).
+Units are in field names; times are RFC 3339. Errors are RFC 9457 problem details naming
+each field and the rule it broke."""
+
+
+def open_state(settings: ServeSettings) -> AppState:
+    """Connect, migrate and build what the requests share (the planner not started yet)."""
+    ledger = Ledger.open(settings.db)
+    engine = open_engine(settings.db)
+    upgrade(engine)
+    factory = sessions(engine)
+    return AppState(
+        settings=settings,
+        engine=engine,
+        sessions=factory,
+        read_sessions=sessions(engine, read_only=True),
+        ledger=ledger,
+        login_limiter=FailureLimiter(
+            settings.login_failures_max, settings.login_window.total_seconds()
+        ),
+        planner=LivePlanner(factory, settings),
+    )
+
+
+def create_app(settings: ServeSettings | None = None) -> FastAPI:
+    settings = settings or ServeSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = open_state(settings)
+        app.state.voltpool = state
+        planner: LivePlanner = state.planner  # type: ignore[assignment]
+        await planner.start()
+        try:
+            yield
+        finally:
+            await planner.stop()
+            state.ledger.close()
+            state.engine.dispose()
+
+    app = FastAPI(
+        title="voltpool",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    for module in (health, auth, places, cars, plans, credits):
+        app.include_router(module.router)
+    return app

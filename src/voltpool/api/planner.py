@@ -1,0 +1,268 @@
+"""The live planner: one controller per community, re-planned on a slot tick and at once on
+every event (plug-in, departure or target change, unplug, rule change).
+
+Each re-plan reads the community's plugged-in cars from the database, builds the one
+controller of :mod:`voltpool.control` (the simulator's) on them with the community's
+forecast (:mod:`voltpool.api.forecast`), solves in a worker thread so the event loop and the
+API stay responsive, and stores the plan with its inputs (problem format v1) and its schedule
+so it can be replayed. The controller verifies every plan independently; a plan that fails is
+stored as not applied, with the reason, and the last applied plan stays the answer.
+
+Events that arrive while a community is being planned are coalesced: one more re-plan follows
+with the newest state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from voltpool.api.forecast import CommunityForecast
+from voltpool.api.settings import ServeSettings
+from voltpool.api.store.tables import Car, Community, Home, Plan, PlugSession
+from voltpool.control import CarTable, Controller, Observation, PlanningConfig
+from voltpool.io import problem_to_dict, schedule_to_dict
+from voltpool.model import SlotGrid
+from voltpool.model.rules import OwnerRules
+from voltpool.model.tariffs import tariff_preset
+
+log = logging.getLogger("voltpool.planner")
+
+
+@dataclass(frozen=True)
+class SiteSnapshot:
+    """A community's state at ``now``: its homes and its plugged-in cars with their sessions."""
+
+    community: Community
+    homes: tuple[Home, ...]
+    cars: tuple[tuple[Car, PlugSession], ...]
+    now: datetime
+
+
+def read_site(db: Session, community_id: str, now: datetime) -> SiteSnapshot | None:
+    community = db.get(Community, community_id)
+    if community is None:
+        return None
+    homes = tuple(db.scalars(sa.select(Home).where(Home.community_id == community_id)))
+    rows = db.execute(
+        sa.select(Car, PlugSession)
+        .join(Home, Car.home_id == Home.id)
+        .join(PlugSession, PlugSession.car_id == Car.id)
+        .where(
+            Home.community_id == community_id,
+            PlugSession.ended_at.is_(None),
+            PlugSession.departure > now,
+        )
+        .order_by(Car.id)
+    ).all()
+    return SiteSnapshot(community, homes, tuple((car, s) for car, s in rows), now)
+
+
+def _rules(cars: list[Car]) -> OwnerRules | None:
+    return OwnerRules.from_records([car.rules or None for car in cars])
+
+
+@dataclass(frozen=True)
+class SitePlan:
+    """A re-plan's result, ready to store."""
+
+    start: datetime
+    problem: dict
+    schedule: dict
+    applied: bool
+    notes: dict
+    solve_s: float
+
+
+def plan_site(site: SiteSnapshot, settings: ServeSettings) -> SitePlan:
+    """Plan ``site`` from the slot that holds ``site.now`` over the configured horizon."""
+    started = time.perf_counter()
+    community = site.community
+    slot = pd.Timedelta(minutes=settings.slot_minutes)
+    origin = pd.Timestamp(site.now).floor(slot)
+    clock = SlotGrid(origin, settings.slot_minutes)
+    cars = [car for car, _ in site.cars]
+    table = CarTable(
+        ids=tuple(car.id for car in cars),
+        capacity_kwh=np.array([c.capacity_kwh for c in cars]),
+        max_charge_kw=np.array([c.max_charge_kw for c in cars]),
+        max_discharge_kw=np.array([c.max_discharge_kw for c in cars]),
+        charge_efficiency=np.array([c.charge_efficiency for c in cars]),
+        discharge_efficiency=np.array([c.discharge_efficiency for c in cars]),
+        soc_min=np.array([c.soc_min for c in cars]),
+        soc_max=np.array([c.soc_max for c in cars]),
+        soc_target=np.array([s.soc_target for _, s in site.cars]),
+        degradation_cost_per_kwh=np.array([c.wear_per_kwh for c in cars]),
+        rules=_rules(cars),
+    )
+    forecasts = CommunityForecast(
+        clock=clock,
+        prices=tariff_preset(community.tariff, "community.tariff"),
+        house_load_kw=sum(home.house_load_kw for home in site.homes),
+        import_limit_kw=community.import_limit_kw or math.inf,
+        export_limit_kw=community.export_limit_kw or math.inf,
+    )
+    config = PlanningConfig(
+        slot_minutes=settings.slot_minutes,
+        horizon_slots=settings.horizon_slots,
+        clock=clock,
+        timezone=community.timezone,
+        on_invalid_plan="fallback",
+        time_budget_s=settings.plan_time_budget_s,
+    )
+    controller = Controller(table, forecasts, config, name=f"community {community.id}")
+    departure = np.array(
+        [int(clock.end_slot(pd.Timestamp(s.departure))) for _, s in site.cars], dtype=np.int64
+    )
+    observed = Observation(
+        t=0,
+        energy_kwh=np.array([c.soc_now * c.capacity_kwh for c in cars]),
+        on_grid=departure > 0,
+        departure_slot=departure,
+    )
+    outcome = controller.plan(observed)
+    problem = {} if outcome.problem is None else problem_to_dict(outcome.problem)
+    schedule = (
+        {}
+        if outcome.schedule is None or outcome.problem is None
+        else schedule_to_dict(outcome.problem, outcome.schedule)
+    )
+    notes = {"controller": list(controller.notes)}
+    if outcome.rejected:
+        notes["rejected"] = outcome.rejected
+    return SitePlan(
+        start=origin.to_pydatetime(),
+        problem=problem,
+        schedule=schedule,
+        applied=outcome.rejected is None,
+        notes=notes,
+        solve_s=time.perf_counter() - started,
+    )
+
+
+def replan(
+    sessions: sessionmaker[Session], settings: ServeSettings, community_id: str, reason: str
+) -> Plan | None:
+    """Read, plan and store one community (runs in the planner's worker thread)."""
+    now = datetime.now(UTC)
+    with sessions() as db:
+        site = read_site(db, community_id, now)
+    if site is None:
+        return None
+    planned = plan_site(site, settings)
+    with sessions() as db:
+        row = Plan(
+            community_id=community_id,
+            start=planned.start,
+            reason=reason,
+            problem=planned.problem,
+            schedule=planned.schedule,
+            applied=planned.applied,
+            notes=planned.notes,
+            solve_s=planned.solve_s,
+        )
+        db.add(row)
+        db.commit()
+        return row
+
+
+class LivePlanner:
+    """Re-plans communities off the event loop (see the module docstring).
+
+    ``notify`` may be called from any thread (the API's handlers run in a thread pool).
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: ServeSettings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._clock = clock
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voltpool-plan")
+        self._pending: dict[str, str] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.plans_made = 0
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="voltpool-live-planner")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def notify(self, community_id: str, reason: str) -> None:
+        """Re-plan ``community_id`` as soon as possible because of ``reason``."""
+        if self._loop is None or not self._settings.plan_on_events:
+            return
+        self._loop.call_soon_threadsafe(self._queue, community_id, reason)
+
+    def _queue(self, community_id: str, reason: str) -> None:
+        self._pending.setdefault(community_id, reason)
+        assert self._wake is not None
+        self._wake.set()
+
+    def _seconds_to_next_slot(self) -> float:
+        now = pd.Timestamp(self._clock())
+        slot = pd.Timedelta(minutes=self._settings.slot_minutes)
+        return max(0.05, ((now.floor(slot) + slot) - now).total_seconds())
+
+    def _plugged_communities(self) -> list[str]:
+        now = self._clock()
+        with self._sessions() as db:
+            query = (
+                sa.select(Home.community_id)
+                .join(Car, Car.home_id == Home.id)
+                .join(PlugSession, PlugSession.car_id == Car.id)
+                .where(PlugSession.ended_at.is_(None), PlugSession.departure > now)
+                .distinct()
+            )
+            return list(db.scalars(query))
+
+    async def _run(self) -> None:
+        assert self._wake is not None and self._loop is not None
+        while True:
+            timeout = self._seconds_to_next_slot() if self._settings.tick else None
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:  # a slot boundary: every community with cars plugged in
+                for community_id in await self._loop.run_in_executor(
+                    self._executor, self._plugged_communities
+                ):
+                    self._pending.setdefault(community_id, "slot tick")
+            self._wake.clear()
+            while self._pending:
+                community_id, reason = self._pending.popitem()
+                try:
+                    await self._loop.run_in_executor(
+                        self._executor,
+                        replan,
+                        self._sessions,
+                        self._settings,
+                        community_id,
+                        reason,
+                    )
+                    self.plans_made += 1
+                except Exception:  # one community's failure must not stop the others
+                    log.exception("re-planning community %s failed", community_id)

@@ -1,0 +1,20 @@
+"""``/healthz``: the database answers and the schema is at head."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+
+from voltpool.api.deps import Db, State
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz(db: Db, state: State) -> dict[str, object]:
+    db.execute(sa.text("SELECT 1"))
+    return {
+        "status": "ok",
+        "database": state.engine.dialect.name,
+        "plans_made": state.planner.plans_made,  # type: ignore[attr-defined]
+    }

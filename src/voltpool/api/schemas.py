@@ -1,0 +1,298 @@
+"""Request and response bodies (pydantic). Units are in the field names (``_kw``, ``_kwh``,
+``_soc`` as a fraction 0..1, ``_credits`` in whole credits with up to three decimals); times
+are RFC 3339 with their offset, UTC in what voltpool stores, local in ``*_local`` fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from voltpool.errors import FieldIssue
+from voltpool.model.rules import parse_window
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must carry its UTC offset (RFC 3339), e.g. 2026-12-02T07:30:00+01:00")
+    return value
+
+
+AwareTime = Annotated[datetime, AfterValidator(_aware)]
+
+
+def _window(value: str) -> str:
+    issues: list[FieldIssue] = []
+    parse_window(value, "window", issues)
+    if issues:
+        raise ValueError(issues[0].rule)
+    return value
+
+
+Window = Annotated[str, AfterValidator(_window)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Register(Strict):
+    email: Email
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    name: Annotated[str, Field(max_length=128)] = ""
+    role: Literal["owner", "operator"] = "owner"
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    name: str
+    role: str
+    created_at: datetime
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+    refresh_token: str
+
+
+class Refresh(Strict):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class ApiKeyIn(Strict):
+    name: Name
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    revoked: bool
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str
+    """Shown once: only its SHA-256 is kept."""
+
+
+class CommunityIn(Strict):
+    name: Name
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] = "Europe/Amsterdam"
+    tariff: Annotated[str, Field(min_length=1, max_length=64)] = "day-ahead-plus-fee"
+    import_limit_kw: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    export_limit_kw: Annotated[float, Field(gt=0, le=1e6)] | None = None
+
+
+class CommunityOut(BaseModel):
+    id: str
+    name: str
+    timezone: str
+    tariff: str
+    import_limit_kw: float | None
+    export_limit_kw: float | None
+    created_at: datetime
+
+
+class HomeIn(Strict):
+    name: Name
+    community_id: Annotated[str, Field(min_length=1, max_length=64)]
+    breaker_kw: Annotated[float, Field(gt=0, le=1000)] = 17.25
+    house_load_kw: Annotated[float, Field(ge=0, le=1000)] = 0.4
+
+
+class HomeOut(BaseModel):
+    id: str
+    name: str
+    community_id: str
+    breaker_kw: float
+    house_load_kw: float
+    created_at: datetime
+
+
+class RulesIn(Strict):
+    """The owner's rules for V2G and V2V with the car (:mod:`voltpool.model.rules`); energy on
+    the battery side. Absent: no such rule."""
+
+    v2g_floor_soc: Fraction = 0.0
+    v2g_max_kwh_per_day: Annotated[float, Field(ge=0, le=1000)] | None = None
+    discharge_hours: list[Window] = Field(default_factory=list, max_length=24)
+    no_discharge_hours: list[Window] = Field(default_factory=list, max_length=24)
+    no_discharge_until: AwareTime | None = None
+    max_cycles_per_week: Annotated[float, Field(ge=0, le=100)] | None = None
+
+
+class CarIn(Strict):
+    name: Name
+    home_id: Annotated[str, Field(min_length=1, max_length=64)]
+    capacity_kwh: Annotated[float, Field(gt=0, le=500)]
+    max_charge_kw: Annotated[float, Field(gt=0, le=500)] = 11.0
+    max_discharge_kw: Annotated[float, Field(ge=0, le=500)] = 11.0
+    charge_efficiency: Annotated[float, Field(gt=0, le=1)] = 0.92
+    discharge_efficiency: Annotated[float, Field(gt=0, le=1)] = 0.92
+    chemistry: Literal["nmc", "lfp", "nca"] = "nmc"
+    soc_min: Fraction = 0.2
+    soc_max: Fraction = 1.0
+    soc_target: Fraction = 0.8
+    soc_now: Fraction = 0.5
+    wear_per_kwh: Annotated[float, Field(ge=0, le=10)] | None = None
+    """Battery wear per kWh discharged (AC side); default: the reference scenario's. [EUR]"""
+    rules: RulesIn = Field(default_factory=RulesIn)
+
+
+class CarPatch(Strict):
+    name: Name | None = None
+    soc_min: Fraction | None = None
+    soc_max: Fraction | None = None
+    soc_target: Fraction | None = None
+    soc_now: Fraction | None = None
+    max_charge_kw: Annotated[float, Field(gt=0, le=500)] | None = None
+    max_discharge_kw: Annotated[float, Field(ge=0, le=500)] | None = None
+
+
+class CarOut(BaseModel):
+    id: str
+    name: str
+    home_id: str
+    capacity_kwh: float
+    max_charge_kw: float
+    max_discharge_kw: float
+    charge_efficiency: float
+    discharge_efficiency: float
+    chemistry: str
+    soc_min: float
+    soc_max: float
+    soc_target: float
+    soc_now: float
+    wear_per_kwh: float
+    rules: RulesIn
+    plugged_in: bool
+    created_at: datetime
+
+
+class SessionIn(Strict):
+    """A plug-in: now (or ``arrival``), leaving at ``departure`` with ``soc_target``."""
+
+    departure: AwareTime
+    arrival: AwareTime | None = None
+    soc_now: Fraction | None = None
+    soc_target: Fraction | None = None
+
+
+class SessionPatch(Strict):
+    departure: AwareTime | None = None
+    soc_target: Fraction | None = None
+
+
+class SessionOut(BaseModel):
+    id: str
+    car_id: str
+    arrival: datetime
+    departure: datetime
+    departure_local: str
+    soc_arrival: float
+    soc_target: float
+    ended_at: datetime | None
+
+
+class TransferIn(Strict):
+    to_email: Email
+    amount_credits: Annotated[float, Field(gt=0, le=1e9, multiple_of=0.001)]
+    memo: Annotated[str, Field(max_length=200)] = ""
+
+
+class Move(BaseModel):
+    transfer_id: str
+    at: datetime
+    amount_credits: float
+    """Positive: credits in; negative: credits out."""
+    code: str
+    counterparty: str
+    memo: str
+
+
+class CreditsOut(BaseModel):
+    balance_credits: float
+    pending_out_credits: float
+    available_credits: float
+    moves: list[Move]
+
+
+class TransferOut(BaseModel):
+    transfer_id: str
+    status: Literal["created", "exists"]
+    amount_credits: float
+    to_email: str
+    balance_credits: float
+
+
+class PlanSlot(BaseModel):
+    start: datetime
+    start_local: str
+    power_kw: float
+    """Positive: charging; negative: giving energy back (V2G/V2V)."""
+    soc_end: float
+    import_price_per_kwh: float
+    export_price_per_kwh: float
+
+
+class Discharge(BaseModel):
+    start: datetime
+    end: datetime
+    from_local: str
+    to_local: str
+    energy_kwh: float
+    worth_per_kwh: float
+    wear_per_kwh: float
+
+
+class CarPlanOut(BaseModel):
+    car_id: str
+    plan_id: str
+    planned_at: datetime
+    reason: str
+    timezone: str
+    status: str
+    departure_local: str | None
+    soc_target: float
+    shortfall_kwh: float
+    shortfall_reason: str | None
+    slots: list[PlanSlot]
+    discharges: list[Discharge]
+    notes: list[str]
+
+
+class SiteSlot(BaseModel):
+    start: datetime
+    start_local: str
+    site_import_kw: float
+    """The site's planned net import (negative: export), homes' own load included."""
+    cars_kw: float
+    import_limit_kw: float | None
+    export_limit_kw: float | None
+
+
+class SitePlanOut(BaseModel):
+    community_id: str
+    plan_id: str
+    planned_at: datetime
+    reason: str
+    applied: bool
+    status: str
+    cars_planned: int
+    objective: float
+    solve_s: float
+    slots: list[SiteSlot]
+    notes: list[str]

@@ -1,0 +1,38 @@
+"""How ``voltpool serve`` runs: the database, the token secret and lifetimes, login limits."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+ENV_SECRET = "VOLTPOOL_SECRET"
+
+
+def _secret_from_env() -> str:
+    return os.environ.get(ENV_SECRET) or secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """``db``: one SQLAlchemy URL for the ledger and the application (``sqlite:///file`` or
+    ``postgresql://...``). ``secret`` signs access tokens: ``$VOLTPOOL_SECRET``, else a random
+    one per process (tokens then end with the process; refresh tokens, kept in the database,
+    still work). ``plan_on_events`` re-plans a community at once on every change; the slot tick
+    re-plans every ``slot_minutes`` as well."""
+
+    db: str = "sqlite:///voltpool.sqlite"
+    secret: str = field(default_factory=_secret_from_env, repr=False)
+    access_token_lifetime: timedelta = timedelta(minutes=15)
+    refresh_token_lifetime: timedelta = timedelta(days=30)
+    login_failures_max: int = 5
+    """Failed logins per email and client within ``login_window`` before 429."""
+    login_window: timedelta = timedelta(minutes=1)
+    password_min_length: int = 10
+    slot_minutes: int = 15
+    horizon_slots: int = 96
+    plan_time_budget_s: float = 20.0
+    plan_on_events: bool = True
+    tick: bool = True
+    """Re-plan every community with plugged-in cars at each slot boundary."""

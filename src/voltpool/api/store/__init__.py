@@ -1,0 +1,1 @@
+"""The application's persistence: tables (:mod:`.tables`) and migrations (:mod:`.schema`)."""

@@ -1,0 +1,202 @@
+"""The application's tables (SQLAlchemy 2 ORM): accounts, communities, homes, cars, plug-in
+sessions, plans, tokens, API keys and the audit trail. Alembic's ``0001_app`` creates exactly
+these; every name starts with ``app_`` so the database can hold the ledger (``ledger_``) too.
+
+Times are timezone-aware UTC (stored as UTC). Ids are random (``uuid4().hex``): an id tells
+nothing about another owner's objects. Powers in kW, energies in kWh, SoC as fractions 0..1.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+ID_LENGTH = 32
+VERSION_TABLE = "app_alembic_version"
+ROLES = ("owner", "operator", "admin")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC time on every backend (SQLite keeps no zone of its own)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("times must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: sa.JSON()}  # noqa: RUF012
+
+
+def _id() -> Mapped[str]:
+    return mapped_column(sa.String(ID_LENGTH), primary_key=True, default=new_id)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(default=utc_now)
+
+
+class User(Base):
+    __tablename__ = "app_users"
+
+    id: Mapped[str] = _id()
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.String(128), default="")
+    created_at: Mapped[datetime] = _created()
+    __table_args__ = (
+        sa.CheckConstraint("role IN ('owner', 'operator', 'admin')", name="ck_app_users_role"),
+    )
+
+
+class Community(Base):
+    """An energy community or site: the feeder it shares, its limit and its tariff."""
+
+    __tablename__ = "app_communities"
+
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(sa.String(128))
+    operator_id: Mapped[str] = mapped_column(sa.ForeignKey("app_users.id"))
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    tariff: Mapped[str] = mapped_column(sa.String(64))
+    import_limit_kw: Mapped[float | None] = mapped_column(sa.Float())
+    export_limit_kw: Mapped[float | None] = mapped_column(sa.Float())
+    created_at: Mapped[datetime] = _created()
+
+
+class Home(Base):
+    __tablename__ = "app_homes"
+
+    id: Mapped[str] = _id()
+    owner_id: Mapped[str] = mapped_column(sa.ForeignKey("app_users.id"), index=True)
+    community_id: Mapped[str] = mapped_column(sa.ForeignKey("app_communities.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(128))
+    breaker_kw: Mapped[float] = mapped_column(sa.Float())
+    house_load_kw: Mapped[float] = mapped_column(sa.Float())
+    created_at: Mapped[datetime] = _created()
+
+
+class Car(Base):
+    """A car and its charger; ``rules`` holds the owner's rules block (problem format v1
+    ``vehicles[].rules``), ``soc_now`` the last known state of charge."""
+
+    __tablename__ = "app_cars"
+
+    id: Mapped[str] = _id()
+    owner_id: Mapped[str] = mapped_column(sa.ForeignKey("app_users.id"), index=True)
+    home_id: Mapped[str] = mapped_column(sa.ForeignKey("app_homes.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(128))
+    capacity_kwh: Mapped[float] = mapped_column(sa.Float())
+    max_charge_kw: Mapped[float] = mapped_column(sa.Float())
+    max_discharge_kw: Mapped[float] = mapped_column(sa.Float())
+    charge_efficiency: Mapped[float] = mapped_column(sa.Float())
+    discharge_efficiency: Mapped[float] = mapped_column(sa.Float())
+    chemistry: Mapped[str] = mapped_column(sa.String(8))
+    soc_min: Mapped[float] = mapped_column(sa.Float())
+    soc_max: Mapped[float] = mapped_column(sa.Float())
+    soc_target: Mapped[float] = mapped_column(sa.Float())
+    soc_now: Mapped[float] = mapped_column(sa.Float())
+    wear_per_kwh: Mapped[float] = mapped_column(sa.Float())
+    rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _created()
+
+
+class PlugSession(Base):
+    """A plug-in session: from the owner now, from a charger later. ``ended_at`` is set when
+    the car leaves; an open session has none."""
+
+    __tablename__ = "app_sessions"
+
+    id: Mapped[str] = _id()
+    car_id: Mapped[str] = mapped_column(sa.ForeignKey("app_cars.id"), index=True)
+    arrival: Mapped[datetime] = mapped_column()
+    departure: Mapped[datetime] = mapped_column()
+    soc_arrival: Mapped[float] = mapped_column(sa.Float())
+    soc_target: Mapped[float] = mapped_column(sa.Float())
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = _created()
+
+
+class Plan(Base):
+    """One stored plan of a community: its inputs (problem format v1) and its schedule, so
+    it can be replayed; only a plan that passed the independent verifier is ``applied``."""
+
+    __tablename__ = "app_plans"
+
+    id: Mapped[str] = _id()
+    community_id: Mapped[str] = mapped_column(sa.ForeignKey("app_communities.id"), index=True)
+    start: Mapped[datetime] = mapped_column()
+    reason: Mapped[str] = mapped_column(sa.String(64))
+    problem: Mapped[dict[str, Any]] = mapped_column()
+    schedule: Mapped[dict[str, Any]] = mapped_column()
+    applied: Mapped[bool] = mapped_column(sa.Boolean())
+    notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    solve_s: Mapped[float] = mapped_column(sa.Float())
+    created_at: Mapped[datetime] = _created()
+
+
+class RefreshToken(Base):
+    __tablename__ = "app_refresh_tokens"
+
+    id: Mapped[str] = _id()
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("app_users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class ApiKey(Base):
+    """A key for a device or an integration; only its SHA-256 is kept."""
+
+    __tablename__ = "app_api_keys"
+
+    id: Mapped[str] = _id()
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("app_users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(128))
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    revoked: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class AuditEntry(Base):
+    """Who did what to which object; every credit movement and every change is one row."""
+
+    __tablename__ = "app_audit"
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = _created()
+    user_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    object_id: Mapped[str] = mapped_column(sa.String(128))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+metadata = Base.metadata

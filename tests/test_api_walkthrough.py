@@ -1,0 +1,157 @@
+"""The walk-through of ``voltpool serve`` over real HTTP (uvicorn on loopback), on SQLite and
+on PostgreSQL: two owners and an operator; a community, homes and cars with the owner's
+rules; a plug-in and its plan in clock times keeping every rule; a new departure and the plan
+following within one re-plan; credits sent to a friend, retried, refused beyond the balance."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from api_server import LiveServer, User, live_server, wait_for
+
+ZONE = "Europe/Amsterdam"
+FLOOR = 0.5
+
+
+@pytest.fixture
+def server(ledger_url: str):
+    with live_server(ledger_url, tick=False) as running:
+        yield running
+
+
+def _site(server: LiveServer) -> tuple[User, User, User, str]:
+    operator = server.register("op@example.org", role="operator")
+    ann = server.register("ann@example.org")
+    bob = server.register("bob@example.org")
+    community = operator.client.post(
+        "/v1/communities",
+        json={"name": "Zonnewijk", "timezone": ZONE, "import_limit_kw": 30.0},
+    )
+    assert community.status_code == 201, community.text
+    return operator, ann, bob, community.json()["id"]
+
+
+def _car(owner: User, community_id: str, **car: object) -> str:
+    home = owner.client.post("/v1/homes", json={"name": "home", "community_id": community_id})
+    assert home.status_code == 201, home.text
+    body = {"name": "car", "home_id": home.json()["id"], "capacity_kwh": 60.0, **car}
+    answer = owner.client.post("/v1/cars", json=body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
+def _plan(owner: User, car_id: str, after: str | None = None) -> dict:
+    def fresh() -> dict | None:
+        answer = owner.client.get(f"/v1/cars/{car_id}/plan")
+        if answer.status_code != 200:
+            return None
+        plan = answer.json()
+        return plan if plan["plan_id"] != after else None
+
+    return wait_for(fresh)
+
+
+def test_an_owner_plugs_in_and_gets_a_plan_in_clock_time_that_keeps_the_rules(
+    server: LiveServer,
+) -> None:
+    _operator, ann, _bob, community = _site(server)
+    rules = {"v2g_floor_soc": FLOOR, "discharge_hours": ["17:00-22:00"]}
+    car = _car(ann, community, soc_now=0.9, soc_min=0.2, soc_target=0.6, rules=rules)
+    assert ann.client.get(f"/v1/cars/{car}/rules").json()["v2g_floor_soc"] == FLOOR
+    leave = datetime.now(UTC) + timedelta(hours=20)
+    plugged = ann.client.post(
+        f"/v1/cars/{car}/sessions", json={"departure": leave.isoformat(), "soc_target": 0.6}
+    )
+    assert plugged.status_code == 201, plugged.text
+    assert plugged.json()["departure_local"].endswith("+01:00")
+
+    plan = _plan(ann, car)
+    assert plan["status"] == "optimal"
+    assert plan["reason"] == "plug-in"
+    zone = ZoneInfo(ZONE)
+    previous_soc = 0.9
+    for slot in plan["slots"]:
+        start = datetime.fromisoformat(slot["start"])
+        local = datetime.fromisoformat(slot["start_local"])
+        assert local == start and local.utcoffset() == start.astimezone(zone).utcoffset()
+        if slot["power_kw"] < -1e-6:  # every discharge: in the allowed hours, above the floor
+            assert 17 <= local.hour < 22, slot
+            assert slot["soc_end"] >= FLOOR - 1e-6, slot
+        previous_soc = slot["soc_end"]
+    assert previous_soc >= 0.6 - 1e-6 or plan["shortfall_reason"]
+    assert all(17 <= datetime.fromisoformat(d["from_local"]).hour < 22 for d in plan["discharges"])
+
+    earlier = datetime.now(UTC) + timedelta(hours=10)
+    changed = ann.client.patch(
+        f"/v1/cars/{car}/sessions/current", json={"departure": earlier.isoformat()}
+    )
+    assert changed.status_code == 200, changed.text
+    replanned = _plan(ann, car, after=plan["plan_id"])
+    assert replanned["reason"] == "session changed"
+    assert len(replanned["slots"]) < len(plan["slots"])
+    assert datetime.fromisoformat(replanned["departure_local"]) <= earlier
+
+    ended = ann.client.delete(f"/v1/cars/{car}/sessions/current")
+    assert ended.status_code == 200 and ended.json()["ended_at"] is not None
+    assert ann.client.get(f"/v1/cars/{car}/sessions/current").status_code == 404
+
+
+def test_the_operator_sees_the_community_plan_against_its_limit(server: LiveServer) -> None:
+    operator, ann, bob, community = _site(server)
+    leave = (datetime.now(UTC) + timedelta(hours=12)).isoformat()
+    for owner in (ann, bob):
+        car = _car(owner, community, soc_now=0.2, soc_target=0.8)
+        owner.client.post(f"/v1/cars/{car}/sessions", json={"departure": leave})
+
+    def both_planned() -> dict | None:
+        answer = operator.client.get(f"/v1/communities/{community}/plan")
+        return answer.json() if answer.status_code == 200 and answer.json()[
+            "cars_planned"
+        ] == 2 else None
+
+    site = wait_for(both_planned)
+    assert all(s["site_import_kw"] <= s["import_limit_kw"] + 1e-6 for s in site["slots"])
+    assert sum(s["cars_kw"] for s in site["slots"]) > 0  # they charge
+    assert ann.client.get(f"/v1/communities/{community}/plan").status_code == 404
+
+
+def test_credits_move_to_a_friend_once_per_key_and_never_beyond_the_balance(
+    server: LiveServer,
+) -> None:
+    _operator, ann, bob, _community = _site(server)
+    admin = server.admin()
+    grant = admin.client.post(
+        "/v1/credits/grants",
+        json={"to_email": ann.email, "amount_credits": 10},
+        headers={"Idempotency-Key": "welcome-ann"},
+    )
+    assert grant.status_code == 201, grant.text
+    send = {"to_email": bob.email, "amount_credits": 2.5, "memo": "thanks for the kWh"}
+    first = ann.client.post("/v1/credits/transfers", json=send, headers={"Idempotency-Key": "k1"})
+    assert first.status_code == 201, first.text
+    assert first.json()["balance_credits"] == 7.5
+    again = ann.client.post("/v1/credits/transfers", json=send, headers={"Idempotency-Key": "k1"})
+    assert again.status_code == 200 and again.json()["status"] == "exists"
+    assert ann.client.get("/v1/credits").json()["balance_credits"] == 7.5
+    other = ann.client.post(
+        "/v1/credits/transfers",
+        json={**send, "amount_credits": 3},
+        headers={"Idempotency-Key": "k1"},
+    )
+    assert other.status_code == 409
+    assert other.json()["errors"][0]["field"] == "header.Idempotency-Key"
+    too_much = ann.client.post(
+        "/v1/credits/transfers",
+        json={**send, "amount_credits": 100},
+        headers={"Idempotency-Key": "k2"},
+    )
+    assert too_much.status_code == 409
+    assert too_much.json()["errors"][0]["field"] == "body.amount_credits"
+    bobs = bob.client.get("/v1/credits").json()
+    assert bobs["balance_credits"] == 2.5
+    assert bobs["moves"][0]["amount_credits"] == 2.5
+    missing_key = ann.client.post("/v1/credits/transfers", json=send)
+    assert missing_key.status_code == 422
+    assert missing_key.json()["errors"][0]["field"] == "header.Idempotency-Key"
