@@ -24,6 +24,7 @@ from voltpool.api.app import create_app
 from voltpool.api.settings import ServeSettings
 
 PASSWORD = "a long enough password"
+SECRET = "a test secret of at least thirty-two bytes"
 START_TIMEOUT_S = 20.0
 
 
@@ -76,7 +77,7 @@ def _free_socket() -> socket.socket:
 
 @contextmanager
 def live_server(db_url: str, **settings: Any) -> Iterator[LiveServer]:
-    config_settings = replace(ServeSettings(db=db_url, secret="a test secret of at least thirty-two bytes"), **settings)
+    config_settings = replace(ServeSettings(db=db_url, secret=SECRET), **settings)
     sock = _free_socket()
     port = sock.getsockname()[1]
     server = uvicorn.Server(

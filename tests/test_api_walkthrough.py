@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from api_server import LiveServer, User, live_server, wait_for
 
 ZONE = "Europe/Amsterdam"
@@ -107,9 +108,11 @@ def test_the_operator_sees_the_community_plan_against_its_limit(server: LiveServ
 
     def both_planned() -> dict | None:
         answer = operator.client.get(f"/v1/communities/{community}/plan")
-        return answer.json() if answer.status_code == 200 and answer.json()[
-            "cars_planned"
-        ] == 2 else None
+        return (
+            answer.json()
+            if answer.status_code == 200 and answer.json()["cars_planned"] == 2
+            else None
+        )
 
     site = wait_for(both_planned)
     assert all(s["site_import_kw"] <= s["import_limit_kw"] + 1e-6 for s in site["slots"])
