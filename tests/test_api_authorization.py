@@ -1,0 +1,241 @@
+"""Who may call what, for every endpoint of the API (the table below must list each one):
+without credentials, with an expired token, as another owner and as the community operator.
+Nobody but the owner reads or changes the owner's homes, cars, rules, sessions, keys or
+credits; someone else's object answers 404, as a missing one does; nothing changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from api_server import SECRET, User, live_server, wait_for
+from voltpool.api.app import create_app
+from voltpool.api.security import issue_access_token
+
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("POST", "/v1/auth/register"),
+    ("POST", "/v1/auth/token"),
+    ("POST", "/v1/auth/refresh"),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """A request on the owner's objects and what each other caller gets."""
+
+    path: str
+    body: dict[str, Any] | None = None
+    other_owner: int = 404
+    operator: int = 404
+    headers: dict[str, str] | None = None
+
+
+def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
+    leave = (datetime.now(UTC) + timedelta(hours=8)).isoformat()
+    send = {"to_email": "ann@example.org", "amount_credits": 1}
+    key = {"Idempotency-Key": "auth-test"}
+    return {
+        ("GET", "/v1/me"): Case("/v1/me", other_owner=200, operator=200),
+        ("POST", "/v1/api-keys"): Case(
+            "/v1/api-keys", {"name": "x"}, other_owner=201, operator=201
+        ),
+        ("GET", "/v1/api-keys"): Case("/v1/api-keys", other_owner=200, operator=200),
+        ("DELETE", "/v1/api-keys/{key_id}"): Case(f"/v1/api-keys/{ids['key']}"),
+        ("POST", "/v1/communities"): Case(
+            "/v1/communities", {"name": "mine"}, other_owner=403, operator=201
+        ),
+        ("GET", "/v1/communities"): Case("/v1/communities", other_owner=200, operator=200),
+        ("GET", "/v1/communities/{community_id}"): Case(
+            f"/v1/communities/{ids['community']}", other_owner=200, operator=200
+        ),
+        ("GET", "/v1/communities/{community_id}/plan"): Case(
+            f"/v1/communities/{ids['community']}/plan", operator=200
+        ),
+        ("POST", "/v1/homes"): Case(
+            "/v1/homes",
+            {"name": "h", "community_id": ids["community"]},
+            other_owner=201,
+            operator=403,
+        ),
+        ("GET", "/v1/homes"): Case("/v1/homes", other_owner=200, operator=200),
+        ("GET", "/v1/homes/{home_id}"): Case(f"/v1/homes/{ids['home']}"),
+        ("POST", "/v1/cars"): Case(
+            "/v1/cars", {"name": "c", "home_id": ids["home"], "capacity_kwh": 50}, operator=403
+        ),
+        ("GET", "/v1/cars"): Case("/v1/cars", other_owner=200, operator=200),
+        ("GET", "/v1/cars/{car_id}"): Case(f"/v1/cars/{ids['car']}"),
+        ("PATCH", "/v1/cars/{car_id}"): Case(f"/v1/cars/{ids['car']}", {"soc_target": 0.3}),
+        ("GET", "/v1/cars/{car_id}/rules"): Case(f"/v1/cars/{ids['car']}/rules"),
+        ("PUT", "/v1/cars/{car_id}/rules"): Case(
+            f"/v1/cars/{ids['car']}/rules", {"v2g_floor_soc": 0.1}
+        ),
+        ("POST", "/v1/cars/{car_id}/sessions"): Case(
+            f"/v1/cars/{ids['car']}/sessions", {"departure": leave}
+        ),
+        ("GET", "/v1/cars/{car_id}/sessions/current"): Case(
+            f"/v1/cars/{ids['car']}/sessions/current"
+        ),
+        ("PATCH", "/v1/cars/{car_id}/sessions/current"): Case(
+            f"/v1/cars/{ids['car']}/sessions/current", {"soc_target": 0.3}
+        ),
+        ("DELETE", "/v1/cars/{car_id}/sessions/current"): Case(
+            f"/v1/cars/{ids['car']}/sessions/current"
+        ),
+        ("GET", "/v1/cars/{car_id}/plan"): Case(f"/v1/cars/{ids['car']}/plan"),
+        ("GET", "/v1/credits"): Case("/v1/credits", other_owner=200, operator=200),
+        # another caller's transfer moves only that caller's credits (none here: refused)
+        ("POST", "/v1/credits/transfers"): Case(
+            "/v1/credits/transfers", send, other_owner=409, operator=409, headers=key
+        ),
+        ("POST", "/v1/credits/grants"): Case(
+            "/v1/credits/grants", send, other_owner=403, operator=403, headers=key
+        ),
+    }
+
+
+def every_route() -> set[tuple[str, str]]:
+    """Every (method, path) of the API, from its OpenAPI document."""
+    paths = create_app().openapi()["paths"]
+    return {(method.upper(), path) for path, item in paths.items() for method in item}
+
+
+def test_the_table_lists_every_endpoint() -> None:
+    listed = set(cases({name: "x" for name in ("key", "community", "home", "car")})) | PUBLIC
+    assert every_route() == listed
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('auth') / 'voltpool.sqlite'}"
+    with live_server(url, tick=False) as server:
+        operator = server.register("op@example.org", role="operator")
+        ann = server.register("ann@example.org")
+        bob = server.register("bob@example.org")
+        community = operator.client.post("/v1/communities", json={"name": "w"}).json()["id"]
+        home = ann.client.post("/v1/homes", json={"name": "h", "community_id": community}).json()[
+            "id"
+        ]
+        car = ann.client.post(
+            "/v1/cars",
+            json={
+                "name": "c",
+                "home_id": home,
+                "capacity_kwh": 60,
+                "rules": {"v2g_floor_soc": 0.4},
+            },
+        ).json()["id"]
+        leave = (datetime.now(UTC) + timedelta(hours=10)).isoformat()
+        ann.client.post(f"/v1/cars/{car}/sessions", json={"departure": leave})
+        wait_for(lambda: ann.client.get(f"/v1/cars/{car}/plan").status_code == 200)
+        key = ann.client.post("/v1/api-keys", json={"name": "charger"}).json()
+        admin = server.admin()
+        admin.client.post(
+            "/v1/credits/grants",
+            json={"to_email": ann.email, "amount_credits": 5},
+            headers={"Idempotency-Key": "g"},
+        )
+        ids = {"key": key["id"], "community": community, "home": home, "car": car}
+        yield server, {"operator": operator, "ann": ann, "bob": bob}, ids, key["key"]
+
+
+def _snapshot(ann: User, ids: dict[str, str]) -> dict[str, Any]:
+    car = ids["car"]
+    return {
+        "car": ann.client.get(f"/v1/cars/{car}").json(),
+        "rules": ann.client.get(f"/v1/cars/{car}/rules").json(),
+        "session": ann.client.get(f"/v1/cars/{car}/sessions/current").json(),
+        "credits": ann.client.get("/v1/credits").json()["balance_credits"],
+        "keys": ann.client.get("/v1/api-keys").json(),
+        "homes": ann.client.get("/v1/homes").json(),
+    }
+
+
+def _call(client, method: str, case: Case):
+    return client.request(method, case.path, json=case.body, headers=case.headers)
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "expired", "other_owner", "operator"])
+def test_no_one_but_the_owner_reads_or_changes_the_owners_data(site, caller: str) -> None:
+    server, users, ids, _ = site
+    ann: User = users["ann"]
+    before = _snapshot(ann, ids)
+    if caller == "anonymous":
+        client = server.client()
+    elif caller == "expired":
+        token, _ = issue_access_token(ann.id, "owner", SECRET, timedelta(seconds=-1))
+        client = server.client(Authorization=f"Bearer {token}")
+    else:
+        client = users["bob" if caller == "other_owner" else "operator"].client
+    for (method, template), case in cases(ids).items():
+        answer = _call(client, method, case)
+        expected = 401 if caller in ("anonymous", "expired") else getattr(case, caller)
+        assert answer.status_code == expected, (caller, method, template, answer.text)
+        if answer.status_code >= 400:
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert answer.json()["status"] == answer.status_code
+        if caller == "expired":
+            assert "expired" in answer.json()["detail"]
+    assert _snapshot(ann, ids) == before
+
+
+def test_the_owner_may_call_every_endpoint_on_their_own_data(site) -> None:
+    _server, users, ids, _ = site
+    ann: User = users["ann"]
+    allowed = {
+        ("POST", "/v1/communities"): 403,  # owners do not run communities
+        ("GET", "/v1/communities/{community_id}/plan"): 404,  # the operator's
+        ("POST", "/v1/credits/transfers"): 422,  # to oneself
+        ("POST", "/v1/credits/grants"): 403,  # the admin's
+        ("POST", "/v1/cars/{car_id}/sessions"): 409,  # plugged in already
+    }
+    for (method, template), case in cases(ids).items():
+        if method == "DELETE":
+            continue  # ends what the other tests read; covered by the walk-through
+        answer = _call(ann.client, method, case)
+        assert answer.status_code == allowed.get((method, template), answer.status_code), (
+            method,
+            template,
+            answer.text,
+        )
+        assert answer.status_code < 300 or (method, template) in allowed, (template, answer.text)
+
+
+def test_an_api_key_acts_as_its_owner_until_revoked(site) -> None:
+    server, users, ids, secret = site
+    device = server.client(**{"X-API-Key": secret})
+    assert device.get(f"/v1/cars/{ids['car']}").status_code == 200
+    assert server.client(**{"X-API-Key": secret + "x"}).get("/v1/me").status_code == 401
+    made = users["ann"].client.post("/v1/api-keys", json={"name": "spare"}).json()
+    spare = server.client(**{"X-API-Key": made["key"]})
+    assert spare.get("/v1/me").json()["email"] == "ann@example.org"
+    assert users["ann"].client.delete(f"/v1/api-keys/{made['id']}").status_code == 204
+    assert spare.get("/v1/me").status_code == 401
+
+
+def test_a_refresh_token_works_once(site) -> None:
+    server, users, _ids, _ = site
+    ann: User = users["ann"]
+    fresh = server.client().post("/v1/auth/refresh", json={"refresh_token": ann.refresh_token})
+    assert fresh.status_code == 200
+    again = server.client().post("/v1/auth/refresh", json={"refresh_token": ann.refresh_token})
+    assert again.status_code == 401
+    rotated = fresh.json()["refresh_token"]
+    assert (
+        server.client().post("/v1/auth/refresh", json={"refresh_token": rotated}).status_code == 200
+    )
+
+
+def test_wrong_passwords_are_rate_limited_per_email_and_client(site) -> None:
+    server, _users, _ids, _ = site
+    anonymous = server.client()
+    wrong = {"username": "bob@example.org", "password": "not it at all"}
+    codes = [anonymous.post("/v1/auth/token", data=wrong).status_code for _ in range(6)]
+    assert codes == [401] * 5 + [429]
+    limited = anonymous.post("/v1/auth/token", data={**wrong, "password": "a long enough password"})
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    unknown = anonymous.post("/v1/auth/token", data={"username": "nobody@x.org", "password": "x"})
+    assert unknown.status_code == 401 and unknown.json()["detail"] == "wrong email or password"
