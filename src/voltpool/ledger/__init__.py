@@ -5,7 +5,8 @@ accounts hold Wh. Every transfer debits one account and credits another of the s
 accounts cannot be overdrawn (also with concurrent writers); a client-chosen transfer id makes a
 retry answer ``exists``; linked batches commit all or nothing; pending transfers are posted or
 voided at most once; transfers are never updated or deleted. Storage: SQLite (WAL) or PostgreSQL
-(SERIALIZABLE), schema managed with Alembic.
+(READ COMMITTED with explicit locks), schema managed with Alembic. ``Ledger.start_sweeper``
+releases timed-out pending transfers in the background.
 
     ledger = Ledger.open("sqlite:///ledger.sqlite")
     ledger.create_account("alice", owner="alice", kind="owner", unit="credit")
@@ -15,6 +16,7 @@ voided at most once; transfers are never updated or deleted. Storage: SQLite (WA
 
 from __future__ import annotations
 
+from voltpool.ledger._engine import RunStats
 from voltpool.ledger._errors import (
     AccountNotFound,
     Conflict,
@@ -37,6 +39,7 @@ from voltpool.ledger._model import (
     TransferResult,
     VerifyReport,
 )
+from voltpool.ledger.sweeper import Sweeper
 
 __all__ = [
     "ACCOUNT_KINDS",
@@ -52,7 +55,9 @@ __all__ = [
     "PendingNotFound",
     "Rejected",
     "Rejection",
+    "RunStats",
     "StatementEntry",
+    "Sweeper",
     "Transfer",
     "TransferResult",
     "UnitMismatch",

@@ -7,12 +7,17 @@ deferred ``BEGIN`` (one WAL snapshot); single-statement reads run in autocommit 
 driver's own transaction handling is switched off (``isolation_level = None``) and SQLAlchemy's
 ``begin`` event emits the BEGIN, as in the SQLAlchemy documentation's recipe.
 
-PostgreSQL: every write transaction is SERIALIZABLE, and writers also lock the account rows they
-change with ``SELECT ... FOR UPDATE`` in id order. A transaction that fails with a serialization
-failure (40001), a deadlock (40P01), a unique violation from a concurrent insert of the same id
-(23505) or a lost connection is rolled back and re-run from the start after a jittered
-exponential backoff, a bounded number of times. Multi-statement reads run REPEATABLE READ (one
-snapshot, never a serialization failure); single-statement reads run in autocommit mode.
+PostgreSQL: write transactions run READ COMMITTED and serialize on explicit locks taken before
+anything they decide on is read: a transaction-scoped advisory lock per transfer id, then the
+account rows ``FOR UPDATE`` in id order (why this keeps every promise: ``_ledger``'s docstring).
+Contending writers wait for each other's locks instead of failing, so retries are rare (none
+under SERIALIZABLE's rules, which abort a transaction whose locked row changed after its
+snapshot, i.e. nearly every contended transfer). A transaction that fails with a
+serialization failure (40001), a deadlock (40P01), a unique violation from a concurrent insert
+of the same key (23505) or a lost connection is rolled back and re-run from the start after a
+jittered exponential backoff, a bounded number of times; ``Runner.stats`` counts the attempts.
+Multi-statement reads run REPEATABLE READ (one snapshot, never a serialization failure);
+single-statement reads run in autocommit mode.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -43,6 +50,7 @@ BACKOFF_S_MAX = 0.05
 MODE_OPTION = "voltpool_ledger_mode"  # execution option: "write", "snapshot" or "single"
 MODES = ("write", "snapshot", "single")
 RETRYABLE_SQLSTATES = ("40001", "40P01", "23505")
+PG_WRITE_ISOLATION = "READ COMMITTED"  # with explicit locks first: see the module docstring
 
 T = TypeVar("T")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -79,7 +87,7 @@ def create(url: URL) -> Engine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     try:
-        return sa.create_engine(url, isolation_level="SERIALIZABLE")
+        return sa.create_engine(url, isolation_level=PG_WRITE_ISOLATION)
     except ImportError as exc:
         raise InvalidInput(
             "url",
@@ -114,9 +122,9 @@ def _sqlite_engine(url: URL) -> Engine:
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(MODE_OPTION, "write")
         if mode == "write":
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            execute(connection, "BEGIN IMMEDIATE", {})
         elif mode == "snapshot":
-            connection.exec_driver_sql("BEGIN")
+            execute(connection, "BEGIN", {})
         # "single": one SELECT in autocommit mode is atomic on its own
 
     return engine
@@ -136,6 +144,39 @@ def _set_wal(cursor: sqlite3.Cursor) -> None:
         if str(mode).lower() != "wal":
             raise RuntimeError(f"SQLite refused WAL journal mode (got {mode!r})")
         return
+
+
+def execute(
+    conn: Connection, sql: str, params: dict[str, Any] | list[dict[str, Any]], many: bool = False
+) -> list[Any]:
+    """Run ``sql`` on the connection's DBAPI cursor, in its transaction; the rows it returns.
+
+    ``many``: ``params`` is a list, one dict per row (SQLite only: psycopg's ``executemany``
+    runs in pipeline mode). Driver errors come out as SQLAlchemy's ``DBAPIError`` subclasses.
+    """
+    dialect = conn.dialect
+    cursor = conn.connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description is not None else []
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            sql,
+            params,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=dialect,
+            ismulti=many,
+        ) from exc
+    finally:
+        cursor.close()
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -164,18 +205,45 @@ def is_unique_violation(exc: DBAPIError) -> bool:
     return isinstance(orig, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(orig)
 
 
+@dataclass(frozen=True, slots=True)
+class RunStats:
+    """What a ledger's write transactions cost so far: ``transactions`` run (committed, or
+    ended by a ledger answer such as ``Rejected``), ``attempts`` made (``retries`` =
+    attempts that failed transiently and were re-run)."""
+
+    transactions: int
+    attempts: int
+    retries: int
+
+
 class Runner:
     """Runs a function inside one transaction, retrying the whole of it on transient failures.
 
-    ``mode``: ``write`` (SQLite BEGIN IMMEDIATE / PostgreSQL SERIALIZABLE), ``snapshot`` (several
-    reads from one snapshot: SQLite deferred BEGIN / PostgreSQL REPEATABLE READ) or ``single``
-    (one read statement, autocommit: no BEGIN/COMMIT round trips).
+    ``mode``: ``write`` (SQLite BEGIN IMMEDIATE / PostgreSQL READ COMMITTED with the ledger's
+    locks), ``snapshot`` (several reads from one snapshot: SQLite deferred BEGIN / PostgreSQL
+    REPEATABLE READ) or ``single`` (one read statement, autocommit: no BEGIN/COMMIT round trips).
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
         self._rng = random.Random()  # jitter only; never affects results
+        self._count_lock = threading.Lock()
+        self._transactions = 0
+        self._attempts = 0
+        self._retries = 0
+
+    @property
+    def stats(self) -> RunStats:
+        """Write transactions, attempts and retries since this runner was made."""
+        with self._count_lock:
+            return RunStats(self._transactions, self._attempts, self._retries)
+
+    def _count(self, attempts: int, retries: int) -> None:
+        with self._count_lock:
+            self._transactions += 1
+            self._attempts += attempts
+            self._retries += retries
 
     def run(self, fn: Callable[[Connection], T], *, mode: str) -> T:
         if mode not in MODES:
@@ -185,21 +253,30 @@ class Runner:
             options["isolation_level"] = "REPEATABLE READ" if mode == "snapshot" else "AUTOCOMMIT"
         started = time.monotonic()
         unique_violations = 0
-        for attempt in range(RETRY_ATTEMPTS_MAX):
-            try:
-                with self.engine.connect() as conn:
-                    if mode != "write":
-                        conn = conn.execution_options(**options)
-                    with conn.begin():
-                        return fn(conn)
-            except DBAPIError as exc:
-                # a duplicate key is transient only once: the retry reads the row that won
-                unique_violations += is_unique_violation(exc)
-                last = attempt == RETRY_ATTEMPTS_MAX - 1 or unique_violations > UNIQUE_RETRIES_MAX
-                if not is_retryable(exc) or last or time.monotonic() - started > RETRY_SECONDS_MAX:
-                    raise
-            ceiling = min(BACKOFF_S_MAX, BACKOFF_S_MIN * 2**attempt)
-            time.sleep(self._rng.uniform(0.0, ceiling))
+        attempt = 0
+        try:
+            for attempt in range(RETRY_ATTEMPTS_MAX):
+                try:
+                    with self.engine.connect() as conn:
+                        if mode != "write":
+                            conn = conn.execution_options(**options)
+                        with conn.begin():
+                            return fn(conn)
+                except DBAPIError as exc:
+                    # a duplicate key is transient only once: the retry reads the row that won
+                    unique_violations += is_unique_violation(exc)
+                    last = (
+                        attempt == RETRY_ATTEMPTS_MAX - 1
+                        or unique_violations > UNIQUE_RETRIES_MAX
+                        or time.monotonic() - started > RETRY_SECONDS_MAX
+                    )
+                    if not is_retryable(exc) or last:
+                        raise
+                ceiling = min(BACKOFF_S_MAX, BACKOFF_S_MIN * 2**attempt)
+                time.sleep(self._rng.uniform(0.0, ceiling))
+        finally:
+            if mode == "write":
+                self._count(attempt + 1, attempt)
         raise AssertionError("unreachable: the retry loop returns or raises")
 
 

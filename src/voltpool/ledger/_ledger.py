@@ -3,13 +3,41 @@
 Every public write runs as one database transaction (retried as a whole on transient failures):
 
 1. validate the request (``InvalidInput``, nothing written);
-2. look the id up: an identical earlier request answers ``exists``, a different one raises
+2. lock the transfer ids (PostgreSQL: advisory locks; SQLite: ``BEGIN IMMEDIATE`` already holds
+   the database's write lock);
+3. look the ids up: an identical earlier request answers ``exists``, a different one raises
    ``Conflict`` (nothing written), an earlier rejection raises ``Rejected`` again;
-3. lock the accounts involved (PostgreSQL ``FOR UPDATE`` in id order; SQLite's write lock);
-4. apply the transfer(s) to the locked balances in memory, in order; the first broken rule
+4. lock the accounts involved (PostgreSQL ``FOR UPDATE`` in id order) and read their balances;
+5. apply the transfer(s) to the locked balances in memory, in order; the first broken rule
    records the id as rejected and raises ``Rejected`` (balances and history untouched);
-5. insert the transfer rows (and a resolution row for a post/void/expiry) and update the cached
+6. insert the transfer rows (and a resolution row for a post/void/expiry) and update the cached
    balances in the same transaction. The database re-checks the invariants (CHECK, UNIQUE, PK).
+
+The statements of steps 2-6 are prepared SQL strings (``_sql``), not built per call.
+
+Why READ COMMITTED with these locks keeps every promise on PostgreSQL (SQLite runs one writer at
+a time, so there nothing can interleave): under READ COMMITTED each statement sees everything
+committed before it started, so a read made *after* taking a lock sees the final state of what
+the lock protects, provided every writer of that state takes the same lock until it commits.
+
+- No overdraft, no lost update: balances are only changed by a transaction holding the
+  account's row lock (``FOR UPDATE`` returns the newest committed row once the lock is granted),
+  and the new balance is computed from that read. The CHECK constraint refuses an overdraft at
+  every commit anyway.
+- Idempotent ids: a transfer, post, void or rejection with id X is only written by a transaction
+  holding X's advisory lock, and it looks X up after taking it: it sees any earlier commit of X,
+  and no other transaction decides about X meanwhile (this also covers a rejection and a
+  creation of X that touch different accounts, which the UNIQUE constraint alone would miss).
+- Post/void/expiry at most once: each resolver of a pending transfer holds the row locks of its
+  two accounts and reads the resolution after taking them (the expiry re-reads its candidates
+  after locking); the resolution's PRIMARY KEY refuses a second one anyway.
+- All or nothing: atomicity does not depend on the isolation level.
+- The pending transfer a post or void reads is immutable once committed; one not committed yet
+  is "not found", as it would be had the post come first.
+
+Locks are always taken ids first, then accounts, each set sorted, so writers do not deadlock
+(a deadlock would still only be retried). Contending writers wait instead of failing: no
+serialization-failure retries.
 """
 
 from __future__ import annotations
@@ -24,7 +52,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
 from voltpool.ledger import _migrate, _verify
-from voltpool.ledger._engine import Runner, create, from_us, normalise_url, to_us, utc_now
+from voltpool.ledger._engine import (
+    Runner,
+    RunStats,
+    create,
+    from_us,
+    normalise_url,
+    to_us,
+    utc_now,
+)
 from voltpool.ledger._errors import Conflict, InvalidInput, NotFound, Rejected, rejected
 from voltpool.ledger._model import (
     Account,
@@ -38,14 +74,13 @@ from voltpool.ledger._model import (
 from voltpool.ledger._rows import (
     BALANCE_COLUMNS,
     AccountState,
-    lock_accounts,
-    save_accounts,
     to_account,
     to_transfer,
     transfer_query,
     transfer_row,
 )
 from voltpool.ledger._schema import accounts, rejections, resolutions, transfers
+from voltpool.ledger._sql import STATEMENTS, Sql
 from voltpool.ledger._validate import (
     ResolveSpec,
     TransferSpec,
@@ -57,6 +92,7 @@ from voltpool.ledger._validate import (
     single_id,
     transfer_spec,
 )
+from voltpool.ledger.sweeper import Sweeper
 
 EXPIRE_CHUNK = 256  # pending transfers expired per transaction
 EXPIRE_ROUNDS_MAX = 100_000
@@ -74,7 +110,9 @@ class Ledger:
     def __init__(self, engine: Engine, clock: Callable[[], datetime] | None = None) -> None:
         self._engine = engine
         self._runner = Runner(engine)
+        self._sql = STATEMENTS[engine.dialect.name]
         self._clock = clock or utc_now
+        self._sweepers: list[Sweeper] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -109,6 +147,10 @@ class Ledger:
         return cls(engine, clock)
 
     def close(self) -> None:
+        """Stop the sweepers started by ``start_sweeper`` and close the connections."""
+        for sweeper in self._sweepers:
+            sweeper.stop()
+        self._sweepers.clear()
         self._engine.dispose()
 
     def __enter__(self) -> Ledger:
@@ -121,6 +163,19 @@ class Ledger:
     def backend(self) -> str:
         """``sqlite`` or ``postgresql``."""
         return self._engine.dialect.name
+
+    @property
+    def write_stats(self) -> RunStats:
+        """This ledger object's write transactions so far, with their attempts and retries
+        (a retry re-runs a transaction after a transient failure such as a deadlock)."""
+        return self._runner.stats
+
+    def start_sweeper(self, interval_s: float = 1.0) -> Sweeper:
+        """Expire timed-out pending transfers every ``interval_s`` seconds in a daemon thread
+        (see :class:`~voltpool.ledger.sweeper.Sweeper`); ``close()`` stops it."""
+        sweeper = Sweeper(self, interval_s)
+        self._sweepers.append(sweeper)
+        return sweeper.start()
 
     def _now_us(self) -> int:
         return to_us(aware("clock()", self._clock()))
@@ -235,16 +290,18 @@ class Ledger:
     def _batch_txn(
         self, conn: Connection, specs: list[TransferSpec], prefixes: list[str]
     ) -> list[TransferResult] | Rejected:
+        sql = self._sql
         ids = [spec.id for spec in specs]
-        stored = _stored_rejections(conn, ids)
-        for spec in specs:
-            if spec.id in stored:
-                return stored[spec.id]
-        query = transfer_query().where(transfers.c.id.in_(ids))
-        existing = {row._mapping["id"]: row for row in conn.execute(query)}
-        if existing:
+        sql.lock_ids(conn, ids)
+        if sql.known_ids(conn, ids):  # a retry, a conflict or a stored rejection
+            stored = _stored_rejections(conn, ids)
+            for spec in specs:
+                if spec.id in stored:
+                    return stored[spec.id]
+            query = transfer_query().where(transfers.c.id.in_(ids))
+            existing = {row._mapping["id"]: row for row in conn.execute(query)}
             return _existing_batch(specs, prefixes, existing)
-        states = lock_accounts(
+        states = sql.lock_accounts(
             conn, [a for s in specs for a in (s.debit_account, s.credit_account)]
         )
         for spec, prefix in zip(specs, prefixes, strict=True):
@@ -258,8 +315,8 @@ class Ledger:
             transfer_row(t, now_us, _expiry(spec, now_us), spec.metadata_json)
             for t, spec in zip(created, specs, strict=True)
         ]
-        conn.execute(transfers.insert(), rows)
-        save_accounts(conn, states.values())
+        sql.insert_transfers(conn, rows)
+        sql.save_accounts(conn, states.values())
         return [TransferResult("created", t) for t in created]
 
     def _reject(
@@ -307,6 +364,8 @@ class Ledger:
         return outcome
 
     def _resolve_txn(self, conn: Connection, spec: ResolveSpec) -> TransferResult | Rejected:
+        sql = self._sql
+        sql.lock_ids(conn, [spec.id])
         stored = _stored_rejections(conn, [spec.id])
         if spec.id in stored:
             return stored[spec.id]
@@ -327,7 +386,7 @@ class Ledger:
                 "pending_id",
                 f"{pending.id!r} is a {pending.kind} transfer, not a pending one",
             )
-        states = lock_accounts(conn, [pending.debit_account, pending.credit_account])
+        states = sql.lock_accounts(conn, [pending.debit_account, pending.credit_account])
         debit, credit = states[pending.debit_account], states[pending.credit_account]
         done = conn.execute(
             sa.select(resolutions).where(resolutions.c.pending_id == pending.id)
@@ -337,8 +396,8 @@ class Ledger:
         if failure is not None:
             if failure[0] == "pending_transfer_expired" and done is None:  # expire it now
                 _release(pending, debit, credit)
-                _insert_resolution(conn, pending.id, "expired", None, now_us)
-                save_accounts(conn, states.values())
+                sql.insert_resolutions(conn, [_resolution(pending.id, "expired", None, now_us)])
+                sql.save_accounts(conn, states.values())
             return reject(*failure)
         amount = pending.amount if spec.action == "void" or spec.amount is None else spec.amount
         _release(pending, debit, credit)
@@ -358,11 +417,9 @@ class Ledger:
             expires_at=None,
             resolved_by=None,
         )
-        conn.execute(
-            transfers.insert().values(**transfer_row(made, now_us, None, spec.metadata_json))
-        )
-        _insert_resolution(conn, pending.id, made.status, spec.id, now_us)
-        save_accounts(conn, states.values())
+        sql.insert_transfers(conn, [transfer_row(made, now_us, None, spec.metadata_json)])
+        sql.insert_resolutions(conn, [_resolution(pending.id, made.status, spec.id, now_us)])
+        sql.save_accounts(conn, states.values())
         return TransferResult("created", made)
 
     def _reject_resolve(
@@ -377,9 +434,11 @@ class Ledger:
         now_us = to_us(aware("now", now)) if now is not None else self._now_us()
         total = 0
         for _ in range(EXPIRE_ROUNDS_MAX):
-            count = self._runner.run(lambda conn: _expire_chunk(conn, now_us), mode="write")
-            total += count
-            if count < EXPIRE_CHUNK:
+            expired, due = self._runner.run(
+                lambda conn: _expire_chunk(conn, self._sql, now_us), mode="write"
+            )
+            total += expired
+            if due < EXPIRE_CHUNK:
                 return total
         raise RuntimeError(f"expire_pending: more than {EXPIRE_ROUNDS_MAX} rounds")
 
@@ -540,18 +599,20 @@ def _release(pending: Transfer, debit: AccountState, credit: AccountState) -> No
     credit.add("credits_pending", -pending.amount)
 
 
-def _insert_resolution(
-    conn: Connection, pending_id: str, outcome: str, transfer_id: str | None, now_us: int
-) -> None:
-    conn.execute(
-        resolutions.insert().values(
-            pending_id=pending_id, outcome=outcome, transfer_id=transfer_id, resolved_at_us=now_us
-        )
-    )
+def _resolution(
+    pending_id: str, outcome: str, transfer_id: str | None, now_us: int
+) -> dict[str, Any]:
+    return {
+        "pending_id": pending_id,
+        "outcome": outcome,
+        "transfer_id": transfer_id,
+        "resolved_at_us": now_us,
+    }
 
 
-def _expire_chunk(conn: Connection, now_us: int) -> int:
-    """Expire up to EXPIRE_CHUNK timed-out pending transfers in this transaction."""
+def _expire_chunk(conn: Connection, sql: Sql, now_us: int) -> tuple[int, int]:
+    """Expire up to EXPIRE_CHUNK timed-out pending transfers in this transaction; returns how
+    many were expired and how many were due when it started."""
     unresolved = resolutions.c.pending_id.is_(None)  # transfer_query() outer-joins resolutions
     query = (
         transfer_query()
@@ -561,24 +622,19 @@ def _expire_chunk(conn: Connection, now_us: int) -> int:
     )
     due = [to_transfer(row) for row in conn.execute(query)]
     if not due:
-        return 0
-    states = lock_accounts(conn, [a for t in due for a in (t.debit_account, t.credit_account)])
-    for pending in due:
-        _release(pending, states[pending.debit_account], states[pending.credit_account])
-    conn.execute(
-        resolutions.insert(),
-        [
-            {
-                "pending_id": t.id,
-                "outcome": "expired",
-                "transfer_id": None,
-                "resolved_at_us": now_us,
-            }
-            for t in due
-        ],
+        return 0, 0
+    states = sql.lock_accounts(conn, [a for t in due for a in (t.debit_account, t.credit_account)])
+    # read after the locks: a post or void that committed meanwhile has resolved some of them
+    done_query = sa.select(resolutions.c.pending_id).where(
+        resolutions.c.pending_id.in_([t.id for t in due])
     )
-    save_accounts(conn, states.values())
-    return len(due)
+    done = set(conn.execute(done_query).scalars())
+    expired = [pending for pending in due if pending.id not in done]
+    for pending in expired:
+        _release(pending, states[pending.debit_account], states[pending.credit_account])
+    sql.insert_resolutions(conn, [_resolution(t.id, "expired", None, now_us) for t in expired])
+    sql.save_accounts(conn, states.values())
+    return len(expired), len(due)
 
 
 def _new_transfer(spec: TransferSpec, now_us: int) -> Transfer:

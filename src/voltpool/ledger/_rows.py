@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Row
 
 from voltpool.ledger._engine import from_us
 from voltpool.ledger._model import Account, Transfer
-from voltpool.ledger._schema import accounts, resolutions, transfers
+from voltpool.ledger._schema import resolutions, transfers
 from voltpool.ledger._validate import BALANCE_MAX
 
 BALANCE_COLUMNS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
@@ -114,50 +113,3 @@ class AccountState:
                 raise InvariantBroken(f"account {self.id!r}: {column}={value} out of range")
         if not self.allow_overdraft and self.available < 0:
             raise InvariantBroken(f"account {self.id!r}: overdraft {self.available}")
-
-
-def lock_accounts(conn: Connection, ids: Iterable[str]) -> dict[str, AccountState]:
-    """Read (and on PostgreSQL lock, in id order) the accounts a transaction will change.
-
-    Missing ids are simply absent from the result. On SQLite the write transaction already holds
-    the database's write lock (BEGIN IMMEDIATE), so FOR UPDATE is not needed (nor emitted).
-    """
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    query = (
-        sa.select(accounts)
-        .where(accounts.c.id.in_(wanted))
-        .order_by(accounts.c.id)
-        .with_for_update()
-    )
-    states = {}
-    for row in conn.execute(query):
-        m = row._mapping
-        states[m["id"]] = AccountState(
-            id=m["id"],
-            unit=m["unit"],
-            allow_overdraft=bool(m["allow_overdraft"]),
-            **{column: int(m[column]) for column in BALANCE_COLUMNS},
-        )
-    return states
-
-
-def save_accounts(conn: Connection, states: Iterable[AccountState]) -> None:
-    changed = [state for state in states if state.dirty]
-    for state in changed:
-        state.check()
-    if not changed:
-        return
-    statement = (
-        sa.update(accounts)
-        .where(accounts.c.id == sa.bindparam("b_id"))
-        .values({column: sa.bindparam(f"b_{column}") for column in BALANCE_COLUMNS})
-    )
-    params = [
-        {"b_id": state.id, **{f"b_{column}": getattr(state, column) for column in BALANCE_COLUMNS}}
-        for state in changed
-    ]
-    conn.execute(statement, params)
-    for state in changed:
-        state.dirty = False
