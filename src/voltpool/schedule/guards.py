@@ -308,9 +308,7 @@ def _add_sparse_rows(
     """``count`` rows ``lower <= sum vals * x[cols] <= upper``, entry i in row ``rows[i]``."""
     order = np.argsort(rows, kind="stable")
     starts = np.searchsorted(rows[order], np.arange(count)).astype(np.int32)
-    highs.addRows(
-        count, lower, upper, rows.size, starts, cols[order].astype(np.int32), vals[order]
-    )
+    highs.addRows(count, lower, upper, rows.size, starts, cols[order].astype(np.int32), vals[order])
 
 
 def _add_giver_binaries(
