@@ -23,6 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -30,8 +31,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from voltpool.api.forecast import CommunityForecast
+from voltpool.api.plan_views import car_views, site_view
 from voltpool.api.settings import ServeSettings
-from voltpool.api.store.tables import Car, Community, Home, Plan, PlugSession
+from voltpool.api.store.tables import Car, CarPlan, Community, Home, Plan, PlugSession
 from voltpool.control import CarTable, Controller, Observation, PlanningConfig
 from voltpool.io import problem_to_dict, schedule_to_dict
 from voltpool.model import SlotGrid
@@ -162,6 +164,12 @@ def replan(
     if site is None:
         return None
     planned = plan_site(site, settings)
+    zone = ZoneInfo(site.community.timezone)
+    views = {}
+    view = {}
+    if planned.schedule:
+        views = car_views(planned.problem, planned.schedule, planned.start, zone)
+        view = site_view(planned.problem, planned.schedule, planned.start, zone)
     with sessions() as db:
         row = Plan(
             community_id=community_id,
@@ -171,9 +179,12 @@ def replan(
             schedule=planned.schedule,
             applied=planned.applied,
             notes=planned.notes,
+            site=view,
             solve_s=planned.solve_s,
         )
         db.add(row)
+        db.flush()
+        db.add_all(CarPlan(plan_id=row.id, car_id=car, view=v) for car, v in views.items())
         db.commit()
         return row
 

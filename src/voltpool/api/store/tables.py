@@ -149,15 +149,29 @@ class Plan(Base):
     __tablename__ = "app_plans"
 
     id: Mapped[str] = _id()
-    community_id: Mapped[str] = mapped_column(sa.ForeignKey("app_communities.id"), index=True)
+    community_id: Mapped[str] = mapped_column(sa.ForeignKey("app_communities.id"))
     start: Mapped[datetime] = mapped_column()
     reason: Mapped[str] = mapped_column(sa.String(64))
     problem: Mapped[dict[str, Any]] = mapped_column()
     schedule: Mapped[dict[str, Any]] = mapped_column()
     applied: Mapped[bool] = mapped_column(sa.Boolean())
     notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    site: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The operator's view (:func:`voltpool.api.plan_views.site_view`)."""
     solve_s: Mapped[float] = mapped_column(sa.Float())
     created_at: Mapped[datetime] = _created()
+    __table_args__ = (sa.Index("ix_app_plans_latest", "community_id", "applied", "created_at"),)
+
+
+class CarPlan(Base):
+    """One car's view of a stored plan (:func:`voltpool.api.plan_views.car_views`): what an
+    owner fetches, one small row instead of the whole site's plan."""
+
+    __tablename__ = "app_car_plans"
+
+    plan_id: Mapped[str] = mapped_column(sa.ForeignKey("app_plans.id"), primary_key=True)
+    car_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH), primary_key=True, index=True)
+    view: Mapped[dict[str, Any]] = mapped_column()
 
 
 class RefreshToken(Base):

@@ -1,4 +1,5 @@
-"""Application tables: users, communities, homes, cars, sessions, plans, tokens, API keys, audit.
+"""Application tables: users, communities, homes, cars, sessions, plans (and each car's view
+of them), refresh tokens, API keys, audit.
 
 Revision ID: 0001_app
 Revises:
@@ -136,6 +137,7 @@ def upgrade() -> None:
         sa.Column("schedule", sa.JSON(), nullable=False),
         sa.Column("applied", sa.Boolean(), nullable=False),
         sa.Column("notes", sa.JSON(), nullable=False),
+        sa.Column("site", sa.JSON(), nullable=False),
         sa.Column("solve_s", sa.Float(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -146,8 +148,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("app_plans", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_app_plans_community_id"), ["community_id"], unique=False
+            "ix_app_plans_latest", ["community_id", "applied", "created_at"], unique=False
         )
+
+    op.create_table(
+        "app_car_plans",
+        sa.Column("plan_id", sa.String(length=32), nullable=False),
+        sa.Column("car_id", sa.String(length=32), nullable=False),
+        sa.Column("view", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["app_plans.id"],
+        ),
+        sa.PrimaryKeyConstraint("plan_id", "car_id"),
+    )
+    with op.batch_alter_table("app_car_plans", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_app_car_plans_car_id"), ["car_id"], unique=False)
 
     op.create_table(
         "app_cars",
@@ -212,8 +228,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_app_cars_home_id"))
 
     op.drop_table("app_cars")
+    with op.batch_alter_table("app_car_plans", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_app_car_plans_car_id"))
+
+    op.drop_table("app_car_plans")
     with op.batch_alter_table("app_plans", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_app_plans_community_id"))
+        batch_op.drop_index("ix_app_plans_latest")
 
     op.drop_table("app_plans")
     with op.batch_alter_table("app_homes", schema=None) as batch_op:
