@@ -80,8 +80,13 @@ def live_server(db_url: str, **settings: Any) -> Iterator[LiveServer]:
     config_settings = replace(ServeSettings(db=db_url, secret=SECRET), **settings)
     sock = _free_socket()
     port = sock.getsockname()[1]
+    app = create_app(config_settings)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(config_settings), log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="on",
+        )
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -93,6 +98,7 @@ def live_server(db_url: str, **settings: Any) -> Iterator[LiveServer]:
     try:
         yield LiveServer(f"http://127.0.0.1:{port}", config_settings)
     finally:
+        app.state.voltpool.events.close()  # ends the live streams, which would hold it up
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()

@@ -32,6 +32,8 @@ class Case:
     other_owner: int = 404
     operator: int = 404
     headers: dict[str, str] | None = None
+    stream: bool = False
+    """A live stream: its first event is read, then it is closed."""
 
 
 def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
@@ -87,6 +89,7 @@ def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
         ),
         ("GET", "/v1/cars/{car_id}/plan"): Case(f"/v1/cars/{ids['car']}/plan"),
         ("GET", "/v1/credits"): Case("/v1/credits", other_owner=200, operator=200),
+        ("GET", "/v1/stream"): Case("/v1/stream", other_owner=200, operator=200, stream=True),
         # another caller's transfer moves only that caller's credits (none here: refused)
         ("POST", "/v1/credits/transfers"): Case(
             "/v1/credits/transfers", send, other_owner=409, operator=409, headers=key
@@ -154,7 +157,31 @@ def _snapshot(ann: User, ids: dict[str, str]) -> dict[str, Any]:
     }
 
 
+class _Answer:
+    """A stream's status, headers and first event (as ``text``)."""
+
+    def __init__(self, response) -> None:
+        self.status_code = response.status_code
+        self.headers = response.headers
+        lines = []
+        if response.status_code == 200:
+            for line in response.iter_lines():
+                if not line and lines:
+                    break
+                lines.append(line)
+        else:
+            response.read()
+            self._body = response.json()
+        self.text = "\n".join(lines)
+
+    def json(self):
+        return self._body
+
+
 def _call(client, method: str, case: Case):
+    if case.stream:
+        with client.stream(method, case.path) as response:
+            return _Answer(response)
     return client.request(method, case.path, json=case.body, headers=case.headers)
 
 
@@ -179,6 +206,9 @@ def test_no_one_but_the_owner_reads_or_changes_the_owners_data(site, caller: str
             assert answer.json()["status"] == answer.status_code
         if caller == "expired":
             assert "expired" in answer.json()["detail"]
+        if caller == "other_owner":  # nothing of the owner's in what another owner reads
+            told = answer.text.replace(case.path, "")  # the path it sent comes back as instance
+            assert ids["car"] not in told and ids["home"] not in told, template
     assert _snapshot(ann, ids) == before
 
 

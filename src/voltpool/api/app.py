@@ -8,6 +8,7 @@ own Alembic history) and starts the live planner; closing stops the planner and 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,9 +16,10 @@ from fastapi import FastAPI
 
 from voltpool.api import problems
 from voltpool.api.deps import AppState
+from voltpool.api.events import EventHub
 from voltpool.api.planner import LivePlanner
 from voltpool.api.ratelimit import FailureLimiter
-from voltpool.api.routes import auth, cars, credits, health, places, plans
+from voltpool.api.routes import auth, cars, credits, health, places, plans, stream
 from voltpool.api.settings import ServeSettings
 from voltpool.api.store.schema import open_engine, sessions, upgrade
 from voltpool.ledger import Ledger
@@ -36,6 +38,7 @@ def open_state(settings: ServeSettings) -> AppState:
     engine = open_engine(settings.db)
     upgrade(engine)
     factory = sessions(engine)
+    hub = EventHub()
     return AppState(
         settings=settings,
         engine=engine,
@@ -45,7 +48,8 @@ def open_state(settings: ServeSettings) -> AppState:
         login_limiter=FailureLimiter(
             settings.login_failures_max, settings.login_window.total_seconds()
         ),
-        planner=LivePlanner(factory, settings),
+        planner=LivePlanner(factory, settings, hub),
+        events=hub,
     )
 
 
@@ -57,6 +61,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         state = open_state(settings)
         app.state.voltpool = state
         planner: LivePlanner = state.planner  # type: ignore[assignment]
+        state.events.bind(asyncio.get_running_loop())
         await planner.start()
         try:
             yield
@@ -72,6 +77,6 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, auth, places, cars, plans, credits):
+    for module in (health, auth, places, cars, plans, credits, stream):
         app.include_router(module.router)
     return app

@@ -17,6 +17,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from voltpool.api.events import EventHub
 from voltpool.api.problems import ApiProblem
 from voltpool.api.ratelimit import FailureLimiter
 from voltpool.api.security import InvalidToken, digest, read_access_token
@@ -39,6 +40,8 @@ class AppState:
     login_limiter: FailureLimiter
     planner: object
     """The live planner (:class:`voltpool.api.planner.LivePlanner`)."""
+    events: EventHub
+    """The live stream's hub (the planner publishes every stored plan)."""
 
 
 def app_state(request: Request) -> AppState:

@@ -30,6 +30,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from voltpool.api.events import EventHub
 from voltpool.api.forecast import CommunityForecast
 from voltpool.api.plan_views import car_views, site_view
 from voltpool.api.settings import ServeSettings
@@ -199,9 +200,11 @@ class LivePlanner:
         self,
         sessions: sessionmaker[Session],
         settings: ServeSettings,
+        events: EventHub,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._sessions = sessions
+        self._events = events
         self._settings = settings
         self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voltpool-plan")
@@ -266,7 +269,7 @@ class LivePlanner:
             while self._pending:
                 community_id, reason = self._pending.popitem()
                 try:
-                    await self._loop.run_in_executor(
+                    stored = await self._loop.run_in_executor(
                         self._executor,
                         replan,
                         self._sessions,
@@ -275,5 +278,9 @@ class LivePlanner:
                         reason,
                     )
                     self.plans_made += 1
+                    if stored is not None and stored.applied:
+                        self._events.publish(
+                            {"community_id": community_id, "plan_id": stored.id, "reason": reason}
+                        )
                 except Exception:  # one community's failure must not stop the others
                     log.exception("re-planning community %s failed", community_id)
