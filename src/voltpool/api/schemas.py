@@ -4,7 +4,7 @@ are RFC 3339 with their offset, UTC in what voltpool stores, local in ``*_local`
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -23,9 +23,10 @@ Email = Annotated[
 
 
 def _aware(value: datetime) -> datetime:
+    """A time with its offset, as UTC (what voltpool stores and answers)."""
     if value.tzinfo is None:
         raise ValueError("must carry its UTC offset (RFC 3339), e.g. 2026-12-02T07:30:00+01:00")
-    return value
+    return value.astimezone(UTC)
 
 
 AwareTime = Annotated[datetime, AfterValidator(_aware)]

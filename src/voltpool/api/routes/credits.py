@@ -108,10 +108,11 @@ def send_credits(
             "this Idempotency-Key was used for a different transfer: use a new key",
             [{"field": "header.Idempotency-Key", "rule": "must be new for a new transfer"}],
         ) from None
-    except Rejected as error:
+    except Rejected:
+        available = to_credits(state.ledger.balance(wallet_id(user.id)).available)
         raise ApiProblem(
             409,
-            f"not sent: {error}",
+            f"not sent: {body.amount_credits:.3f} credits asked, {available:.3f} available",
             [{"field": "body.amount_credits", "rule": "must not exceed your available credits"}],
         ) from None
     audit.record_once(db, user.id, "credits.send", transfer_id, to=friend.id, millicredits=amount)
