@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voltpool.api.events import EventHub
 from voltpool.api.forecast import CommunityForecast
+from voltpool.api.history import history_kwh, record_slot
 from voltpool.api.plan_views import car_views, site_view
 from voltpool.api.settings import ServeSettings
 from voltpool.api.store.tables import Car, CarPlan, Community, Home, Plan, PlugSession
@@ -44,14 +45,16 @@ from voltpool.model.tariffs import tariff_preset
 log = logging.getLogger("voltpool.planner")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SiteSnapshot:
-    """A community's state at ``now``: its homes and its plugged-in cars with their sessions."""
+    """A community's state at ``now``: its homes, its plugged-in cars with their sessions
+    and their V2G history ``[N, 7]`` (:func:`voltpool.api.history.history_kwh`)."""
 
     community: Community
     homes: tuple[Home, ...]
     cars: tuple[tuple[Car, PlugSession], ...]
     now: datetime
+    v2g_kwh_history: np.ndarray
 
 
 def read_site(db: Session, community_id: str, now: datetime) -> SiteSnapshot | None:
@@ -70,7 +73,9 @@ def read_site(db: Session, community_id: str, now: datetime) -> SiteSnapshot | N
         )
         .order_by(Car.id)
     ).all()
-    return SiteSnapshot(community, homes, tuple((car, s) for car, s in rows), now)
+    today = now.astimezone(ZoneInfo(community.timezone)).date()
+    history = history_kwh(db, [car.id for car, _ in rows], today)
+    return SiteSnapshot(community, homes, tuple((car, s) for car, s in rows), now, history)
 
 
 def _rules(cars: list[Car]) -> OwnerRules | None:
@@ -134,6 +139,7 @@ def plan_site(site: SiteSnapshot, settings: ServeSettings) -> SitePlan:
         energy_kwh=np.array([c.soc_now * c.capacity_kwh for c in cars]),
         on_grid=departure > 0,
         departure_slot=departure,
+        v2g_kwh_history=site.v2g_kwh_history,
     )
     outcome = controller.plan(observed)
     problem = {} if outcome.problem is None else problem_to_dict(outcome.problem)
@@ -242,6 +248,19 @@ class LivePlanner:
         slot = pd.Timedelta(minutes=self._settings.slot_minutes)
         return max(0.05, ((now.floor(slot) + slot) - now).total_seconds())
 
+    def _record_ended_slot(self) -> None:
+        """Book the V2G energy of the slot that just ended (:mod:`voltpool.api.history`) for
+        every community planned in the last day."""
+        slot = pd.Timedelta(minutes=self._settings.slot_minutes)
+        ended = (pd.Timestamp(self._clock()).floor(slot) - slot).to_pydatetime()
+        with self._sessions() as db:
+            recent = sa.select(Plan.community_id).where(
+                Plan.created_at >= ended - timedelta(days=1)
+            )
+            communities = list(db.scalars(sa.select(Community).where(Community.id.in_(recent))))
+            for community in communities:
+                record_slot(db, community, ended, self._settings.slot_minutes)
+
     def _plugged_communities(self) -> list[str]:
         now = self._clock()
         with self._sessions() as db:
@@ -260,7 +279,8 @@ class LivePlanner:
             timeout = self._seconds_to_next_slot() if self._settings.tick else None
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:  # a slot boundary: every community with cars plugged in
+            except TimeoutError:  # a slot boundary: book the slot, re-plan the plugged-in
+                await self._loop.run_in_executor(self._executor, self._record_ended_slot)
                 for community_id in await self._loop.run_in_executor(
                     self._executor, self._plugged_communities
                 ):

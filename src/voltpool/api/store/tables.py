@@ -174,6 +174,28 @@ class CarPlan(Base):
     view: Mapped[dict[str, Any]] = mapped_column()
 
 
+class CarDay(Base):
+    """The V2G/V2V energy the service commanded a car to give on one local day (battery side,
+    kWh): the history the owner's daily cap and weekly cycles count. Metered values from the
+    car's charger replace the commanded ones when chargers report (OCPP)."""
+
+    __tablename__ = "app_car_days"
+
+    car_id: Mapped[str] = mapped_column(sa.ForeignKey("app_cars.id"), primary_key=True)
+    day: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    """The local date in the community's time zone, ``YYYY-MM-DD``."""
+    v2g_kwh: Mapped[float] = mapped_column(sa.Float(), default=0.0)
+
+
+class RecordedSlot(Base):
+    """A slot whose commanded energy was added to :class:`CarDay` (each slot once)."""
+
+    __tablename__ = "app_recorded_slots"
+
+    community_id: Mapped[str] = mapped_column(sa.ForeignKey("app_communities.id"), primary_key=True)
+    slot_start: Mapped[datetime] = mapped_column(primary_key=True)
+
+
 class RefreshToken(Base):
     __tablename__ = "app_refresh_tokens"
 

@@ -1,5 +1,5 @@
 """Application tables: users, communities, homes, cars, sessions, plans (and each car's view
-of them), refresh tokens, API keys, audit.
+of them), the V2G history per car and local day, refresh tokens, API keys, audit.
 
 Revision ID: 0001_app
 Revises:
@@ -152,6 +152,16 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "app_recorded_slots",
+        sa.Column("community_id", sa.String(length=32), nullable=False),
+        sa.Column("slot_start", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["community_id"],
+            ["app_communities.id"],
+        ),
+        sa.PrimaryKeyConstraint("community_id", "slot_start"),
+    )
+    op.create_table(
         "app_car_plans",
         sa.Column("plan_id", sa.String(length=32), nullable=False),
         sa.Column("car_id", sa.String(length=32), nullable=False),
@@ -199,6 +209,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_app_cars_owner_id"), ["owner_id"], unique=False)
 
     op.create_table(
+        "app_car_days",
+        sa.Column("car_id", sa.String(length=32), nullable=False),
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("v2g_kwh", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["car_id"],
+            ["app_cars.id"],
+        ),
+        sa.PrimaryKeyConstraint("car_id", "day"),
+    )
+    op.create_table(
         "app_sessions",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("car_id", sa.String(length=32), nullable=False),
@@ -223,6 +244,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_app_sessions_car_id"))
 
     op.drop_table("app_sessions")
+    op.drop_table("app_car_days")
     with op.batch_alter_table("app_cars", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_app_cars_owner_id"))
         batch_op.drop_index(batch_op.f("ix_app_cars_home_id"))
@@ -232,6 +254,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_app_car_plans_car_id"))
 
     op.drop_table("app_car_plans")
+    op.drop_table("app_recorded_slots")
     with op.batch_alter_table("app_plans", schema=None) as batch_op:
         batch_op.drop_index("ix_app_plans_latest")
 

@@ -1,0 +1,83 @@
+"""The V2G history the owner's rules count (:mod:`voltpool.model.rules`): the energy each car
+gave per local day, battery side.
+
+At every slot boundary the planner records the slot that just ended: the power the plan in
+force during that slot commanded each car (the newest applied plan made before the slot ended
+that covers it), discharge turned into energy out of the battery (``-p * dt / eta_d``), added
+to the car's local day (:class:`~voltpool.api.store.tables.CarDay`). Each slot is recorded
+once per community (:class:`~voltpool.api.store.tables.RecordedSlot`). These are commanded
+values: when chargers report meter values (OCPP), those replace them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, load_only
+
+from voltpool.api.store.tables import Car, CarDay, CarPlan, Community, Plan, RecordedSlot
+from voltpool.model.rules import PAST_DAYS
+
+
+def record_slot(db: Session, community: Community, slot_start: datetime, minutes: int) -> int:
+    """Add the slot ``[slot_start, +minutes)``'s commanded V2G energy to each car's day;
+    the number of cars that gave energy (0 when the slot was recorded already)."""
+    step = timedelta(minutes=minutes)
+    seen = db.get(RecordedSlot, (community.id, slot_start))
+    if seen is not None:
+        return 0
+    db.add(RecordedSlot(community_id=community.id, slot_start=slot_start))
+    plan = db.scalar(
+        sa.select(Plan)
+        .options(load_only(Plan.id, Plan.start))
+        .where(
+            Plan.community_id == community.id,
+            Plan.applied.is_(True),
+            Plan.created_at < slot_start + step,
+            Plan.start <= slot_start,
+        )
+        .order_by(Plan.created_at.desc(), Plan.id.desc())
+        .limit(1)
+    )
+    gave = 0
+    if plan is not None:
+        k = int((slot_start - plan.start) / step)
+        day = slot_start.astimezone(ZoneInfo(community.timezone)).date().isoformat()
+        rows = db.execute(
+            sa.select(CarPlan, Car.discharge_efficiency)
+            .join(Car, Car.id == CarPlan.car_id)
+            .where(CarPlan.plan_id == plan.id)
+        ).all()
+        for car_plan, efficiency in rows:
+            slots = car_plan.view["slots"]
+            power_kw = slots[k]["power_kw"] if k < len(slots) else 0.0
+            if power_kw >= 0:
+                continue
+            energy_kwh = -power_kw * step.total_seconds() / 3600 / efficiency
+            total = db.get(CarDay, (car_plan.car_id, day))
+            if total is None:
+                db.add(CarDay(car_id=car_plan.car_id, day=day, v2g_kwh=energy_kwh))
+            else:
+                total.v2g_kwh += energy_kwh
+            gave += 1
+    db.commit()
+    return gave
+
+
+def history_kwh(db: Session, car_ids: list[str], today: date) -> np.ndarray:
+    """``[N, 7]``: each car's V2G energy on the six local days before ``today`` (oldest
+    first) and today so far, as the controller's ``Observation.v2g_kwh_history`` wants. [kWh]"""
+    days = [(today - timedelta(days=PAST_DAYS - i)).isoformat() for i in range(PAST_DAYS + 1)]
+    column = {day: i for i, day in enumerate(days)}
+    row = {car_id: i for i, car_id in enumerate(car_ids)}
+    history = np.zeros((len(car_ids), PAST_DAYS + 1))
+    if car_ids:
+        found = db.scalars(
+            sa.select(CarDay).where(CarDay.car_id.in_(car_ids), CarDay.day.in_(days))
+        )
+        for entry in found:
+            history[row[entry.car_id], column[entry.day]] = entry.v2g_kwh
+    return history

@@ -1,0 +1,150 @@
+"""The V2G history the owner's caps count is kept by the service: each ended slot's commanded
+discharge is booked once on the car's local day (battery side), and the next plan's problem
+carries today's and the six days before into the owner's rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from voltpool.api.history import history_kwh, record_slot
+from voltpool.api.planner import replan
+from voltpool.api.settings import ServeSettings
+from voltpool.api.store.schema import open_engine, sessions, upgrade
+from voltpool.api.store.tables import (
+    Car,
+    CarDay,
+    CarPlan,
+    Community,
+    Home,
+    Plan,
+    PlugSession,
+    User,
+)
+from voltpool.ledger import Ledger
+
+ZONE = "Europe/Amsterdam"
+EFFICIENCY = 0.9
+
+
+@pytest.fixture
+def db_factory(ledger_url: str):
+    Ledger.open(ledger_url).close()
+    engine = open_engine(ledger_url)
+    upgrade(engine)
+    yield sessions(engine)
+    engine.dispose()
+
+
+def _site(factory, rules: dict) -> tuple[str, str]:
+    with factory() as db:
+        user = User(email="ann@example.org", password_hash="x", role="owner")
+        db.add(user)
+        db.flush()
+        community = Community(
+            name="w", operator_id=user.id, timezone=ZONE, tariff="day-ahead-plus-fee"
+        )
+        db.add(community)
+        db.flush()
+        home = Home(
+            owner_id=user.id,
+            community_id=community.id,
+            name="h",
+            breaker_kw=17.25,
+            house_load_kw=0.4,
+        )
+        db.add(home)
+        db.flush()
+        car = Car(
+            owner_id=user.id,
+            home_id=home.id,
+            name="c",
+            capacity_kwh=60,
+            max_charge_kw=11,
+            max_discharge_kw=11,
+            charge_efficiency=0.92,
+            discharge_efficiency=EFFICIENCY,
+            chemistry="nmc",
+            soc_min=0.2,
+            soc_max=1.0,
+            soc_target=0.5,
+            soc_now=0.9,
+            wear_per_kwh=0.03,
+            rules=rules,
+        )
+        db.add(car)
+        db.commit()
+        return community.id, car.id
+
+
+def test_each_ended_slot_is_booked_once_on_the_cars_local_day(db_factory) -> None:
+    community_id, car_id = _site(db_factory, {})
+    start = datetime(2026, 12, 2, 22, 30, tzinfo=UTC)  # 23:30 local: the last slots of a day
+    powers = [-8.0, 3.0, -4.0, -2.0]
+    slots = [
+        {"start": (start + k * timedelta(minutes=15)).isoformat(), "power_kw": p}
+        for k, p in enumerate(powers)
+    ]
+    with db_factory() as db:
+        plan = Plan(
+            community_id=community_id,
+            start=start,
+            reason="test",
+            problem={},
+            schedule={},
+            applied=True,
+            solve_s=0.0,
+            created_at=start - timedelta(minutes=1),
+        )
+        db.add(plan)
+        db.flush()
+        db.add(CarPlan(plan_id=plan.id, car_id=car_id, view={"slots": slots}))
+        db.commit()
+        community = db.get(Community, community_id)
+        for k in range(4):
+            record_slot(db, community, start + k * timedelta(minutes=15), 15)
+        assert record_slot(db, community, start, 15) == 0  # once only
+        days = {d.day: d.v2g_kwh for d in db.query(CarDay).filter_by(car_id=car_id)}
+    # 22:30 and 22:45 UTC are 23:30/23:45 on 2 Dec in Amsterdam; 23:00 and 23:15 the 3rd
+    assert days["2026-12-02"] == pytest.approx(8.0 * 0.25 / EFFICIENCY)
+    assert days["2026-12-03"] == pytest.approx((4.0 + 2.0) * 0.25 / EFFICIENCY)
+
+
+def test_the_next_plan_counts_today_and_the_six_days_before(db_factory) -> None:
+    community_id, car_id = _site(db_factory, {"v2g_max_kwh_per_day": 3.0})
+    today = datetime.now(UTC).astimezone(ZoneInfo(ZONE)).date()
+    given = {today - timedelta(days=d): float(d + 1) for d in range(9)}  # 9 days, 7 count
+    with db_factory() as db:
+        for day, kwh in given.items():
+            db.add(CarDay(car_id=car_id, day=day.isoformat(), v2g_kwh=kwh))
+        leave = datetime.now(UTC) + timedelta(hours=6)
+        db.add(
+            PlugSession(
+                car_id=car_id,
+                arrival=datetime.now(UTC),
+                departure=leave,
+                soc_arrival=0.9,
+                soc_target=0.5,
+            )
+        )
+        db.commit()
+        history = history_kwh(db, [car_id], today)
+    assert history.tolist() == [[7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0]]
+    stored = replan(
+        db_factory, ServeSettings(db="unused", plan_time_budget_s=10), community_id, "t"
+    )
+    assert stored is not None and stored.applied
+    rules = stored.problem["vehicles"][0]["rules"]
+    assert rules["v2g_kwh_today"] == 1.0
+    assert rules["v2g_kwh_past_days"] == [7.0, 6.0, 5.0, 4.0, 3.0, 2.0]
+    with db_factory() as db:
+        view = db.get(CarPlan, (stored.id, car_id)).view
+    zone = ZoneInfo(ZONE)
+    given_today = sum(
+        -min(s["power_kw"], 0.0) * 0.25 / EFFICIENCY
+        for s in view["slots"]
+        if datetime.fromisoformat(s["start"]).astimezone(zone).date() == today
+    )
+    assert given_today <= 3.0 - 1.0 + 1e-6  # the cap less what was given today already
