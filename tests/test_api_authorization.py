@@ -65,6 +65,7 @@ def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
         ),
         ("GET", "/v1/homes"): Case("/v1/homes", other_owner=200, operator=200),
         ("GET", "/v1/homes/{home_id}"): Case(f"/v1/homes/{ids['home']}"),
+        ("GET", "/v1/homes/{home_id}/backup"): Case(f"/v1/homes/{ids['home']}/backup"),
         ("POST", "/v1/cars"): Case(
             "/v1/cars", {"name": "c", "home_id": ids["home"], "capacity_kwh": 50}, operator=403
         ),

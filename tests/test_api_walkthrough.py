@@ -158,3 +158,28 @@ def test_credits_move_to_a_friend_once_per_key_and_never_beyond_the_balance(
     missing_key = ann.client.post("/v1/credits/transfers", json=send)
     assert missing_key.status_code == 422
     assert missing_key.json()["errors"][0]["field"] == "header.Idempotency-Key"
+
+
+def test_the_backup_answer_says_how_long_the_plugged_in_car_powers_the_house(
+    server: LiveServer,
+) -> None:
+    _operator, ann, _bob, community = _site(server)
+    car = _car(ann, community, soc_now=0.25, soc_min=0.2, soc_target=0.5, max_discharge_kw=7.4)
+    home = ann.client.get(f"/v1/cars/{car}").json()["home_id"]
+    alone = ann.client.get(f"/v1/homes/{home}/backup", params={"hours": 12}).json()
+    assert alone["cars"] == [] and alone["hours_full_house"] == 0.0  # no car plugged in: dark
+    leave = (datetime.now(UTC) + timedelta(hours=20)).isoformat()
+    ann.client.post(f"/v1/cars/{car}/sessions", json={"departure": leave})
+    answer = ann.client.get(f"/v1/homes/{home}/backup", params={"hours": 24})
+    assert answer.status_code == 200, answer.text
+    backup = answer.json()
+    (given,) = backup["cars"]
+    above_reserve_kwh = 0.05 * 60.0
+    assert given["energy_above_reserve_kwh"] == pytest.approx(above_reserve_kwh)
+    # what the house got is what the car could give above its reserve, after conversion
+    assert backup["served_kwh"] <= above_reserve_kwh * 0.92 + 1e-6
+    assert 0 < backup["hours_full_house"] < 24 and given["reaches_reserve_local"] is not None
+    hours_at_average = above_reserve_kwh * 0.92 / backup["house_load_kw_average"]
+    assert backup["hours_full_house"] <= hours_at_average * 2  # the profile varies, not tenfold
+    bad = ann.client.get(f"/v1/homes/{home}/backup", params={"hours": 0.1})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.hours"

@@ -297,3 +297,29 @@ class SitePlanOut(BaseModel):
     solve_s: float
     slots: list[SiteSlot]
     notes: list[str]
+
+
+class BackupCar(BaseModel):
+    car_id: str
+    name: str
+    soc_now: float
+    reserve_soc: float
+    energy_above_reserve_kwh: float
+    reaches_reserve_local: str | None
+    """When the plan takes it down to its reserve (None: it never does in the window)."""
+
+
+class BackupOut(BaseModel):
+    """How long the plugged-in cars can power the house if the grid went down now."""
+
+    home_id: str
+    start: datetime
+    start_local: str
+    hours_planned: float
+    hours_full_house: float
+    """From now, hours the house runs with nothing shed. [h]"""
+    served_kwh: float
+    unserved_kwh: float
+    house_load_kw_average: float
+    cars: list[BackupCar]
+    status: str
