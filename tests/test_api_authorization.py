@@ -37,6 +37,7 @@ class Case:
 
 
 def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
+    now = datetime.now(UTC).isoformat()
     leave = (datetime.now(UTC) + timedelta(hours=8)).isoformat()
     send = {"to_email": "ann@example.org", "amount_credits": 1}
     key = {"Idempotency-Key": "auth-test"}
@@ -56,6 +57,14 @@ def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
         ),
         ("GET", "/v1/communities/{community_id}/plan"): Case(
             f"/v1/communities/{ids['community']}/plan", operator=200
+        ),
+        ("POST", "/v1/communities/{community_id}/grid-events"): Case(
+            f"/v1/communities/{ids['community']}/grid-events",
+            {"kind": "price", "price_per_kwh": 0.5, "start": now, "end": leave},
+            operator=201,
+        ),
+        ("GET", "/v1/communities/{community_id}/grid-events"): Case(
+            f"/v1/communities/{ids['community']}/grid-events", operator=200
         ),
         ("POST", "/v1/homes"): Case(
             "/v1/homes",
@@ -218,6 +227,8 @@ def test_the_owner_may_call_every_endpoint_on_their_own_data(site) -> None:
     ann: User = users["ann"]
     allowed = {
         ("POST", "/v1/communities"): 403,  # owners do not run communities
+        ("POST", "/v1/communities/{community_id}/grid-events"): 404,  # the operator's
+        ("GET", "/v1/communities/{community_id}/grid-events"): 404,
         ("GET", "/v1/communities/{community_id}/plan"): 404,  # the operator's
         ("POST", "/v1/credits/transfers"): 422,  # to oneself
         ("POST", "/v1/credits/grants"): 403,  # the admin's

@@ -183,3 +183,54 @@ def test_the_backup_answer_says_how_long_the_plugged_in_car_powers_the_house(
     assert backup["hours_full_house"] <= hours_at_average * 2  # the profile varies, not tenfold
     bad = ann.client.get(f"/v1/homes/{home}/backup", params={"hours": 0.1})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.hours"
+
+
+def test_a_capacity_event_from_the_operator_is_kept_by_the_next_plan(server: LiveServer) -> None:
+    operator, ann, bob, community = _site(server)
+    leave = (datetime.now(UTC) + timedelta(hours=10)).isoformat()
+    for owner in (ann, bob):  # two empty cars: 22 kW of charging if nothing holds them back
+        car = _car(owner, community, soc_now=0.1, soc_target=0.9, max_charge_kw=11.0)
+        owner.client.post(f"/v1/cars/{car}/sessions", json={"departure": leave})
+    start = datetime.now(UTC)
+    window = {"start": start.isoformat(), "end": (start + timedelta(hours=3)).isoformat()}
+    event = operator.client.post(
+        f"/v1/communities/{community}/grid-events",
+        json={"kind": "capacity", "import_limit_kw": 5.0, **window},
+    )
+    assert event.status_code == 201, event.text
+
+    def responded() -> dict | None:
+        (listed,) = operator.client.get(f"/v1/communities/{community}/grid-events").json()
+        plan = operator.client.get(f"/v1/communities/{community}/plan").json()
+        fresh = plan.get("reason") == "grid event" and plan.get("cars_planned") == 2
+        return listed if fresh and listed["plan_id"] == plan["plan_id"] else None
+
+    listed = wait_for(responded)
+    assert listed["planned_max_import_kw"] <= 5.0 + 1e-6
+    site = operator.client.get(f"/v1/communities/{community}/plan").json()
+    after = [
+        s for s in site["slots"] if datetime.fromisoformat(s["start"]) >= start + timedelta(hours=3)
+    ]
+    assert max(s["site_import_kw"] for s in after) > 5.0  # the cars catch up after it
+    wrong = operator.client.post(
+        f"/v1/communities/{community}/grid-events",
+        json={"kind": "price", "import_limit_kw": 3.0, **window},
+    )
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "body.price_per_kwh"
+    backwards = operator.client.post(
+        f"/v1/communities/{community}/grid-events",
+        json={
+            "kind": "capacity",
+            "import_limit_kw": 3.0,
+            "start": window["end"],
+            "end": window["start"],
+        },
+    )
+    assert backwards.status_code == 422 and backwards.json()["errors"][0]["field"] == "body.end"
+    assert (
+        ann.client.post(
+            f"/v1/communities/{community}/grid-events",
+            json={"kind": "capacity", "import_limit_kw": 1, **window},
+        ).status_code
+        == 404
+    )

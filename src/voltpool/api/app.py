@@ -19,7 +19,17 @@ from voltpool.api.deps import AppState
 from voltpool.api.events import EventHub
 from voltpool.api.planner import LivePlanner
 from voltpool.api.ratelimit import FailureLimiter
-from voltpool.api.routes import auth, backup, cars, credits, health, places, plans, stream
+from voltpool.api.routes import (
+    auth,
+    backup,
+    cars,
+    credits,
+    grid,
+    health,
+    places,
+    plans,
+    stream,
+)
 from voltpool.api.settings import ServeSettings
 from voltpool.api.store.schema import open_engine, sessions, upgrade
 from voltpool.ledger import Ledger
@@ -77,6 +87,6 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, auth, places, cars, plans, credits, backup, stream):
+    for module in (health, auth, places, cars, plans, credits, backup, grid, stream):
         app.include_router(module.router)
     return app

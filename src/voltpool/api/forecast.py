@@ -6,7 +6,8 @@ Day-ahead prices are the shipped ENTSO-E Netherlands prices
 price of the same slot a whole number of 52-week years earlier stands in (same weekday, same
 season): voltpool fetches nothing at run time, and the grid-signals adapter (OpenADR 3,
 published day-ahead prices) replaces this source when it lands. The homes' load is flat at
-their ``house_load_kw`` (no meters yet).
+their ``house_load_kw`` (no meters yet). Grid events (:class:`EventWindow`) lower the limits
+or set the price in their slots.
 """
 
 from __future__ import annotations
@@ -35,12 +36,26 @@ def stand_in_offset(start: pd.Timestamp, end: pd.Timestamp) -> pd.Timedelta:
 
 
 @dataclass(frozen=True)
+class EventWindow:
+    """A grid event as the forecast applies it (:class:`voltpool.api.store.tables.GridEvent`):
+    ``[start, end)`` UTC; a limit caps the site (the lower one wins), a price replaces the
+    import price (the export price is capped at it)."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    import_limit_kw: float | None = None
+    export_limit_kw: float | None = None
+    price_per_kwh: float | None = None
+
+
+@dataclass(frozen=True)
 class CommunityForecast:
     clock: SlotGrid
     prices: RetailTariff
     house_load_kw: float
     import_limit_kw: float
     export_limit_kw: float
+    events: tuple[EventWindow, ...] = ()
 
     def forecast(self, t: int, horizon_slots: int) -> Forecast:
         start, end = self.clock.time(t), self.clock.time(t + horizon_slots)
@@ -51,10 +66,23 @@ class CommunityForecast:
             back = stand_in_offset(start, end)
             day_ahead = day_ahead_price_per_kwh(start - back, end - back, freq=step).to_numpy()
         slots = self.prices.prices(horizon_slots, day_ahead, slot_start)
+        buy = slots.import_price_per_kwh.copy()
+        sell = slots.export_price_per_kwh.copy()
+        import_kw = np.full(horizon_slots, self.import_limit_kw)
+        export_kw = np.full(horizon_slots, self.export_limit_kw)
+        for event in self.events:
+            inside = (slot_start >= event.start) & (slot_start < event.end)
+            if event.import_limit_kw is not None:
+                import_kw[inside] = np.minimum(import_kw[inside], event.import_limit_kw)
+            if event.export_limit_kw is not None:
+                export_kw[inside] = np.minimum(export_kw[inside], event.export_limit_kw)
+            if event.price_per_kwh is not None:
+                buy[inside] = event.price_per_kwh
+                sell[inside] = np.minimum(sell[inside], event.price_per_kwh)
         return Forecast(
             base_load_kw=np.full(horizon_slots, self.house_load_kw),
-            import_price_per_kwh=slots.import_price_per_kwh,
-            export_price_per_kwh=slots.export_price_per_kwh,
-            import_limit_kw=np.full(horizon_slots, self.import_limit_kw),
-            export_limit_kw=np.full(horizon_slots, self.export_limit_kw),
+            import_price_per_kwh=buy,
+            export_price_per_kwh=sell,
+            import_limit_kw=import_kw,
+            export_limit_kw=export_kw,
         )

@@ -31,11 +31,19 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from voltpool.api.events import EventHub
-from voltpool.api.forecast import CommunityForecast
+from voltpool.api.forecast import CommunityForecast, EventWindow
 from voltpool.api.history import history_kwh, record_slot
 from voltpool.api.plan_views import car_views, site_view
 from voltpool.api.settings import ServeSettings
-from voltpool.api.store.tables import Car, CarPlan, Community, Home, Plan, PlugSession
+from voltpool.api.store.tables import (
+    Car,
+    CarPlan,
+    Community,
+    GridEvent,
+    Home,
+    Plan,
+    PlugSession,
+)
 from voltpool.control import CarTable, Controller, Observation, PlanningConfig
 from voltpool.io import problem_to_dict, schedule_to_dict
 from voltpool.model import SlotGrid
@@ -55,6 +63,7 @@ class SiteSnapshot:
     cars: tuple[tuple[Car, PlugSession], ...]
     now: datetime
     v2g_kwh_history: np.ndarray
+    events: tuple[EventWindow, ...] = ()
 
 
 def read_site(db: Session, community_id: str, now: datetime) -> SiteSnapshot | None:
@@ -75,7 +84,20 @@ def read_site(db: Session, community_id: str, now: datetime) -> SiteSnapshot | N
     ).all()
     today = now.astimezone(ZoneInfo(community.timezone)).date()
     history = history_kwh(db, [car.id for car, _ in rows], today)
-    return SiteSnapshot(community, homes, tuple((car, s) for car, s in rows), now, history)
+    events = tuple(
+        EventWindow(
+            pd.Timestamp(e.start),
+            pd.Timestamp(e.end),
+            e.import_limit_kw,
+            e.export_limit_kw,
+            e.price_per_kwh,
+        )
+        for e in db.scalars(
+            sa.select(GridEvent).where(GridEvent.community_id == community_id, GridEvent.end > now)
+        )
+    )
+    cars = tuple((car, s) for car, s in rows)
+    return SiteSnapshot(community, homes, cars, now, history, events)
 
 
 def _rules(cars: list[Car]) -> OwnerRules | None:
@@ -121,6 +143,7 @@ def plan_site(site: SiteSnapshot, settings: ServeSettings) -> SitePlan:
         house_load_kw=sum(home.house_load_kw for home in site.homes),
         import_limit_kw=community.import_limit_kw or math.inf,
         export_limit_kw=community.export_limit_kw or math.inf,
+        events=site.events,
     )
     config = PlanningConfig(
         slot_minutes=settings.slot_minutes,

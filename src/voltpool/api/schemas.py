@@ -323,3 +323,33 @@ class BackupOut(BaseModel):
     house_load_kw_average: float
     cars: list[BackupCar]
     status: str
+
+
+class GridEventIn(Strict):
+    """A grid signal over ``[start, end)``: ``capacity`` with an import and/or export limit,
+    or ``price`` with the import price in the window."""
+
+    kind: Literal["capacity", "price"]
+    start: AwareTime
+    end: AwareTime
+    import_limit_kw: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    export_limit_kw: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    price_per_kwh: Annotated[float, Field(ge=-10, le=10)] | None = None
+
+
+class GridEventOut(BaseModel):
+    id: str
+    community_id: str
+    kind: str
+    start: datetime
+    end: datetime
+    start_local: str
+    end_local: str
+    import_limit_kw: float | None
+    export_limit_kw: float | None
+    price_per_kwh: float | None
+    planned_max_import_kw: float | None
+    """The newest plan's highest site import in the event's slots (its response)."""
+    planned_max_export_kw: float | None
+    plan_id: str | None
+    created_at: datetime

@@ -174,6 +174,28 @@ class CarPlan(Base):
     view: Mapped[dict[str, Any]] = mapped_column()
 
 
+class GridEvent(Base):
+    """A grid signal for a community over ``[start, end)``, posted by its operator now (by
+    the OpenADR adapter later): a ``capacity`` event caps the site's import and/or export,
+    a ``price`` event sets the import price (export at most that) in its slots."""
+
+    __tablename__ = "app_grid_events"
+
+    id: Mapped[str] = _id()
+    community_id: Mapped[str] = mapped_column(sa.ForeignKey("app_communities.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    start: Mapped[datetime] = mapped_column()
+    end: Mapped[datetime] = mapped_column()
+    import_limit_kw: Mapped[float | None] = mapped_column(sa.Float())
+    export_limit_kw: Mapped[float | None] = mapped_column(sa.Float())
+    price_per_kwh: Mapped[float | None] = mapped_column(sa.Float())
+    created_by: Mapped[str] = mapped_column(sa.ForeignKey("app_users.id"))
+    created_at: Mapped[datetime] = _created()
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('capacity', 'price')", name="ck_app_grid_events_kind"),
+    )
+
+
 class CarDay(Base):
     """The V2G/V2V energy the service commanded a car to give on one local day (battery side,
     kWh): the history the owner's daily cap and weekly cycles count. Metered values from the

@@ -1,5 +1,5 @@
 """Application tables: users, communities, homes, cars, sessions, plans (and each car's view
-of them), the V2G history per car and local day, refresh tokens, API keys, audit.
+of them), grid events, the V2G history per car and local day, refresh tokens, API keys, audit.
 
 Revision ID: 0001_app
 Revises:
@@ -100,6 +100,34 @@ def upgrade() -> None:
     with op.batch_alter_table("app_refresh_tokens", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_app_refresh_tokens_user_id"), ["user_id"], unique=False
+        )
+
+    op.create_table(
+        "app_grid_events",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("community_id", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("end", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("import_limit_kw", sa.Float(), nullable=True),
+        sa.Column("export_limit_kw", sa.Float(), nullable=True),
+        sa.Column("price_per_kwh", sa.Float(), nullable=True),
+        sa.Column("created_by", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("kind IN ('capacity', 'price')", name="ck_app_grid_events_kind"),
+        sa.ForeignKeyConstraint(
+            ["community_id"],
+            ["app_communities.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"],
+            ["app_users.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("app_grid_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_app_grid_events_community_id"), ["community_id"], unique=False
         )
 
     op.create_table(
@@ -264,6 +292,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_app_homes_community_id"))
 
     op.drop_table("app_homes")
+    with op.batch_alter_table("app_grid_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_app_grid_events_community_id"))
+
+    op.drop_table("app_grid_events")
     with op.batch_alter_table("app_refresh_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_app_refresh_tokens_user_id"))
 
