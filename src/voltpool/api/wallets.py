@@ -1,16 +1,18 @@
-"""Each user's credits in the ledger: one owner account per user (``user-<id>``, milli-credits,
-no overdraft), and the ``grants`` account an admin funds credits from."""
+"""Each user's credits in the ledger: one owner account per user, named as V2G and V2V
+settlement name a member's (:func:`voltpool.settlement.credit_account`: ``<user id>.credits``,
+milli-credits, no overdraft), and the ``grants`` account an admin funds credits from."""
 
 from __future__ import annotations
 
 from voltpool.ledger import Ledger
+from voltpool.settlement import credit_account
 
 GRANTS = "app-grants"
 MILLI = 1000
 
 
 def wallet_id(user_id: str) -> str:
-    return f"user-{user_id}"
+    return credit_account(user_id)
 
 
 def open_wallet(ledger: Ledger, user_id: str) -> str:
