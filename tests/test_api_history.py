@@ -148,3 +148,62 @@ def test_the_next_plan_counts_today_and_the_six_days_before(db_factory) -> None:
         if datetime.fromisoformat(s["start"]).astimezone(zone).date() == today
     )
     assert given_today <= 3.0 - 1.0 + 1e-6  # the cap less what was given today already
+
+
+def test_the_slot_tick_follows_the_services_clock_and_books_every_slot_it_passed(
+    db_factory,
+) -> None:
+    """A clock that jumps three slots at once (a fast demo clock during a solve) gets all
+    three booked and one re-plan from the new slot, stamped with the clock's time."""
+    import asyncio
+
+    from voltpool.api.clock import ManualClock
+    from voltpool.api.events import EventHub
+    from voltpool.api.planner import LivePlanner
+
+    community_id, car_id = _site(db_factory, {})
+    clock = ManualClock(datetime(2026, 12, 2, 17, 2, tzinfo=UTC), poll_s=0.01)
+    settings = ServeSettings(db="unused", plan_time_budget_s=10, clock=clock)
+    with db_factory() as db:
+        db.add(
+            PlugSession(
+                car_id=car_id,
+                arrival=clock.now(),
+                departure=clock.now() + timedelta(hours=8),
+                soc_arrival=0.9,
+                soc_target=0.5,
+            )
+        )
+        db.commit()
+
+    async def run() -> None:
+        planner = LivePlanner(db_factory, settings, EventHub())
+        await planner.start()
+        try:
+            planner.notify(community_id, "plug-in")
+            for _ in range(500):
+                await asyncio.sleep(0.02)
+                if planner.plans_made == 1:
+                    break
+            clock.advance(timedelta(minutes=45))
+            for _ in range(500):
+                await asyncio.sleep(0.02)
+                if planner.plans_made == 2:
+                    break
+        finally:
+            await planner.stop()
+        assert planner.plans_made == 2
+
+    asyncio.run(run())
+    with db_factory() as db:
+        plans = db.query(Plan).filter_by(community_id=community_id).order_by(Plan.created_at)
+        first, second = [p for p in plans]
+        assert first.start.replace(tzinfo=UTC) == datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
+        assert second.reason == "slot tick"
+        assert second.start.replace(tzinfo=UTC) == datetime(2026, 12, 2, 17, 45, tzinfo=UTC)
+        assert second.created_at.replace(tzinfo=UTC) == clock.now()
+        view = db.get(CarPlan, (first.id, car_id)).view
+        commanded = sum(-min(s["power_kw"], 0.0) * 0.25 / EFFICIENCY for s in view["slots"][:3])
+        booked = sum(d.v2g_kwh for d in db.query(CarDay).filter_by(car_id=car_id))
+    assert commanded > 0  # the first plan gave energy at the evening peak
+    assert booked == pytest.approx(commanded)

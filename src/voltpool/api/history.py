@@ -22,6 +22,26 @@ from voltpool.api.store.tables import Car, CarDay, CarPlan, Community, Plan, Rec
 from voltpool.model.rules import PAST_DAYS
 
 
+def plan_in_force(
+    db: Session, community_id: str, slot_start: datetime, minutes: int
+) -> Plan | None:
+    """The plan the community followed in the slot ``[slot_start, +minutes)``: the newest
+    applied plan made before the slot ended that starts at or before it (only its id,
+    start and site view loaded); None when there is none."""
+    return db.scalar(
+        sa.select(Plan)
+        .options(load_only(Plan.id, Plan.start, Plan.site))
+        .where(
+            Plan.community_id == community_id,
+            Plan.applied.is_(True),
+            Plan.created_at < slot_start + timedelta(minutes=minutes),
+            Plan.start <= slot_start,
+        )
+        .order_by(Plan.created_at.desc(), Plan.id.desc())
+        .limit(1)
+    )
+
+
 def record_slot(db: Session, community: Community, slot_start: datetime, minutes: int) -> int:
     """Add the slot ``[slot_start, +minutes)``'s commanded V2G energy to each car's day;
     the number of cars that gave energy (0 when the slot was recorded already)."""
@@ -30,18 +50,7 @@ def record_slot(db: Session, community: Community, slot_start: datetime, minutes
     if seen is not None:
         return 0
     db.add(RecordedSlot(community_id=community.id, slot_start=slot_start))
-    plan = db.scalar(
-        sa.select(Plan)
-        .options(load_only(Plan.id, Plan.start))
-        .where(
-            Plan.community_id == community.id,
-            Plan.applied.is_(True),
-            Plan.created_at < slot_start + step,
-            Plan.start <= slot_start,
-        )
-        .order_by(Plan.created_at.desc(), Plan.id.desc())
-        .limit(1)
-    )
+    plan = plan_in_force(db, community.id, slot_start, minutes)
     gave = 0
     if plan is not None:
         k = int((slot_start - plan.start) / step)

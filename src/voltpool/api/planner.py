@@ -19,10 +19,9 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -51,6 +50,8 @@ from voltpool.model.rules import OwnerRules
 from voltpool.model.tariffs import tariff_preset
 
 log = logging.getLogger("voltpool.planner")
+MAX_SLOTS_PER_TICK = 96
+"""At most this many ended slots are booked at one tick (a clock that jumped a day)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,8 +188,9 @@ def plan_site(site: SiteSnapshot, settings: ServeSettings) -> SitePlan:
 def replan(
     sessions: sessionmaker[Session], settings: ServeSettings, community_id: str, reason: str
 ) -> Plan | None:
-    """Read, plan and store one community (runs in the planner's worker thread)."""
-    now = datetime.now(UTC)
+    """Read, plan and store one community (runs in the planner's worker thread), at the
+    time of ``settings.clock``; the plan is stamped with that time."""
+    now = settings.clock.now()
     with sessions() as db:
         site = read_site(db, community_id, now)
     if site is None:
@@ -211,6 +213,7 @@ def replan(
             notes=planned.notes,
             site=view,
             solve_s=planned.solve_s,
+            created_at=now,
         )
         db.add(row)
         db.flush()
@@ -230,12 +233,13 @@ class LivePlanner:
         sessions: sessionmaker[Session],
         settings: ServeSettings,
         events: EventHub,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._sessions = sessions
         self._events = events
         self._settings = settings
-        self._clock = clock
+        self._clock = settings.clock
+        self._slot = pd.Timedelta(minutes=settings.slot_minutes)
+        self._ticked = pd.Timestamp(self._clock.now()).floor(self._slot)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voltpool-plan")
         self._pending: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -267,25 +271,33 @@ class LivePlanner:
         self._wake.set()
 
     def _seconds_to_next_slot(self) -> float:
-        now = pd.Timestamp(self._clock())
-        slot = pd.Timedelta(minutes=self._settings.slot_minutes)
-        return max(0.05, ((now.floor(slot) + slot) - now).total_seconds())
+        """Real seconds until the clock's next slot boundary."""
+        now = pd.Timestamp(self._clock.now())
+        left = (now.floor(self._slot) + self._slot) - now
+        return max(0.01, self._clock.real_seconds(left.to_pytimedelta()))
 
-    def _record_ended_slot(self) -> None:
-        """Book the V2G energy of the slot that just ended (:mod:`voltpool.api.history`) for
-        every community planned in the last day."""
-        slot = pd.Timedelta(minutes=self._settings.slot_minutes)
-        ended = (pd.Timestamp(self._clock()).floor(slot) - slot).to_pydatetime()
+    def _ended_slots(self) -> list[datetime]:
+        """The slots that ended since the last tick, oldest first (a fast clock may pass
+        several while a plan is solved); the newest :data:`MAX_SLOTS_PER_TICK`."""
+        current = pd.Timestamp(self._clock.now()).floor(self._slot)
+        ended = pd.date_range(self._ticked, current, freq=self._slot, inclusive="left")
+        self._ticked = max(self._ticked, current)
+        return [stamp.to_pydatetime() for stamp in ended[-MAX_SLOTS_PER_TICK:]]
+
+    def _record_ended_slots(self, ended: list[datetime]) -> None:
+        """Book the V2G energy of the slots that just ended (:mod:`voltpool.api.history`) for
+        every community planned in the day before."""
         with self._sessions() as db:
             recent = sa.select(Plan.community_id).where(
-                Plan.created_at >= ended - timedelta(days=1)
+                Plan.created_at >= ended[0] - timedelta(days=1)
             )
             communities = list(db.scalars(sa.select(Community).where(Community.id.in_(recent))))
             for community in communities:
-                record_slot(db, community, ended, self._settings.slot_minutes)
+                for slot_start in ended:
+                    record_slot(db, community, slot_start, self._settings.slot_minutes)
 
     def _plugged_communities(self) -> list[str]:
-        now = self._clock()
+        now = self._clock.now()
         with self._sessions() as db:
             query = (
                 sa.select(Home.community_id)
@@ -303,7 +315,10 @@ class LivePlanner:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:  # a slot boundary: book the slot, re-plan the plugged-in
-                await self._loop.run_in_executor(self._executor, self._record_ended_slot)
+                ended = self._ended_slots()
+                if not ended:
+                    continue
+                await self._loop.run_in_executor(self._executor, self._record_ended_slots, ended)
                 for community_id in await self._loop.run_in_executor(
                     self._executor, self._plugged_communities
                 ):

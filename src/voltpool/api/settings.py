@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from voltpool.api.clock import Clock, WallClock
+
 ENV_SECRET = "VOLTPOOL_SECRET"
 
 
@@ -36,3 +38,5 @@ class ServeSettings:
     plan_on_events: bool = True
     tick: bool = True
     """Re-plan every community with plugged-in cars at each slot boundary."""
+    clock: Clock = field(default_factory=WallClock)
+    """The site's time (plans, sessions, grid events, V2V); tokens expire in real time."""

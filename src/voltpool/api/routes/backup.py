@@ -6,7 +6,7 @@ charge, each down to its driving reserve at most."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
 
-from voltpool.api.deps import Caller, Db
+from voltpool.api.deps import Caller, Db, State
 from voltpool.api.routes.places import own_home
 from voltpool.api.schemas import BackupCar, BackupOut
 from voltpool.api.store.tables import Car, Community, PlugSession
@@ -32,6 +32,7 @@ def backup(
     home_id: str,
     user: Caller,
     db: Db,
+    state: State,
     hours: Annotated[float, Query(ge=0.25, le=72, multiple_of=0.25)] = 24.0,
 ) -> BackupOut:
     """The outage plan from now for ``hours``: how long the house keeps running, what each
@@ -48,7 +49,7 @@ def backup(
             .order_by(Car.name)
         )
     )
-    start = pd.Timestamp(datetime.now(UTC)).floor(SLOT)
+    start = pd.Timestamp(state.settings.clock.now()).floor(SLOT)
     spec = BackupHome(
         name=home.name,
         breaker_kw=home.breaker_kw,

@@ -6,7 +6,6 @@ levels) asks the live planner to re-plan the car's community at once.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -169,7 +168,7 @@ def plug_in(car_id: str, body: SessionIn, user: Caller, db: Db, state: State) ->
     car = own_car(db, user, car_id)
     if open_session(db, car) is not None:
         raise ApiProblem(409, "the car is plugged in already: change or end that session")
-    now = datetime.now(UTC)
+    now = state.settings.clock.now()
     arrival = body.arrival or now
     if body.departure <= max(arrival, now):
         raise invalid("body.departure", "must be in the future and after the arrival")
@@ -213,7 +212,7 @@ def change_session(
     car = own_car(db, user, car_id)
     plug = _current(db, car)
     if body.departure is not None:
-        if body.departure <= datetime.now(UTC):
+        if body.departure <= state.settings.clock.now():
             raise invalid("body.departure", "must be in the future")
         plug.departure = body.departure
     if body.soc_target is not None:
@@ -229,7 +228,7 @@ def change_session(
 def unplug(car_id: str, user: Caller, db: Db, state: State) -> SessionOut:
     car = own_car(db, user, car_id)
     plug = _current(db, car)
-    plug.ended_at = datetime.now(UTC)
+    plug.ended_at = state.settings.clock.now()
     audit.record(db, user.id, "session.end", plug.id)
     db.commit()
     _replan(state, db, car, "unplugged")

@@ -5,7 +5,7 @@ the event's slots)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -23,10 +23,10 @@ router = APIRouter(prefix="/v1/communities/{community_id}/grid-events", tags=["g
 HORIZON_DAYS_MAX = 7
 
 
-def _check(body: GridEventIn) -> None:
+def _check(body: GridEventIn, now: datetime) -> None:
     if body.end <= body.start:
         raise invalid("body.end", "must be after start")
-    if body.end <= datetime.now(UTC):
+    if body.end <= now:
         raise invalid("body.end", "must be in the future")
     if body.end - body.start > timedelta(days=HORIZON_DAYS_MAX):
         raise invalid("body.end", f"must be at most {HORIZON_DAYS_MAX} days after start")
@@ -73,7 +73,7 @@ def post_event(
 ) -> GridEventOut:
     """A capacity limit or a price for a window; the community is re-planned at once."""
     community = community_of_operator(db, user, community_id)
-    _check(body)
+    _check(body, state.settings.clock.now())
     event = GridEvent(community_id=community.id, created_by=user.id, **body.model_dump())
     db.add(event)
     db.flush()
@@ -84,13 +84,13 @@ def post_event(
 
 
 @router.get("", response_model=list[GridEventOut])
-def list_events(community_id: str, user: Caller, db: Db) -> list[GridEventOut]:
+def list_events(community_id: str, user: Caller, db: Db, state: State) -> list[GridEventOut]:
     """Events not over yet, earliest first, with the newest plan's response to each."""
     community = community_of_operator(db, user, community_id)
     plan = latest_plan(db, community.id, Plan.site)
     events = db.scalars(
         sa.select(GridEvent)
-        .where(GridEvent.community_id == community.id, GridEvent.end > datetime.now(UTC))
+        .where(GridEvent.community_id == community.id, GridEvent.end > state.settings.clock.now())
         .order_by(GridEvent.start)
     )
     return [_out(event, community, plan) for event in events]
