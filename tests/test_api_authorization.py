@@ -41,6 +41,7 @@ def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
     leave = (datetime.now(UTC) + timedelta(hours=8)).isoformat()
     send = {"to_email": "ann@example.org", "amount_credits": 1}
     key = {"Idempotency-Key": "auth-test"}
+    ask, offer = v2v_bodies(ids["car"])
     return {
         ("GET", "/v1/me"): Case("/v1/me", other_owner=200, operator=200),
         ("POST", "/v1/api-keys"): Case(
@@ -107,7 +108,37 @@ def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
         ("POST", "/v1/credits/grants"): Case(
             "/v1/credits/grants", send, other_owner=403, operator=403, headers=key
         ),
+        ("POST", "/v1/v2v/requests"): Case("/v1/v2v/requests", ask, operator=403),
+        ("GET", "/v1/v2v/requests"): Case("/v1/v2v/requests", other_owner=200, operator=200),
+        ("DELETE", "/v1/v2v/requests/{request_id}"): Case(f"/v1/v2v/requests/{ids['request']}"),
+        ("POST", "/v1/v2v/offers"): Case("/v1/v2v/offers", offer, operator=403),
+        ("GET", "/v1/v2v/offers"): Case("/v1/v2v/offers", other_owner=200, operator=200),
+        ("DELETE", "/v1/v2v/offers/{offer_id}"): Case(f"/v1/v2v/offers/{ids['offer']}"),
+        ("GET", "/v1/v2v/agreements"): Case("/v1/v2v/agreements", other_owner=200, operator=200),
+        ("GET", "/v1/v2v/agreements/{agreement_id}"): Case(f"/v1/v2v/agreements/{ids['offer']}"),
+        ("POST", "/v1/v2v/agreements/{agreement_id}/cancel"): Case(
+            f"/v1/v2v/agreements/{ids['offer']}/cancel"
+        ),
     }
+
+
+def v2v_bodies(car_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A request (3-6 h from now) and an offer (the next 2 h) of the owner's car that do not
+    overlap (a car gives or receives, not both at once)."""
+    now = datetime.now(UTC)
+    ask = {
+        "car_id": car_id,
+        "energy_kwh": 1.0,
+        "earliest_start": (now + timedelta(hours=3)).isoformat(),
+        "deadline": (now + timedelta(hours=6)).isoformat(),
+    }
+    offer = {
+        "car_id": car_id,
+        "energy_kwh": 1.0,
+        "end": (now + timedelta(hours=2)).isoformat(),
+        "consent": "community",
+    }
+    return ask, offer
 
 
 def every_route() -> set[tuple[str, str]]:
@@ -117,7 +148,8 @@ def every_route() -> set[tuple[str, str]]:
 
 
 def test_the_table_lists_every_endpoint() -> None:
-    listed = set(cases({name: "x" for name in ("key", "community", "home", "car")})) | PUBLIC
+    names = ("key", "community", "home", "car", "request", "offer")
+    listed = set(cases({name: "x" for name in names})) | PUBLIC
     assert every_route() == listed
 
 
@@ -151,7 +183,17 @@ def site(tmp_path_factory: pytest.TempPathFactory):
             json={"to_email": ann.email, "amount_credits": 5},
             headers={"Idempotency-Key": "g"},
         )
-        ids = {"key": key["id"], "community": community, "home": home, "car": car}
+        ask, offer = v2v_bodies(car)
+        request = ann.client.post("/v1/v2v/requests", json=ask).json()["id"]
+        offer = ann.client.post("/v1/v2v/offers", json=offer).json()["id"]
+        ids = {
+            "key": key["id"],
+            "community": community,
+            "home": home,
+            "car": car,
+            "request": request,
+            "offer": offer,
+        }
         yield server, {"operator": operator, "ann": ann, "bob": bob}, ids, key["key"]
 
 
@@ -164,6 +206,7 @@ def _snapshot(ann: User, ids: dict[str, str]) -> dict[str, Any]:
         "credits": ann.client.get("/v1/credits").json()["balance_credits"],
         "keys": ann.client.get("/v1/api-keys").json(),
         "homes": ann.client.get("/v1/homes").json(),
+        "v2v": [ann.client.get(f"/v1/v2v/{kind}").json() for kind in ("requests", "offers")],
     }
 
 
@@ -233,6 +276,8 @@ def test_the_owner_may_call_every_endpoint_on_their_own_data(site) -> None:
         ("POST", "/v1/credits/transfers"): 422,  # to oneself
         ("POST", "/v1/credits/grants"): 403,  # the admin's
         ("POST", "/v1/cars/{car_id}/sessions"): 409,  # plugged in already
+        ("GET", "/v1/v2v/agreements/{agreement_id}"): 404,  # none made: nobody asks or offers
+        ("POST", "/v1/v2v/agreements/{agreement_id}/cancel"): 404,
     }
     for (method, template), case in cases(ids).items():
         if method == "DELETE":

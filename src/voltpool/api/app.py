@@ -29,6 +29,7 @@ from voltpool.api.routes import (
     places,
     plans,
     stream,
+    v2v,
 )
 from voltpool.api.settings import ServeSettings
 from voltpool.api.store.schema import open_engine, sessions, upgrade
@@ -58,7 +59,7 @@ def open_state(settings: ServeSettings) -> AppState:
         login_limiter=FailureLimiter(
             settings.login_failures_max, settings.login_window.total_seconds()
         ),
-        planner=LivePlanner(factory, settings, hub),
+        planner=LivePlanner(factory, settings, hub, ledger),
         events=hub,
     )
 
@@ -73,9 +74,17 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         planner: LivePlanner = state.planner  # type: ignore[assignment]
         state.events.bind(asyncio.get_running_loop())
         await planner.start()
+        demo = None
         try:
+            if (options := getattr(settings, "demo", None)) is not None:  # serve --demo
+                from voltpool.api.demo import start_demo
+
+                demo = await start_demo(state, options)
+                app.state.demo = demo
             yield
         finally:
+            if demo is not None:
+                await demo.stop()
             await planner.stop()
             state.ledger.close()
             state.engine.dispose()
@@ -87,6 +96,6 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, auth, places, cars, plans, credits, backup, grid, stream):
+    for module in (health, auth, places, cars, plans, credits, backup, grid, v2v, stream):
         app.include_router(module.router)
     return app

@@ -6,7 +6,8 @@ force during that slot commanded each car (the newest applied plan made before t
 that covers it), discharge turned into energy out of the battery (``-p * dt / eta_d``), added
 to the car's local day (:class:`~voltpool.api.store.tables.CarDay`). Each slot is recorded
 once per community (:class:`~voltpool.api.store.tables.RecordedSlot`). These are commanded
-values: when chargers report meter values (OCPP), those replace them.
+values: when chargers report meter values (OCPP), those replace them. V2V giving counts as
+V2G here, as the owner's rules say.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, load_only
 
 from voltpool.api.store.tables import Car, CarDay, CarPlan, Community, Plan, RecordedSlot
+from voltpool.api.v2v import book_deliveries
 from voltpool.model.rules import PAST_DAYS
 
 
@@ -43,8 +45,9 @@ def plan_in_force(
 
 
 def record_slot(db: Session, community: Community, slot_start: datetime, minutes: int) -> int:
-    """Add the slot ``[slot_start, +minutes)``'s commanded V2G energy to each car's day;
-    the number of cars that gave energy (0 when the slot was recorded already)."""
+    """Add the slot ``[slot_start, +minutes)``'s commanded V2G energy to each car's day and
+    its V2V flows to the running agreements (:func:`voltpool.api.v2v.book_deliveries`); the
+    number of cars that gave energy (0 when the slot was recorded already)."""
     step = timedelta(minutes=minutes)
     seen = db.get(RecordedSlot, (community.id, slot_start))
     if seen is not None:
@@ -72,6 +75,7 @@ def record_slot(db: Session, community: Community, slot_start: datetime, minutes
             else:
                 total.v2g_kwh += energy_kwh
             gave += 1
+        book_deliveries(db, plan, k, step.total_seconds() / 3600)
     db.commit()
     return gave
 

@@ -25,11 +25,29 @@ def _limit(value: Any, k: int) -> float | None:
     return None if slot is None else float(slot)
 
 
+def _transfers(problem: dict[str, Any], schedule: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each V2V agreement's planned AC flow per slot, what it delivers and what it cannot."""
+    agreed = {t["id"]: t for t in problem.get("transfers", [])}
+    return [
+        {
+            "id": flow["id"],
+            "giver_car_id": agreed[flow["id"]]["giver"],
+            "receiver_car_id": agreed[flow["id"]]["receiver"],
+            "transfer_kw": flow["transfer_kw"],
+            "delivered_kwh": flow["delivered_kwh"],
+            "shortfall_kwh": flow["shortfall_kwh"],
+            "reason": flow.get("reason"),
+        }
+        for flow in schedule.get("transfers", [])
+    ]
+
+
 def car_views(
     problem: dict[str, Any], schedule: dict[str, Any], start: datetime, zone: ZoneInfo
 ) -> dict[str, dict[str, Any]]:
     """Per car id: power, SoC and prices per plugged-in slot, its discharges with their
-    worth against their wear, its shortfall and reason, and the rule notes about it."""
+    worth against their wear, its shortfall and reason, the rule notes about it and the V2V
+    agreements it gives or receives in."""
     step = timedelta(minutes=int(problem["slot_minutes"]))
     tariff = problem["tariff"]
     blocks: dict[str, list[dict[str, Any]]] = {}
@@ -47,6 +65,7 @@ def car_views(
                 "wear_per_kwh": block["wear_per_kwh"],
             }
         )
+    transfers = _transfers(problem, schedule)
     views = {}
     for inputs, planned in zip(problem["vehicles"], schedule["vehicles"], strict=True):
         car_id = planned["id"]
@@ -73,6 +92,11 @@ def car_views(
             "slots": slots,
             "discharges": blocks.get(car_id, []),
             "notes": [note for note in schedule.get("rule_notes", []) if car_id in note],
+            "transfers": [
+                {**flow, "role": "gives" if flow["giver_car_id"] == car_id else "receives"}
+                for flow in transfers
+                if car_id in (flow["giver_car_id"], flow["receiver_car_id"])
+            ],
         }
     return views
 
@@ -80,7 +104,8 @@ def car_views(
 def site_view(
     problem: dict[str, Any], schedule: dict[str, Any], start: datetime, zone: ZoneInfo
 ) -> dict[str, Any]:
-    """The site's planned import per slot (cars and homes), against its limits."""
+    """The site's planned import per slot (cars and homes), against its limits, and the
+    AC flow of every V2V agreement per slot from ``start`` (``transfers``)."""
     step = timedelta(minutes=int(problem.get("slot_minutes", 15)))
     site = problem.get("site", {})
     base = site.get("base_load_kw", [])
@@ -101,6 +126,7 @@ def site_view(
     return {
         "status": schedule.get("status", "unknown"),
         "cars_planned": len(schedule.get("vehicles", [])),
+        "transfers": _transfers(problem, schedule),
         "objective": float(schedule.get("objective", 0.0)),
         "slots": slots,
         "notes": list(schedule.get("site_notes", [])),

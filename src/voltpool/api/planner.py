@@ -1,5 +1,7 @@
 """The live planner: one controller per community, re-planned on a slot tick and at once on
-every event (plug-in, departure or target change, unplug, rule change).
+every event (plug-in, departure or target change, unplug, rule change, grid event, a V2V
+agreement made or ended); the slot tick also settles, expires and matches V2V
+(:func:`voltpool.api.v2v.tick`).
 
 Each re-plan reads the community's plugged-in cars from the database, builds the one
 controller of :mod:`voltpool.control` (the simulator's) on them with the community's
@@ -43,8 +45,10 @@ from voltpool.api.store.tables import (
     Plan,
     PlugSession,
 )
-from voltpool.control import CarTable, Controller, Observation, PlanningConfig
+from voltpool.api.v2v import planner_inputs, tick
+from voltpool.control import CarTable, Controller, Observation, PlanningConfig, V2VInputs
 from voltpool.io import problem_to_dict, schedule_to_dict
+from voltpool.ledger import Ledger
 from voltpool.model import SlotGrid
 from voltpool.model.rules import OwnerRules
 from voltpool.model.tariffs import tariff_preset
@@ -65,9 +69,13 @@ class SiteSnapshot:
     now: datetime
     v2g_kwh_history: np.ndarray
     events: tuple[EventWindow, ...] = ()
+    v2v: V2VInputs | None = None
+    """Running V2V agreements between the cars and what their open offers keep."""
 
 
-def read_site(db: Session, community_id: str, now: datetime) -> SiteSnapshot | None:
+def read_site(
+    db: Session, community_id: str, now: datetime, slot_minutes: int = 15
+) -> SiteSnapshot | None:
     community = db.get(Community, community_id)
     if community is None:
         return None
@@ -98,7 +106,9 @@ def read_site(db: Session, community_id: str, now: datetime) -> SiteSnapshot | N
         )
     )
     cars = tuple((car, s) for car, s in rows)
-    return SiteSnapshot(community, homes, cars, now, history, events)
+    origin = pd.Timestamp(now).floor(pd.Timedelta(minutes=slot_minutes)).to_pydatetime()
+    v2v = planner_inputs(db, community_id, [c for c, _ in cars], now, origin, slot_minutes)
+    return SiteSnapshot(community, homes, cars, now, history, events, v2v)
 
 
 def _rules(cars: list[Car]) -> OwnerRules | None:
@@ -165,7 +175,7 @@ def plan_site(site: SiteSnapshot, settings: ServeSettings) -> SitePlan:
         departure_slot=departure,
         v2g_kwh_history=site.v2g_kwh_history,
     )
-    outcome = controller.plan(observed)
+    outcome = controller.plan(observed, site.v2v)
     problem = {} if outcome.problem is None else problem_to_dict(outcome.problem)
     schedule = (
         {}
@@ -189,10 +199,11 @@ def replan(
     sessions: sessionmaker[Session], settings: ServeSettings, community_id: str, reason: str
 ) -> Plan | None:
     """Read, plan and store one community (runs in the planner's worker thread), at the
-    time of ``settings.clock``; the plan is stamped with that time."""
+    time of ``settings.clock``; the plan is stamped with that time (a microsecond after the
+    community's newest plan if that is not later, so the newest plan is always the last)."""
     now = settings.clock.now()
     with sessions() as db:
-        site = read_site(db, community_id, now)
+        site = read_site(db, community_id, now, settings.slot_minutes)
     if site is None:
         return None
     planned = plan_site(site, settings)
@@ -203,6 +214,11 @@ def replan(
         views = car_views(planned.problem, planned.schedule, planned.start, zone)
         view = site_view(planned.problem, planned.schedule, planned.start, zone)
     with sessions() as db:
+        latest = db.scalar(
+            sa.select(sa.func.max(Plan.created_at)).where(Plan.community_id == community_id)
+        )
+        if latest is not None:  # plans stay ordered on a clock that stands still (tests)
+            now = max(now, latest.replace(tzinfo=now.tzinfo) + timedelta(microseconds=1))
         row = Plan(
             community_id=community_id,
             start=planned.start,
@@ -233,8 +249,10 @@ class LivePlanner:
         sessions: sessionmaker[Session],
         settings: ServeSettings,
         events: EventHub,
+        ledger: Ledger | None = None,
     ) -> None:
         self._sessions = sessions
+        self._ledger = ledger
         self._events = events
         self._settings = settings
         self._clock = settings.clock
@@ -319,6 +337,16 @@ class LivePlanner:
                 if not ended:
                     continue
                 await self._loop.run_in_executor(self._executor, self._record_ended_slots, ended)
+                if self._ledger is not None:  # settle, expire and match V2V
+                    for community_id in await self._loop.run_in_executor(
+                        self._executor,
+                        tick,
+                        self._sessions,
+                        self._ledger,
+                        self._clock.now(),
+                        self._settings.slot_minutes,
+                    ):
+                        self._pending.setdefault(community_id, "V2V agreements changed")
                 for community_id in await self._loop.run_in_executor(
                     self._executor, self._plugged_communities
                 ):

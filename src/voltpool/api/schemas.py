@@ -259,6 +259,24 @@ class Discharge(BaseModel):
     wear_per_kwh: float
 
 
+class PlannedTransfer(BaseModel):
+    """A V2V agreement in the plan: AC power per slot of the plan (from its first slot),
+    what it delivers and, if not all, why."""
+
+    id: str
+    """The agreement's id."""
+    giver_car_id: str
+    receiver_car_id: str
+    transfer_kw: list[float]
+    delivered_kwh: float
+    shortfall_kwh: float
+    reason: str | None
+
+
+class CarTransfer(PlannedTransfer):
+    role: Literal["gives", "receives"]
+
+
 class CarPlanOut(BaseModel):
     car_id: str
     plan_id: str
@@ -273,6 +291,7 @@ class CarPlanOut(BaseModel):
     slots: list[PlanSlot]
     discharges: list[Discharge]
     notes: list[str]
+    transfers: list[CarTransfer] = []
 
 
 class SiteSlot(BaseModel):
@@ -297,6 +316,7 @@ class SitePlanOut(BaseModel):
     solve_s: float
     slots: list[SiteSlot]
     notes: list[str]
+    transfers: list[PlannedTransfer] = []
 
 
 class BackupCar(BaseModel):
@@ -353,3 +373,105 @@ class GridEventOut(BaseModel):
     planned_max_export_kw: float | None
     plan_id: str | None
     created_at: datetime
+
+
+Credits = Annotated[float, Field(ge=0, le=1e6, multiple_of=0.001)]
+Energy = Annotated[float, Field(gt=0, le=1000)]
+
+
+class V2VRequestIn(Strict):
+    """Ask friends for ``energy_kwh`` into the car's battery by ``deadline``."""
+
+    car_id: str
+    energy_kwh: Energy
+    deadline: AwareTime
+    earliest_start: AwareTime | None = None
+    max_price_credits_per_kwh: Credits | None = None
+    """Per kWh delivered at the charger; None: any price."""
+
+
+class V2VOfferIn(Strict):
+    """Offer friends at most ``energy_kwh`` out of the car's battery until ``end``."""
+
+    car_id: str
+    energy_kwh: Energy
+    end: AwareTime
+    start: AwareTime | None = None
+    keep_above_soc: Fraction = 0.0
+    """Never below this SoC (nor the car's reserve)."""
+    price_credits_per_kwh: Credits = 0.0
+    """Per kWh delivered at the charger."""
+    consent: Literal["community"] | Annotated[list[Email], Field(min_length=1, max_length=100)]
+    """``community``: any member; or the friends' emails."""
+
+
+class AgreementOut(BaseModel):
+    """A matched request and offer: who gives what to whom, when, at what price; the estimate
+    is held from the receiver's credits until it settles."""
+
+    id: str
+    status: Literal["running", "settled", "cancelled"]
+    request_id: str
+    offer_id: str
+    giver_email: str
+    receiver_email: str
+    giver_car_id: str
+    receiver_car_id: str
+    mode: str
+    """``direct`` (both cars at one home) or ``grid`` (between homes)."""
+    start: datetime
+    end: datetime
+    start_local: str
+    end_local: str
+    ac_kwh: float
+    """Agreed AC energy at the chargers."""
+    giver_battery_kwh: float
+    receiver_battery_kwh: float
+    price_credits_per_kwh: float
+    estimate_credits: float
+    """Held from the receiver at acceptance; never more is paid."""
+    delivered_ac_kwh: float
+    paid_credits: float | None
+    settled_at: datetime | None
+
+
+class RefusedMatch(BaseModel):
+    request_id: str
+    offer_id: str
+    ac_kwh: float
+    estimate_credits: float
+    reason: str
+
+
+class V2VRequestOut(BaseModel):
+    id: str
+    car_id: str
+    status: Literal["open", "withdrawn", "expired"]
+    energy_kwh: float
+    remaining_kwh: float
+    """What no agreement covers yet (battery side)."""
+    earliest_start: datetime | None
+    deadline: datetime
+    deadline_local: str
+    max_price_credits_per_kwh: float | None
+    agreements: list[AgreementOut]
+    refused: list[RefusedMatch] = []
+    """Matches the receiver's available credits did not cover (this round)."""
+
+
+class V2VOfferOut(BaseModel):
+    id: str
+    car_id: str | None
+    """Only in your own offers."""
+    owner_email: str
+    status: Literal["open", "withdrawn", "expired"]
+    energy_kwh: float
+    remaining_kwh: float
+    start: datetime | None
+    end: datetime
+    end_local: str
+    keep_above_soc: float
+    price_credits_per_kwh: float
+    consent: Literal["community"] | list[str]
+    mine: bool
+    agreements: list[AgreementOut]

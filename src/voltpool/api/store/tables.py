@@ -1,6 +1,7 @@
 """The application's tables (SQLAlchemy 2 ORM): accounts, communities, homes, cars, plug-in
-sessions, plans, tokens, API keys and the audit trail. Alembic's ``0001_app`` creates exactly
-these; every name starts with ``app_`` so the database can hold the ledger (``ledger_``) too.
+sessions, plans, grid events, V2V requests, offers and agreements, tokens, API keys and the
+audit trail. Alembic's migrations (``0001_app``, ``0002_v2v``) create exactly these; every
+name starts with ``app_`` so the database can hold the ledger (``ledger_``) too.
 
 Times are timezone-aware UTC (stored as UTC). Ids are random (``uuid4().hex``): an id tells
 nothing about another owner's objects. Powers in kW, energies in kWh, SoC as fractions 0..1.
@@ -216,6 +217,94 @@ class RecordedSlot(Base):
 
     community_id: Mapped[str] = mapped_column(sa.ForeignKey("app_communities.id"), primary_key=True)
     slot_start: Mapped[datetime] = mapped_column(primary_key=True)
+
+
+class V2VRequest(Base):
+    """A member asks for ``energy_kwh`` into their car's battery by ``deadline``, at most
+    ``max_price_millicredits_per_kwh`` per kWh delivered (None: any price); open until its
+    deadline, withdrawn by its member, or filled by agreements."""
+
+    __tablename__ = "app_v2v_requests"
+
+    id: Mapped[str] = _id()
+    community_id: Mapped[str] = mapped_column(sa.ForeignKey("app_communities.id"), index=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("app_users.id"), index=True)
+    car_id: Mapped[str] = mapped_column(sa.ForeignKey("app_cars.id"))
+    energy_kwh: Mapped[float] = mapped_column(sa.Float())
+    earliest_start: Mapped[datetime | None] = mapped_column(default=None)
+    deadline: Mapped[datetime] = mapped_column()
+    max_price_millicredits_per_kwh: Mapped[int | None] = mapped_column(sa.BigInteger())
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    created_at: Mapped[datetime] = _created()
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('open', 'withdrawn', 'expired')", name="ck_app_v2v_requests_status"
+        ),
+    )
+
+
+class V2VOffer(Base):
+    """A member offers at most ``energy_kwh`` out of their car's battery between ``start``
+    (None: from when it was posted) and ``end``, never below ``keep_above_soc``, at
+    ``price_millicredits_per_kwh``; ``consent`` lists the user ids it may go to (None: every
+    member of the community)."""
+
+    __tablename__ = "app_v2v_offers"
+
+    id: Mapped[str] = _id()
+    community_id: Mapped[str] = mapped_column(sa.ForeignKey("app_communities.id"), index=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("app_users.id"), index=True)
+    car_id: Mapped[str] = mapped_column(sa.ForeignKey("app_cars.id"))
+    energy_kwh: Mapped[float] = mapped_column(sa.Float())
+    start: Mapped[datetime | None] = mapped_column(default=None)
+    end: Mapped[datetime] = mapped_column()
+    keep_above_soc: Mapped[float] = mapped_column(sa.Float(), default=0.0)
+    price_millicredits_per_kwh: Mapped[int] = mapped_column(sa.BigInteger())
+    consent: Mapped[list[str] | None] = mapped_column(sa.JSON(), default=None)
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    created_at: Mapped[datetime] = _created()
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('open', 'withdrawn', 'expired')", name="ck_app_v2v_offers_status"
+        ),
+    )
+
+
+class V2VAgreement(Base):
+    """A matched request and offer (:class:`voltpool.sharing.Match`, id = its key) whose
+    estimate is held in the ledger; ``delivered_ac_kwh`` grows slot by slot with the flows the
+    plan in force commanded, and the hold is settled on it when the window ends or either
+    member cancels."""
+
+    __tablename__ = "app_v2v_agreements"
+
+    id: Mapped[str] = mapped_column(sa.String(ID_LENGTH), primary_key=True)
+    community_id: Mapped[str] = mapped_column(sa.ForeignKey("app_communities.id"), index=True)
+    request_id: Mapped[str] = mapped_column(sa.ForeignKey("app_v2v_requests.id"), index=True)
+    offer_id: Mapped[str] = mapped_column(sa.ForeignKey("app_v2v_offers.id"), index=True)
+    giver_id: Mapped[str] = mapped_column(sa.ForeignKey("app_users.id"), index=True)
+    receiver_id: Mapped[str] = mapped_column(sa.ForeignKey("app_users.id"), index=True)
+    giver_car_id: Mapped[str] = mapped_column(sa.ForeignKey("app_cars.id"))
+    receiver_car_id: Mapped[str] = mapped_column(sa.ForeignKey("app_cars.id"))
+    mode: Mapped[str] = mapped_column(sa.String(8))
+    start: Mapped[datetime] = mapped_column()
+    end: Mapped[datetime] = mapped_column()
+    ac_kwh: Mapped[float] = mapped_column(sa.Float())
+    giver_battery_kwh: Mapped[float] = mapped_column(sa.Float())
+    receiver_battery_kwh: Mapped[float] = mapped_column(sa.Float())
+    giver_floor_kwh: Mapped[float] = mapped_column(sa.Float())
+    price_millicredits_per_kwh: Mapped[int] = mapped_column(sa.BigInteger())
+    estimate_millicredits: Mapped[int] = mapped_column(sa.BigInteger())
+    delivered_ac_kwh: Mapped[float] = mapped_column(sa.Float(), default=0.0)
+    status: Mapped[str] = mapped_column(sa.String(16), default="running")
+    paid_millicredits: Mapped[int | None] = mapped_column(sa.BigInteger(), default=None)
+    settled_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = _created()
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('running', 'settled', 'cancelled')", name="ck_app_v2v_agreements_status"
+        ),
+    )
 
 
 class RefreshToken(Base):
