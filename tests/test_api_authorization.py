@@ -28,7 +28,7 @@ class Case:
     """A request on the owner's objects and what each other caller gets."""
 
     path: str
-    body: dict[str, Any] | None = None
+    body: dict[str, Any] | list[Any] | None = None
     other_owner: int = 404
     operator: int = 404
     headers: dict[str, str] | None = None
@@ -76,6 +76,9 @@ def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
         ("GET", "/v1/homes"): Case("/v1/homes", other_owner=200, operator=200),
         ("GET", "/v1/homes/{home_id}"): Case(f"/v1/homes/{ids['home']}"),
         ("GET", "/v1/homes/{home_id}/backup"): Case(f"/v1/homes/{ids['home']}/backup"),
+        ("PUT", "/v1/homes/{home_id}/circuits"): Case(
+            f"/v1/homes/{ids['home']}/circuits", [{"name": "house", "share": 1.0}]
+        ),
         ("POST", "/v1/cars"): Case(
             "/v1/cars", {"name": "c", "home_id": ids["home"], "capacity_kwh": 50}, operator=403
         ),

@@ -185,6 +185,36 @@ def test_the_backup_answer_says_how_long_the_plugged_in_car_powers_the_house(
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.hours"
 
 
+def test_the_backup_answer_sheds_the_homes_least_important_circuits_first(
+    server: LiveServer,
+) -> None:
+    _operator, ann, _bob, community = _site(server)
+    car = _car(ann, community, soc_now=0.3, soc_min=0.2, max_discharge_kw=7.4)
+    home = ann.client.get(f"/v1/cars/{car}").json()["home_id"]
+    circuits = [
+        {"name": "fridge", "share": 0.2, "critical": True},
+        {"name": "heat pump", "share": 0.5, "priority": 0},
+        {"name": "lights", "share": 0.3, "priority": 1},
+    ]
+    bad = ann.client.put(f"/v1/homes/{home}/circuits", json=[{**circuits[0], "share": 0.1}])
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.circuits[*].share"
+    assert ann.client.get(f"/v1/homes/{home}").json()["circuits"] == []  # nothing half-written
+    saved = ann.client.put(f"/v1/homes/{home}/circuits", json=circuits)
+    assert saved.status_code == 200, saved.text
+    assert [c["name"] for c in saved.json()["circuits"]] == ["fridge", "heat pump", "lights"]
+    leave = (datetime.now(UTC) + timedelta(hours=20)).isoformat()
+    ann.client.post(f"/v1/cars/{car}/sessions", json={"departure": leave})
+    backup = ann.client.get(f"/v1/homes/{home}/backup", params={"hours": 24}).json()
+    by_name = {c["name"]: c for c in backup["circuits"]}
+    assert [by_name[n]["shed_order"] for n in ("heat pump", "lights", "fridge")] == [1, 2, 3]
+    # 6 kWh above the reserve cannot carry the house for a day: the heat pump goes first
+    assert by_name["heat pump"]["shed_from_local"] is not None
+    hours_on = [by_name[n]["hours_on"] for n in ("heat pump", "lights", "fridge")]
+    assert hours_on == sorted(hours_on) and hours_on[0] < hours_on[2]
+    served = sum(c["served_kwh"] for c in backup["circuits"])
+    assert served == pytest.approx(backup["served_kwh"], rel=1e-6)
+
+
 def test_a_capacity_event_from_the_operator_is_kept_by_the_next_plan(server: LiveServer) -> None:
     operator, ann, bob, community = _site(server)
     leave = (datetime.now(UTC) + timedelta(hours=10)).isoformat()

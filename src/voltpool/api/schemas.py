@@ -4,7 +4,7 @@ are RFC 3339 with their offset, UTC in what voltpool stores, local in ``*_local`
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -107,11 +107,31 @@ class CommunityOut(BaseModel):
     created_at: datetime
 
 
+class CircuitIn(Strict):
+    """A circuit behind its own relay (:class:`voltpool.backup.home.Circuit`): a ``share`` of
+    the house's load, or a fixed ``load_kw`` between ``runs_from`` and ``runs_until`` each day
+    (local). In an outage critical circuits are shed last; within a class a lower
+    ``priority`` is shed first."""
+
+    name: Name
+    share: Fraction | None = None
+    load_kw: Annotated[float, Field(ge=0, le=1000)] | None = None
+    runs_from: time | None = None
+    runs_until: time | None = None
+    critical: bool = False
+    priority: Annotated[int, Field(ge=-1000, le=1000)] = 0
+
+
+Circuits = Annotated[list[CircuitIn], Field(max_length=32)]
+
+
 class HomeIn(Strict):
     name: Name
     community_id: Annotated[str, Field(min_length=1, max_length=64)]
     breaker_kw: Annotated[float, Field(gt=0, le=1000)] = 17.25
     house_load_kw: Annotated[float, Field(ge=0, le=1000)] = 0.4
+    circuits: Circuits = []
+    """Empty: the whole house is one critical circuit."""
 
 
 class HomeOut(BaseModel):
@@ -120,6 +140,7 @@ class HomeOut(BaseModel):
     community_id: str
     breaker_kw: float
     house_load_kw: float
+    circuits: list[CircuitIn]
     created_at: datetime
 
 
@@ -329,6 +350,20 @@ class BackupCar(BaseModel):
     """When the plan takes it down to its reserve (None: it never does in the window)."""
 
 
+class BackupCircuit(BaseModel):
+    name: str
+    critical: bool
+    priority: int
+    shed_order: int
+    """1 is shed first; circuits shed together share a number."""
+    hours_on: float
+    """Hours of the window the circuit is powered. [h]"""
+    shed_from_local: str | None
+    """When it is first switched off (None: it stays on)."""
+    served_kwh: float
+    unserved_kwh: float
+
+
 class BackupOut(BaseModel):
     """How long the plugged-in cars can power the house if the grid went down now."""
 
@@ -342,6 +377,7 @@ class BackupOut(BaseModel):
     unserved_kwh: float
     house_load_kw_average: float
     cars: list[BackupCar]
+    circuits: list[BackupCircuit]
     status: str
 
 

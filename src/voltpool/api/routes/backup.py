@@ -1,8 +1,10 @@
 """``GET /v1/homes/{home_id}/backup``: how long can my cars power my house if the grid went
 down now? The V2H outage planner of :mod:`voltpool.backup` (a tiered MILP) on the home: its
-house load on the H25 standard profile scaled to the home's average load (one critical
-circuit: the house keeps running or goes dark), its cars plugged in now at their state of
-charge, each down to its driving reserve at most."""
+house load on the H25 standard profile scaled to the home's average load, split over its
+circuits (:mod:`voltpool.api.circuits`; none given: the whole house keeps running or goes
+dark), its cars plugged in now at their state of charge, each down to its driving reserve at
+most. Circuits are shed in their order (the least important first) when the cars cannot carry
+them all."""
 
 from __future__ import annotations
 
@@ -10,17 +12,20 @@ from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
 
+from voltpool.api.circuits import to_circuits
 from voltpool.api.deps import Caller, Db, State
 from voltpool.api.routes.places import own_home
-from voltpool.api.schemas import BackupCar, BackupOut
+from voltpool.api.schemas import BackupCar, BackupCircuit, BackupOut
 from voltpool.api.store.tables import Car, Community, PlugSession
 from voltpool.backup.home import Car as BackupCarSpec
-from voltpool.backup.home import Circuit, House, Window, plan_home_outage
 from voltpool.backup.home import Home as BackupHome
+from voltpool.backup.home import House, Window, plan_home_outage
+from voltpool.backup.outage import OutagePlan
 
 router = APIRouter(prefix="/v1", tags=["backup"])
 SLOT = timedelta(minutes=15)
@@ -54,7 +59,8 @@ def backup(
         name=home.name,
         breaker_kw=home.breaker_kw,
         house=House(annual_kwh=home.house_load_kw * HOURS_PER_YEAR),
-        circuits=(Circuit("house", share=1.0, critical=True),),
+        circuits=to_circuits(home.circuits),
+        timezone=community.timezone,
         outage=Window(start, start + pd.Timedelta(hours=hours)),
         cars=tuple(
             BackupCarSpec(
@@ -90,6 +96,7 @@ def backup(
             )
         )
     return BackupOut(
+        circuits=_circuits(plan, start, zone),
         home_id=home.id,
         start=start.to_pydatetime(),
         start_local=start.tz_convert(zone).isoformat(timespec="minutes"),
@@ -101,3 +108,27 @@ def backup(
         cars=cars,
         status=plan.solver.status,
     )
+
+
+def _circuits(plan: OutagePlan, start: pd.Timestamp, zone: ZoneInfo) -> list[BackupCircuit]:
+    """Each circuit's hours on, when it is first shed and the energy it gets and misses; the
+    shed order counts tiers from the first shed (:func:`voltpool.backup.outage.circuit_tiers`)."""
+    tiers = plan.tier
+    out = []
+    for c, name in enumerate(plan.circuit_names):
+        off = np.flatnonzero(~plan.on[c])
+        out.append(
+            BackupCircuit(
+                name=name,
+                critical=bool(plan.critical[c]),
+                priority=int(plan.priority[c]),
+                shed_order=int(tiers.max() - tiers[c] + 1),
+                hours_on=float(plan.on[c].sum() * plan.dt_h),
+                shed_from_local=None
+                if not off.size
+                else (start + int(off[0]) * SLOT).tz_convert(zone).isoformat(timespec="minutes"),
+                served_kwh=float(plan.served_circuit_kw[c].sum() * plan.dt_h),
+                unserved_kwh=float(plan.shed_circuit_kw[c].sum() * plan.dt_h),
+            )
+        )
+    return out

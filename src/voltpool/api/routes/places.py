@@ -1,5 +1,5 @@
 """Communities (a feeder's homes, its limit and tariff; made by an operator) and homes (an
-owner's, each in one community)."""
+owner's, each in one community, with its circuits for backup)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from fastapi import APIRouter, status
 
 from voltpool.api import audit
+from voltpool.api.circuits import checked
 from voltpool.api.deps import Caller, Db, require_role
 from voltpool.api.problems import invalid, not_found
-from voltpool.api.schemas import CommunityIn, CommunityOut, HomeIn, HomeOut
+from voltpool.api.schemas import Circuits, CommunityIn, CommunityOut, HomeIn, HomeOut
 from voltpool.api.store.tables import Community, Home, User
 from voltpool.model.tariffs import tariff_presets
 
@@ -68,7 +69,9 @@ def create_home(body: HomeIn, user: Caller, db: Db) -> Home:
     require_role(user, "owner")
     if db.get(Community, body.community_id) is None:
         raise invalid("body.community_id", "is not a community")
-    home = Home(owner_id=user.id, **body.model_dump())
+    values = body.model_dump(mode="json", exclude={"circuits"})
+    circuits = checked([c.model_dump(mode="json", exclude_none=True) for c in body.circuits])
+    home = Home(owner_id=user.id, **values, circuits=circuits)
     db.add(home)
     db.flush()
     audit.record(db, user.id, "home.create", home.id)
@@ -91,3 +94,14 @@ def own_home(db: Db, user: User, home_id: str) -> Home:
 @router.get("/homes/{home_id}", response_model=HomeOut)
 def get_home(home_id: str, user: Caller, db: Db) -> Home:
     return own_home(db, user, home_id)
+
+
+@router.put("/homes/{home_id}/circuits", response_model=HomeOut)
+def set_circuits(home_id: str, body: Circuits, user: Caller, db: Db) -> Home:
+    """Replace the home's circuits for backup (``[]``: the whole house, one critical
+    circuit); the next backup answer sheds them in their order."""
+    home = own_home(db, user, home_id)
+    home.circuits = checked([c.model_dump(mode="json", exclude_none=True) for c in body])
+    audit.record(db, user.id, "home.circuits", home.id, circuits=home.circuits)
+    db.commit()
+    return home

@@ -99,6 +99,9 @@ class Home(Base):
     name: Mapped[str] = mapped_column(sa.String(128))
     breaker_kw: Mapped[float] = mapped_column(sa.Float())
     house_load_kw: Mapped[float] = mapped_column(sa.Float())
+    circuits: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON(), default=list)
+    """The circuits behind their own relays for backup (``[]``: the whole house is one
+    critical circuit), as :class:`voltpool.backup.home.Circuit` fields."""
     created_at: Mapped[datetime] = _created()
 
 

@@ -1,5 +1,5 @@
 """V2V between members of a community: requests, offers and the agreements matched from them
-(the ledger holds their credits).
+(the ledger holds their credits); each home's circuits for backup.
 
 Revision ID: 0002_v2v
 Revises: 0001_app
@@ -21,6 +21,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("app_homes", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("circuits", sa.JSON(), nullable=False, server_default="[]"))
     op.create_table(
         "app_v2v_offers",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -169,6 +171,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("app_homes", schema=None) as batch_op:
+        batch_op.drop_column("circuits")
     with op.batch_alter_table("app_v2v_agreements", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_app_v2v_agreements_request_id"))
         batch_op.drop_index(batch_op.f("ix_app_v2v_agreements_receiver_id"))
