@@ -118,6 +118,9 @@ def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
         ("GET", "/v1/v2v/offers"): Case("/v1/v2v/offers", other_owner=200, operator=200),
         ("DELETE", "/v1/v2v/offers/{offer_id}"): Case(f"/v1/v2v/offers/{ids['offer']}"),
         ("GET", "/v1/v2v/agreements"): Case("/v1/v2v/agreements", other_owner=200, operator=200),
+        ("GET", "/v1/v2v/communities/{community_id}/agreements"): Case(
+            f"/v1/v2v/communities/{ids['community']}/agreements", operator=200
+        ),
         ("GET", "/v1/v2v/agreements/{agreement_id}"): Case(f"/v1/v2v/agreements/{ids['offer']}"),
         ("POST", "/v1/v2v/agreements/{agreement_id}/cancel"): Case(
             f"/v1/v2v/agreements/{ids['offer']}/cancel"
@@ -281,6 +284,7 @@ def test_the_owner_may_call_every_endpoint_on_their_own_data(site) -> None:
         ("POST", "/v1/cars/{car_id}/sessions"): 409,  # plugged in already
         ("GET", "/v1/v2v/agreements/{agreement_id}"): 404,  # none made: nobody asks or offers
         ("POST", "/v1/v2v/agreements/{agreement_id}/cancel"): 404,
+        ("GET", "/v1/v2v/communities/{community_id}/agreements"): 404,  # the operator's
     }
     for (method, template), case in cases(ids).items():
         if method == "DELETE":

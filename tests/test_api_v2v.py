@@ -37,6 +37,10 @@ def _community(server: LiveServer) -> str:
     return answer.json()["id"]
 
 
+def _operator(server: LiveServer) -> User:
+    return server.log_in("op@example.org")
+
+
 def _plugged_car(owner: User, community: str, now: datetime, soc_now: float) -> str:
     home = owner.client.post("/v1/homes", json={"name": "home", "community_id": community})
     assert home.status_code == 201, home.text
@@ -140,12 +144,14 @@ def test_an_agreement_is_held_planned_delivered_and_settled_at_the_end_of_its_wi
         wait_for(
             lambda: ann.client.get(f"/v1/v2v/agreements/{agreement['id']}").json()["status"]
             == "settled"
-            or clock.now() < end
+            or clock.now() < end,
+            timeout_s=60,
         )
     settled = wait_for(
         lambda: (a := bob.client.get(f"/v1/v2v/agreements/{agreement['id']}").json())["status"]
         == "settled"
-        and a
+        and a,
+        timeout_s=60,
     )
     assert settled["delivered_ac_kwh"] == pytest.approx(agreement["ac_kwh"], abs=1e-3)
     paid = settled["paid_credits"]
@@ -156,6 +162,10 @@ def test_an_agreement_is_held_planned_delivered_and_settled_at_the_end_of_its_wi
     assert bobs["balance_credits"] == pytest.approx(20 - paid)
     assert anns["balance_credits"] == pytest.approx(paid)  # conserved: Bob's loss, Ann's gain
     assert bob.client.get("/v1/v2v/requests").json()[0]["status"] == "expired"
+    operator = _operator(server)
+    community = operator.client.get("/v1/communities").json()[0]["id"]
+    flows = operator.client.get(f"/v1/v2v/communities/{community}/agreements").json()
+    assert [(a["id"], a["paid_credits"]) for a in flows] == [(agreement["id"], paid)]
 
 
 def test_a_cancelled_agreement_releases_the_hold_and_strangers_see_nothing(

@@ -19,6 +19,7 @@ from voltpool.api import audit
 from voltpool.api.deps import Caller, Db, State, require_role
 from voltpool.api.problems import ApiProblem, invalid, not_found
 from voltpool.api.routes.cars import own_car
+from voltpool.api.routes.places import community_of_operator
 from voltpool.api.schemas import (
     AgreementOut,
     RefusedMatch,
@@ -441,3 +442,17 @@ def cancel_agreement(agreement_id: str, user: Caller, db: Db, state: State) -> A
     state.planner.notify(done.community_id, "V2V agreement cancelled")  # type: ignore[attr-defined]
     db.expire_all()
     return agreement_out(db, _own_agreement(db, user, agreement_id), zone)
+
+
+@router.get("/communities/{community_id}/agreements", response_model=list[AgreementOut])
+def community_agreements(community_id: str, user: Caller, db: Db) -> list[AgreementOut]:
+    """The community's V2V agreements, newest first (its operator): the credit flows
+    between its members."""
+    community = community_of_operator(db, user, community_id)
+    agreements = db.scalars(
+        sa.select(V2VAgreement)
+        .where(V2VAgreement.community_id == community.id)
+        .order_by(V2VAgreement.created_at.desc())
+        .limit(500)
+    )
+    return [agreement_out(db, a, community.timezone) for a in agreements]
