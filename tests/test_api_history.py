@@ -21,6 +21,7 @@ from voltpool.api.store.tables import (
     Home,
     Plan,
     PlugSession,
+    RecordedSlot,
     User,
 )
 from voltpool.ledger import Ledger
@@ -207,3 +208,51 @@ def test_the_slot_tick_follows_the_services_clock_and_books_every_slot_it_passed
         booked = sum(d.v2g_kwh for d in db.query(CarDay).filter_by(car_id=car_id))
     assert commanded > 0  # the first plan gave energy at the evening peak
     assert booked == pytest.approx(commanded)
+
+
+def test_a_capacity_tariff_prices_raising_the_months_peak_above_what_it_already_reached(
+    db_factory,
+) -> None:
+    """Flanders' capacity tariff in the live plan: the month's recorded peak is the baseline,
+    each kW above it costs the month's capacity price with VAT, and a plan that can charge
+    below it does not raise it."""
+    from voltpool.model.tariffs import tariff_preset
+
+    community_id, car_id = _site(db_factory, {})
+    now = datetime.now(UTC)
+    with db_factory() as db:
+        community = db.get(Community, community_id)
+        community.tariff = "be-flanders-capacity-2024"
+        slot = datetime.fromtimestamp(now.timestamp() // 900 * 900, UTC)
+        for k, kw in enumerate([3.0, 9.0, 5.0]):  # earlier today: this month's peak is 9 kW
+            db.add(
+                RecordedSlot(
+                    community_id=community_id,
+                    slot_start=slot - (k + 1) * timedelta(minutes=15),
+                    site_import_kw=kw,
+                )
+            )
+        car = db.get(Car, car_id)
+        car.soc_now = 0.3
+        db.add(
+            PlugSession(
+                car_id=car_id,
+                arrival=now,
+                departure=now + timedelta(hours=10),
+                soc_arrival=0.3,
+                soc_target=0.5,
+            )
+        )
+        db.commit()
+    if now.astimezone(ZoneInfo(ZONE)).day == 1 and now.astimezone(ZoneInfo(ZONE)).hour == 0:
+        pytest.skip("the recorded slots fall in the previous month at this minute")
+    stored = replan(
+        db_factory, ServeSettings(db="unused", plan_time_budget_s=10), community_id, "t"
+    )
+    assert stored is not None and stored.applied
+    tariff = stored.problem["tariff"]
+    preset = tariff_preset("be-flanders-capacity-2024")
+    assert tariff["peak_price_per_kw"] == pytest.approx(preset.capacity_price_billed_per_kw_month)
+    assert tariff["peak_baseline_kw"] == pytest.approx(9.0)
+    # 12 kWh over 10 hours fits under the 9 kW the month already pays for
+    assert max(s["site_import_kw"] for s in stored.site["slots"]) <= 9.0 + 1e-6

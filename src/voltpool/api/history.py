@@ -7,7 +7,8 @@ that covers it), discharge turned into energy out of the battery (``-p * dt / et
 to the car's local day (:class:`~voltpool.api.store.tables.CarDay`). Each slot is recorded
 once per community (:class:`~voltpool.api.store.tables.RecordedSlot`). These are commanded
 values: when chargers report meter values (OCPP), those replace them. V2V giving counts as
-V2G here, as the owner's rules say.
+V2G here, as the owner's rules say. The site's commanded import is kept per slot too: a
+capacity tariff bills the month's highest (:func:`month_peak_kw`).
 """
 
 from __future__ import annotations
@@ -52,11 +53,15 @@ def record_slot(db: Session, community: Community, slot_start: datetime, minutes
     seen = db.get(RecordedSlot, (community.id, slot_start))
     if seen is not None:
         return 0
-    db.add(RecordedSlot(community_id=community.id, slot_start=slot_start))
+    recorded = RecordedSlot(community_id=community.id, slot_start=slot_start)
+    db.add(recorded)
     plan = plan_in_force(db, community.id, slot_start, minutes)
     gave = 0
     if plan is not None:
         k = int((slot_start - plan.start) / step)
+        site_slots = plan.site.get("slots", [])
+        if k < len(site_slots):
+            recorded.site_import_kw = site_slots[k]["site_import_kw"]
         day = slot_start.astimezone(ZoneInfo(community.timezone)).date().isoformat()
         rows = db.execute(
             sa.select(CarPlan, Car.discharge_efficiency)
@@ -78,6 +83,21 @@ def record_slot(db: Session, community: Community, slot_start: datetime, minutes
         book_deliveries(db, plan, k, step.total_seconds() / 3600)
     db.commit()
     return gave
+
+
+def month_peak_kw(db: Session, community: Community, now: datetime) -> float:
+    """The highest site import recorded in the community's local calendar month of ``now``
+    so far (0 when none): what a capacity tariff already bills this month. [kW]"""
+    zone = ZoneInfo(community.timezone)
+    month_start = now.astimezone(zone).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    peak = db.scalar(
+        sa.select(sa.func.max(RecordedSlot.site_import_kw)).where(
+            RecordedSlot.community_id == community.id,
+            RecordedSlot.slot_start >= month_start,
+            RecordedSlot.slot_start < now,
+        )
+    )
+    return max(0.0, float(peak or 0.0))
 
 
 def history_kwh(db: Session, car_ids: list[str], today: date) -> np.ndarray:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voltpool.api.events import EventHub
 from voltpool.api.forecast import CommunityForecast, EventWindow
-from voltpool.api.history import history_kwh, record_slot
+from voltpool.api.history import history_kwh, month_peak_kw, record_slot
 from voltpool.api.plan_views import car_views, site_view
 from voltpool.api.settings import ServeSettings
 from voltpool.api.store.tables import (
@@ -51,7 +51,8 @@ from voltpool.io import problem_to_dict, schedule_to_dict
 from voltpool.ledger import Ledger
 from voltpool.model import SlotGrid
 from voltpool.model.rules import OwnerRules
-from voltpool.model.tariffs import tariff_preset
+from voltpool.model.tariff import PeakBilling
+from voltpool.model.tariffs import RetailTariff, tariff_preset
 
 log = logging.getLogger("voltpool.planner")
 MAX_SLOTS_PER_TICK = 96
@@ -71,6 +72,8 @@ class SiteSnapshot:
     events: tuple[EventWindow, ...] = ()
     v2v: V2VInputs | None = None
     """Running V2V agreements between the cars and what their open offers keep."""
+    peak_so_far_kw: float = 0.0
+    """The highest site import of the local month so far (:func:`month_peak_kw`). [kW]"""
 
 
 def read_site(
@@ -108,7 +111,8 @@ def read_site(
     cars = tuple((car, s) for car, s in rows)
     origin = pd.Timestamp(now).floor(pd.Timedelta(minutes=slot_minutes)).to_pydatetime()
     v2v = planner_inputs(db, community_id, [c for c, _ in cars], now, origin, slot_minutes)
-    return SiteSnapshot(community, homes, cars, now, history, events, v2v)
+    peak_kw = month_peak_kw(db, community, now)
+    return SiteSnapshot(community, homes, cars, now, history, events, v2v, peak_kw)
 
 
 def _rules(cars: list[Car]) -> OwnerRules | None:
@@ -125,6 +129,25 @@ class SitePlan:
     applied: bool
     notes: dict
     solve_s: float
+
+
+def monthly_peak_billing(
+    tariff: RetailTariff, origin: pd.Timestamp, settings: ServeSettings, timezone: str
+) -> PeakBilling | None:
+    """A capacity tariff's demand charge on the plan's slots from ``origin``: raising this
+    local month's peak costs the month's capacity price (with VAT) per kW above the peak so
+    far, and a new month in the horizon starts its own peak. None without a capacity tariff."""
+    monthly = tariff.capacity_price_billed_per_kw_month
+    if not monthly:
+        return None
+    local = origin.tz_convert(timezone)
+    next_month = (local + pd.offsets.MonthBegin(1)).normalize()
+    slot = pd.Timedelta(minutes=settings.slot_minutes)
+    starts = [0]
+    boundary = int((next_month - local) / slot)
+    if boundary < settings.horizon_slots:
+        starts.append(boundary)
+    return PeakBilling(np.array(starts), np.full(len(starts), monthly), tariff.capacity_min_kw)
 
 
 def plan_site(site: SiteSnapshot, settings: ServeSettings) -> SitePlan:
@@ -148,9 +171,10 @@ def plan_site(site: SiteSnapshot, settings: ServeSettings) -> SitePlan:
         degradation_cost_per_kwh=np.array([c.wear_per_kwh for c in cars]),
         rules=_rules(cars),
     )
+    tariff = tariff_preset(community.tariff, "community.tariff")
     forecasts = CommunityForecast(
         clock=clock,
-        prices=tariff_preset(community.tariff, "community.tariff"),
+        prices=tariff,
         house_load_kw=sum(home.house_load_kw for home in site.homes),
         import_limit_kw=community.import_limit_kw or math.inf,
         export_limit_kw=community.export_limit_kw or math.inf,
@@ -163,6 +187,7 @@ def plan_site(site: SiteSnapshot, settings: ServeSettings) -> SitePlan:
         timezone=community.timezone,
         on_invalid_plan="fallback",
         time_budget_s=settings.plan_time_budget_s,
+        peak_billing=monthly_peak_billing(tariff, origin, settings, community.timezone),
     )
     controller = Controller(table, forecasts, config, name=f"community {community.id}")
     departure = np.array(
@@ -174,6 +199,7 @@ def plan_site(site: SiteSnapshot, settings: ServeSettings) -> SitePlan:
         on_grid=departure > 0,
         departure_slot=departure,
         v2g_kwh_history=site.v2g_kwh_history,
+        peak_so_far_kw=site.peak_so_far_kw,
     )
     outcome = controller.plan(observed, site.v2v)
     problem = {} if outcome.problem is None else problem_to_dict(outcome.problem)

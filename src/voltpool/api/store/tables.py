@@ -220,6 +220,9 @@ class RecordedSlot(Base):
 
     community_id: Mapped[str] = mapped_column(sa.ForeignKey("app_communities.id"), primary_key=True)
     slot_start: Mapped[datetime] = mapped_column(primary_key=True)
+    site_import_kw: Mapped[float | None] = mapped_column(sa.Float(), default=None)
+    """The site's net import the plan in force commanded (homes included; None: no plan):
+    the month's peak a capacity tariff bills is the highest of these."""
 
 
 class V2VRequest(Base):

@@ -1,5 +1,6 @@
 """V2V between members of a community: requests, offers and the agreements matched from them
-(the ledger holds their credits); each home's circuits for backup.
+(the ledger holds their credits); each home's circuits for backup; each recorded slot's site
+import (the month's peak a capacity tariff bills).
 
 Revision ID: 0002_v2v
 Revises: 0001_app
@@ -21,6 +22,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("app_recorded_slots", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("site_import_kw", sa.Float(), nullable=True))
     with op.batch_alter_table("app_homes", schema=None) as batch_op:
         batch_op.add_column(sa.Column("circuits", sa.JSON(), nullable=False, server_default="[]"))
     op.create_table(
@@ -171,6 +174,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("app_recorded_slots", schema=None) as batch_op:
+        batch_op.drop_column("site_import_kw")
     with op.batch_alter_table("app_homes", schema=None) as batch_op:
         batch_op.drop_column("circuits")
     with op.batch_alter_table("app_v2v_agreements", schema=None) as batch_op:
