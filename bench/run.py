@@ -47,6 +47,7 @@ def show(console: Console, title: str, header: list[str], body: list[list[str]])
 
 def main() -> None:
     import bench_adversarial
+    import bench_api
     import bench_battery
     import bench_control
     import bench_events
@@ -107,6 +108,21 @@ def main() -> None:
     sections.append(show(console, "V2V matching (transport LP, 4 stages)", header, body))
     header, body = bench_events.plan_rows(shared)
     sections.append(show(console, "V2V scheduling of the matches (LP, verified)", header, body))
+    with console.status("the API under load (voltpool serve, SQLite and PostgreSQL)..."):
+        served = bench_api.run(
+            n_cars=bench_api.CARS_QUICK if quick else bench_api.CARS,
+            rates=bench_api.RATES_QUICK if quick else bench_api.RATES,
+            step_s=bench_api.STEP_S_QUICK if quick else bench_api.STEP_S,
+            n_owners=bench_api.OWNERS_QUICK if quick else bench_api.OWNERS,
+        )
+    header, body = bench_api.table_rows(served)
+    sections.append(show(console, "The API under load (loopback, open loop)", header, body))
+    header, body = bench_api.endpoint_rows(served)
+    sections.append(show(console, "The API under load, per endpoint", header, body))
+    header, body = bench_api.event_rows(served)
+    sections.append(show(console, "The API: event -> stored plan", header, body))
+    for line in bench_api.stalls(served):
+        console.print(line)
     if not quick:
         with console.status("simulator..."):
             header, body = bench_simulate.table_rows(bench_simulate.run())

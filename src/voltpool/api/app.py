@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from voltpool.api import problems
 from voltpool.api.deps import AppState
 from voltpool.api.events import EventHub
+from voltpool.api.inflight import InFlightLimit
 from voltpool.api.planner import LivePlanner
 from voltpool.api.ratelimit import FailureLimiter
 from voltpool.api.routes import (
@@ -96,6 +97,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    app.add_middleware(InFlightLimit, limit=settings.max_requests_in_flight)
     for module in (health, auth, places, cars, plans, credits, backup, grid, v2v, stream):
         app.include_router(module.router)
     return app

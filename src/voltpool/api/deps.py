@@ -89,6 +89,7 @@ def current_user(
         raise unauthenticated("log in first: send Authorization: Bearer <token> or X-API-Key")
     if user is None:
         raise unauthenticated("these credentials are not valid (revoked or unknown)")
+    db.commit()  # the caller is known: no connection (nor SQLite's write lock) held meanwhile
     return user
 
 

@@ -38,5 +38,8 @@ class ServeSettings:
     plan_on_events: bool = True
     tick: bool = True
     """Re-plan every community with plugged-in cars at each slot boundary."""
+    max_requests_in_flight: int = 32
+    """Requests inside the application at once, fewer than its 40 worker threads
+    (:mod:`voltpool.api.inflight`); the rest wait their turn."""
     clock: Clock = field(default_factory=WallClock)
     """The site's time (plans, sessions, grid events, V2V); tokens expire in real time."""

@@ -81,13 +81,20 @@ def normalise_url(url: str | None) -> URL:
     return parsed
 
 
-def create(url: URL) -> Engine:
-    """The engine for a normalised URL; InvalidInput naming the url when its driver is missing
-    (the PostgreSQL driver is the optional extra ``postgres``)."""
+def create(url: URL, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """The engine for a normalised URL, with a pool of ``pool_size`` connections (and up to
+    ``max_overflow`` more under a burst; in-memory SQLite keeps its one); InvalidInput naming
+    the url when its driver is missing (the PostgreSQL driver is the optional extra
+    ``postgres``)."""
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, pool_size, max_overflow)
     try:
-        return sa.create_engine(url, isolation_level=PG_WRITE_ISOLATION)
+        return sa.create_engine(
+            url,
+            isolation_level=PG_WRITE_ISOLATION,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+        )
     except ImportError as exc:
         raise InvalidInput(
             "url",
@@ -96,13 +103,15 @@ def create(url: URL) -> Engine:
         ) from None
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, pool_size: int, max_overflow: int) -> Engine:
     memory = url.database in (None, "", ":memory:")
     kwargs: dict[str, Any] = {
         "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
     }
     if memory:  # one shared connection, or every checkout would see a new empty database
         kwargs["poolclass"] = sa.pool.StaticPool
+    else:
+        kwargs |= {"pool_size": pool_size, "max_overflow": max_overflow}
     engine = sa.create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")

@@ -42,15 +42,14 @@ def register(body: Register, db: Db, state: State) -> User:
         raise invalid(
             "body.password", f"must be at least {state.settings.password_min_length} characters"
         )
+    password_hash = hash_password(body.password)  # slow on purpose: before the write lock
     if db.scalar(sa.select(User.id).where(User.email == body.email)) is not None:
         raise ApiProblem(
             409,
             "an account with this email exists already: log in instead",
             [{"field": "body.email", "rule": "must not be registered already"}],
         )
-    user = User(
-        email=body.email, password_hash=hash_password(body.password), name=body.name, role=body.role
-    )
+    user = User(email=body.email, password_hash=password_hash, name=body.name, role=body.role)
     db.add(user)
     db.flush()
     audit.record(db, user.id, "register", user.id, role=user.role)

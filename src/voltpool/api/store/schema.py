@@ -19,6 +19,13 @@ from voltpool.ledger._engine import MODE_OPTION, create, normalise_url
 from voltpool.ledger._migrate import migration_lock
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+POOL_SIZE = 48
+"""Connections the application's engine keeps open: more than the requests let in at once
+(:mod:`voltpool.api.inflight`) and the planner's, so a request rarely waits for one."""
+POOL_OVERFLOW = {"sqlite": -1, "postgresql": 16}
+"""Connections beyond ``POOL_SIZE`` under a burst, closed when returned: SQLite's cost a file
+handle (no limit, so a request never waits for one), PostgreSQL's a server process (48 + 16
+and the ledger's 15 stay under the default ``max_connections`` of 100)."""
 
 
 def alembic_config() -> Config:
@@ -52,7 +59,9 @@ def open_engine(url: str) -> Engine:
     (SQLite: WAL, foreign keys, ``BEGIN IMMEDIATE`` for writes; the PostgreSQL driver), with
     PostgreSQL at READ COMMITTED (the application's rows are changed by their owner; the
     ledger keeps its own SERIALIZABLE engine for money)."""
-    engine = create(normalise_url(url))
+    address = normalise_url(url)
+    overflow = POOL_OVERFLOW.get(address.get_backend_name(), POOL_OVERFLOW["postgresql"])
+    engine = create(address, pool_size=POOL_SIZE, max_overflow=overflow)
     if engine.dialect.name == "postgresql":
         return engine.execution_options(isolation_level="READ COMMITTED")
     return engine
