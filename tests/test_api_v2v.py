@@ -142,15 +142,19 @@ def test_an_agreement_is_held_planned_delivered_and_settled_at_the_end_of_its_wi
     while clock.now() < end + SLOT:  # slot by slot; each tick books the slot that ended
         clock.advance(SLOT)
         wait_for(
-            lambda: ann.client.get(f"/v1/v2v/agreements/{agreement['id']}").json()["status"]
-            == "settled"
-            or clock.now() < end,
+            lambda: (
+                ann.client.get(f"/v1/v2v/agreements/{agreement['id']}").json()["status"]
+                == "settled"
+                or clock.now() < end
+            ),
             timeout_s=60,
         )
     settled = wait_for(
-        lambda: (a := bob.client.get(f"/v1/v2v/agreements/{agreement['id']}").json())["status"]
-        == "settled"
-        and a,
+        lambda: (
+            (a := bob.client.get(f"/v1/v2v/agreements/{agreement['id']}").json())["status"]
+            == "settled"
+            and a
+        ),
         timeout_s=60,
     )
     assert settled["delivered_ac_kwh"] == pytest.approx(agreement["ac_kwh"], abs=1e-3)
@@ -196,9 +200,7 @@ def test_bad_requests_and_offers_name_their_field(server: LiveServer, clock: Man
         return [e["field"] for e in answer.json().get("errors", [])] or [str(answer.status_code)]
 
     request = {"car_id": bob_car, "energy_kwh": 6.0, "deadline": later}
-    assert refused(bob, "/v1/v2v/requests", {**request, "energy_kwh": 200.0}) == [
-        "body.energy_kwh"
-    ]
+    assert refused(bob, "/v1/v2v/requests", {**request, "energy_kwh": 200.0}) == ["body.energy_kwh"]
     past = (clock.now() - timedelta(hours=1)).isoformat()
     assert refused(bob, "/v1/v2v/requests", {**request, "deadline": past}) == ["body.deadline"]
     assert refused(ann, "/v1/v2v/requests", request) == ["404"]  # Bob's car
