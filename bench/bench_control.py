@@ -44,6 +44,7 @@ def measure(n_cars: int) -> dict[str, float | int]:
 
     from voltpool.control import CarTable, Controller, Observation, PlanningConfig
     from voltpool.example import example_problem
+    from voltpool.model import PeakBilling
     from voltpool.schedule import schedule, verify
 
     problem = example_problem(n_cars, seed=1)
@@ -54,7 +55,7 @@ def measure(n_cars: int) -> dict[str, float | int]:
     config = PlanningConfig(
         horizon_slots=problem.n_slots,
         unmet_penalty_per_kwh=problem.unmet_penalty_per_kwh,
-        peak_price_per_kw=problem.tariff.peak_price_per_kw,
+        peak_billing=PeakBilling(np.array([0]), np.array([problem.tariff.peak_price_per_kw])),
     )
     controller = Controller(cars, _ProblemForecast(problem), config)
     observed = Observation(

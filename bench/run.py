@@ -55,6 +55,7 @@ def main() -> None:
     import bench_rules
     import bench_schedule
     import bench_simulate
+    import bench_warm
 
     quick = "--quick" in sys.argv
     console = Console(width=180)
@@ -91,6 +92,16 @@ def main() -> None:
         header, body = bench_control.table_rows(bench_control.run())
     sections.append(
         show(console, "The one controller: problem build and verification per plan", header, body)
+    )
+    with console.status("warm-started re-plans..."):
+        header, body = bench_warm.table_rows(bench_warm.run(quick))
+    sections.append(
+        show(
+            console,
+            "A re-plan after one event: warm-started from the last basis vs cold (same run)",
+            header,
+            body,
+        )
     )
     with console.status("V2H outage planner..."):
         outage = bench_events.run_outage(

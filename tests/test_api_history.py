@@ -256,3 +256,52 @@ def test_a_capacity_tariff_prices_raising_the_months_peak_above_what_it_already_
     assert tariff["peak_baseline_kw"] == pytest.approx(9.0)
     # 12 kWh over 10 hours fits under the 9 kW the month already pays for
     assert max(s["site_import_kw"] for s in stored.site["slots"]) <= 9.0 + 1e-6
+
+
+def test_each_re_plan_starts_from_the_communitys_last_basis_with_the_cold_optimum(
+    db_factory,
+) -> None:
+    """The live planner keeps each community's LP basis: a re-plan after an event in the same
+    slot starts from it as it is, one a slot later from it moved on a slot, and both reach
+    the optimum a cold solve of the same state reaches."""
+    from voltpool.api.clock import ManualClock
+    from voltpool.api.planner import WarmStarts
+
+    community_id, car_id = _site(db_factory, {})
+    clock = ManualClock(datetime(2026, 12, 2, 17, 2, tzinfo=UTC))
+    settings = ServeSettings(db="unused", plan_time_budget_s=10, clock=clock)
+    with db_factory() as db:
+        db.add(
+            PlugSession(
+                car_id=car_id,
+                arrival=clock.now(),
+                departure=clock.now() + timedelta(hours=12),
+                soc_arrival=0.9,
+                soc_target=0.5,
+            )
+        )
+        db.commit()
+    warm = WarmStarts(settings.slot_minutes)
+
+    def both(reason: str) -> tuple[Plan, Plan]:
+        started = replan(db_factory, settings, community_id, reason, warm)
+        cold = replan(db_factory, settings, community_id, reason)
+        assert started is not None and cold is not None and started.applied and cold.applied
+        assert cold.schedule["solver"]["start"] == "cold"
+        assert started.schedule["objective"] == pytest.approx(
+            cold.schedule["objective"], rel=1e-9, abs=1e-9
+        )
+        return started, cold
+
+    first, _ = both("plug-in")
+    assert first.schedule["solver"]["start"] == "cold"  # nothing to start from yet
+    with db_factory() as db:
+        session = db.query(PlugSession).filter_by(car_id=car_id).one()
+        session.soc_target = 0.8
+        db.commit()
+    same_slot, cold = both("session changed")
+    assert same_slot.schedule["solver"]["start"] == "warm"
+    assert same_slot.schedule["solver"]["iterations"] < cold.schedule["solver"]["iterations"]
+    clock.advance(timedelta(minutes=15))
+    next_slot, _ = both("slot tick")
+    assert next_slot.schedule["solver"]["start"] == "mapped"

@@ -395,6 +395,7 @@ def schedule_to_dict(problem: Problem, schedule: Schedule) -> dict[str, Any]:
             "solve_time_s": info.solve_time_s,
             "iterations": info.iterations,
             "gap": info.gap,
+            "start": info.start,
             "notes": list(info.notes),
         },
         "site_notes": schedule.site_notes,

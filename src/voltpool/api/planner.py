@@ -8,7 +8,10 @@ controller of :mod:`voltpool.control` (the simulator's) on them with the communi
 forecast (:mod:`voltpool.api.forecast`), solves in a worker thread so the event loop and the
 API stay responsive, and stores the plan with its inputs (problem format v1) and its schedule
 so it can be replayed. The controller verifies every plan independently; a plan that fails is
-stored as not applied, with the reason, and the last applied plan stays the answer.
+stored as not applied, with the reason, and the last applied plan stays the answer. Each
+community's LP starts from the simplex basis of its previous plan (:class:`WarmStarts`), so a
+re-plan after one event costs a fraction of a cold solve (the schedule's ``solver.start``
+says how it started).
 
 Events that arrive while a community is being planned are coalesced: one more re-plan follows
 with the newest state.
@@ -53,6 +56,7 @@ from voltpool.model import SlotGrid
 from voltpool.model.rules import OwnerRules
 from voltpool.model.tariff import PeakBilling
 from voltpool.model.tariffs import RetailTariff, tariff_preset
+from voltpool.schedule import Basis
 
 log = logging.getLogger("voltpool.planner")
 MAX_SLOTS_PER_TICK = 96
@@ -129,6 +133,37 @@ class SitePlan:
     applied: bool
     notes: dict
     solve_s: float
+    basis: Basis | None = None
+    """The simplex basis of the plan's LP, to warm-start the community's next re-plan."""
+
+
+class WarmStarts:
+    """The last LP basis of each community, to warm-start its next re-plan from
+    (:meth:`voltpool.control.Controller.plan`): after one event (a plug-in, a new departure
+    or target, a grid event) the LP re-solves in a fraction of a cold solve's time with the
+    same optimum (``bench/bench_warm.py``). A re-plan whose horizon starts ``n`` slots later
+    takes the basis shifted by ``n``. Used from the planner's one worker thread only."""
+
+    def __init__(self, slot_minutes: int) -> None:
+        self._slot = pd.Timedelta(minutes=slot_minutes)
+        self._bases: dict[str, tuple[pd.Timestamp, Basis]] = {}
+
+    def get(self, community_id: str, origin: pd.Timestamp) -> Basis | None:
+        """The basis to start ``community_id``'s plan from slot ``origin``, if any."""
+        kept = self._bases.get(community_id)
+        if kept is None:
+            return None
+        start, basis = kept
+        moved = int((origin - start) / self._slot)
+        if moved < 0:
+            return None
+        return basis.shifted(moved) if moved else basis
+
+    def keep(self, community_id: str, planned: SitePlan) -> None:
+        if planned.basis is None:
+            self._bases.pop(community_id, None)
+        else:
+            self._bases[community_id] = (pd.Timestamp(planned.start), planned.basis)
 
 
 def monthly_peak_billing(
@@ -150,8 +185,11 @@ def monthly_peak_billing(
     return PeakBilling(np.array(starts), np.full(len(starts), monthly), tariff.capacity_min_kw)
 
 
-def plan_site(site: SiteSnapshot, settings: ServeSettings) -> SitePlan:
-    """Plan ``site`` from the slot that holds ``site.now`` over the configured horizon."""
+def plan_site(
+    site: SiteSnapshot, settings: ServeSettings, warm_starts: WarmStarts | None = None
+) -> SitePlan:
+    """Plan ``site`` from the slot that holds ``site.now`` over the configured horizon,
+    warm-started from the community's last basis in ``warm_starts``."""
     started = time.perf_counter()
     community = site.community
     slot = pd.Timedelta(minutes=settings.slot_minutes)
@@ -201,7 +239,8 @@ def plan_site(site: SiteSnapshot, settings: ServeSettings) -> SitePlan:
         v2g_kwh_history=site.v2g_kwh_history,
         peak_so_far_kw=site.peak_so_far_kw,
     )
-    outcome = controller.plan(observed, site.v2v)
+    warm = None if warm_starts is None else warm_starts.get(community.id, origin)
+    outcome = controller.plan(observed, site.v2v, warm_start=warm)
     problem = {} if outcome.problem is None else problem_to_dict(outcome.problem)
     schedule = (
         {}
@@ -218,21 +257,29 @@ def plan_site(site: SiteSnapshot, settings: ServeSettings) -> SitePlan:
         applied=outcome.rejected is None,
         notes=notes,
         solve_s=time.perf_counter() - started,
+        basis=outcome.basis if outcome.rejected is None else None,
     )
 
 
 def replan(
-    sessions: sessionmaker[Session], settings: ServeSettings, community_id: str, reason: str
+    sessions: sessionmaker[Session],
+    settings: ServeSettings,
+    community_id: str,
+    reason: str,
+    warm_starts: WarmStarts | None = None,
 ) -> Plan | None:
     """Read, plan and store one community (runs in the planner's worker thread), at the
     time of ``settings.clock``; the plan is stamped with that time (a microsecond after the
-    community's newest plan if that is not later, so the newest plan is always the last)."""
+    community's newest plan if that is not later, so the newest plan is always the last).
+    With ``warm_starts`` the LP starts from the community's last basis and leaves its own."""
     now = settings.clock.now()
     with sessions() as db:
         site = read_site(db, community_id, now, settings.slot_minutes)
     if site is None:
         return None
-    planned = plan_site(site, settings)
+    planned = plan_site(site, settings, warm_starts)
+    if warm_starts is not None:
+        warm_starts.keep(community_id, planned)
     zone = ZoneInfo(site.community.timezone)
     views = {}
     view = {}
@@ -286,6 +333,7 @@ class LivePlanner:
         self._ticked = pd.Timestamp(self._clock.now()).floor(self._slot)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voltpool-plan")
         self._pending: dict[str, str] = {}
+        self._warm_starts = WarmStarts(settings.slot_minutes)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -388,6 +436,7 @@ class LivePlanner:
                         self._settings,
                         community_id,
                         reason,
+                        self._warm_starts,
                     )
                     self.plans_made += 1
                     if stored is not None and stored.applied:

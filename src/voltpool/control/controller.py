@@ -15,6 +15,15 @@ simulator); with ``"fallback"`` (a running service) the controller follows
 
 Between re-plans it follows the last plan. Method ``"uncontrolled"`` is today's charging
 (full power from plug-in to the target), decided afresh every slot.
+
+Warm starts: :meth:`Controller.plan` takes the ``basis`` of an earlier :class:`PlanOutcome`
+(HiGHS's simplex basis of that plan's LP) and re-solves from it, which after a small event (a
+car's new reading, target or departure, a car arriving or leaving, a price or a limit) takes a
+fraction of a cold solve (``bench/bench_warm.py``). The live service builds a new controller
+per re-plan, so it keeps the basis per community between re-plans; a re-plan whose horizon
+starts ``n`` slots later passes ``basis.shifted(n)``. :meth:`step` (the simulator) plans cold:
+its rolling horizon moves every re-plan, and a basis mapped across that move was measured no
+faster than a cold solve.
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ from voltpool.model import (
     Transfers,
 )
 from voltpool.model.rules import PAST_DAYS, OwnerRules
-from voltpool.schedule import DEFAULT_TIME_BUDGET_S, Schedule, schedule, verify
+from voltpool.schedule import DEFAULT_TIME_BUDGET_S, Basis, Schedule, schedule, verify
 from voltpool.schedule.uncontrolled import charge_on_arrival_kw
 
 
@@ -144,8 +153,10 @@ class Setpoints:
 class PlanOutcome:
     """One re-plan: the cars planned (``rows`` of the car table), their power ``[n, H]``
     [kW], the problem and its verified schedule (None when no car was on the grid, or when
-    the plan was rejected: then ``rejected`` says why and ``power_kw`` is the safe plan), and
-    the V2V flows ``[L, H]`` [kW]."""
+    the plan was rejected: then ``rejected`` says why and ``power_kw`` is the safe plan), the
+    V2V flows ``[L, H]`` [kW], and ``basis``: the simplex basis of the plan's LP (HiGHS
+    ``getBasis()``; None without a solved LP) to warm-start the next re-plan from
+    (:meth:`Controller.plan`)."""
 
     rows: np.ndarray
     power_kw: np.ndarray
@@ -154,6 +165,7 @@ class PlanOutcome:
     rejected: str | None = None
     transfer_ids: tuple[str, ...] = ()
     transfer_kw: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    basis: Basis | None = None
 
 
 class Controller:
@@ -240,10 +252,22 @@ class Controller:
         self.plan_count += 1
         self.solver_time_s.append(time.perf_counter() - started)
 
-    def plan(self, observed: Observation, v2v: V2VInputs | None = None) -> PlanOutcome:
+    def plan(
+        self,
+        observed: Observation,
+        v2v: V2VInputs | None = None,
+        warm_start: Basis | None = None,
+    ) -> PlanOutcome:
         """A new plan from slot ``observed.t`` for the cars on the grid: the verified LP plan,
         or (fallback mode) the safe plan with the reason in ``rejected`` and ``notes``. It does
-        not change what :meth:`step` follows (the live service stores it, then steps)."""
+        not change what :meth:`step` follows (the live service stores it, then steps).
+
+        ``warm_start``: the ``basis`` of an earlier outcome, to start HiGHS's dual simplex
+        from (:func:`voltpool.schedule.exact.solve_lp`): after a small change (a car's state
+        of charge, target or departure, a price, a limit) the LP re-solves in a fraction of a
+        cold solve's time, with the same optimum. A plan from a later slot than that outcome's
+        takes ``basis.shifted(slots later)``. Where it does not fit, the LP is solved cold.
+        """
         horizon = self.config.horizon_slots
         rows = np.flatnonzero(observed.on_grid)
         if not rows.size:
@@ -251,7 +275,8 @@ class Controller:
         problem = self.problem(observed, rows, v2v)
         t = observed.t
         try:
-            result = schedule(problem, "lp", time_limit_s=self.config.time_budget_s)
+            started = {} if warm_start is None else {"warm_start": warm_start}
+            result = schedule(problem, "lp", time_limit_s=self.config.time_budget_s, **started)
         except SolverError as error:
             return self._reject(problem, rows, t, f"the solver failed: {error}")
         check = verify(problem, result)  # every rule, the site limits too
@@ -268,6 +293,7 @@ class Controller:
             schedule=result,
             transfer_ids=() if transfers is None else transfers.ids,
             transfer_kw=result.transfer_kw,
+            basis=result.solver.basis,
         )
 
     def _reject(self, problem: Problem, rows: np.ndarray, t: int, reason: str) -> PlanOutcome:

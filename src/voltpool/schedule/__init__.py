@@ -6,7 +6,7 @@ from voltpool.model import Problem
 from voltpool.schedule.exact import DEFAULT_TIME_BUDGET_S, solve_lp
 from voltpool.schedule.lp import build_lp
 from voltpool.schedule.objective import TERMS, objective_terms
-from voltpool.schedule.result import Schedule, SolverInfo
+from voltpool.schedule.result import Basis, BasisKey, Schedule, SolverInfo
 from voltpool.schedule.uncontrolled import schedule_uncontrolled
 from voltpool.schedule.verify import Verification, Violation, verify
 
@@ -22,7 +22,9 @@ def schedule(problem: Problem, method: str = "lp", **options: object) -> Schedul
         ``lp``: optimal bidirectional schedule (HiGHS); ``uncontrolled``: charge at full power on
         arrival until the target, never discharge (the baseline).
     options
-        Passed to the method (``solver``, ``time_limit_s`` for ``lp``).
+        Passed to the method (``solver``, ``time_limit_s`` and ``warm_start`` for ``lp``: the
+        :class:`Basis` of an earlier solve, ``schedule.solver.basis``, to start HiGHS's dual
+        simplex from; see :func:`solve_lp`).
     """
     if method == "lp":
         return solve_lp(problem, **options)  # type: ignore[arg-type]
@@ -35,6 +37,8 @@ __all__ = [
     "DEFAULT_TIME_BUDGET_S",
     "METHODS",
     "TERMS",
+    "Basis",
+    "BasisKey",
     "Schedule",
     "SolverInfo",
     "Verification",

@@ -19,11 +19,28 @@
 The answer is the best clean plan found, with a proven bound: ``status`` is ``optimal`` when
 the bound meets it, else ``feasible`` with ``SolverInfo.gap`` the proven relative gap; the
 notes say which steps ran. No run exceeds the budget by more than the time HiGHS takes to stop.
+
+Warm start: ``SolverInfo.basis`` is the simplex basis of step 1 (HiGHS ``getBasis()``, read
+before any binary is added), and ``solve_lp(..., warm_start=basis)`` starts step 1 of the next
+plan from it, with the dual simplex and no presolve (HiGHS skips presolve when it is given a
+basis; Huangfu & Hall 2018 for the simplex). After a small change (a car's state of charge
+or target, a price, a limit) most of the basis stays optimal or nearly so: at 1,000 cars x 96
+slots HiGHS needs about a hundred (a car's reading) to a few thousand (a price, a limit)
+iterations instead of about 50,000 (``bench/bench_warm.py``). The basis is taken as it is
+when the layout is the same (:class:`~voltpool.schedule.result.BasisKey`); mapped by vehicle
+id and slot when only the vehicles, their plugged-in windows or the horizon's start moved
+(:meth:`~voltpool.schedule.result.Basis.shifted`) and both LPs hold only the core blocks;
+otherwise it is ignored and the LP solved cold. Steps 2-4 (binaries, repair, branch and bound)
+start as before: step 2 re-solves from step 1's basis anyway. A basis only chooses where the
+simplex starts, so the plan is as optimal as a cold one; a wrong or stale basis costs time,
+never the optimum.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import Literal
 
 import highspy
 import numpy as np
@@ -41,9 +58,18 @@ from voltpool.schedule.guards import (
     make_integer,
     mip_start,
 )
-from voltpool.schedule.highs import Budget, highs_for, run_highs
+from voltpool.schedule.highs import Budget, highs_basis, highs_for, run_highs, warm_start_from
 from voltpool.schedule.lp import LinearProgram, build_lp
-from voltpool.schedule.result import Schedule, SolverInfo
+from voltpool.schedule.result import (
+    BASIS_BASIC,
+    BASIS_LOWER,
+    BASIS_UPPER,
+    BASIS_ZERO,
+    Basis,
+    BasisKey,
+    Schedule,
+    SolverInfo,
+)
 
 DEFAULT_TIME_BUDGET_S = 60.0
 """Wall-clock budget of one plan. [s] A live service re-plans every slot (15 min) or on events;
@@ -55,6 +81,9 @@ TIGHTEN_ROUNDS = 5
 MIP_RELATIVE_GAP = 1e-6
 OPTIMALITY_TOLERANCE = 1e-6
 """Relative gap under which a clean plan counts as proven optimal."""
+MIN_MAPPED_SHARE = 0.5
+"""A basis mapped onto a changed layout is used only if it places at least this share of the
+new LP's columns (fewer: a cold start, HiGHS's crash basis, is as good)."""
 
 
 class _Run:
@@ -95,7 +124,10 @@ class _Run:
 
 
 def solve_lp(
-    problem: Problem, solver: str = "auto", time_limit_s: float = DEFAULT_TIME_BUDGET_S
+    problem: Problem,
+    solver: str = "auto",
+    time_limit_s: float = DEFAULT_TIME_BUDGET_S,
+    warm_start: Basis | None = None,
 ) -> Schedule:
     """The optimal schedule of ``problem``, or the best found within ``time_limit_s``.
 
@@ -103,9 +135,14 @@ def solve_lp(
     ----------
     solver : {"auto", "simplex", "ipm"}
         HiGHS algorithm for the LP; ``auto`` takes simplex for small models and interior point
-        without crossover above ``IPM_THRESHOLD_COLUMNS`` columns.
+        without crossover above ``IPM_THRESHOLD_COLUMNS`` columns (simplex whenever a usable
+        ``warm_start`` is given).
     time_limit_s : float
         Wall-clock budget over every HiGHS run of this plan. [s]
+    warm_start : Basis, optional
+        The basis of an earlier solve (``schedule.solver.basis``) to start the LP's dual
+        simplex from (see the module docstring); ignored, silently, where it does not fit the
+        new LP and with ``solver="ipm"``. ``SolverInfo.start`` says what was done with it.
 
     Raises
     ------
@@ -118,8 +155,18 @@ def solve_lp(
         raise ValueError(f"time_limit_s: {time_limit_s} must be > 0")
     budget = Budget(time_limit_s)
     lp = build_lp(problem)
-    use_ipm = solver == "ipm" or (solver == "auto" and lp.cost.size > IPM_THRESHOLD_COLUMNS)
+    key = basis_key(problem, lp)
+    start_basis, start = (
+        _starting_basis(warm_start, lp, key)
+        if warm_start is not None and solver != "ipm"
+        else (None, "cold")
+    )
+    use_ipm = solver == "ipm" or (
+        solver == "auto" and start_basis is None and lp.cost.size > IPM_THRESHOLD_COLUMNS
+    )
     main = _Run(lp, budget, use_ipm)
+    if start_basis is not None and not warm_start_from(main.highs, start_basis):
+        start = "cold"
     build_time_s = budget.spent_s
 
     status = main.solve()
@@ -129,6 +176,8 @@ def solve_lp(
             f"no plan within the time budget: HiGHS stopped with status {reached!r} after "
             f"{budget.spent_s:.1f} s (time_limit_s={time_limit_s}); raise the time limit"
         )
+    # read before steps 2-4 add columns: the basis of the LP the next plan starts from
+    basis = None if use_ipm else Basis(key, highs_basis=main.highs.getBasis())
     x = main.solution()
     bound = main.objective()
     breaches = find_breaches(problem, lp, x)
@@ -147,7 +196,149 @@ def solve_lp(
             f"time budget of {time_limit_s:g} s reached: best plan found, at most "
             f"{gap:.2%} above the optimum (proven bound)"
         )
-    return _schedule(problem, lp, x, best, gap, proven, main, runs, build_time_s, use_ipm, notes)
+    solved = _schedule(problem, lp, x, best, gap, proven, main, runs, build_time_s, use_ipm, notes)
+    info = dataclasses.replace(solved.solver, start=start, basis=basis)
+    return dataclasses.replace(solved, solver=info)
+
+
+def basis_key(problem: Problem, lp: LinearProgram) -> BasisKey:
+    """The layout of ``lp`` (the LP of ``problem``) that a basis of it is valid for."""
+    lay = lp.layout
+    fleet = problem.fleet
+    core_rows = lay.n_plugged + lay.n_vehicles + lay.n_slots * (2 if lay.n_peaks else 1)
+    n_columns, n_rows = lp.cost.size, lp.row_lower.size
+    return BasisKey(
+        ids=fleet.ids,
+        arrival_slot=fleet.arrival_slot.copy(),
+        departure_slot=fleet.departure_slot.copy(),
+        n_slots=lay.n_slots,
+        n_peaks=lay.n_peaks,
+        n_columns=n_columns,
+        n_rows=n_rows,
+        core_only=n_columns == lay.n_columns and n_rows == core_rows,
+    )
+
+
+def _starting_basis(
+    warm: Basis, lp: LinearProgram, key: BasisKey
+) -> tuple[highspy.HighsBasis | None, Literal["cold", "warm", "mapped"]]:
+    """The HiGHS basis to start ``lp`` from, and how it was obtained (see the module
+    docstring); ``(None, "cold")`` when ``warm`` does not fit."""
+    if warm.shift == 0 and warm.key.same_layout(key):
+        given = warm.highs_basis
+        if isinstance(given, highspy.HighsBasis):
+            return given, "warm"
+        col, row = warm.col_status, warm.row_status
+        basic = int((col == BASIS_BASIC).sum() + (row == BASIS_BASIC).sum())
+        if col.size != key.n_columns or row.size != key.n_rows or basic != key.n_rows:
+            return None, "cold"  # not a basis: HiGHS would quietly start from its own
+        return highs_basis(col, row), "warm"
+    mapped = map_basis(warm, lp, key)
+    if mapped is None:
+        return None, "cold"
+    return highs_basis(*mapped), "mapped"
+
+
+def map_basis(old: Basis, lp: LinearProgram, key: BasisKey) -> tuple[np.ndarray, np.ndarray] | None:
+    """``old`` placed onto the core LP ``lp`` of another layout: (column, row) statuses, or
+    ``None`` when either LP holds more than the core blocks, or too little of ``lp`` maps.
+
+    Car-slot columns and energy rows map by (vehicle id, slot), shortfall columns and target
+    rows by vehicle id, site columns and rows by slot (``old.shift`` slots apart), peak columns
+    by billing period when both have as many. What is new starts as a slack basis would:
+    energy and import columns basic, their rows' slacks not, new target and peak rows'
+    slacks basic. Then the count is set right (HiGHS needs one basic variable per row): the
+    surplus of basic columns leaves the basis, charge and discharge of changed cars first;
+    a deficit is filled by row slacks, the changed cars' target and energy rows first. Such a
+    basis may be singular or infeasible; HiGHS repairs it (:func:`warm_start_from`).
+    """
+    was = old.key
+    if not (was.core_only and key.core_only):
+        return None
+    old_col, old_row = old.col_status, old.row_status
+    if old_col.size != was.n_columns or old_row.size != was.n_rows:
+        return None
+    lay = lp.layout
+    shift = old.shift
+    n_k, n_v, n_t = lay.n_plugged, lay.n_vehicles, lay.n_slots
+    o_len = was.departure_slot - was.arrival_slot
+    o_start = np.cumsum(o_len) - o_len
+    o_k, o_v, o_t = int(o_len.sum()), len(was.ids), was.n_slots
+
+    index = {vehicle: i for i, vehicle in enumerate(was.ids)}
+    old_vehicle = np.array([index.get(vehicle, -1) for vehicle in key.ids], dtype=np.int64)
+    v_old = old_vehicle[lay.vehicle]  # per new k
+    safe = np.maximum(v_old, 0)
+    s_old = lay.slot + shift
+    inside = (v_old >= 0) & (s_old >= was.arrival_slot[safe]) & (s_old < was.departure_slot[safe])
+    k_new = np.flatnonzero(inside)
+    k_old = (o_start[safe] + s_old - was.arrival_slot[safe])[inside]
+    fresh_k = np.flatnonzero(~inside)
+    v_new = np.flatnonzero(old_vehicle >= 0)
+    t_new = np.arange(n_t)
+    t_old = t_new + shift
+    kept_t = (t_old >= 0) & (t_old < o_t)
+    fresh_t = t_new[~kept_t]
+    t_new, t_old = t_new[kept_t], t_old[kept_t]
+    placed = 3 * k_new.size + v_new.size + 4 * t_new.size
+    if placed < MIN_MAPPED_SHARE * lp.cost.size:
+        return None
+
+    col = _nonbasic(lp.col_lower, lp.col_upper)
+    row = np.full(lp.row_lower.size, BASIS_BASIC, dtype=np.int8)
+    nonbasic_row = _nonbasic(lp.row_lower, lp.row_upper)
+    for new_block, old_block in ((lay.charge, 0), (lay.discharge, o_k), (lay.energy, 2 * o_k)):
+        col[new_block + k_new] = old_col[old_block + k_old]
+    row[k_new] = old_row[k_old]
+    col[lay.energy + fresh_k] = BASIS_BASIC
+    row[fresh_k] = nonbasic_row[fresh_k]
+    target_row, site_row = n_k, n_k + n_v
+    o_target_row, o_site_row = o_k, o_k + o_v
+    col[lay.shortfall + v_new] = old_col[3 * o_k + old_vehicle[v_new]]
+    row[target_row + v_new] = old_row[o_target_row + old_vehicle[v_new]]
+    o_imports = 3 * o_k + o_v
+    for block in range(4):  # imports, exports, import excess, export excess
+        col[lay.imports + block * n_t + t_new] = old_col[o_imports + block * o_t + t_old]
+    row[site_row + t_new] = old_row[o_site_row + t_old]
+    col[lay.imports + fresh_t] = BASIS_BASIC
+    row[site_row + fresh_t] = nonbasic_row[site_row + fresh_t]
+    if lay.n_peaks and was.n_peaks:
+        row[site_row + n_t + t_new] = old_row[o_site_row + o_t + t_old]
+        if lay.n_peaks == was.n_peaks:
+            col[lay.peak :] = old_col[o_imports + 4 * o_t :]
+
+    changed = np.ones(n_v, dtype=bool)
+    mapped = np.bincount(lay.vehicle[k_new], minlength=n_v)
+    known = old_vehicle >= 0
+    changed[known] = (mapped[known] != np.diff(np.append(lay.start, n_k))[known]) | (
+        mapped[known] != o_len[old_vehicle[known]]
+    )
+    k_changed = np.flatnonzero(changed[lay.vehicle])
+    surplus = int((col == BASIS_BASIC).sum() + (row == BASIS_BASIC).sum()) - row.size
+    if surplus > 0:
+        first = np.concatenate([lay.charge + k_changed, lay.discharge + k_changed])
+        out = _pick(first, col.size, col == BASIS_BASIC, surplus)
+        col[out] = _nonbasic(lp.col_lower[out], lp.col_upper[out])
+    elif surplus < 0:
+        first = np.concatenate([target_row + np.flatnonzero(changed), k_changed])
+        row[_pick(first, row.size, row != BASIS_BASIC, -surplus)] = BASIS_BASIC
+    return col, row
+
+
+def _nonbasic(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """HiGHS status of a nonbasic variable within these bounds: at the lower bound, else at
+    the upper one, else free at zero."""
+    return np.where(
+        np.isfinite(lower), BASIS_LOWER, np.where(np.isfinite(upper), BASIS_UPPER, BASIS_ZERO)
+    ).astype(np.int8)
+
+
+def _pick(first: np.ndarray, size: int, eligible: np.ndarray, count: int) -> np.ndarray:
+    """``count`` indices where ``eligible`` holds, those of ``first`` first, then in order."""
+    order = np.concatenate([first, np.arange(size)])
+    _, at = np.unique(order, return_index=True)
+    order = order[np.sort(at)]
+    return order[eligible[order]][:count]
 
 
 def _relative_gap(best: float, bound: float) -> float:

@@ -114,3 +114,30 @@ def run_highs(highs: highspy.Highs) -> highspy.HighsModelStatus:
     highs.run()
     highs.setOptionValue("presolve", "choose")
     return highs.getModelStatus()
+
+
+_STATUS = {int(s): s for s in highspy.HighsBasisStatus.__members__.values()}
+
+
+def highs_basis(col_status: np.ndarray, row_status: np.ndarray) -> highspy.HighsBasis:
+    """A ``highspy.HighsBasis`` from status arrays (HiGHS ``HighsBasisStatus`` values)."""
+    basis = highspy.HighsBasis()
+    basis.col_status = [_STATUS[v] for v in np.asarray(col_status).tolist()]
+    basis.row_status = [_STATUS[v] for v in np.asarray(row_status).tolist()]
+    basis.valid = True
+    return basis
+
+
+def warm_start_from(highs: highspy.Highs, basis: highspy.HighsBasis) -> bool:
+    """Give ``highs`` a starting simplex basis; false (and ``highs`` unchanged) when HiGHS
+    rejects it (wrong size, or not exactly one basic variable per row).
+
+    HiGHS then starts the simplex from that basis instead of a crash basis and skips presolve
+    (a basis belongs to the original model), so the solver must be simplex: interior point
+    ignores a basis. A basis that is singular is repaired by HiGHS (its dependent columns
+    replaced by slacks); one that is primal or dual infeasible costs iterations, never the
+    optimum."""
+    if highs.setBasis(basis) != highspy.HighsStatus.kOk:
+        return False
+    highs.setOptionValue("solver", "simplex")
+    return True
