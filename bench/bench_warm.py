@@ -7,9 +7,10 @@ of charge or target changed, a price changed, a site limit changed) is applied t
 changed problem solved twice: cold, and with ``warm_start=`` the first solve's basis
 (HiGHS ``setBasis``, dual simplex, no presolve). ``cold s`` / ``warm s`` are the wall-clock
 time of :func:`voltpool.schedule.schedule` (build, solve, read-out); the objective difference
-is relative. ``horizon +1 h`` is the rolling-horizon case: the controller's next periodic
-re-plan four slots later (cars' windows and the forecast move), warm-started from the
-shifted basis (``Basis.shifted``).
+is relative. ``horizon +15 min`` / ``+60 min`` are the rolling-horizon cases: the
+controller's next re-plan one slot later (the live planner's slot tick) or four (the
+simulator's periodic re-plan), the cars' windows and the forecast moved, warm-started from
+the shifted basis (``Basis.shifted``).
 
 ``python bench/bench_warm.py [--quick]`` prints the table (1,000 cars; 200 with ``--quick``);
 from ``bench/run.py``: ``header, body = bench_warm.table_rows(bench_warm.run(quick))``.
@@ -107,7 +108,7 @@ def measure(n_cars: int) -> dict:
         warm, warm_s = _timed(changed, warm_start=basis)
         assert verify(changed, warm).ok and verify(changed, cold).ok
         rows.append(_row(name, cold, cold_s, warm, warm_s, first))
-    rows.append(_horizon_row(problem))
+    rows += [_horizon_row(problem, slots) for slots in (1, 4)]
     return {"cars": n_cars, "first_s": first_s, "rows": rows}
 
 
@@ -126,9 +127,10 @@ def _row(name: str, cold, cold_s: float, warm, warm_s: float, before) -> dict:
     }
 
 
-def _horizon_row(problem) -> dict:
-    """The controller's next periodic re-plan, an hour on: cold against warm from the
-    first plan's basis shifted by four slots."""
+def _horizon_row(problem, slots: int) -> dict:
+    """The controller's next re-plan ``slots`` on (the live planner's slot tick: 1; the
+    simulator's periodic re-plan: 4), cold against warm from the first plan's basis shifted
+    by ``slots``."""
     import numpy as np
 
     from voltpool.control import CarTable, Controller, Forecast, Observation, PlanningConfig
@@ -160,18 +162,23 @@ def _horizon_row(problem) -> dict:
         Observation(t0, fleet.energy_initial_kwh, on_grid, fleet.departure_slot)
     )
     assert first.schedule is not None and first.basis is not None
-    energy = first.schedule.soc[:, 4] * fleet.capacity_kwh  # the plan followed for an hour
-    later = Observation(t0 + 4, energy, on_grid, fleet.departure_slot)
+    energy = first.schedule.soc[:, slots] * fleet.capacity_kwh  # the plan followed so far
+    later = Observation(t0 + slots, energy, on_grid, fleet.departure_slot)
     started = time.perf_counter()
     cold = controller.plan(later)
     cold_s = time.perf_counter() - started
     started = time.perf_counter()
-    warm = controller.plan(later, warm_start=first.basis.shifted(4))
+    warm = controller.plan(later, warm_start=first.basis.shifted(slots))
     warm_s = time.perf_counter() - started
     assert cold.schedule is not None and warm.schedule is not None
     assert warm.problem is not None and verify(warm.problem, warm.schedule).ok
     return _row(
-        "horizon +1 h (controller)", cold.schedule, cold_s, warm.schedule, warm_s, first.schedule
+        f"horizon +{slots * 15} min (controller)",
+        cold.schedule,
+        cold_s,
+        warm.schedule,
+        warm_s,
+        first.schedule,
     )
 
 
