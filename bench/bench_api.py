@@ -33,7 +33,8 @@ owner granted credits by the admin. Setup is timed but not measured further.
 SQLite is a file in a fresh temporary directory; PostgreSQL (``VOLTPOOL_BENCH_PG``, default
 the test server) a fresh schema chosen through ``search_path`` in the URL, dropped after.
 
-``python bench/bench_api.py [--quick] [sqlite|postgresql] [--keep-log DIR]`` prints the tables
+``python bench/bench_api.py [--quick] [sqlite|postgresql] [--rates 100,200] [--keep-log DIR]``
+prints the tables
 (``--keep-log``: the server's log of each backend is kept as ``DIR/serve-<backend>.log``);
 ``--profile`` also profiles one re-plan of the site (cProfile, in this process, on the
 benchmark's database after the server stopped).
@@ -678,7 +679,8 @@ def _after(step: dict) -> str:
         return "skipped (the server stalled)"
     if step["stalled"]:
         return f"STALLED (/healthz silent {STALL_WAIT_S:g} s)"
-    return f"answers in {step['healthy_after_s']:.1f} s"
+    plans = step.get("plans_made") or 0
+    return f"answers in {step['healthy_after_s']:.1f} s; {plans} re-plan(s) during the step"
 
 
 def _ms(step: dict, kind: str) -> str:
@@ -701,9 +703,9 @@ def table_rows(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
                 continue
             reads = _ms(step, "read")
             if step["rate"] >= READ_GOAL_RATE:
-                met = (
+                met = (  # every request offered at the rate answered in time
                     step["read_p99_ms"] <= READ_GOAL_P99_MS
-                    and step["achieved_per_s"] >= READ_GOAL_RATE
+                    and not step["errors"]
                     and not step["stalled"]
                 )
                 reads += " ok" if met else " MISSED"
@@ -793,10 +795,13 @@ if __name__ == "__main__":
     quick = "--quick" in sys.argv
     chosen = [name for name in ("sqlite", "postgresql") if name in sys.argv] or None
     keep = sys.argv[sys.argv.index("--keep-log") + 1] if "--keep-log" in sys.argv else None
+    rates = RATES_QUICK if quick else RATES
+    if "--rates" in sys.argv:
+        rates = tuple(float(r) for r in sys.argv[sys.argv.index("--rates") + 1].split(","))
     results = run(
         chosen,
         n_cars=CARS_QUICK if quick else CARS,
-        rates=RATES_QUICK if quick else RATES,
+        rates=rates,
         step_s=STEP_S_QUICK if quick else STEP_S,
         n_owners=OWNERS_QUICK if quick else OWNERS,
         profile="--profile" in sys.argv,

@@ -250,8 +250,8 @@ def test_controller_plan_passes_the_basis_through() -> None:
 
 
 def test_controller_step_still_plans_cold() -> None:
-    """The simulator's rolling horizon moves every re-plan: it solves cold (measured in
-    bench/bench_warm.py, a mapped basis does not pay there)."""
+    """The simulator solves cold, so a simulated run does not depend on which optimum a warm
+    start would land on (see the controller's docstring)."""
     problem = example_problem(10, seed=10)
     fleet = problem.fleet
     controller = Controller(

@@ -165,7 +165,9 @@ def solve_lp(
         solver == "auto" and start_basis is None and lp.cost.size > IPM_THRESHOLD_COLUMNS
     )
     main = _Run(lp, budget, use_ipm)
-    if start_basis is not None and not warm_start_from(main.highs, start_basis):
+    if start_basis is not None and not warm_start_from(
+        main.highs, start_basis, primal=start == "mapped"
+    ):
         start = "cold"
     build_time_s = budget.spent_s
 

@@ -128,9 +128,18 @@ def highs_basis(col_status: np.ndarray, row_status: np.ndarray) -> highspy.Highs
     return basis
 
 
-def warm_start_from(highs: highspy.Highs, basis: highspy.HighsBasis) -> bool:
+PRIMAL_SIMPLEX = 4
+"""HiGHS ``simplex_strategy`` of the primal simplex (1 is the dual's)."""
+
+
+def warm_start_from(highs: highspy.Highs, basis: highspy.HighsBasis, primal: bool = False) -> bool:
     """Give ``highs`` a starting simplex basis; false (and ``highs`` unchanged) when HiGHS
     rejects it (wrong size, or not exactly one basic variable per row).
+
+    ``primal``: start the primal simplex instead of the dual. Measured at 1,000 cars x 96
+    slots (``bench/bench_warm.py``): a basis mapped onto a changed layout (a car's window
+    moved) re-solves 8x faster with the primal (0.33 s against 2.8 s), a basis of the same
+    layout after a price or limit change 10-25 % faster with the dual.
 
     HiGHS then starts the simplex from that basis instead of a crash basis and skips presolve
     (a basis belongs to the original model), so the solver must be simplex: interior point
@@ -140,4 +149,6 @@ def warm_start_from(highs: highspy.Highs, basis: highspy.HighsBasis) -> bool:
     if highs.setBasis(basis) != highspy.HighsStatus.kOk:
         return False
     highs.setOptionValue("solver", "simplex")
+    if primal:
+        highs.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
     return True
