@@ -47,6 +47,7 @@ ADAPTERS = (
     "distributed",
     "files",
     "service",
+    "web",
 )
 LEGACY_ADAPTER_MODULES = {
     "cli_backup": "cli",

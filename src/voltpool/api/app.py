@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from voltpool import web
 from voltpool.api import problems
 from voltpool.api.deps import AppState
 from voltpool.api.events import EventHub
@@ -100,4 +101,5 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     app.add_middleware(InFlightLimit, limit=settings.max_requests_in_flight)
     for module in (health, auth, places, cars, plans, credits, backup, grid, v2v, stream):
         app.include_router(module.router)
+    web.install(app)
     return app

@@ -126,6 +126,7 @@ def _demo_settings(
     typer.echo(
         f"voltpool demo: {scenario.name} ({len(homes)} homes, {scenario.vehicles.count} cars), "
         f"clock from {local:%Y-%m-%d %H:%M} {scenario.timezone} at {speed:g}x real time\n"
+        f"  app:      http://{shown}:{port}/app/\n"
         f"  API:      http://{shown}:{port}/docs\n"
         f"  operator: {OPERATOR_EMAIL}\n"
         f"  owners:   {owner_email(homes[0])} .. {owner_email(homes[-1])}\n"

@@ -841,4 +841,5 @@ def _statement_entry(row: Row, account_id: str) -> StatementEntry:
         expires_at=transfer.expires_at,
         resolved_by=transfer.resolved_by,
         resolved_at=from_us(m["resolved_at_us"]),
+        metadata=transfer.metadata,
     )

@@ -86,7 +86,7 @@ class StatementEntry:
     ``status`` is the transfer's (``posted``, ``pending``, ``voided`` or ``expired``; a pending
     transfer past ``expires_at`` stays ``pending`` until it is expired). ``resolved_by`` is the
     id of the post or void (None when it expired), ``resolved_at`` when it was posted, voided or
-    expired.
+    expired; ``metadata`` is the transfer's own.
     """
 
     transfer_id: str
@@ -100,6 +100,8 @@ class StatementEntry:
     expires_at: datetime | None = None
     resolved_by: str | None = None
     resolved_at: datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """The transfer's metadata (a memo, a V2V agreement's id)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,20 +44,22 @@ def _transfer_id(user_id: str, key: str) -> str:
 
 @router.get("", response_model=CreditsOut)
 def my_credits(
-    user: Caller, state: State, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    user: Caller, db: Db, state: State, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> CreditsOut:
-    """Balance (posted), what pending holds keep back, and the latest moves, newest first."""
+    """Balance (posted), what pending holds keep back, and the latest moves, newest first:
+    each with the other side (a friend's email, or ``voltpool`` for a grant) and its memo."""
     account = wallet_id(user.id)
     balance = state.ledger.balance(account)
     lines = state.ledger.statement(account, limit=10_000)[-limit:]
+    names = _counterparties(db, {line.other_account for line in lines})
     moves = [
         Move(
             transfer_id=line.transfer_id,
             at=line.created_at,
             amount_credits=to_credits(line.amount),
             code=line.code,
-            counterparty=line.other_account,
-            memo="",
+            counterparty=names.get(line.other_account, line.other_account),
+            memo=str(line.metadata.get("memo", "")),
         )
         for line in reversed(lines)
     ]
@@ -67,6 +69,20 @@ def my_credits(
         available_credits=to_credits(balance.available),
         moves=moves,
     )
+
+
+def _counterparties(db: Db, accounts: set[str]) -> dict[str, str]:
+    """Who each ledger account is: a user's wallet by their email, the grants by name."""
+    found = db.execute(sa.select(User.id, User.email).where(User.id.in_(_user_ids(accounts))))
+    names = {wallet_id(user_id): email for user_id, email in found}
+    if GRANTS in accounts:
+        names[GRANTS] = "voltpool"
+    return names
+
+
+def _user_ids(accounts: set[str]) -> list[str]:
+    suffix = wallet_id("")
+    return [a.removesuffix(suffix) for a in accounts if a.endswith(suffix)]
 
 
 def _friend(db: Db, email: str) -> User:

@@ -1,4 +1,5 @@
-"""``/healthz``: the database answers and the schema is at head."""
+"""``/healthz``: the database answers and the schema is at head; ``now`` is the service's
+clock (the demo's runs fast), which clients use to tell "today" and "tonight"."""
 
 from __future__ import annotations
 
@@ -17,4 +18,5 @@ def healthz(db: Db, state: State) -> dict[str, object]:
         "status": "ok",
         "database": state.engine.dialect.name,
         "plans_made": state.planner.plans_made,  # type: ignore[attr-defined]
+        "now": state.settings.clock.now().isoformat(),
     }

@@ -1,0 +1,623 @@
+// voltpool web app: every screen is a view of the JSON API (/v1, /docs); see voltpool/web.
+// Plain ES module, no build step. Times are shown in the community's zone, as the API gives.
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+
+// ------------------------------------------------------------------ the API and the tokens
+
+const tokens = {
+  get access() { return sessionStorage.getItem("voltpool.access"); },
+  get refresh() { return sessionStorage.getItem("voltpool.refresh"); },
+  save(answer) {
+    sessionStorage.setItem("voltpool.access", answer.access_token);
+    sessionStorage.setItem("voltpool.refresh", answer.refresh_token);
+  },
+  clear() {
+    sessionStorage.removeItem("voltpool.access");
+    sessionStorage.removeItem("voltpool.refresh");
+  },
+};
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    const rules = (problem.errors || []).map((e) => `${e.field}: ${e.rule}`).join("; ");
+    super(rules ? `${problem.detail || problem.title}: ${rules}` : problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+  }
+}
+
+async function refreshTokens() {
+  const answer = await fetch("/v1/auth/refresh", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ refresh_token: tokens.refresh }),
+  });
+  if (!answer.ok) return false;
+  tokens.save(await answer.json());
+  return true;
+}
+
+async function api(path, { method = "GET", body, form, headers = {}, again = true } = {}) {
+  const sent = { Accept: "application/json", ...headers };
+  if (tokens.access) sent.Authorization = `Bearer ${tokens.access}`;
+  let payload;
+  if (form) payload = new URLSearchParams(form);
+  else if (body !== undefined) {
+    sent["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  const answer = await fetch(path, { method, headers: sent, body: payload });
+  if (answer.status === 401 && again && tokens.refresh && (await refreshTokens())) {
+    return api(path, { method, body, form, headers, again: false });
+  }
+  if (answer.status === 401 && path !== "/v1/auth/token") {
+    tokens.clear();
+    location.hash = "#/login";
+    throw new ApiError(401, { detail: "please log in again" });
+  }
+  const data = answer.status === 204 ? null : await answer.json().catch(() => ({}));
+  if (!answer.ok) throw new ApiError(answer.status, data || {});
+  return data;
+}
+
+async function optional(path) {
+  try {
+    return await api(path);
+  } catch (error) {
+    if (error.status === 404) return null;
+    throw error;
+  }
+}
+
+// ------------------------------------------------------------------ time in a named zone
+
+function zoneParts(instant, zone) {
+  const format = new Intl.DateTimeFormat("en-GB", {
+    timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+  const parts = Object.fromEntries(format.formatToParts(instant).map((p) => [p.type, p.value]));
+  return { y: +parts.year, m: +parts.month, d: +parts.day, hh: +parts.hour, mm: +parts.minute };
+}
+
+function offsetMs(instant, zone) {
+  const p = zoneParts(instant, zone);
+  const minute = Math.floor(instant.getTime() / 60000) * 60000;
+  return Date.UTC(p.y, p.m - 1, p.d, p.hh, p.mm) - minute;
+}
+
+/** The instant when the clocks of `zone` show y-m-d hh:mm. */
+function zonedInstant(y, m, d, hh, mm, zone) {
+  const wall = Date.UTC(y, m - 1, d, hh, mm);
+  let guess = wall - offsetMs(new Date(wall), zone);
+  guess = wall - offsetMs(new Date(guess), zone);
+  return new Date(guess);
+}
+
+/** The next instant after `now` when `zone` shows hh:mm (today, else tomorrow). */
+function nextLocal(now, hh, mm, zone) {
+  const p = zoneParts(now, zone);
+  let at = zonedInstant(p.y, p.m, p.d, hh, mm, zone);
+  if (at <= now) at = zonedInstant(p.y, p.m, p.d + 1, hh, mm, zone);
+  return at;
+}
+
+function clock(iso, zone) {
+  const p = zoneParts(new Date(iso), zone);
+  return `${String(p.hh).padStart(2, "0")}:${String(p.mm).padStart(2, "0")}`;
+}
+
+/** "HH:MM" of an API `*_local` field (RFC 3339 with the zone's offset). */
+const hhmm = (local) => local.slice(11, 16);
+const pct = (share) => `${Math.round(share * 100)} %`;
+const kw = (value) => `${value.toFixed(1)} kW`;
+const eur = (value) => `${value.toFixed(2)} €`;
+
+async function serviceNow() {
+  const health = await api("/healthz");
+  return new Date(health.now);
+}
+
+// ------------------------------------------------------------------ small DOM helpers
+
+function h(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined && child !== false) {
+      node.append(child instanceof Node ? child : String(child));
+    }
+  }
+  return node;
+}
+
+function show(...nodes) {
+  main.replaceChildren(...nodes);
+}
+
+function failure(error) {
+  return h("p", { class: "error", role: "alert" }, error.message);
+}
+
+// ------------------------------------------------------------------ charts (Plotly, lazily)
+
+let plotlyLoading = null;
+function plotly() {
+  plotlyLoading ??= new Promise((resolve, reject) => {
+    const script = h("script", { src: "vendor/plotly.min.js" });
+    script.onload = () => resolve(window.Plotly);
+    script.onerror = () => reject(new Error("the chart library did not load"));
+    document.head.append(script);
+  });
+  return plotlyLoading;
+}
+
+/** Plotly and the node on the page (a chart drawn before it is sizes itself to 700 px). */
+async function ready(node) {
+  const Plotly = await plotly();
+  while (!node.isConnected) await new Promise(requestAnimationFrame);
+  return Plotly;
+}
+
+async function drawPlan(node, plan) {
+  const Plotly = await ready(node);
+  const x = plan.slots.map((s) => s.start_local.slice(0, 16).replace("T", " "));
+  const power = plan.slots.map((s) => s.power_kw);
+  const data = [
+    {
+      type: "bar", x, y: power, name: "power (kW)",
+      marker: { color: power.map((p) => (p < 0 ? "#b3261e" : "#1f7a3a")) },
+      hovertemplate: "%{x|%H:%M}: %{y:.1f} kW<extra></extra>",
+    },
+    {
+      type: "scatter", mode: "lines", line: { shape: "hv", color: "#0b5cad" }, x,
+      y: plan.slots.map((s) => s.import_price_per_kwh), name: "price (€/kWh)", yaxis: "y2",
+      hovertemplate: "%{x|%H:%M}: %{y:.3f} €/kWh<extra></extra>",
+    },
+  ];
+  const layout = {
+    margin: { l: 44, r: 48, t: 8, b: 32 }, height: 220, showlegend: false, bargap: 0.1,
+    xaxis: { type: "date", tickformat: "%H:%M", title: { text: `time (${plan.timezone})` } },
+    yaxis: { title: { text: "kW" }, zeroline: true },
+    yaxis2: { title: { text: "€/kWh" }, overlaying: "y", side: "right", showgrid: false },
+  };
+  await Plotly.react(node, data, layout, { displayModeBar: false, responsive: true });
+}
+
+async function drawSite(node, plan, zone) {
+  const Plotly = await ready(node);
+  const x = plan.slots.map((s) => s.start_local.slice(0, 16).replace("T", " "));
+  const data = [
+    {
+      type: "scatter", mode: "lines", fill: "tozeroy", line: { shape: "hv", color: "#0b5cad" }, x,
+      y: plan.slots.map((s) => s.site_import_kw), name: "planned import (kW)",
+      hovertemplate: "%{x|%H:%M}: %{y:.1f} kW<extra></extra>",
+    },
+    {
+      type: "scatter", mode: "lines", line: { shape: "hv", color: "#b3261e", dash: "dash" }, x,
+      y: plan.slots.map((s) => s.import_limit_kw), name: "import limit (kW)",
+      hovertemplate: "limit %{y:.0f} kW<extra></extra>",
+    },
+  ];
+  const layout = {
+    margin: { l: 50, r: 12, t: 8, b: 36 }, height: 260, legend: { orientation: "h", y: 1.15 },
+    xaxis: { type: "date", tickformat: "%H:%M", title: { text: `time (${zone})` } },
+    yaxis: { title: { text: "kW" }, rangemode: "tozero" },
+  };
+  await Plotly.react(node, data, layout, { displayModeBar: false, responsive: true });
+}
+
+// ------------------------------------------------------------------ screens
+
+async function loginScreen() {
+  nav.replaceChildren();
+  const message = h("p", { role: "alert", class: "error" });
+  const form = h(
+    "form",
+    {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const data = new FormData(form);
+        try {
+          const answer = await api("/v1/auth/token", {
+            method: "POST",
+            form: { username: data.get("email"), password: data.get("password") },
+          });
+          tokens.save(answer);
+          location.hash = "#/";
+        } catch (error) {
+          message.textContent = error.message;
+        }
+      },
+    },
+    h("label", {}, "Email", h("input", { name: "email", type: "email", autocomplete: "username", required: true })),
+    h("label", {}, "Password", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
+    h("button", { type: "submit" }, "Log in"),
+    message,
+  );
+  show(h("section", { class: "login panel" }, h("h1", {}, "Log in to voltpool"), form));
+  form.querySelector("input").focus();
+}
+
+function navigation(me) {
+  nav.replaceChildren(
+    h("a", { href: "#/" }, me.role === "owner" ? "My cars" : "My community"),
+    h("span", { class: "muted who", "data-testid": "me" }, me.email),
+    h("button", { class: "plain", type: "button", onclick: () => { tokens.clear(); location.hash = "#/login"; } }, "Log out"),
+  );
+}
+
+function socBar(car, target, floor) {
+  const mark = (share, name, text) => [
+    h("div", { class: `mark ${name}`, style: `left:${share * 100}%` }),
+    h("span", { class: `label ${name}`, style: `left:${share * 100}%` }, text),
+  ];
+  return h(
+    "div",
+    {
+      class: "soc", role: "meter", "aria-label": `state of charge of ${car.name}`,
+      "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(car.soc_now * 100),
+    },
+    h("div", { class: "fill", style: `width:${car.soc_now * 100}%` }),
+    mark(car.soc_min, "reserve", `reserve ${pct(car.soc_min)}`),
+    floor > car.soc_min ? mark(floor, "floor", `V2G floor ${pct(floor)}`) : null,
+    mark(target, "target", `target ${pct(target)}`),
+    h("span", { class: "value" }, pct(car.soc_now)),
+  );
+}
+
+function dischargeList(plan) {
+  if (!plan || !plan.discharges.length) {
+    return h("p", { class: "muted", "data-testid": "no-discharge" }, "No discharge planned.");
+  }
+  return h(
+    "ul",
+    { class: "blocks", "aria-label": "planned discharges" },
+    plan.discharges.map((d) =>
+      h(
+        "li",
+        { "data-testid": "discharge" },
+        h("b", { class: "give" }, `${hhmm(d.from_local)}–${hhmm(d.to_local)}`),
+        ` gives ${d.energy_kwh.toFixed(1)} kWh: worth ${d.worth_per_kwh.toFixed(3)} €/kWh, `,
+        `battery wear ${d.wear_per_kwh.toFixed(3)} €/kWh (${eur(d.energy_kwh * d.wear_per_kwh)})`,
+      ),
+    ),
+  );
+}
+
+function modeOf(car, now) {
+  const until = car.rules.no_discharge_until;
+  return until && new Date(until) > now ? "no-discharge-today" : "automatic";
+}
+
+async function carCard(car, context) {
+  const { now, zone } = context;
+  const [plan, session] = car.plugged_in // an away car has neither (no 404s asked for)
+    ? await Promise.all([optional(`/v1/cars/${car.id}/plan`), optional(`/v1/cars/${car.id}/sessions/current`)])
+    : [null, null];
+  const target = session ? session.soc_target : car.soc_target;
+  const card = h("article", {
+    class: "panel car", "data-testid": "car", "data-car-id": car.id,
+    "data-plan-id": plan ? plan.plan_id : "", "aria-label": car.name,
+  });
+  const status = h("p", { role: "status", class: "error" });
+  const refresh = async () => card.replaceWith(await carCard(await api(`/v1/cars/${car.id}`), context));
+
+  const goal = session
+    ? h("div", { class: "goal" },
+        h("strong", { "data-testid": "goal" }, `${pct(session.soc_target)} by ${hhmm(session.departure_local)}`),
+        h("button", { class: "plain", type: "button", "aria-expanded": "false", onclick: (e) => {
+          editor.hidden = !editor.hidden;
+          e.currentTarget.setAttribute("aria-expanded", String(!editor.hidden));
+          if (!editor.hidden) editor.querySelector("input").focus();
+        } }, "Change"))
+    : h("p", { class: "muted" }, "Away (not plugged in).");
+
+  const editor = h("form", { class: "inline", hidden: true, onsubmit: async (event) => {
+    event.preventDefault();
+    const data = new FormData(editor);
+    const [hh, mm] = String(data.get("departure")).split(":").map(Number);
+    try {
+      const latest = await serviceNow();
+      await api(`/v1/cars/${car.id}/sessions/current`, {
+        method: "PATCH",
+        body: {
+          departure: nextLocal(latest, hh, mm, zone).toISOString(),
+          soc_target: Number(data.get("target")) / 100,
+        },
+      });
+      await refresh();
+    } catch (error) {
+      status.textContent = error.message;
+    }
+  } },
+    h("label", {}, "Leave at", h("input", { name: "departure", type: "time", required: true,
+      value: session ? hhmm(session.departure_local) : "07:30" })),
+    h("label", {}, "Charged to (%)", h("input", { name: "target", type: "number", min: 0, max: 100, step: 1,
+      required: true, value: Math.round(target * 100) })),
+    h("button", { type: "submit" }, "Save"),
+  );
+
+  const mode = h("select", { name: "mode", onchange: async () => {
+    const p = zoneParts(now, zone);
+    const rules = { ...car.rules, no_discharge_until:
+      mode.value === "no-discharge-today" ? zonedInstant(p.y, p.m, p.d + 1, 0, 0, zone).toISOString() : null };
+    try {
+      await api(`/v1/cars/${car.id}/rules`, { method: "PUT", body: rules });
+      await refresh();
+    } catch (error) {
+      status.textContent = error.message;
+    }
+  } },
+    h("option", { value: "automatic" }, "Automatic (V2G when it pays)"),
+    h("option", { value: "no-discharge-today" }, "No discharge today"),
+  );
+  mode.value = modeOf(car, now);
+
+  const chart = h("div", { class: "chart", "data-testid": "plan-chart", role: "img",
+    "aria-label": `plan of ${car.name} for the next 24 hours: power per slot and price` });
+  card.append(...[
+    h("div", { class: "card-head" },
+      h("h2", {}, h("a", { href: `#/cars/${car.id}` }, car.name)),
+      h("span", { class: `pill ${car.plugged_in ? "on" : ""}` }, car.plugged_in ? "plugged in" : "away")),
+    socBar(car, target, car.rules.v2g_floor_soc || 0),
+    goal,
+    editor,
+    h("label", {}, "Mode", mode),
+    plan && plan.shortfall_kwh > 1e-6
+      ? h("p", { class: "shortfall", "data-testid": "shortfall" },
+          `${plan.shortfall_kwh.toFixed(1)} kWh short of the target: ${plan.shortfall_reason}`)
+      : null,
+    plan ? h("h3", {}, `Plan, planned ${clock(plan.planned_at, zone)} (${plan.reason})`) : null,
+    plan ? chart : h("p", { class: "muted" }, car.plugged_in ? "Planning…" : "No plan while away."),
+    dischargeList(plan),
+    status,
+  ].filter(Boolean));
+  if (plan) drawPlan(chart, plan).catch((error) => status.append(error.message));
+  return card;
+}
+
+function credits(wallet) {
+  const message = h("p", { role: "status" });
+  const form = h("form", { class: "inline", onsubmit: async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    try {
+      const sent = await api("/v1/credits/transfers", {
+        method: "POST",
+        headers: { "Idempotency-Key": crypto.randomUUID() },
+        body: { to_email: data.get("to"), amount_credits: Number(data.get("amount")), memo: data.get("memo") },
+      });
+      message.className = "";
+      message.textContent = `Sent ${sent.amount_credits} credits to ${sent.to_email}.`;
+      panel.replaceWith(credits(await api("/v1/credits")));
+    } catch (error) {
+      message.className = "error";
+      message.textContent = error.message;
+    }
+  } },
+    h("label", {}, "Friend's email", h("input", { name: "to", type: "email", required: true })),
+    h("label", {}, "Credits", h("input", { name: "amount", type: "number", min: 0.001, step: 0.001, required: true })),
+    h("label", {}, "Note", h("input", { name: "memo", maxlength: 200 })),
+    h("button", { type: "submit" }, "Send"),
+  );
+  const panel = h("section", { class: "panel", "aria-label": "credits" },
+    h("h2", {}, "Credits"),
+    h("div", { class: "balance", "data-testid": "balance" }, wallet.balance_credits.toFixed(3)),
+    wallet.pending_out_credits > 0
+      ? h("p", { class: "muted" }, `${wallet.pending_out_credits.toFixed(3)} held for V2V; available ${wallet.available_credits.toFixed(3)}`)
+      : null,
+    h("ul", { class: "moves", "aria-label": "recent credit moves" },
+      wallet.moves.slice(0, 5).map((move) =>
+        h("li", {}, h("b", { class: move.amount_credits < 0 ? "give" : "charge" },
+          `${move.amount_credits > 0 ? "+" : ""}${move.amount_credits.toFixed(3)}`),
+          ` ${move.counterparty}${move.memo ? ` — ${move.memo}` : ""}`))),
+    h("h3", {}, "Send credits to a friend"),
+    form,
+    message,
+  );
+  return panel;
+}
+
+async function flow(homes, cars) {
+  // grid = the houses' load + what the cars draw now (negative: they give)
+  const plans = await Promise.all(cars.filter((c) => c.plugged_in).map((c) => optional(`/v1/cars/${c.id}/plan`)));
+  const carsKw = plans.filter(Boolean).reduce((sum, p) => sum + (p.slots[0]?.power_kw ?? 0), 0);
+  const houseKw = homes.reduce((sum, home) => sum + home.house_load_kw, 0);
+  const gridKw = houseKw + carsKw;
+  return h("section", { class: "panel", "aria-label": "power flow now" },
+    h("h2", {}, "Now"),
+    h("div", { class: "flow", "data-testid": "flow" },
+      h("div", { class: "node" }, "Grid", h("b", {}, kw(Math.abs(gridKw))), gridKw < 0 ? "export" : "import"),
+      h("span", { class: "arrow", "aria-hidden": "true" }, gridKw < 0 ? "←" : "→"),
+      h("div", { class: "node" }, "Home", h("b", {}, kw(houseKw))),
+      h("span", { class: "arrow", "aria-hidden": "true" }, carsKw < 0 ? "←" : "→"),
+      h("div", { class: "node" }, "Cars", h("b", {}, kw(Math.abs(carsKw))), carsKw < 0 ? "giving" : "charging")));
+}
+
+async function context() {
+  const [me, now, homes] = await Promise.all([api("/v1/me"), serviceNow(), api("/v1/homes")]);
+  navigation(me);
+  const community = homes.length ? await optional(`/v1/communities/${homes[0].community_id}`) : null;
+  return { me, now, homes, zone: community ? community.timezone : "UTC" };
+}
+
+function gridEventForm(community, zone, now, done) {
+  const message = h("p", { role: "status", class: "error" });
+  const form = h("form", { class: "inline", onsubmit: async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const [fh, fm] = String(data.get("from")).split(":").map(Number);
+    const [th, tm] = String(data.get("to")).split(":").map(Number);
+    const start = nextLocal(new Date(now.getTime() - 15 * 60000), fh, fm, zone);
+    let end = nextLocal(start, th, tm, zone);
+    try {
+      await api(`/v1/communities/${community.id}/grid-events`, {
+        method: "POST",
+        body: { kind: "capacity", start: start.toISOString(), end: end.toISOString(),
+                import_limit_kw: Number(data.get("limit")) },
+      });
+      await done();
+    } catch (error) {
+      message.textContent = error.message;
+    }
+  } },
+    h("label", {}, "From", h("input", { name: "from", type: "time", required: true })),
+    h("label", {}, "To", h("input", { name: "to", type: "time", required: true })),
+    h("label", {}, "Import limit (kW)", h("input", { name: "limit", type: "number", min: 0, step: 1, required: true })),
+    h("button", { type: "submit" }, "Post limit"),
+  );
+  return [form, message];
+}
+
+function eventList(events) {
+  if (!events.length) return h("p", { class: "muted" }, "No grid events ahead.");
+  return h("ul", { class: "blocks", "aria-label": "grid events" }, events.map((e) =>
+    h("li", { "data-testid": "grid-event", "data-event-id": e.id },
+      h("b", {}, `${hhmm(e.start_local)}–${hhmm(e.end_local)}`),
+      e.kind === "capacity"
+        ? ` import limit ${e.import_limit_kw ?? "–"} kW: planned peak `
+        : ` price ${e.price_per_kwh} €/kWh: planned peak `,
+      h("span", { "data-testid": "response" },
+        e.planned_max_import_kw === null ? "not planned yet" : kw(e.planned_max_import_kw)))));
+}
+
+async function operatorScreen(ctx) {
+  const communities = await api("/v1/communities");
+  const sections = await Promise.all(communities.map(async (community) => {
+    const [plan, events] = await Promise.all([
+      optional(`/v1/communities/${community.id}/plan`),
+      api(`/v1/communities/${community.id}/grid-events`),
+    ]);
+    const zone = community.timezone;
+    const chart = h("div", { class: "chart site", role: "img",
+      "aria-label": "the feeder's planned import against its limit, next 24 hours" });
+    const section = h("section", { class: "panel", "data-testid": "community",
+      "data-community-id": community.id, "data-plan-id": plan ? plan.plan_id : "",
+      "aria-label": community.name });
+    const peak = plan ? Math.max(...plan.slots.map((s) => s.site_import_kw)) : null;
+    section.append(...[
+      h("h2", {}, community.name),
+      plan
+        ? h("p", {}, `${plan.cars_planned} cars planned at ${clock(plan.planned_at, zone)} (${plan.reason}); `,
+            `planned peak ${kw(peak)}, limit ${community.import_limit_kw ? kw(community.import_limit_kw) : "none"}.`)
+        : h("p", { class: "muted" }, "No plan yet."),
+      plan ? chart : null,
+      h("h3", {}, "Grid events"),
+      eventList(events),
+      h("h3", {}, "Post a capacity limit"),
+      ...gridEventForm(community, zone, ctx.now, async () => route(false)),
+    ].filter(Boolean));
+    if (plan) drawSite(chart, plan, zone);
+    return section;
+  }));
+  show(h("h1", {}, "My community"), ...sections);
+}
+
+async function homeScreen() {
+  const started = performance.now();
+  const ctx = await context();
+  if (ctx.me.role !== "owner") {
+    await operatorScreen(ctx);
+    document.body.dataset.firstScreenMs = String(Math.round(performance.now() - started));
+    return;
+  }
+  const [cars, wallet] = await Promise.all([api("/v1/cars"), api("/v1/credits")]);
+  const cards = await Promise.all(cars.map((car) => carCard(car, ctx)));
+  show(
+    h("h1", {}, "My cars"),
+    await flow(ctx.homes, cars),
+    h("div", { class: "grid cars" }, cards.length ? cards : h("p", {}, "No cars yet.")),
+    credits(wallet),
+  );
+  document.body.dataset.firstScreenMs = String(Math.round(performance.now() - started));
+}
+
+async function carScreen(carId) {
+  const ctx = await context();
+  // among the owner's own cars: another owner's id is simply not there (the API would 404)
+  const car = (await api("/v1/cars")).find((c) => c.id === carId);
+  if (!car) {
+    show(h("h1", {}, "Car"), h("p", { class: "error", role: "alert", "data-testid": "refused" },
+      "There is no such car among yours."));
+    return;
+  }
+  show(h("h1", {}, car.name), h("div", { class: "grid" }, await carCard(car, ctx)));
+}
+
+// ------------------------------------------------------------------ live updates and routing
+
+let stream = null;
+async function follow() {
+  stream?.abort();
+  stream = new AbortController();
+  let answer;
+  try {
+    answer = await fetch("/v1/stream", {
+      headers: { Authorization: `Bearer ${tokens.access}`, Accept: "text/event-stream" },
+      signal: stream.signal,
+    });
+  } catch {
+    return;
+  }
+  if (!answer.ok) return;
+  const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let seen = false;
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch {
+      return; // aborted: a new screen follows again
+    }
+    if (chunk.done) return;
+    buffer += chunk.value.replaceAll("\r\n", "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const message = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = /^event: ?(.*)$/m.exec(message)?.[1];
+      if (event === "state") seen = true;
+      if (event === "plan" && seen) redrawWhenIdle(); // a new plan: draw it
+    }
+  }
+}
+
+let redrawPending = false;
+/** Redraw for a new plan, but not under the user's hands (a field in use, a form open). */
+function redrawWhenIdle() {
+  const busy = () => main.contains(document.activeElement) &&
+    ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName) ||
+    main.querySelector("form.inline:not([hidden]) input:focus, form.inline.editing");
+  if (redrawPending) return;
+  redrawPending = true;
+  const attempt = () => {
+    if (busy()) return setTimeout(attempt, 1000);
+    redrawPending = false;
+    route(false);
+  };
+  attempt();
+}
+
+async function route(followStream = true) {
+  if (!tokens.access && location.hash !== "#/login") location.hash = "#/login";
+  const hash = location.hash || "#/";
+  try {
+    if (hash === "#/login") return loginScreen();
+    const car = /^#\/cars\/([^/]+)$/.exec(hash);
+    if (car) await carScreen(decodeURIComponent(car[1]));
+    else await homeScreen();
+    if (followStream) follow();
+  } catch (error) {
+    show(failure(error));
+  }
+}
+
+window.addEventListener("hashchange", () => route());
+route();

@@ -1,0 +1,455 @@
+"""The web app in a real browser: Playwright drives Debian's Chromium against ``voltpool serve
+--demo`` (its own process, loopback, a fresh SQLite file, the clock at real speed so the only
+re-plans are the ones the test causes).
+
+Every test fails on a console error or an uncaught exception in the page. Screenshots of each
+screen at phone and desktop size go to ``build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as time_of_day
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from voltpool.api.demo import DEFAULT_PASSWORD, OPERATOR_EMAIL, owner_email
+
+try:
+    from playwright import sync_api as playwright_api
+except ImportError:
+    if os.environ.get("CI"):
+        raise
+    pytest.skip("playwright is not installed (pip install -e '.[dev]')", allow_module_level=True)
+
+CHROMIUM = os.environ.get("VOLTPOOL_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+START_TIMEOUT_S = 60.0
+WAIT_MS = 30_000
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"CI needs Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)")
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt install chromium)", allow_module_level=True)
+
+
+@dataclass
+class Demo:
+    base_url: str
+
+    def client(self, email: str | None = None) -> httpx.Client:
+        headers = {}
+        if email is not None:
+            answer = httpx.post(
+                f"{self.base_url}/v1/auth/token",
+                data={"username": email, "password": DEFAULT_PASSWORD},
+                timeout=30.0,
+            )
+            answer.raise_for_status()
+            headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30.0)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    folder = tmp_path_factory.mktemp("web-demo")
+    port = _free_port()
+    command = [sys.executable, "-m", "voltpool", "serve", "--demo", "--speed", "1"]
+    command += ["--db", f"sqlite:///{folder / 'demo.sqlite'}", "--port", str(port)]
+    log = (folder / "serve.log").open("w")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    found = Demo(f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        with found.client() as client:
+            while True:
+                assert server.poll() is None, (folder / "serve.log").read_text()
+                try:
+                    if client.get("/healthz").json()["plans_made"] >= 1:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "the demo made no plan in time"
+                time.sleep(0.25)
+        yield found
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+@dataclass
+class Owner:
+    email: str
+    car_id: str
+    """A plugged-in car of this owner's with a planned discharge."""
+
+
+@pytest.fixture(scope="module")
+def owners(demo: Demo) -> tuple[Owner, Owner]:
+    """Two owners with a plugged-in car each; the first's car came home full and needs little
+    by tomorrow, so its plan gives energy back at the evening peak."""
+    found: list[Owner] = []
+    for home_id in _home_ids():
+        email = owner_email(home_id)
+        with demo.client(email) as client:
+            plugged = [car for car in client.get("/v1/cars").json() if car["plugged_in"]]
+            if plugged:
+                found.append(Owner(email, plugged[0]["id"]))
+        if len(found) == 2:
+            break
+    assert len(found) == 2, "the demo has two owners with a plugged-in car at 16:00"
+    giver = found[0]
+    with demo.client(giver.email) as client:
+        client.patch(f"/v1/cars/{giver.car_id}", json={"soc_now": 0.95}).raise_for_status()
+        client.patch(
+            f"/v1/cars/{giver.car_id}/sessions/current", json={"soc_target": 0.4}
+        ).raise_for_status()
+        wait(lambda: client.get(f"/v1/cars/{giver.car_id}/plan").json().get("discharges"))
+    return found[0], found[1]
+
+
+def _home_ids() -> list[str]:
+    from voltpool.scenario import load_scenario
+
+    return list(load_scenario("neighbourhood").home_ids)
+
+
+def wait(probe, timeout_s: float = 30.0):
+    deadline = time.monotonic() + timeout_s
+    while not (value := probe()):
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.2)
+    return value
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Screen:
+    page: object
+    problems: list[str]
+
+
+@pytest.fixture
+def screen(browser, demo: Demo) -> Iterator[Screen]:
+    context = browser.new_context(viewport=DESKTOP, base_url=demo.base_url)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    yield Screen(page, problems)
+    context.close()
+    assert problems == [], problems
+
+
+def log_in(page, email: str, heading: str = "My cars") -> None:
+    """Log in with the keyboard only: type, Tab, type, Enter."""
+    page.goto("/app/")
+    page.get_by_label("Email").wait_for()
+    page.keyboard.type(email)  # the email field has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.type(DEFAULT_PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name=heading).wait_for(timeout=WAIT_MS)
+
+
+def card(page, car_id: str):
+    return page.locator(f'[data-testid="car"][data-car-id="{car_id}"]')
+
+
+def snap(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for size, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        page.wait_for_timeout(300)  # charts follow the width
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{size}.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+def test_an_owner_logs_in_with_the_keyboard_and_sees_each_car_with_its_plan(
+    screen: Screen, demo: Demo, owners: tuple[Owner, Owner]
+) -> None:
+    owner = owners[0]
+    page = screen.page
+    log_in(page, owner.email)
+    with demo.client(owner.email) as client:
+        cars = client.get("/v1/cars").json()
+        plan = client.get(f"/v1/cars/{owner.car_id}/plan").json()
+    cards = page.locator('[data-testid="car"]')
+    assert cards.count() == len(cars)
+    assert sorted(cards.evaluate_all("cs => cs.map(c => c.dataset.carId)")) == sorted(
+        c["id"] for c in cars
+    )
+    mine = card(page, owner.car_id)
+    assert mine.get_attribute("data-plan-id") == plan["plan_id"]
+    mine.locator(".chart .main-svg").first.wait_for(timeout=WAIT_MS)  # Plotly drew the plan
+    assert mine.locator('[data-testid="discharge"]').count() == len(plan["discharges"])
+    first = plan["discharges"][0]
+    assert f"{first['from_local'][11:16]}\u2013{first['to_local'][11:16]}" in mine.inner_text()
+    snap(page, "owner-home")
+
+
+def test_a_new_departure_redraws_the_plan(
+    screen: Screen, demo: Demo, owners: tuple[Owner, Owner]
+) -> None:
+    owner = owners[0]
+    page = screen.page
+    log_in(page, owner.email)
+    mine = card(page, owner.car_id)
+    before = mine.get_attribute("data-plan-id")
+    with demo.client() as client:
+        now = datetime.fromisoformat(client.get("/healthz").json()["now"])
+    with demo.client(owner.email) as client:
+        zone = ZoneInfo(client.get(f"/v1/cars/{owner.car_id}/plan").json()["timezone"])
+        was = client.get(f"/v1/cars/{owner.car_id}/sessions/current").json()
+    leave = (now + timedelta(hours=5)).astimezone(zone)
+    mine.get_by_role("button", name="Change").click()
+    mine.get_by_label("Leave at").fill(f"{leave:%H:%M}")
+    mine.get_by_label("Charged to (%)").fill("85")
+    mine.get_by_role("button", name="Save").click()
+    goal = f"85 % by {leave:%H:%M}"
+    page.wait_for_function(
+        """([id, before, goal]) => {
+            const c = document.querySelector(`[data-testid="car"][data-car-id="${id}"]`);
+            return c && c.dataset.planId && c.dataset.planId !== before
+                && c.querySelector('[data-testid="goal"]').textContent === goal;
+        }""",
+        arg=[owner.car_id, before, goal],
+        timeout=WAIT_MS,
+    )
+    with demo.client(owner.email) as client:
+        plan = client.get(f"/v1/cars/{owner.car_id}/plan").json()
+    assert plan["reason"] == "session changed"
+    assert card(page, owner.car_id).get_attribute("data-plan-id") == plan["plan_id"]
+    assert plan["departure_local"][11:16] == f"{leave:%H:%M}"
+    with demo.client(owner.email) as client:  # as it was, for the other tests
+        client.patch(
+            f"/v1/cars/{owner.car_id}/sessions/current",
+            json={"departure": was["departure"], "soc_target": was["soc_target"]},
+        ).raise_for_status()
+
+
+def test_no_discharge_today_takes_todays_discharge_blocks_away(
+    screen: Screen, demo: Demo, owners: tuple[Owner, Owner]
+) -> None:
+    """The switch sets ``no_discharge_until`` to the next local midnight: the blocks planned
+    before it go from the screen; any block after it stays (tomorrow is another day)."""
+    owner = owners[0]
+    page = screen.page
+    with demo.client(owner.email) as client:  # automatic again, whatever ran before
+        rules = client.get(f"/v1/cars/{owner.car_id}/rules").json()
+        client.put(f"/v1/cars/{owner.car_id}/rules", json={**rules, "no_discharge_until": None})
+        before = wait(lambda: client.get(f"/v1/cars/{owner.car_id}/plan").json()["discharges"])
+        now = datetime.fromisoformat(demo.client().get("/healthz").json()["now"])
+        zone = ZoneInfo(client.get(f"/v1/cars/{owner.car_id}/plan").json()["timezone"])
+    midnight = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time_of_day(0))
+    midnight = midnight.replace(tzinfo=zone)
+    today = [d for d in before if datetime.fromisoformat(d["start"]) < midnight]
+    assert today, f"the giver's plan gives energy back before midnight: {before}"
+    log_in(page, owner.email)
+    mine = card(page, owner.car_id)
+    mine.locator('[data-testid="discharge"]').first.wait_for(timeout=WAIT_MS)
+    before_id = mine.get_attribute("data-plan-id")
+    mine.locator("select[name=mode]").select_option("no-discharge-today")
+    page.wait_for_function(
+        """([id, before]) => {
+            const c = document.querySelector(`[data-testid="car"][data-car-id="${id}"]`);
+            return c && c.dataset.planId && c.dataset.planId !== before;
+        }""",
+        arg=[owner.car_id, before_id],
+        timeout=WAIT_MS,
+    )
+    mine = card(page, owner.car_id)
+    assert mine.locator("select[name=mode]").input_value() == "no-discharge-today"
+    with demo.client(owner.email) as client:
+        plan = client.get(f"/v1/cars/{owner.car_id}/plan").json()
+        client.put(f"/v1/cars/{owner.car_id}/rules", json={**rules, "no_discharge_until": None})
+    assert plan["reason"] == "rules changed"
+    assert all(datetime.fromisoformat(d["start"]) >= midnight for d in plan["discharges"])
+    shown = mine.locator('[data-testid="discharge"]')
+    assert shown.count() == len(plan["discharges"]) < len(before)
+
+
+def test_credits_sent_to_a_friend_show_on_both_screens(
+    screen: Screen, browser, demo: Demo, owners: tuple[Owner, Owner]
+) -> None:
+    sender, friend = owners
+    page = screen.page
+    with demo.client(sender.email) as a, demo.client(friend.email) as b:
+        before = (a.get("/v1/credits").json()["balance_credits"],
+                  b.get("/v1/credits").json()["balance_credits"])  # fmt: skip
+    log_in(page, sender.email)
+    credits = page.get_by_role("region", name="credits")
+    credits.get_by_label("Friend's email").fill(friend.email)
+    credits.get_by_label("Credits").fill("1.5")
+    credits.get_by_label("Note").fill("for the lift")
+    credits.get_by_role("button", name="Send").click()
+    expected = f"{before[0] - 1.5:.3f}"
+    page.wait_for_function(
+        "b => document.querySelector('[data-testid=balance]').textContent === b",
+        arg=expected,
+        timeout=WAIT_MS,
+    )
+    assert "for the lift" in page.get_by_role("list", name="recent credit moves").inner_text()
+    other = browser.new_context(viewport=PHONE, base_url=demo.base_url)
+    try:
+        friend_page = other.new_page()
+        log_in(friend_page, friend.email)
+        balance = friend_page.locator('[data-testid="balance"]').inner_text()
+        assert balance == f"{before[1] + 1.5:.3f}"
+        moves = friend_page.get_by_role("list", name="recent credit moves").inner_text()
+        assert "+1.500" in moves and "for the lift" in moves
+    finally:
+        other.close()
+
+
+def test_another_owners_car_is_refused(screen: Screen, owners: tuple[Owner, Owner]) -> None:
+    mine, theirs = owners
+    page = screen.page
+    log_in(page, mine.email)
+    page.goto(f"/app/#/cars/{theirs.car_id}")
+    refused = page.locator('[data-testid="refused"]')
+    refused.wait_for(timeout=WAIT_MS)
+    assert "no such car" in refused.inner_text()
+    assert page.locator('[data-testid="car"]').count() == 0
+    page.goto(f"/app/#/cars/{mine.car_id}")
+    card(page, mine.car_id).wait_for(timeout=WAIT_MS)
+    snap(page, "owner-car")
+
+
+def test_the_operator_posts_a_capacity_limit_and_sees_the_planned_feeder_load_under_it(
+    screen: Screen, demo: Demo
+) -> None:
+    page = screen.page
+    log_in(page, OPERATOR_EMAIL, heading="My community")
+    section = page.locator('[data-testid="community"]')
+    section.locator(".chart .main-svg").first.wait_for(timeout=WAIT_MS)
+    community_id = section.get_attribute("data-community-id")
+    before = section.get_attribute("data-plan-id")
+    with demo.client(OPERATOR_EMAIL) as client:
+        plan = client.get(f"/v1/communities/{community_id}/plan").json()
+        zone = ZoneInfo(client.get(f"/v1/communities/{community_id}").json()["timezone"])
+    slots = plan["slots"][1:13]  # from the next slot, three hours
+    peak_kw = max(s["site_import_kw"] for s in slots)
+    limit_kw = int(0.8 * peak_kw)
+    assert limit_kw > 0, "the demo's evening load is planned above zero"
+    start = datetime.fromisoformat(slots[0]["start"]).astimezone(zone)
+    end = start + timedelta(hours=3)
+    form = section.get_by_role("button", name="Post limit").locator("..")
+    form.get_by_label("From").fill(f"{start:%H:%M}")
+    form.get_by_label("To").fill(f"{end:%H:%M}")
+    form.get_by_label("Import limit (kW)").fill(str(limit_kw))
+    form.get_by_role("button", name="Post limit").click()
+    page.wait_for_function(
+        """before => {
+            const s = document.querySelector('[data-testid="community"]');
+            return s && s.dataset.planId !== before && s.textContent.includes('(grid event)');
+        }""",
+        arg=before,
+        timeout=WAIT_MS,
+    )
+    event = page.locator('[data-testid="grid-event"]')
+    assert event.count() == 1
+    assert f"{start:%H:%M}\u2013{end:%H:%M} import limit {limit_kw} kW" in event.inner_text()
+    shown_kw = float(event.locator('[data-testid="response"]').inner_text().split()[0])
+    assert shown_kw <= limit_kw + 0.05  # one decimal on screen
+    with demo.client(OPERATOR_EMAIL) as client:
+        answer = client.get(f"/v1/communities/{community_id}/grid-events").json()[0]
+        replanned = client.get(f"/v1/communities/{community_id}/plan").json()
+    assert answer["planned_max_import_kw"] <= limit_kw + 1e-6
+    assert replanned["plan_id"] == page.locator('[data-testid="community"]').get_attribute(
+        "data-plan-id"
+    )
+    snap(page, "operator")
+
+
+def test_the_login_screen_and_the_home_screen_pass_basic_accessibility_checks(
+    screen: Screen, owners: tuple[Owner, Owner]
+) -> None:
+    page = screen.page
+    page.goto("/app/")
+    page.get_by_label("Email").wait_for()
+    snap(page, "login")
+    assert page.evaluate(UNLABELLED) == []
+    log_in(page, owners[0].email)
+    card(page, owners[0].car_id).locator(".chart .main-svg").first.wait_for(timeout=WAIT_MS)
+    assert page.evaluate(UNLABELLED) == []
+    assert page.evaluate(LOW_CONTRAST) == []
+    # the main actions are reachable with the keyboard, in order
+    page.locator("body").focus()
+    reached = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.textContent.trim()"))
+    assert "Change" in reached
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input, select, button, textarea')]
+    .filter(c => c.offsetParent !== null)
+    .filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-label')
+                 && !c.textContent.trim())
+    .map(c => c.outerHTML)"""
+
+LOW_CONTRAST = """() => {
+    const rgb = s => s.match(/[\\d.]+/g).map(Number);
+    const lum = ([r, g, b]) => {
+        const c = [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92
+                                                     : ((v + 0.055) / 1.055) ** 2.4; });
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+    };
+    const background = el => {
+        for (let e = el; e; e = e.parentElement) {
+            const c = rgb(getComputedStyle(e).backgroundColor);
+            if (c.length < 4 || c[3] > 0) return c.slice(0, 3);
+        }
+        return [255, 255, 255];
+    };
+    const bad = [];
+    for (const el of document.querySelectorAll('main *, header *')) {
+        if (el.closest('.chart')) continue;  // Plotly's own SVG text
+        const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+        if (!own || el.offsetParent === null) continue;
+        const fg = lum(rgb(getComputedStyle(el).color).slice(0, 3));
+        const bg = lum(background(el));
+        const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+        if (ratio < 4.5) bad.push(`${el.tagName}.${el.className} ${ratio.toFixed(2)}`);
+    }
+    return bad;
+}"""
+
+
+def test_the_app_is_served_from_the_package_without_a_network(demo: Demo) -> None:
+    with demo.client() as client:
+        page = client.get("/app/")
+        assert page.status_code == 200 and "app.js" in page.text
+        assert client.get("/app/vendor/plotly.min.js").status_code == 200
+        assert client.get("/", follow_redirects=False).headers["location"] == "/app/"
+        for asset in ("/app/", "/app/app.js", "/app/app.css"):
+            text = client.get(asset).text
+            assert "http://" not in text and "https://" not in text, asset  # no CDN
