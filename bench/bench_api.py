@@ -243,14 +243,15 @@ def _where(frames: list[str]) -> str:
 
 
 @contextlib.contextmanager
-def serve(url: str, log: Path) -> Iterator[Server]:
-    """``voltpool serve`` on ``url`` and a free loopback port, with the admin; stopped after."""
+def serve(url: str, log: Path, options: tuple[str, ...] = ()) -> Iterator[Server]:
+    """``voltpool serve`` on ``url`` and a free loopback port, with the admin and ``options``
+    (``("--demo", "--speed", "1")``); stopped after."""
     port = _free_port()
     env = {**os.environ, "VOLTPOOL_ADMIN_PASSWORD": PASSWORD, "VOLTPOOL_SECRET": SECRET}
     command = [sys.executable, "-m", "voltpool", "serve", "--db", url, "--port", str(port)]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [*command, "--admin", ADMIN], env=env, stdout=output, stderr=subprocess.STDOUT
+            [*command, "--admin", ADMIN, *options], env=env, stdout=output, stderr=subprocess.STDOUT
         )
     server = Server(process, f"http://127.0.0.1:{port}", log)
     try:

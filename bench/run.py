@@ -56,6 +56,7 @@ def main() -> None:
     import bench_schedule
     import bench_simulate
     import bench_warm
+    import bench_web
 
     quick = "--quick" in sys.argv
     console = Console(width=180)
@@ -134,6 +135,9 @@ def main() -> None:
     sections.append(show(console, "The API: event -> stored plan", header, body))
     for line in bench_api.stalls(served):
         console.print(line)
+    with console.status("the web app's first screen (Chromium)..."):
+        header, body = bench_web.table_rows(bench_web.run())
+    sections.append(show(console, "The web app: first screen in the browser", header, body))
     if not quick:
         with console.status("simulator..."):
             header, body = bench_simulate.table_rows(bench_simulate.run())

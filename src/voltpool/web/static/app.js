@@ -519,12 +519,16 @@ async function operatorScreen(ctx) {
   show(h("h1", {}, "My community"), ...sections);
 }
 
+/** When the first screen is drawn: ms since the page began to load (bench/bench_web.py). */
+function drawn() {
+  document.body.dataset.firstScreenMs ??= String(Math.round(performance.now()));
+}
+
 async function homeScreen() {
-  const started = performance.now();
   const ctx = await context();
   if (ctx.me.role !== "owner") {
     await operatorScreen(ctx);
-    document.body.dataset.firstScreenMs = String(Math.round(performance.now() - started));
+    drawn();
     return;
   }
   const [cars, wallet] = await Promise.all([api("/v1/cars"), api("/v1/credits")]);
@@ -535,7 +539,7 @@ async function homeScreen() {
     h("div", { class: "grid cars" }, cards.length ? cards : h("p", {}, "No cars yet.")),
     credits(wallet),
   );
-  document.body.dataset.firstScreenMs = String(Math.round(performance.now() - started));
+  drawn();
 }
 
 async function carScreen(carId) {
