@@ -329,6 +329,45 @@ def test_credits_sent_to_a_friend_show_on_both_screens(
         other.close()
 
 
+def test_the_backup_screen_answers_how_long_the_car_carries_the_house_and_follows_the_reserve(
+    screen: Screen, demo: Demo, owners: tuple[Owner, Owner]
+) -> None:
+    owner = owners[0]
+    page = screen.page
+    log_in(page, owner.email)
+    page.get_by_role("link", name="Backup").click()
+    hours = page.locator('[data-testid="hours"]')
+    hours.wait_for(timeout=WAIT_MS)
+    with demo.client(owner.email) as client:
+        home = client.get("/v1/homes").json()[0]
+        answer = client.get(f"/v1/homes/{home['id']}/backup").json()
+        car = client.get(f"/v1/cars/{owner.car_id}").json()
+    full_h = answer["hours_full_house"]
+    assert hours.inner_text().startswith((f"{full_h:.1f} h", f"{full_h:.0f} h"))
+    above = answer["cars"][0]["energy_above_reserve_kwh"]
+    assert (
+        f"{above:.1f} kWh above its reserve" in page.locator('[data-testid="backup"]').inner_text()
+    )
+    snap(page, "owner-backup")
+    slider = page.locator('[data-testid="reserve"]').first
+    slider.fill("80")  # a higher driving reserve leaves less for the house
+    try:
+        page.wait_for_function(
+            "t => !document.querySelector('[data-testid=backup]').textContent.includes(t)",
+            arg=f"{above:.1f} kWh above its reserve",
+            timeout=WAIT_MS,
+        )
+        with demo.client(owner.email) as client:
+            after = client.get(f"/v1/homes/{home['id']}/backup").json()
+        assert after["cars"][0]["reserve_soc"] == pytest.approx(0.8)
+        assert after["cars"][0]["energy_above_reserve_kwh"] < above
+        shown = page.locator('[data-testid="backup"]').inner_text()
+        assert f"{after['cars'][0]['energy_above_reserve_kwh']:.1f} kWh above its reserve" in shown
+    finally:
+        with demo.client(owner.email) as client:
+            client.patch(f"/v1/cars/{owner.car_id}", json={"soc_min": car["soc_min"]})
+
+
 def test_another_owners_car_is_refused(screen: Screen, owners: tuple[Owner, Owner]) -> None:
     mine, theirs = owners
     page = screen.page

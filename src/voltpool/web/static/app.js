@@ -245,11 +245,12 @@ async function loginScreen() {
 }
 
 function navigation(me) {
-  nav.replaceChildren(
+  nav.replaceChildren(...[
     h("a", { href: "#/" }, me.role === "owner" ? "My cars" : "My community"),
+    me.role === "owner" ? h("a", { href: "#/backup" }, "Backup") : null,
     h("span", { class: "muted who", "data-testid": "me" }, me.email),
     h("button", { class: "plain", type: "button", onclick: () => { tokens.clear(); location.hash = "#/login"; } }, "Log out"),
-  );
+  ].filter(Boolean));
 }
 
 function socBar(car, target, floor) {
@@ -554,6 +555,65 @@ async function carScreen(carId) {
   show(h("h1", {}, car.name), h("div", { class: "grid" }, await carCard(car, ctx)));
 }
 
+function backupCard(home, answer, cars, redraw) {
+  const hours = (value) => `${value.toFixed(value < 10 ? 1 : 0)} h`;
+  const byId = Object.fromEntries(cars.map((c) => [c.id, c]));
+  const status = h("p", { role: "status", class: "error" });
+  const reserve = (car) => {
+    const slider = h("input", {
+      type: "range", min: 0, max: 90, step: 5, value: Math.round(byId[car.car_id].soc_min * 100),
+      "aria-label": `driving reserve of ${car.name} (%)`, "data-testid": "reserve",
+      onchange: async () => {
+        try {
+          await api(`/v1/cars/${car.car_id}`, { method: "PATCH", body: { soc_min: Number(slider.value) / 100 } });
+          await redraw();
+        } catch (error) {
+          status.textContent = error.message;
+        }
+      },
+      oninput: () => { shown.textContent = `${slider.value} %`; },
+    });
+    const shown = h("output", {}, `${slider.value} %`);
+    return h("label", {}, "Driving reserve (never used for the house)", h("span", { class: "goal" }, slider, shown));
+  };
+  return h("section", { class: "panel", "data-testid": "backup", "aria-label": `backup of ${home.name}` },
+    h("h2", {}, home.name),
+    answer.cars.length
+      ? h("p", { class: "balance", "data-testid": "hours" },
+          answer.hours_full_house >= answer.hours_planned - 1e-9
+            ? `${hours(answer.hours_planned)} or more of the whole house`
+            : `${hours(answer.hours_full_house)} of the whole house`)
+      : h("p", { class: "muted" }, "No car is plugged in: nothing to power the house with."),
+    h("p", { class: "muted" }, `If the grid went down at ${hhmm(answer.start_local)}: over the next `,
+      `${hours(answer.hours_planned)} the cars would serve ${answer.served_kwh.toFixed(1)} kWh`,
+      answer.unserved_kwh > 1e-6 ? ` and ${answer.unserved_kwh.toFixed(1)} kWh would go unserved` : "",
+      ` (the house uses ${kw(answer.house_load_kw_average)} on average).`),
+    answer.cars.map((car) => h("div", { class: "panel", "data-testid": "backup-car" },
+      h("h3", {}, car.name),
+      h("p", {}, `${pct(car.soc_now)} now, ${car.energy_above_reserve_kwh.toFixed(1)} kWh above its reserve of `,
+        `${pct(car.reserve_soc)}; `, car.reaches_reserve_local
+          ? `reaches it at ${hhmm(car.reaches_reserve_local)}.` : "keeps above it throughout."),
+      reserve(car))),
+    answer.circuits.length > 1
+      ? [h("h3", {}, "Circuits, shed first at the top"),
+         h("ul", { class: "blocks", "aria-label": "circuits" },
+           [...answer.circuits].sort((a, b) => a.shed_order - b.shed_order).map((c) =>
+             h("li", {}, h("b", {}, c.name), c.critical ? " (critical)" : "",
+               `: on ${hours(c.hours_on)}`, c.shed_from_local ? `, off from ${hhmm(c.shed_from_local)}` : ", never shed")))]
+      : null,
+    status);
+}
+
+async function backupScreen() {
+  const ctx = await context();
+  const cars = await api("/v1/cars");
+  const sections = await Promise.all(ctx.homes.map(async (home) =>
+    backupCard(home, await api(`/v1/homes/${home.id}/backup`), cars, () => route(false))));
+  show(h("h1", {}, "Backup"), h("p", { class: "muted" },
+    "How long your plugged-in cars can power your house if the grid went down now."),
+    ...(sections.length ? sections : [h("p", {}, "No home yet.")]));
+}
+
 // ------------------------------------------------------------------ live updates and routing
 
 let stream = null;
@@ -615,7 +675,8 @@ async function route(followStream = true) {
   try {
     if (hash === "#/login") return loginScreen();
     const car = /^#\/cars\/([^/]+)$/.exec(hash);
-    if (car) await carScreen(decodeURIComponent(car[1]));
+    if (hash === "#/backup") await backupScreen();
+    else if (car) await carScreen(decodeURIComponent(car[1]));
     else await homeScreen();
     if (followStream) follow();
   } catch (error) {
