@@ -360,6 +360,8 @@ async function carCard(car, context) {
   );
   mode.value = modeOf(car, now);
 
+  const rulesForm = rulesEditor(car, status, refresh);
+
   const chart = h("div", { class: "chart", "data-testid": "plan-chart", role: "img",
     "aria-label": `plan of ${car.name} for the next 24 hours: power per slot and price` });
   card.append(...[
@@ -370,6 +372,7 @@ async function carCard(car, context) {
     goal,
     editor,
     h("label", {}, "Mode", mode),
+    rulesForm,
     plan && plan.shortfall_kwh > 1e-6
       ? h("p", { class: "shortfall", "data-testid": "shortfall" },
           `${plan.shortfall_kwh.toFixed(1)} kWh short of the target: ${plan.shortfall_reason}`)
@@ -381,6 +384,41 @@ async function carCard(car, context) {
   ].filter(Boolean));
   if (plan) drawPlan(chart, plan).catch((error) => status.append(error.message));
   return card;
+}
+
+/** The owner's V2G rules for the car (the API's `rules`; empty fields: no such rule). */
+function rulesEditor(car, status, refresh) {
+  const rules = car.rules;
+  const number = (value) => (value === null || value === undefined ? "" : value);
+  const form = h("form", { class: "inline", onsubmit: async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const optionalNumber = (name) => (data.get(name) === "" ? null : Number(data.get(name)));
+    const hours = String(data.get("hours")).split(",").map((w) => w.trim()).filter(Boolean);
+    try {
+      await api(`/v1/cars/${car.id}/rules`, { method: "PUT", body: {
+        ...rules,
+        v2g_floor_soc: Number(data.get("floor") || 0) / 100,
+        v2g_max_kwh_per_day: optionalNumber("cap"),
+        max_cycles_per_week: optionalNumber("cycles"),
+        discharge_hours: hours,
+      } });
+      await refresh();
+    } catch (error) {
+      status.textContent = error.message;
+    }
+  } },
+    h("label", {}, "V2G floor (%)", h("input", { name: "floor", type: "number", min: 0, max: 100, step: 1,
+      value: Math.round((rules.v2g_floor_soc || 0) * 100) })),
+    h("label", {}, "Most V2G a day (kWh)", h("input", { name: "cap", type: "number", min: 0, step: 0.5,
+      value: number(rules.v2g_max_kwh_per_day) })),
+    h("label", {}, "Most cycles a week", h("input", { name: "cycles", type: "number", min: 0, step: 0.1,
+      value: number(rules.max_cycles_per_week) })),
+    h("label", {}, "Discharge only (e.g. 17:00-22:00)", h("input", { name: "hours",
+      value: (rules.discharge_hours || []).join(", ") })),
+    h("button", { type: "submit" }, "Save rules"),
+  );
+  return h("details", { class: "rules" }, h("summary", {}, "My rules for V2G"), form);
 }
 
 function credits(wallet) {
