@@ -544,3 +544,49 @@ def test_the_app_is_served_from_the_package_without_a_network(demo: Demo) -> Non
         for asset in ("/app/", "/app/app.js", "/app/app.css"):
             text = client.get(asset).text
             assert "http://" not in text and "https://" not in text, asset  # no CDN
+
+
+def test_a_friend_asks_for_kwh_and_both_screens_show_the_agreement(
+    screen: Screen, browser, demo: Demo, owners: tuple[Owner, Owner]
+) -> None:
+    giver, receiver = owners
+    with demo.client() as client:
+        now = datetime.fromisoformat(client.get("/healthz").json()["now"])
+    with demo.client(giver.email) as client:
+        zone = ZoneInfo(client.get(f"/v1/cars/{giver.car_id}/plan").json()["timezone"])
+    until = (now + timedelta(hours=4)).astimezone(zone)
+    page = screen.page
+    log_in(page, giver.email)
+    page.get_by_role("link", name="Share kWh").click()
+    offer = page.get_by_role("form", name="offer kWh")
+    offer.get_by_label("At most kWh").fill("4")
+    offer.get_by_label("Until").fill(f"{until:%H:%M}")
+    offer.get_by_label("Keep above (%)").fill("50")
+    offer.get_by_label("Credits per kWh").fill("2")
+    offer.get_by_role("button", name="Offer").click()
+    page.locator('[data-testid="offer"]').wait_for(timeout=WAIT_MS)
+    other = browser.new_context(viewport=PHONE, base_url=demo.base_url)
+    try:
+        friend = other.new_page()
+        log_in(friend, receiver.email)
+        friend.get_by_role("link", name="Share kWh").click()
+        friend.locator('[data-testid="friends-offer"]').wait_for(timeout=WAIT_MS)
+        ask = friend.get_by_role("form", name="ask for kWh")
+        ask.get_by_label("kWh into the battery").fill("2")
+        ask.get_by_label("By").fill(f"{until:%H:%M}")
+        ask.get_by_label("Most credits per kWh").fill("5")
+        ask.get_by_role("button", name="Ask").click()
+        made = friend.locator('[data-testid="agreement"]')
+        made.wait_for(timeout=WAIT_MS)
+        assert f"from {giver.email}" in made.inner_text() and "running" in made.inner_text()
+        snap(friend, "owner-v2v")
+    finally:
+        other.close()
+    page.reload()
+    given = page.locator('[data-testid="agreement"]')
+    given.wait_for(timeout=WAIT_MS)
+    assert f"to {receiver.email}" in given.inner_text()
+    with demo.client(receiver.email) as client:
+        agreement = client.get("/v1/v2v/agreements").json()[0]
+        assert agreement["giver_car_id"] == giver.car_id and agreement["status"] == "running"
+        client.post(f"/v1/v2v/agreements/{agreement['id']}/cancel").raise_for_status()

@@ -247,6 +247,7 @@ async function loginScreen() {
 function navigation(me) {
   nav.replaceChildren(...[
     h("a", { href: "#/" }, me.role === "owner" ? "My cars" : "My community"),
+    me.role === "owner" ? h("a", { href: "#/v2v" }, "Share kWh") : null,
     me.role === "owner" ? h("a", { href: "#/backup" }, "Backup") : null,
     h("span", { class: "muted who", "data-testid": "me" }, me.email),
     h("button", { class: "plain", type: "button", onclick: () => { tokens.clear(); location.hash = "#/login"; } }, "Log out"),
@@ -652,6 +653,87 @@ async function backupScreen() {
     ...(sections.length ? sections : [h("p", {}, "No home yet.")]));
 }
 
+function agreementList(agreements, me) {
+  if (!agreements.length) return h("p", { class: "muted" }, "No agreements yet.");
+  return h("ul", { class: "blocks", "aria-label": "V2V agreements" }, agreements.map((a) => {
+    const giving = a.giver_email === me.email;
+    return h("li", { "data-testid": "agreement", "data-agreement-id": a.id },
+      h("b", { class: giving ? "give" : "charge" }, giving ? `to ${a.receiver_email}` : `from ${a.giver_email}`),
+      ` ${a.ac_kwh.toFixed(2)} kWh ${hhmm(a.start_local)}–${hhmm(a.end_local)} at ${a.price_credits_per_kwh} credits/kWh: `,
+      a.status === "settled"
+        ? `settled, ${a.delivered_ac_kwh.toFixed(2)} kWh delivered, ${a.paid_credits?.toFixed(3)} credits paid`
+        : a.status === "cancelled" ? "cancelled" : `running, ${a.estimate_credits.toFixed(3)} credits held`);
+  }));
+}
+
+function v2vForms(cars, ctx, done) {
+  const status = h("p", { role: "status", class: "error" });
+  const carChoice = () => h("select", { name: "car" }, cars.map((c) => h("option", { value: c.id }, c.name)));
+  const until = (data, name) => {
+    const [hh, mm] = String(data.get(name)).split(":").map(Number);
+    return nextLocal(ctx.now, hh, mm, ctx.zone).toISOString();
+  };
+  const send = (path, body) => async (event) => {
+    event.preventDefault();
+    try {
+      await api(path, { method: "POST", body: body(new FormData(event.currentTarget)) });
+      await done();
+    } catch (error) {
+      status.textContent = error.message;
+    }
+  };
+  const ask = h("form", { class: "inline", "aria-label": "ask for kWh", onsubmit: send("/v1/v2v/requests", (d) => ({
+    car_id: d.get("car"), energy_kwh: Number(d.get("kwh")), deadline: until(d, "by"),
+    max_price_credits_per_kwh: d.get("max") === "" ? null : Number(d.get("max")),
+  })) },
+    h("label", {}, "Car", carChoice()),
+    h("label", {}, "kWh into the battery", h("input", { name: "kwh", type: "number", min: 0.1, step: 0.1, required: true })),
+    h("label", {}, "By", h("input", { name: "by", type: "time", required: true })),
+    h("label", {}, "Most credits per kWh", h("input", { name: "max", type: "number", min: 0, step: 0.01 })),
+    h("button", { type: "submit" }, "Ask"));
+  const offer = h("form", { class: "inline", "aria-label": "offer kWh", onsubmit: send("/v1/v2v/offers", (d) => {
+    const friends = String(d.get("friends")).split(",").map((e) => e.trim()).filter(Boolean);
+    return {
+      car_id: d.get("car"), energy_kwh: Number(d.get("kwh")), end: until(d, "until"),
+      keep_above_soc: Number(d.get("keep") || 0) / 100, price_credits_per_kwh: Number(d.get("price") || 0),
+      consent: friends.length ? friends : "community",
+    };
+  }) },
+    h("label", {}, "Car", carChoice()),
+    h("label", {}, "At most kWh", h("input", { name: "kwh", type: "number", min: 0.1, step: 0.1, required: true })),
+    h("label", {}, "Until", h("input", { name: "until", type: "time", required: true })),
+    h("label", {}, "Keep above (%)", h("input", { name: "keep", type: "number", min: 0, max: 100, step: 1 })),
+    h("label", {}, "Credits per kWh", h("input", { name: "price", type: "number", min: 0, step: 0.01 })),
+    h("label", {}, "Friends' emails (empty: my community)", h("input", { name: "friends" })),
+    h("button", { type: "submit" }, "Offer"));
+  return [h("h3", {}, "Ask a friend for kWh"), ask, h("h3", {}, "Offer kWh to friends"), offer, status];
+}
+
+async function v2vScreen() {
+  const ctx = await context();
+  const [cars, requests, offers, agreements] = await Promise.all([
+    api("/v1/cars"), api("/v1/v2v/requests"), api("/v1/v2v/offers"), api("/v1/v2v/agreements"),
+  ]);
+  const withdraw = (path) => async () => { await api(path, { method: "DELETE" }); await route(false); };
+  const open = (items) => items.filter((x) => x.status === "open");
+  show(
+    h("h1", {}, "Share kWh"),
+    h("section", { class: "panel", "aria-label": "agreements" }, h("h2", {}, "Agreements"), agreementList(agreements, ctx.me)),
+    h("section", { class: "panel", "aria-label": "my requests and offers" },
+      h("h2", {}, "My requests and offers"),
+      h("ul", { class: "blocks" },
+        open(requests).map((r) => h("li", { "data-testid": "request" },
+          `asking ${r.remaining_kwh.toFixed(1)} of ${r.energy_kwh.toFixed(1)} kWh by ${hhmm(r.deadline_local)} `,
+          h("button", { class: "plain", type: "button", onclick: withdraw(`/v1/v2v/requests/${r.id}`) }, "Withdraw"))),
+        open(offers).filter((o) => o.mine).map((o) => h("li", { "data-testid": "offer" },
+          `offering ${o.remaining_kwh.toFixed(1)} of ${o.energy_kwh.toFixed(1)} kWh until ${hhmm(o.end_local)} at ${o.price_credits_per_kwh} credits/kWh `,
+          h("button", { class: "plain", type: "button", onclick: withdraw(`/v1/v2v/offers/${o.id}`) }, "Withdraw"))),
+        open(offers).filter((o) => !o.mine).map((o) => h("li", { "data-testid": "friends-offer" },
+          `${o.owner_email} offers ${o.remaining_kwh.toFixed(1)} kWh until ${hhmm(o.end_local)} at ${o.price_credits_per_kwh} credits/kWh`))),
+      ...v2vForms(cars, ctx, () => route(false))),
+  );
+}
+
 // ------------------------------------------------------------------ live updates and routing
 
 let stream = null;
@@ -714,6 +796,7 @@ async function route(followStream = true) {
     if (hash === "#/login") return loginScreen();
     const car = /^#\/cars\/([^/]+)$/.exec(hash);
     if (hash === "#/backup") await backupScreen();
+    else if (hash === "#/v2v") await v2vScreen();
     else if (car) await carScreen(decodeURIComponent(car[1]));
     else await homeScreen();
     if (followStream) follow();
