@@ -305,3 +305,37 @@ def test_each_re_plan_starts_from_the_communitys_last_basis_with_the_cold_optimu
     clock.advance(timedelta(minutes=15))
     next_slot, _ = both("slot tick")
     assert next_slot.schedule["solver"]["start"] == "mapped"
+
+
+def test_the_operator_sees_how_many_cars_fall_short_and_why(db_factory) -> None:
+    """A car that cannot reach its target before it leaves shows in the site's plan as one car
+    short by so many kWh, with the reason its own plan gives (and not whose car it is)."""
+    community_id, car_id = _site(db_factory, {})
+    now = datetime.now(UTC)
+    with db_factory() as db:
+        db.get(Car, car_id).soc_now = 0.2
+        db.add(
+            PlugSession(
+                car_id=car_id,
+                arrival=now,
+                departure=now + timedelta(minutes=45),
+                soc_arrival=0.2,
+                soc_target=1.0,
+            )
+        )
+        db.commit()
+    stored = replan(
+        db_factory, ServeSettings(db="unused", plan_time_budget_s=10), community_id, "t"
+    )
+    assert stored is not None and stored.applied
+    with db_factory() as db:
+        view = db.get(CarPlan, (stored.id, car_id)).view
+    assert view["shortfall_kwh"] > 1.0
+    assert stored.site["shortfalls"] == [
+        {
+            "reason": view["shortfall_reason"],
+            "cars": 1,
+            "shortfall_kwh": pytest.approx(view["shortfall_kwh"]),
+        }
+    ]
+    assert car_id not in str(stored.site["shortfalls"])

@@ -11,6 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+SHORTFALL_SHOWN_KWH = 1e-6
+"""A car counts as short of its target above this. [kWh]"""
+
 
 def _stamp(start: datetime, step: timedelta, slot: int, zone: ZoneInfo) -> tuple[str, str]:
     at = start + slot * step
@@ -101,6 +104,21 @@ def car_views(
     return views
 
 
+def shortfall_groups(schedule: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cars the plan leaves short of their target, counted by reason (the operator sees
+    how many and why, not whose), the most energy short first."""
+    groups: dict[str, dict[str, Any]] = {}
+    for planned in schedule.get("vehicles", []):
+        short_kwh = float(planned.get("shortfall_kwh", 0.0))
+        if short_kwh <= SHORTFALL_SHOWN_KWH:
+            continue
+        reason = planned.get("reason") or "not given"
+        group = groups.setdefault(reason, {"reason": reason, "cars": 0, "shortfall_kwh": 0.0})
+        group["cars"] += 1
+        group["shortfall_kwh"] += short_kwh
+    return sorted(groups.values(), key=lambda g: -g["shortfall_kwh"])
+
+
 def site_view(
     problem: dict[str, Any], schedule: dict[str, Any], start: datetime, zone: ZoneInfo
 ) -> dict[str, Any]:
@@ -126,6 +144,7 @@ def site_view(
     return {
         "status": schedule.get("status", "unknown"),
         "cars_planned": len(schedule.get("vehicles", [])),
+        "shortfalls": shortfall_groups(schedule),
         "transfers": _transfers(problem, schedule),
         "objective": float(schedule.get("objective", 0.0)),
         "slots": slots,

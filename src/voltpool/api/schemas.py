@@ -325,6 +325,14 @@ class SiteSlot(BaseModel):
     export_limit_kw: float | None
 
 
+class ShortfallGroup(BaseModel):
+    """Cars the plan leaves short of their target for one reason (how many, not whose)."""
+
+    reason: str
+    cars: int
+    shortfall_kwh: float
+
+
 class SitePlanOut(BaseModel):
     community_id: str
     plan_id: str
@@ -333,6 +341,8 @@ class SitePlanOut(BaseModel):
     applied: bool
     status: str
     cars_planned: int
+    shortfalls: list[ShortfallGroup] = []
+    """The cars short of their target, by reason (none: every target is met)."""
     objective: float
     solve_s: float
     slots: list[SiteSlot]

@@ -527,6 +527,16 @@ function eventList(events) {
         e.planned_max_import_kw === null ? "not planned yet" : kw(e.planned_max_import_kw)))));
 }
 
+function shortfalls(plan) {
+  const groups = plan.shortfalls || [];
+  if (!groups.length) return h("p", { "data-testid": "targets" }, "Every car reaches its target.");
+  const cars = groups.reduce((n, g) => n + g.cars, 0);
+  return h("div", { "data-testid": "targets" },
+    h("p", { class: "shortfall" }, `${cars} car${cars > 1 ? "s" : ""} will miss their target:`),
+    h("ul", { class: "blocks", "aria-label": "cars missing their targets" }, groups.map((g) =>
+      h("li", {}, `${g.cars} car${g.cars > 1 ? "s" : ""}, ${g.shortfall_kwh.toFixed(1)} kWh short in all: ${g.reason}`))));
+}
+
 async function operatorScreen(ctx) {
   const communities = await api("/v1/communities");
   const sections = await Promise.all(communities.map(async (community) => {
@@ -548,6 +558,7 @@ async function operatorScreen(ctx) {
             `planned peak ${kw(peak)}, limit ${community.import_limit_kw ? kw(community.import_limit_kw) : "none"}.`)
         : h("p", { class: "muted" }, "No plan yet."),
       plan ? chart : null,
+      plan ? shortfalls(plan) : null,
       h("h3", {}, "Grid events"),
       eventList(events),
       h("h3", {}, "Post a capacity limit"),
