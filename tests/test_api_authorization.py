@@ -59,6 +59,9 @@ def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
         ("GET", "/v1/communities/{community_id}/plan"): Case(
             f"/v1/communities/{ids['community']}/plan", operator=200
         ),
+        ("GET", "/v1/communities/{community_id}/flexibility"): Case(
+            f"/v1/communities/{ids['community']}/flexibility", operator=200
+        ),
         ("POST", "/v1/communities/{community_id}/grid-events"): Case(
             f"/v1/communities/{ids['community']}/grid-events",
             {"kind": "price", "price_per_kwh": 0.5, "start": now, "end": leave},
@@ -279,6 +282,7 @@ def test_the_owner_may_call_every_endpoint_on_their_own_data(site) -> None:
         ("POST", "/v1/communities/{community_id}/grid-events"): 404,  # the operator's
         ("GET", "/v1/communities/{community_id}/grid-events"): 404,
         ("GET", "/v1/communities/{community_id}/plan"): 404,  # the operator's
+        ("GET", "/v1/communities/{community_id}/flexibility"): 404,
         ("POST", "/v1/credits/transfers"): 422,  # to oneself
         ("POST", "/v1/credits/grants"): 403,  # the admin's
         ("POST", "/v1/cars/{car_id}/sessions"): 409,  # plugged in already

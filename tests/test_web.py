@@ -477,6 +477,10 @@ def test_the_operator_posts_a_capacity_limit_and_sees_the_planned_feeder_load_un
     assert replanned["plan_id"] == page.locator('[data-testid="community"]').get_attribute(
         "data-plan-id"
     )
+    with demo.client(OPERATOR_EMAIL) as client:
+        flex = client.get(f"/v1/communities/{community_id}/flexibility").json()
+    shown_flex = page.locator('[data-testid="flexibility"]').inner_text()
+    assert f"Now: {flex['cars']} cars plugged in" in shown_flex
     targets = page.locator('[data-testid="targets"]').inner_text()
     short = sum(group["cars"] for group in replanned["shortfalls"])
     assert targets == "Every car reaches its target." if not short else f"{short} car" in targets

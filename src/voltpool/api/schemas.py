@@ -333,6 +333,22 @@ class ShortfallGroup(BaseModel):
     shortfall_kwh: float
 
 
+class FlexibilityOut(BaseModel):
+    """The plugged-in cars' headroom now (:mod:`voltpool.api.flexibility`)."""
+
+    community_id: str
+    at: datetime
+    at_local: str
+    cars: int
+    planned_kw: float
+    """What the plan has the cars draw now (negative: give). [kW]"""
+    up_kw: float
+    down_kw: float
+    up_energy_kwh: float
+    down_energy_kwh: float
+    down_hours: float | None
+
+
 class SitePlanOut(BaseModel):
     community_id: str
     plan_id: str

@@ -5,16 +5,21 @@ one small row."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
 from fastapi import APIRouter
 from sqlalchemy.orm import load_only
 
-from voltpool.api.deps import Caller, Db
+from voltpool.api.deps import Caller, Db, State
+from voltpool.api.flexibility import CarNow, headroom
 from voltpool.api.problems import ApiProblem
 from voltpool.api.routes.cars import own_car
 from voltpool.api.routes.places import community_of_operator
-from voltpool.api.schemas import CarPlanOut, SitePlanOut
-from voltpool.api.store.tables import CarPlan, Community, Home, Plan
+from voltpool.api.schemas import CarPlanOut, FlexibilityOut, SitePlanOut
+from voltpool.api.store.tables import Car, CarPlan, Community, Home, Plan, PlugSession
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 
@@ -73,4 +78,49 @@ def community_plan(community_id: str, user: Caller, db: Db) -> SitePlanOut:
         applied=plan.applied,
         solve_s=plan.solve_s,
         **{**site, "notes": site["notes"] + plan.notes.get("controller", [])},
+    )
+
+
+@router.get("/communities/{community_id}/flexibility", response_model=FlexibilityOut)
+def community_flexibility(community_id: str, user: Caller, db: Db, state: State) -> FlexibilityOut:
+    """What the plugged-in cars could draw more (up) or less (down) now than planned, and the
+    energy behind it (its operator only)."""
+    community = community_of_operator(db, user, community_id)
+    now = state.settings.clock.now()
+    plan = latest_plan(db, community.id)
+    rows = db.scalars(
+        sa.select(Car)
+        .join(Home, Car.home_id == Home.id)
+        .join(PlugSession, PlugSession.car_id == Car.id)
+        .where(
+            Home.community_id == community.id,
+            PlugSession.ended_at.is_(None),
+            PlugSession.departure > now,
+        )
+    ).all()
+    cars = []
+    for car in rows:
+        view = None if plan is None else db.get(CarPlan, (plan.id, car.id))
+        slots = [] if view is None else view.view.get("slots", [])
+        rules = car.rules or {}
+        until = rules.get("no_discharge_until")
+        cars.append(
+            CarNow(
+                planned_kw=slots[0]["power_kw"] if slots else 0.0,
+                max_charge_kw=car.max_charge_kw,
+                max_discharge_kw=car.max_discharge_kw,
+                capacity_kwh=car.capacity_kwh,
+                soc_now=car.soc_now,
+                soc_min=car.soc_min,
+                soc_max=car.soc_max,
+                v2g_floor_soc=float(rules.get("v2g_floor_soc") or 0.0),
+                charge_efficiency=car.charge_efficiency,
+                discharge_efficiency=car.discharge_efficiency,
+                no_discharge_until=None if until is None else datetime.fromisoformat(until),
+            )
+        )
+    found = headroom(cars, now)
+    local = now.astimezone(ZoneInfo(community.timezone)).isoformat(timespec="minutes")
+    return FlexibilityOut(
+        community_id=community.id, at=now, at_local=local, **dataclasses.asdict(found)
     )

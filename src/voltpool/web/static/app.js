@@ -540,9 +540,10 @@ function shortfalls(plan) {
 async function operatorScreen(ctx) {
   const communities = await api("/v1/communities");
   const sections = await Promise.all(communities.map(async (community) => {
-    const [plan, events] = await Promise.all([
+    const [plan, events, flex] = await Promise.all([
       optional(`/v1/communities/${community.id}/plan`),
       api(`/v1/communities/${community.id}/grid-events`),
+      api(`/v1/communities/${community.id}/flexibility`),
     ]);
     const zone = community.timezone;
     const chart = h("div", { class: "chart site", role: "img",
@@ -557,6 +558,10 @@ async function operatorScreen(ctx) {
         ? h("p", {}, `${plan.cars_planned} cars planned at ${clock(plan.planned_at, zone)} (${plan.reason}); `,
             `planned peak ${kw(peak)}, limit ${community.import_limit_kw ? kw(community.import_limit_kw) : "none"}.`)
         : h("p", { class: "muted" }, "No plan yet."),
+      h("p", { "data-testid": "flexibility" },
+        `Now: ${flex.cars} cars plugged in, planned ${kw(flex.planned_kw)}; they could draw `,
+        `${kw(flex.up_kw)} more (${flex.up_energy_kwh.toFixed(0)} kWh of room) or ${kw(flex.down_kw)} less`,
+        flex.down_hours === null ? "." : ` (${flex.down_energy_kwh.toFixed(0)} kWh above their floors, ${flex.down_hours.toFixed(1)} h at full power).`),
       plan ? chart : null,
       plan ? shortfalls(plan) : null,
       h("h3", {}, "Grid events"),
