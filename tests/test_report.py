@@ -162,3 +162,22 @@ def test_parquet_copies_when_pyarrow_is_installed(result, tmp_path: Path) -> Non
     assert site.index.equals(result.runs["v2g"].index)
     vehicles = pd.read_parquet(tmp_path / "vehicles_v2g.parquet")
     assert len(vehicles) == result.runs["v2g"].power_kw.size
+
+
+def test_time_axes_are_the_scenarios_local_time_named_with_its_zone(result, tmp_path: Path) -> None:
+    """Charts show the clocks of the neighbourhood (plotly has no zones: the axis names it);
+    the first slot is plotted at its local wall time, and the away bands too."""
+    import re
+
+    import pandas as pd
+
+    zone = "Europe/Amsterdam"
+    text = write_html_report(result, tmp_path / "local.html", timezone=zone).read_text("utf-8")
+    text = text.replace("\\u002f", "/")  # plotly's JSON writes / as \u002f
+    assert f"Local time ({zone})" in text and "Time (UTC)" not in text
+    first = next(iter(result.runs.values()))
+    local = pd.Timestamp(first.index[0]).tz_convert(zone).tz_localize(None)
+    firsts = [pd.Timestamp(x) for x in re.findall(r'"x":\["(20[0-9T:. -]+)"', text)]
+    assert firsts and local in firsts
+    utc = pd.Timestamp(first.index[0]).tz_convert("UTC").tz_localize(None)
+    assert local != utc and utc not in firsts

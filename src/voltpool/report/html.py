@@ -48,22 +48,26 @@ def _color(result: SimulationResult, policy: str) -> str:
     return _COLORS[list(result.runs).index(policy) % len(_COLORS)]
 
 
-def _edges(run: PolicyRun) -> pd.DatetimeIndex:
-    """Slot starts plus the end of the last slot: T+1 instants in UTC, written without offset
-    (plotly.js has no time zones; the axes say UTC)."""
+def _edges(run: PolicyRun, timezone: str) -> pd.DatetimeIndex:
+    """Slot starts plus the end of the last slot: T+1 instants as the clocks of ``timezone``
+    show them, written without offset (plotly.js has no time zones; the axes name the zone)."""
     index = pd.DatetimeIndex(run.index).append(pd.DatetimeIndex([slot_end(run)]))
-    return index.tz_convert("UTC").tz_localize(None)
+    return index.tz_convert(timezone).tz_localize(None)
 
 
-def _load_figure(result: SimulationResult) -> go.Figure:
+def _time_axis(timezone: str) -> str:
+    return f"Local time ({timezone})"
+
+
+def _load_figure(result: SimulationResult, timezone: str) -> go.Figure:
     first = next(iter(result.runs.values()))
-    x = _edges(first)
+    x = _edges(first, timezone)
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     step = {"mode": "lines", "line_shape": "hv"}
     for policy, run in result.runs.items():
         fig.add_trace(
             go.Scatter(
-                x=_edges(run),
+                x=_edges(run, timezone),
                 y=step_y(run.site_net_load_kw),
                 name=f"{policy}: site net load",
                 line={"color": _color(result, policy), "width": 1.5},
@@ -125,7 +129,7 @@ def _load_figure(result: SimulationResult) -> go.Figure:
             ),
             secondary_y=on_price_axis,
         )
-    fig.update_xaxes(title_text="Time (UTC)")
+    fig.update_xaxes(title_text=_time_axis(timezone))
     fig.update_yaxes(title_text="Load (kW), import positive", secondary_y=False)
     fig.update_yaxes(title_text="Price (EUR/kWh)", secondary_y=True, showgrid=False)
     fig.update_layout(height=520, hovermode="x unified", legend={"orientation": "h", "y": -0.15})
@@ -142,16 +146,18 @@ def soc_cars(result: SimulationResult, count: int = SOC_CARS) -> list[int]:
     return [int(n) for n in order[:count]]
 
 
-def _away_intervals(run: PolicyRun, n: int) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+def _away_intervals(
+    run: PolicyRun, n: int, timezone: str
+) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     """Unplugged stretches of car ``n`` as (start, end) instants."""
     away = ~np.asarray(run.plugged[n], dtype=bool)
     change = np.diff(np.concatenate(([False], away, [False])).astype(np.int8))
     starts, ends = np.flatnonzero(change == 1), np.flatnonzero(change == -1)
-    edges = _edges(run)
+    edges = _edges(run, timezone)
     return [(edges[s], edges[e]) for s, e in zip(starts, ends, strict=True)]
 
 
-def _soc_figure(result: SimulationResult, cars: list[int]) -> go.Figure:
+def _soc_figure(result: SimulationResult, cars: list[int], timezone: str) -> go.Figure:
     first = next(iter(result.runs.values()))
     titles = [
         f"{first.vehicle_ids[n]} (home {first.home_ids[int(first.vehicle_home[n])]}, "
@@ -162,12 +168,12 @@ def _soc_figure(result: SimulationResult, cars: list[int]) -> go.Figure:
         rows=max(1, len(cars)), cols=1, shared_xaxes=True, subplot_titles=titles or None
     )
     for row, n in enumerate(cars, start=1):
-        for start, end in _away_intervals(first, n):
+        for start, end in _away_intervals(first, n, timezone):
             fig.add_vrect(x0=start, x1=end, row=row, col=1, fillcolor="#888", opacity=0.12)
         for policy, run in result.runs.items():
             fig.add_trace(
                 go.Scatter(
-                    x=_edges(run),
+                    x=_edges(run, timezone),
                     y=100.0 * run.soc[n],
                     mode="lines",
                     name=policy,
@@ -181,7 +187,7 @@ def _soc_figure(result: SimulationResult, cars: list[int]) -> go.Figure:
         mine = np.asarray(first.departures.vehicle) == n
         fig.add_trace(
             go.Scatter(
-                x=_edges(first)[np.asarray(first.departures.slot)[mine]],
+                x=_edges(first, timezone)[np.asarray(first.departures.slot)[mine]],
                 y=100.0 * np.asarray(first.departures.soc_target)[mine],
                 mode="markers",
                 name="Target at departure",
@@ -193,7 +199,7 @@ def _soc_figure(result: SimulationResult, cars: list[int]) -> go.Figure:
             col=1,
         )
         fig.update_yaxes(title_text="SoC (%)", range=[0, 105], row=row, col=1)
-    fig.update_xaxes(title_text="Time (UTC)", row=max(1, len(cars)), col=1)
+    fig.update_xaxes(title_text=_time_axis(timezone), row=max(1, len(cars)), col=1)
     fig.update_layout(height=120 + 220 * max(1, len(cars)), hovermode="x unified")
     return fig
 
@@ -343,13 +349,13 @@ def write_html_report(
             "Neighbourhood load",
             "Site net load of every policy over the whole period, the load of the homes alone, "
             "the import limit in force, and the import price (right axis).",
-            _load_figure(result),
+            _load_figure(result, timezone),
         ),
         (
             "State of charge",
             f"Cars {car_names}: most V2G energy over all policies (ties: most charged). "
             "Grey bands: car away; crosses: target SoC at departure.",
-            _soc_figure(result, cars),
+            _soc_figure(result, cars, timezone),
         ),
         (
             "Value per car",
