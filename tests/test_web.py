@@ -596,4 +596,17 @@ def test_a_friend_asks_for_kwh_and_both_screens_show_the_agreement(
     with demo.client(receiver.email) as client:
         agreement = client.get("/v1/v2v/agreements").json()[0]
         assert agreement["giver_car_id"] == giver.car_id and agreement["status"] == "running"
-        client.post(f"/v1/v2v/agreements/{agreement['id']}/cancel").raise_for_status()
+    other = browser.new_context(viewport=DESKTOP, base_url=demo.base_url)
+    try:  # the hold shows on the receiver's credits screen
+        held = other.new_page()
+        log_in(held, receiver.email)
+        held.get_by_role("link", name="Credits").click()
+        hold = held.locator('[data-testid="hold"]')
+        hold.wait_for(timeout=WAIT_MS)
+        assert f"{agreement['estimate_credits']:.3f} credits held" in hold.inner_text()
+        assert held.locator('[data-testid="move"]').count() >= 1
+        snap(held, "owner-credits")
+    finally:
+        other.close()
+        with demo.client(receiver.email) as client:
+            client.post(f"/v1/v2v/agreements/{agreement['id']}/cancel").raise_for_status()

@@ -108,6 +108,11 @@ function clock(iso, zone) {
   return `${String(p.hh).padStart(2, "0")}:${String(p.mm).padStart(2, "0")}`;
 }
 
+function day(iso, zone) {
+  const p = zoneParts(new Date(iso), zone);
+  return `${p.y}-${String(p.m).padStart(2, "0")}-${String(p.d).padStart(2, "0")}`;
+}
+
 /** "HH:MM" of an API `*_local` field (RFC 3339 with the zone's offset). */
 const hhmm = (local) => local.slice(11, 16);
 const pct = (share) => `${Math.round(share * 100)} %`;
@@ -247,6 +252,7 @@ async function loginScreen() {
 function navigation(me) {
   nav.replaceChildren(...[
     h("a", { href: "#/" }, me.role === "owner" ? "My cars" : "My community"),
+    me.role === "owner" ? h("a", { href: "#/credits" }, "Credits") : null,
     me.role === "owner" ? h("a", { href: "#/v2v" }, "Share kWh") : null,
     me.role === "owner" ? h("a", { href: "#/backup" }, "Backup") : null,
     h("span", { class: "muted who", "data-testid": "me" }, me.email),
@@ -420,6 +426,33 @@ function rulesEditor(car, status, refresh) {
     h("button", { type: "submit" }, "Save rules"),
   );
   return h("details", { class: "rules" }, h("summary", {}, "My rules for V2G"), form);
+}
+
+async function creditsScreen() {
+  const ctx = await context();
+  const [wallet, agreements] = await Promise.all([api("/v1/credits?limit=200"), api("/v1/v2v/agreements")]);
+  const holds = agreements.filter((a) => a.status === "running" && a.receiver_email === ctx.me.email);
+  show(
+    h("h1", {}, "Credits"),
+    credits({ ...wallet, moves: [] }),
+    h("section", { class: "panel", "aria-label": "pending holds" },
+      h("h2", {}, "Held for V2V"),
+      holds.length
+        ? h("ul", { class: "blocks" }, holds.map((a) => h("li", { "data-testid": "hold" },
+            `${a.estimate_credits.toFixed(3)} credits held for ${a.ac_kwh.toFixed(2)} kWh from ${a.giver_email} `,
+            `(${hhmm(a.start_local)}–${hhmm(a.end_local)}); you pay for what is delivered, never more`)))
+        : h("p", { class: "muted" }, "Nothing held.")),
+    h("section", { class: "panel", "aria-label": "credit history" },
+      h("h2", {}, "History"),
+      h("table", { class: "moves", "aria-label": "all credit moves" },
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "When"), h("th", { scope: "col" }, "Credits"),
+          h("th", { scope: "col" }, "With"), h("th", { scope: "col" }, "What"))),
+        h("tbody", {}, wallet.moves.map((m) => h("tr", { "data-testid": "move" },
+          h("td", {}, day(m.at, ctx.zone), " ", clock(m.at, ctx.zone)),
+          h("td", { class: m.amount_credits < 0 ? "give" : "charge" }, `${m.amount_credits > 0 ? "+" : ""}${m.amount_credits.toFixed(3)}`),
+          h("td", {}, m.counterparty),
+          h("td", {}, m.memo || m.code)))))),
+  );
 }
 
 function credits(wallet) {
@@ -813,6 +846,7 @@ async function route(followStream = true) {
     const car = /^#\/cars\/([^/]+)$/.exec(hash);
     if (hash === "#/backup") await backupScreen();
     else if (hash === "#/v2v") await v2vScreen();
+    else if (hash === "#/credits") await creditsScreen();
     else if (car) await carScreen(decodeURIComponent(car[1]));
     else await homeScreen();
     if (followStream) follow();
