@@ -80,6 +80,20 @@ def _site(factory, rules: dict) -> tuple[str, str]:
         return community.id, car.id
 
 
+def _plug(
+    db, car_id: str, arrival: datetime, departure: datetime, soc: float, target: float
+) -> None:
+    db.add(
+        PlugSession(
+            car_id=car_id,
+            arrival=arrival,
+            departure=departure,
+            soc_arrival=soc,
+            soc_target=target,
+        )
+    )
+
+
 def test_each_ended_slot_is_booked_once_on_the_cars_local_day(db_factory) -> None:
     community_id, car_id = _site(db_factory, {})
     start = datetime(2026, 12, 2, 22, 30, tzinfo=UTC)  # 23:30 local: the last slots of a day
@@ -121,15 +135,7 @@ def test_the_next_plan_counts_today_and_the_six_days_before(db_factory) -> None:
         for day, kwh in given.items():
             db.add(CarDay(car_id=car_id, day=day.isoformat(), v2g_kwh=kwh))
         leave = datetime.now(UTC) + timedelta(hours=6)
-        db.add(
-            PlugSession(
-                car_id=car_id,
-                arrival=datetime.now(UTC),
-                departure=leave,
-                soc_arrival=0.9,
-                soc_target=0.5,
-            )
-        )
+        _plug(db, car_id, datetime.now(UTC), leave, 0.9, 0.5)
         db.commit()
         history = history_kwh(db, [car_id], today)
     assert history.tolist() == [[7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0]]
@@ -166,15 +172,7 @@ def test_the_slot_tick_follows_the_services_clock_and_books_every_slot_it_passed
     clock = ManualClock(datetime(2026, 12, 2, 17, 2, tzinfo=UTC), poll_s=0.01)
     settings = ServeSettings(db="unused", plan_time_budget_s=10, clock=clock)
     with db_factory() as db:
-        db.add(
-            PlugSession(
-                car_id=car_id,
-                arrival=clock.now(),
-                departure=clock.now() + timedelta(hours=8),
-                soc_arrival=0.9,
-                soc_target=0.5,
-            )
-        )
+        _plug(db, car_id, clock.now(), clock.now() + timedelta(hours=8), 0.9, 0.5)
         db.commit()
 
     async def run() -> None:
@@ -234,15 +232,7 @@ def test_a_capacity_tariff_prices_raising_the_months_peak_above_what_it_already_
             )
         car = db.get(Car, car_id)
         car.soc_now = 0.3
-        db.add(
-            PlugSession(
-                car_id=car_id,
-                arrival=now,
-                departure=now + timedelta(hours=10),
-                soc_arrival=0.3,
-                soc_target=0.5,
-            )
-        )
+        _plug(db, car_id, now, now + timedelta(hours=10), 0.3, 0.5)
         db.commit()
     if now.astimezone(ZoneInfo(ZONE)).day == 1 and now.astimezone(ZoneInfo(ZONE)).hour == 0:
         pytest.skip("the recorded slots fall in the previous month at this minute")
@@ -271,15 +261,7 @@ def test_each_re_plan_starts_from_the_communitys_last_basis_with_the_cold_optimu
     clock = ManualClock(datetime(2026, 12, 2, 17, 2, tzinfo=UTC))
     settings = ServeSettings(db="unused", plan_time_budget_s=10, clock=clock)
     with db_factory() as db:
-        db.add(
-            PlugSession(
-                car_id=car_id,
-                arrival=clock.now(),
-                departure=clock.now() + timedelta(hours=12),
-                soc_arrival=0.9,
-                soc_target=0.5,
-            )
-        )
+        _plug(db, car_id, clock.now(), clock.now() + timedelta(hours=12), 0.9, 0.5)
         db.commit()
     warm = WarmStarts(settings.slot_minutes)
 
@@ -314,15 +296,7 @@ def test_the_operator_sees_how_many_cars_fall_short_and_why(db_factory) -> None:
     now = datetime.now(UTC)
     with db_factory() as db:
         db.get(Car, car_id).soc_now = 0.2
-        db.add(
-            PlugSession(
-                car_id=car_id,
-                arrival=now,
-                departure=now + timedelta(minutes=45),
-                soc_arrival=0.2,
-                soc_target=1.0,
-            )
-        )
+        _plug(db, car_id, now, now + timedelta(minutes=45), 0.2, 1.0)
         db.commit()
     stored = replan(
         db_factory, ServeSettings(db="unused", plan_time_budget_s=10), community_id, "t"
