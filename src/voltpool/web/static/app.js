@@ -785,30 +785,46 @@ async function v2vScreen() {
 
 // ------------------------------------------------------------------ live updates and routing
 
+const RECONNECT_MS = 3000;
 let stream = null;
-async function follow() {
+
+/** Follow /v1/stream for this screen: redraw on each new plan; reconnect when the stream
+ *  drops (and redraw then: plans may have been missed), renewing an expired token first. */
+function follow() {
   stream?.abort();
   stream = new AbortController();
-  let answer;
-  try {
-    answer = await fetch("/v1/stream", {
-      headers: { Authorization: `Bearer ${tokens.access}`, Accept: "text/event-stream" },
-      signal: stream.signal,
-    });
-  } catch {
-    return;
+  followUntil(stream.signal);
+}
+
+async function followUntil(signal) {
+  let reconnected = false;
+  while (!signal.aborted) {
+    try {
+      let answer = await openStream(signal);
+      if (answer.status === 401 && (await refreshTokens())) answer = await openStream(signal);
+      if (answer.status === 401) return; // logged out: the next call of the screen says so
+      if (answer.ok) await readEvents(answer, reconnected);
+    } catch {
+      if (signal.aborted) return; // a new screen follows again
+    }
+    reconnected = true;
+    await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
   }
-  if (!answer.ok) return;
+}
+
+function openStream(signal) {
+  return fetch("/v1/stream", {
+    headers: { Authorization: `Bearer ${tokens.access}`, Accept: "text/event-stream" },
+    signal,
+  });
+}
+
+async function readEvents(answer, reconnected) {
   const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   let seen = false;
   for (;;) {
-    let chunk;
-    try {
-      chunk = await reader.read();
-    } catch {
-      return; // aborted: a new screen follows again
-    }
+    const chunk = await reader.read();
     if (chunk.done) return;
     buffer += chunk.value.replaceAll("\r\n", "\n");
     let end;
@@ -816,7 +832,10 @@ async function follow() {
       const message = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       const event = /^event: ?(.*)$/m.exec(message)?.[1];
-      if (event === "state") seen = true;
+      if (event === "state") {
+        seen = true;
+        if (reconnected) redrawWhenIdle(); // what changed while the stream was down
+      }
       if (event === "plan" && seen) redrawWhenIdle(); // a new plan: draw it
     }
   }
