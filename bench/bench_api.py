@@ -31,7 +31,7 @@ owner granted credits by the admin. Setup is timed but not measured further.
   in the server's log during the step, by exception.
 
 SQLite is a file in a fresh temporary directory; PostgreSQL (``VOLTPOOL_BENCH_PG``, default
-the test server) a fresh schema chosen through ``search_path`` in the URL, dropped after.
+the test server) a fresh database, dropped after (:func:`bench_ledger.database`).
 
 ``python bench/bench_api.py [--quick] [sqlite|postgresql] [--rates 100,200] [--keep-log DIR]``
 prints the tables
@@ -47,7 +47,6 @@ import contextlib
 import os
 import random
 import re
-import secrets
 import shutil
 import socket
 import statistics
@@ -64,7 +63,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-PG_URL = os.environ.get("VOLTPOOL_BENCH_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
+from bench_ledger import database, postgres_answers
+
 PASSWORD = "a long enough bench password"
 SECRET = "a bench secret of at least thirty-two bytes"
 ADMIN = "admin@bench.example.org"
@@ -127,43 +127,6 @@ class Site:
 
 
 # ------------------------------------------------------------------ the server and its database
-
-
-def postgres_answers() -> bool:
-    try:
-        import psycopg
-
-        admin = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(admin, connect_timeout=3) as connection:
-            connection.execute("SELECT 1")
-        return True
-    except Exception:
-        return False
-
-
-@contextlib.contextmanager
-def database(backend: str) -> Iterator[str]:
-    """A URL to an empty database for one run (SQLite file or PostgreSQL schema)."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="voltpool-bench-api-") as directory:
-            yield f"sqlite:///{Path(directory) / 'bench.sqlite'}"
-    elif backend == "postgresql":
-        import psycopg
-        from sqlalchemy.engine import make_url
-
-        schema = f"bench_api_{secrets.token_hex(6)}"
-        admin = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-            yield url.render_as_string(hide_password=False)
-        finally:
-            with psycopg.connect(admin, autocommit=True) as connection:
-                connection.execute("SET lock_timeout = '10s'")
-                connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    else:
-        raise ValueError(f"unknown backend {backend!r}")
 
 
 def _free_port() -> int:

@@ -20,29 +20,16 @@ from _isolated import run_isolated
 SIZES = (100, 1000)
 
 
-class _ProblemForecast:
-    """The example problem's site and tariff as a forecast source (the same every slot)."""
-
-    def __init__(self, problem) -> None:
-        self.problem = problem
-
-    def forecast(self, t: int, horizon_slots: int):
-        from voltpool.control import Forecast
-
-        site, tariff = self.problem.site, self.problem.tariff
-        return Forecast(
-            site.base_load_kw,
-            tariff.import_price_per_kwh,
-            tariff.export_price_per_kwh,
-            site.import_limit_slots_kw,
-            site.export_limit_slots_kw,
-        )
-
-
 def measure(n_cars: int) -> dict[str, float | int]:
     import numpy as np
 
-    from voltpool.control import CarTable, Controller, Observation, PlanningConfig
+    from voltpool.control import (
+        CarTable,
+        Controller,
+        Observation,
+        PlanningConfig,
+        ProblemForecast,
+    )
     from voltpool.example import example_problem
     from voltpool.model import PeakBilling
     from voltpool.schedule import schedule, verify
@@ -57,7 +44,7 @@ def measure(n_cars: int) -> dict[str, float | int]:
         unmet_penalty_per_kwh=problem.unmet_penalty_per_kwh,
         peak_billing=PeakBilling(np.array([0]), np.array([problem.tariff.peak_price_per_kw])),
     )
-    controller = Controller(cars, _ProblemForecast(problem), config)
+    controller = Controller(cars, ProblemForecast(problem), config)
     observed = Observation(
         t=0,
         energy_kwh=fleet.energy_initial_kwh,

@@ -133,29 +133,13 @@ def _horizon_row(problem, slots: int) -> dict:
     by ``slots``."""
     import numpy as np
 
-    from voltpool.control import CarTable, Controller, Forecast, Observation, PlanningConfig
+    from voltpool.control import CarTable, Controller, Observation, PlanningConfig, ProblemForecast
     from voltpool.schedule import verify
 
     fleet = problem.fleet
     horizon = problem.n_slots
-    repeat = 2  # the example day, twice, so the horizon can move on
-
-    class Forecasts:
-        def forecast(self, t: int, horizon_slots: int) -> Forecast:
-            def ahead(values: np.ndarray) -> np.ndarray:
-                return np.tile(values, repeat)[t : t + horizon_slots]
-
-            site, tariff = problem.site, problem.tariff
-            return Forecast(
-                ahead(site.base_load_kw),
-                ahead(tariff.import_price_per_kwh),
-                ahead(tariff.export_price_per_kwh),
-                ahead(site.import_limit_slots_kw),
-                ahead(site.export_limit_slots_kw),
-            )
-
     cars = CarTable.from_fleet(fleet)
-    controller = Controller(cars, Forecasts(), PlanningConfig(horizon_slots=horizon))
+    controller = Controller(cars, ProblemForecast(problem), PlanningConfig(horizon_slots=horizon))
     on_grid = np.ones(fleet.n_vehicles, dtype=bool)
     t0 = int(fleet.arrival_slot.max())  # every car home
     first = controller.plan(

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strategies import problems, random_wear
-from voltpool.control import CarTable, Controller, Forecast, Observation, PlanningConfig
+from voltpool.control import CarTable, Controller, Observation, PlanningConfig, ProblemForecast
 from voltpool.example import example_problem, sunny_surplus_problem
 from voltpool.model import Problem
 from voltpool.schedule import Basis, Schedule, schedule, verify
@@ -198,31 +198,11 @@ def test_warm_start_where_the_relaxation_needs_binaries(n_cars: int, seed: int) 
     assert warm.objective == pytest.approx(cold.objective, rel=2e-6, abs=1e-6)
 
 
-class _DayForecast:
-    """The example problem's site and tariff, repeated day after day."""
-
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
-
-    def forecast(self, t: int, horizon_slots: int) -> Forecast:
-        def ahead(values: np.ndarray) -> np.ndarray:
-            return np.tile(values, 3)[t : t + horizon_slots]
-
-        site, tariff = self.problem.site, self.problem.tariff
-        return Forecast(
-            ahead(site.base_load_kw),
-            ahead(tariff.import_price_per_kwh),
-            ahead(tariff.export_price_per_kwh),
-            ahead(site.import_limit_slots_kw),
-            ahead(site.export_limit_slots_kw),
-        )
-
-
 def test_controller_plan_passes_the_basis_through() -> None:
     problem = example_problem(25, seed=9)
     fleet = problem.fleet
     controller = Controller(
-        CarTable.from_fleet(fleet), _DayForecast(problem), PlanningConfig(horizon_slots=48)
+        CarTable.from_fleet(fleet), ProblemForecast(problem), PlanningConfig(horizon_slots=48)
     )
     on_grid = np.ones(fleet.n_vehicles, dtype=bool)
     t = int(fleet.arrival_slot.max())
@@ -255,7 +235,7 @@ def test_controller_step_still_plans_cold() -> None:
     problem = example_problem(10, seed=10)
     fleet = problem.fleet
     controller = Controller(
-        CarTable.from_fleet(fleet), _DayForecast(problem), PlanningConfig(horizon_slots=32)
+        CarTable.from_fleet(fleet), ProblemForecast(problem), PlanningConfig(horizon_slots=32)
     )
     on_grid = np.ones(fleet.n_vehicles, dtype=bool)
     t = int(fleet.arrival_slot.max())

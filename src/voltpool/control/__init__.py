@@ -24,7 +24,7 @@ from voltpool.control.controller import (
     V2VInputs,
 )
 from voltpool.control.fallback import safe_plan_kw
-from voltpool.control.forecast import Forecast, ForecastSource
+from voltpool.control.forecast import Forecast, ForecastSource, ProblemForecast
 
 __all__ = [
     "CarTable",
@@ -35,6 +35,7 @@ __all__ = [
     "Observation",
     "PlanOutcome",
     "PlanningConfig",
+    "ProblemForecast",
     "Setpoints",
     "V2VInputs",
     "safe_plan_kw",

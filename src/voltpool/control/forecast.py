@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from voltpool.errors import FieldIssue, ProblemError
+from voltpool.model import Problem
 
 FIELDS = (
     "base_load_kw",
@@ -66,3 +67,28 @@ class ForecastSource(Protocol):
     """Anything that can tell the controller the next ``horizon_slots`` slots at slot ``t``."""
 
     def forecast(self, t: int, horizon_slots: int) -> Forecast: ...
+
+
+class ProblemForecast:
+    """A problem's site and tariff as a forecast source, its slots coming round again (the
+    problem's day, then the same day again): a fixed problem under the controller, as the
+    benchmarks and tests run it. Slot ``t`` of the forecast is slot ``t mod n_slots`` of the
+    problem; what is known at ``t`` is the problem itself (perfect foresight)."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+    def forecast(self, t: int, horizon_slots: int) -> Forecast:
+        slots = np.arange(t, t + horizon_slots)
+        site, tariff = self.problem.site, self.problem.tariff
+
+        def ahead(values: np.ndarray) -> np.ndarray:
+            return np.take(values, slots, mode="wrap")
+
+        return Forecast(
+            ahead(site.base_load_kw),
+            ahead(tariff.import_price_per_kwh),
+            ahead(tariff.export_price_per_kwh),
+            ahead(site.import_limit_slots_kw),
+            ahead(site.export_limit_slots_kw),
+        )

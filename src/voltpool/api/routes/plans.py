@@ -98,10 +98,19 @@ def community_flexibility(community_id: str, user: Caller, db: Db, state: State)
             PlugSession.departure > now,
         )
     ).all()
+    views = {}
+    if plan is not None and rows:  # one query for every car's view, not one per car
+        views = {
+            view.car_id: view.view
+            for view in db.scalars(
+                sa.select(CarPlan).where(
+                    CarPlan.plan_id == plan.id, CarPlan.car_id.in_([car.id for car in rows])
+                )
+            )
+        }
     cars = []
     for car in rows:
-        view = None if plan is None else db.get(CarPlan, (plan.id, car.id))
-        slots = [] if view is None else view.view.get("slots", [])
+        slots = views.get(car.id, {}).get("slots", [])
         rules = car.rules or {}
         until = rules.get("no_discharge_until")
         cars.append(
