@@ -325,6 +325,7 @@ def test_the_owners_rules_edited_on_screen_hold_in_the_next_plan(
     page.wait_for_function(
         "e => e.textContent.includes('discharge_hours[0]')", arg=error.element_handle()
     )
+    assert error.inner_text().count("discharge_hours[0]") == 1  # each broken rule named once
     try:
         mine.get_by_label("Discharge only (e.g. 17:00-22:00)").fill("")
         mine.get_by_label("V2G floor (%)").fill("70")

@@ -21,8 +21,10 @@ const tokens = {
 
 class ApiError extends Error {
   constructor(status, problem) {
-    const rules = (problem.errors || []).map((e) => `${e.field}: ${e.rule}`).join("; ");
-    super(rules ? `${problem.detail || problem.title}: ${rules}` : problem.detail || problem.title || `HTTP ${status}`);
+    const detail = problem.detail || problem.title || `HTTP ${status}`;
+    const rules = (problem.errors || []).map((e) => `${e.field}: ${e.rule}`)
+      .filter((rule) => !detail.includes(rule)).join("; "); // each broken rule once
+    super(rules ? `${detail}: ${rules}` : detail);
     this.status = status;
   }
 }
