@@ -27,11 +27,15 @@ import pytest
 from voltpool.api.demo import DEFAULT_PASSWORD, OPERATOR_EMAIL, owner_email
 
 try:
+    from axe_playwright_python.sync_playwright import Axe
     from playwright import sync_api as playwright_api
 except ImportError:
     if os.environ.get("CI"):
         raise
-    pytest.skip("playwright is not installed (pip install -e '.[dev]')", allow_module_level=True)
+    pytest.skip(
+        "playwright or axe-playwright-python is not installed (pip install -e '.[dev]')",
+        allow_module_level=True,
+    )
 
 CHROMIUM = os.environ.get("VOLTPOOL_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
@@ -611,3 +615,82 @@ def test_a_friend_asks_for_kwh_and_both_screens_show_the_agreement(
         other.close()
         with demo.client(receiver.email) as client:
             client.post(f"/v1/v2v/agreements/{agreement['id']}/cancel").raise_for_status()
+
+
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+AXE_FAILS_ON = {"moderate", "serious", "critical"}  # all but "minor"
+
+
+def axe_violations(page, where: str) -> list[str]:
+    """axe-core (the copy bundled in axe-playwright-python: no network) on the page as it is,
+    at desktop and phone size: its WCAG 2.0/2.1 A and AA rules, one line per violation of
+    impact moderate or worse (rule, impact, what it asks, the target selector of each node).
+
+    Nothing is excluded: Plotly's SVG passes too. axe leaves the contrast of Plotly's axis
+    text "incomplete" (it cannot tell the background of SVG text), which is not a violation;
+    LOW_CONTRAST skips the charts as well."""
+    found = []
+    for size, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        page.wait_for_timeout(300)  # charts follow the width
+        answer = Axe().run(page, options=AXE_OPTIONS).response
+        assert answer["passes"], f"{where}: axe-core passed no rule: did it run?"
+        found += [
+            f"{where} ({size}): {v['id']} ({v['impact']}) {v['help']}: "
+            + "; ".join(" >> ".join(node["target"]) for node in v["nodes"])
+            for v in answer["violations"]
+            if v["impact"] in AXE_FAILS_ON
+        ]
+    page.set_viewport_size(DESKTOP)
+    return found
+
+
+def test_every_screen_passes_the_axe_core_audit(
+    screen: Screen, owners: tuple[Owner, Owner]
+) -> None:
+    """The log-in screen, each owner screen (with the forms that open on a click open) and
+    the operator's: no WCAG 2.0/2.1 A or AA violation of impact moderate or worse."""
+    page = screen.page
+    owner = owners[0]
+    found: list[str] = []
+    page.goto("/app/")
+    page.get_by_label("Email").wait_for()
+    found += axe_violations(page, "log in")
+    log_in(page, owner.email)
+    mine = card(page, owner.car_id)
+    mine.locator(".chart .main-svg").first.wait_for(timeout=WAIT_MS)
+    mine.get_by_role("button", name="Change").click()
+    mine.get_by_text("My rules for V2G").click()
+    found += axe_violations(page, "my cars")
+    name = mine.get_attribute("aria-label")
+    page.goto(f"/app/#/cars/{owner.car_id}")
+    page.get_by_role("heading", level=1, name=name).wait_for(timeout=WAIT_MS)
+    card(page, owner.car_id).locator(".chart .main-svg").first.wait_for(timeout=WAIT_MS)
+    found += axe_violations(page, "a car")
+    for path, heading in (("credits", "Credits"), ("v2v", "Share kWh"), ("backup", "Backup")):
+        page.goto(f"/app/#/{path}")
+        page.get_by_role("heading", level=1, name=heading).wait_for(timeout=WAIT_MS)
+        found += axe_violations(page, heading)
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, OPERATOR_EMAIL, heading="My community")
+    page.locator('[data-testid="community"] .chart .main-svg').first.wait_for(timeout=WAIT_MS)
+    found += axe_violations(page, "my community")
+    assert found == [], "axe-core found:\n" + "\n".join(found)
+
+
+def test_the_axe_audit_names_the_rule_the_impact_and_the_element(screen: Screen) -> None:
+    """The audit above is no empty pass: an unlabelled field and grey text put on the page
+    are reported, each with its rule, impact and selector."""
+    page = screen.page
+    page.goto("/app/")
+    page.get_by_label("Email").wait_for()
+    page.evaluate(
+        """() => document.getElementById('main').insertAdjacentHTML('beforeend',
+            '<input id="unlabelled"><p id="faint" style="color:#aaa">faint</p>')"""
+    )
+    found = axe_violations(page, "log in")
+    assert any("label (critical)" in line and "#unlabelled" in line for line in found), found
+    assert any("color-contrast (serious)" in line and "#faint" in line for line in found), found
