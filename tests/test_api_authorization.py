@@ -20,6 +20,7 @@ PUBLIC = {
     ("POST", "/v1/auth/register"),
     ("POST", "/v1/auth/token"),
     ("POST", "/v1/auth/refresh"),
+    ("POST", "/v1/auth/logout"),  # the refresh token presented is the credential
 }
 
 
@@ -44,6 +45,15 @@ def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
     ask, offer = v2v_bodies(ids["car"])
     return {
         ("GET", "/v1/me"): Case("/v1/me", other_owner=200, operator=200),
+        # the caller's own account: another caller changes only their own
+        ("PATCH", "/v1/me"): Case("/v1/me", {"name": "x"}, other_owner=200, operator=200),
+        # a wrong current password: refused with its field, every password stays
+        ("POST", "/v1/me/password"): Case(
+            "/v1/me/password",
+            {"current_password": "not the password", "new_password": "another long password"},
+            other_owner=422,
+            operator=422,
+        ),
         ("POST", "/v1/api-keys"): Case(
             "/v1/api-keys", {"name": "x"}, other_owner=201, operator=201
         ),
@@ -69,6 +79,9 @@ def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
         ),
         ("GET", "/v1/communities/{community_id}/grid-events"): Case(
             f"/v1/communities/{ids['community']}/grid-events", operator=200
+        ),
+        ("DELETE", "/v1/communities/{community_id}/grid-events/{event_id}"): Case(
+            f"/v1/communities/{ids['community']}/grid-events/{ids['event']}", operator=200
         ),
         ("POST", "/v1/homes"): Case(
             "/v1/homes",
@@ -279,6 +292,7 @@ def test_the_owner_may_call_every_endpoint_on_their_own_data(site) -> None:
     ann: User = users["ann"]
     allowed = {
         ("POST", "/v1/communities"): 403,  # owners do not run communities
+        ("POST", "/v1/me/password"): 422,  # the wrong current password (tests/test_api_account)
         ("POST", "/v1/communities/{community_id}/grid-events"): 404,  # the operator's
         ("GET", "/v1/communities/{community_id}/grid-events"): 404,
         ("GET", "/v1/communities/{community_id}/plan"): 404,  # the operator's

@@ -670,7 +670,12 @@ def test_every_screen_passes_the_axe_core_audit(
     page.get_by_role("heading", level=1, name=name).wait_for(timeout=WAIT_MS)
     card(page, owner.car_id).locator(".chart .main-svg").first.wait_for(timeout=WAIT_MS)
     found += axe_violations(page, "a car")
-    for path, heading in (("credits", "Credits"), ("v2v", "Share kWh"), ("backup", "Backup")):
+    for path, heading in (
+        ("credits", "Credits"),
+        ("v2v", "Share kWh"),
+        ("backup", "Backup"),
+        ("account", "Account"),
+    ):
         page.goto(f"/app/#/{path}")
         page.get_by_role("heading", level=1, name=heading).wait_for(timeout=WAIT_MS)
         found += axe_violations(page, heading)
@@ -694,3 +699,92 @@ def test_the_axe_audit_names_the_rule_the_impact_and_the_element(screen: Screen)
     found = axe_violations(page, "log in")
     assert any("label (critical)" in line and "#unlabelled" in line for line in found), found
     assert any("color-contrast (serious)" in line and "#faint" in line for line in found), found
+
+
+def test_the_account_screen_renames_the_owner_and_makes_and_revokes_an_api_key(
+    screen: Screen, demo: Demo, owners: tuple[Owner, Owner]
+) -> None:
+    """Through the screen alone: a new display name, a wrong password refused next to its form
+    with the field marked, an API key made (shown once, working), revoked (working no more),
+    every control reachable with Tab, and signing out revokes the session. The owner's
+    password stays as it is: the demo server is shared by this module's tests."""
+    owner = owners[1]
+    page = screen.page
+    with demo.client(owner.email) as client:
+        was = client.get("/v1/me").json()
+    log_in(page, owner.email)
+    page.get_by_role("link", name="Account").click()
+    page.get_by_role("heading", level=1, name="Account").wait_for(timeout=WAIT_MS)
+    try:
+        named = page.get_by_role("form", name="display name", exact=True)
+        named.get_by_label("Display name").fill("Ann at number 7")
+        named.get_by_role("button", name="Save name").click()
+        page.get_by_text("Saved: you are Ann at number 7 now.").wait_for(timeout=WAIT_MS)
+        assert "Ann at number 7" in page.locator('[data-testid="profile"]').inner_text()
+        with demo.client(owner.email) as client:
+            assert client.get("/v1/me").json()["name"] == "Ann at number 7"
+
+        screen.expected_statuses.add(422)  # the wrong password, answered with its field
+        email = page.get_by_role("form", name="email", exact=True)
+        email.get_by_label("New email").fill("elsewhere@example.org")
+        email.get_by_label("Current password").fill("not the password")
+        email.get_by_role("button", name="Change email").click()
+        page.wait_for_function(
+            "() => document.getElementById('email-message').textContent"
+            ".includes('body.current_password: is not your current password')",
+            timeout=WAIT_MS,
+        )
+        assert email.get_by_label("Current password").get_attribute("aria-invalid") == "true"
+        with demo.client(owner.email) as client:
+            assert client.get("/v1/me").json()["email"] == owner.email
+
+        keys = page.get_by_role("region", name="API keys")
+        keys.get_by_label("Name of the device or integration").fill("wallbox in the garage")
+        keys.get_by_role("button", name="Create key").click()
+        shown = page.locator('[data-testid="key"]')
+        shown.wait_for(timeout=WAIT_MS)
+        secret = shown.input_value()
+        assert secret.startswith("vp_")
+        row = keys.locator('[data-testid="api-key"]', has_text="wallbox in the garage")
+        assert row.count() == 1 and " created 20" in row.inner_text()
+        device = httpx.Client(base_url=demo.base_url, headers={"X-API-Key": secret}, timeout=30)
+        assert device.get("/v1/me").json()["email"] == owner.email
+
+        assert page.evaluate(UNLABELLED) == []
+        assert page.evaluate(LOW_CONTRAST) == []
+        assert axe_violations(page, "account") == []
+        named.get_by_role("textbox", name="Display name").focus()
+        reached = []
+        for _ in range(25):
+            page.keyboard.press("Tab")
+            reached.append(page.evaluate("document.activeElement.textContent.trim()"))
+        for control in ("Change email", "Change password", "Revoke", "Create key", "Sign out"):
+            assert control in reached, reached
+        snap(page, "owner-account")
+
+        row.get_by_role("button", name="Revoke wallbox in the garage").click()
+        page.get_by_text("Revoked wallbox in the garage: it no longer works.").wait_for(
+            timeout=WAIT_MS
+        )
+        assert row.count() == 0 and not shown.is_visible()  # the key is gone from the screen
+        assert device.get("/v1/me").status_code == 401
+        device.close()
+        page.reload()
+        page.get_by_role("heading", level=1, name="Account").wait_for(timeout=WAIT_MS)
+        assert secret not in page.content()  # shown once, never again
+
+        refresh = page.evaluate("sessionStorage.getItem('voltpool.refresh')")
+        with page.expect_response("**/v1/auth/logout") as logged_out:
+            page.get_by_role("button", name="Sign out", exact=True).click()
+        assert logged_out.value.status == 204
+        page.get_by_role("heading", name="Log in to voltpool").wait_for(timeout=WAIT_MS)
+        with demo.client() as client:
+            refused = client.post("/v1/auth/refresh", json={"refresh_token": refresh})
+            assert refused.status_code == 401
+    finally:
+        with demo.client(owner.email) as client:  # as it was, for the other tests
+            client.patch("/v1/me", json={"name": was["name"]}).raise_for_status()
+    log_in(page, OPERATOR_EMAIL, heading="My community")
+    page.get_by_role("link", name="Account").click()
+    page.get_by_role("region", name="API keys").wait_for(timeout=WAIT_MS)
+    assert OPERATOR_EMAIL in page.locator('[data-testid="profile"]').inner_text()

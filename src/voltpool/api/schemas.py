@@ -89,6 +89,25 @@ class ApiKeyCreated(ApiKeyOut):
     """Shown once: only its SHA-256 is kept."""
 
 
+Password = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class MeUpdate(Strict):
+    """``PATCH /v1/me``: what is given changes, what is left out (or null) stays."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)] | None = None
+    email: Email | None = None
+    current_password: Password | None = None
+    """Needed to change ``email`` (the email is what one logs in with)."""
+
+
+class PasswordChange(Strict):
+    """``POST /v1/me/password``."""
+
+    current_password: Password
+    new_password: Password
+
+
 class CommunityIn(Strict):
     name: Name
     timezone: Annotated[str, Field(min_length=1, max_length=64)] = "Europe/Amsterdam"

@@ -26,6 +26,7 @@ class ApiError extends Error {
       .filter((rule) => !detail.includes(rule)).join("; "); // each broken rule once
     super(rules ? `${detail}: ${rules}` : detail);
     this.status = status;
+    this.errors = problem.errors || []; // [{field, rule}]: which control to mark
   }
 }
 
@@ -257,8 +258,9 @@ function navigation(me) {
     me.role === "owner" ? h("a", { href: "#/credits" }, "Credits") : null,
     me.role === "owner" ? h("a", { href: "#/v2v" }, "Share kWh") : null,
     me.role === "owner" ? h("a", { href: "#/backup" }, "Backup") : null,
+    h("a", { href: "#/account" }, "Account"),
     h("span", { class: "muted who", "data-testid": "me" }, me.email),
-    h("button", { class: "plain", type: "button", onclick: () => { tokens.clear(); location.hash = "#/login"; } }, "Log out"),
+    h("button", { class: "plain", type: "button", onclick: signOut }, "Log out"),
   ].filter(Boolean));
 }
 
@@ -785,6 +787,182 @@ async function v2vScreen() {
   );
 }
 
+// ------------------------------------------------------------------ account settings
+
+/** Log out: forget the tokens here and revoke this session's refresh token. */
+function signOut() {
+  const refresh = tokens.refresh;
+  tokens.clear();
+  stream?.abort();
+  location.hash = "#/login";
+  if (refresh) {
+    fetch("/v1/auth/logout", { // keepalive: the request outlives a page left at once
+      method: "POST", keepalive: true, headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ refresh_token: refresh }),
+    }).catch(() => {}); // the refresh token expires anyway
+  }
+}
+
+/** A form's submit handler: `action(data)` says what was done (shown in `message`), or its
+ *  problem is shown there, next to the form, with each field it names marked invalid. */
+function submitted(form, message, action) {
+  return async (event) => {
+    event.preventDefault();
+    for (const marked of form.querySelectorAll("[aria-invalid]")) marked.removeAttribute("aria-invalid");
+    try {
+      const done = await action(new FormData(form));
+      message.className = "";
+      message.textContent = done;
+    } catch (error) {
+      message.className = "error";
+      message.textContent = error.message;
+      for (const { field } of error.errors || []) {
+        const control = form.querySelector(`[name="${field.split(".").pop()}"]`);
+        if (control) control.setAttribute("aria-invalid", "true");
+      }
+    }
+  };
+}
+
+/** A form with its own message below it (errors next to the form they are about). */
+function accountForm(label, fields, button, action) {
+  const message = h("p", { role: "status", id: `${label.replaceAll(" ", "-")}-message` });
+  const form = h("form", { class: "inline", "aria-label": label, "aria-describedby": message.id },
+    ...fields, h("button", { type: "submit" }, button));
+  form.addEventListener("submit", submitted(form, message, (data) => action(data, form)));
+  return [form, message];
+}
+
+function profilePanel(me) {
+  const shown = h("p", { "data-testid": "profile" });
+  const draw = (who) => {
+    shown.textContent = `${who.name || "(no display name)"}, ${who.email} (${who.role})`;
+    navigation(who);
+  };
+  draw(me);
+  const name = accountForm("display name", [
+    h("label", {}, "Display name", h("input", { name: "name", maxlength: 128, autocomplete: "name", value: me.name })),
+  ], "Save name", async (data) => {
+    const changed = await api("/v1/me", { method: "PATCH", body: { name: data.get("name") } });
+    draw(changed);
+    return `Saved: you are ${changed.name || "nameless"} now.`;
+  });
+  const email = accountForm("email", [
+    h("label", {}, "New email", h("input", { name: "email", type: "email", autocomplete: "email", required: true })),
+    h("label", {}, "Current password", h("input", { name: "current_password", type: "password",
+      autocomplete: "current-password", required: true })),
+  ], "Change email", async (data, form) => {
+    const changed = await api("/v1/me", { method: "PATCH",
+      body: { email: data.get("email"), current_password: data.get("current_password") } });
+    form.reset();
+    draw(changed);
+    return `Saved: log in with ${changed.email} from now on.`;
+  });
+  return h("section", { class: "panel", "aria-label": "profile" },
+    h("h2", {}, "Profile"), shown, ...name, h("h3", {}, "Email"), ...email);
+}
+
+function passwordPanel() {
+  const [form, message] = accountForm("password", [
+    h("label", {}, "Current password", h("input", { name: "current_password", type: "password",
+      autocomplete: "current-password", required: true })),
+    h("label", {}, "New password", h("input", { name: "new_password", type: "password",
+      autocomplete: "new-password", required: true })),
+    h("label", {}, "New password again", h("input", { name: "new_password_again", type: "password",
+      autocomplete: "new-password", required: true })),
+  ], "Change password", async (data, form) => {
+    if (data.get("new_password") !== data.get("new_password_again")) {
+      throw Object.assign(new Error("the two new passwords differ: type the same one twice"),
+        { errors: [{ field: "new_password_again" }] });
+    }
+    const answer = await api("/v1/me/password", { method: "POST", body: {
+      current_password: data.get("current_password"), new_password: data.get("new_password") } });
+    tokens.save(answer); // this session goes on with the new pair; every other one ends
+    form.reset();
+    return "Password changed. Your other sessions are signed out; your API keys still work.";
+  });
+  return h("section", { class: "panel", "aria-label": "password" },
+    h("h2", {}, "Password"), form, message);
+}
+
+async function keysPanel(zone) {
+  const list = h("div");
+  const message = h("p", { role: "status" });
+  const fresh = h("div", { class: "newkey", "data-testid": "new-key", hidden: true });
+  const say = (text, error = false) => { message.className = error ? "error" : ""; message.textContent = text; };
+  const drawList = async () => {
+    const keys = await api("/v1/api-keys");
+    const active = keys.filter((k) => !k.revoked);
+    const revoked = keys.length - active.length;
+    list.replaceChildren(...[
+      active.length
+        ? h("ul", { class: "blocks", "aria-label": "API keys" }, active.map((k) =>
+            h("li", { "data-testid": "api-key", "data-key-id": k.id },
+              h("b", {}, k.name), ` created ${day(k.created_at, zone)} ${clock(k.created_at, zone)} `,
+              h("button", { class: "plain", type: "button", "aria-label": `Revoke ${k.name}`, onclick: async () => {
+                try {
+                  await api(`/v1/api-keys/${k.id}`, { method: "DELETE" });
+                  if (fresh.dataset.keyId === k.id) fresh.hidden = true;
+                  await drawList();
+                  say(`Revoked ${k.name}: it no longer works.`);
+                  create.querySelector("input").focus();
+                } catch (error) {
+                  say(error.message, true);
+                }
+              } }, "Revoke"))))
+        : h("p", { class: "muted" }, "No API keys."),
+      revoked ? h("p", { class: "muted" }, `${revoked} revoked key${revoked > 1 ? "s" : ""} not shown.`) : null,
+    ].filter(Boolean));
+  };
+  const [create, created] = accountForm("new API key", [
+    h("label", {}, "Name of the device or integration", h("input", { name: "name", maxlength: 128, required: true })),
+  ], "Create key", async (data, form) => {
+    const key = await api("/v1/api-keys", { method: "POST", body: { name: data.get("name") } });
+    const secret = h("input", { readonly: true, value: key.key, "data-testid": "key", spellcheck: "false" });
+    const copied = h("span", { role: "status" });
+    fresh.dataset.keyId = key.id;
+    fresh.replaceChildren(
+      h("label", {}, `The key for ${key.name}: shown only now, copy it into the device (send it as X-API-Key)`, secret),
+      h("button", { class: "plain", type: "button", onclick: async () => {
+        try {
+          await navigator.clipboard.writeText(key.key);
+          copied.textContent = "Copied.";
+        } catch {
+          secret.select();
+          copied.textContent = "Selected: press Ctrl+C (or ⌘C) to copy it.";
+        }
+      } }, "Copy"),
+      copied);
+    fresh.hidden = false;
+    form.reset();
+    await drawList();
+    secret.focus();
+    secret.select();
+    return `Created ${key.name}.`;
+  });
+  await drawList();
+  return h("section", { class: "panel", "aria-label": "API keys" },
+    h("h2", {}, "API keys"),
+    h("p", { class: "muted" }, "For a charger, a home battery or an integration: a key acts as you until revoked."),
+    list, message, h("h3", {}, "Create a key"), create, created, fresh);
+}
+
+async function accountScreen() {
+  const ctx = await context();
+  const communities = ctx.me.role === "operator" && !ctx.homes.length ? await api("/v1/communities") : [];
+  const zone = communities[0]?.timezone ?? ctx.zone;
+  show(
+    h("h1", {}, "Account"),
+    profilePanel(ctx.me),
+    passwordPanel(),
+    await keysPanel(zone),
+    h("section", { class: "panel", "aria-label": "sign out" },
+      h("h2", {}, "Sign out"),
+      h("p", { class: "muted" }, "Ends this session in this browser (other devices stay signed in)."),
+      h("button", { type: "button", onclick: signOut }, "Sign out")),
+  );
+}
+
 // ------------------------------------------------------------------ live updates and routing
 
 const RECONNECT_MS = 3000;
@@ -852,6 +1030,7 @@ function redrawWhenIdle() {
   if (redrawPending) return;
   redrawPending = true;
   const attempt = () => {
+    if (location.hash === "#/account") { redrawPending = false; return; } // no plans; a new key shown
     if (busy()) return setTimeout(attempt, 1000);
     redrawPending = false;
     route(false);
@@ -868,9 +1047,11 @@ async function route(followStream = true) {
     if (hash === "#/backup") await backupScreen();
     else if (hash === "#/v2v") await v2vScreen();
     else if (hash === "#/credits") await creditsScreen();
+    else if (hash === "#/account") await accountScreen();
     else if (car) await carScreen(decodeURIComponent(car[1]));
     else await homeScreen();
-    if (followStream) follow();
+    if (hash === "#/account") stream?.abort(); // nothing there follows the plans
+    else if (followStream) follow();
   } catch (error) {
     show(failure(error));
   }
