@@ -170,7 +170,7 @@ def every_route() -> set[tuple[str, str]]:
 
 
 def test_the_table_lists_every_endpoint() -> None:
-    names = ("key", "community", "home", "car", "request", "offer")
+    names = ("key", "community", "home", "car", "request", "offer", "event")
     listed = set(cases({name: "x" for name in names})) | PUBLIC
     assert every_route() == listed
 
@@ -205,6 +205,15 @@ def site(tmp_path_factory: pytest.TempPathFactory):
             json={"to_email": ann.email, "amount_credits": 5},
             headers={"Idempotency-Key": "g"},
         )
+        later = datetime.now(UTC) + timedelta(hours=5)
+        event = operator.client.post(
+            f"/v1/communities/{community}/grid-events",
+            json={
+                "kind": "outage",
+                "start": later.isoformat(),
+                "end": (later + timedelta(hours=1)).isoformat(),
+            },
+        ).json()["id"]
         ask, offer = v2v_bodies(car)
         request = ann.client.post("/v1/v2v/requests", json=ask).json()["id"]
         offer = ann.client.post("/v1/v2v/offers", json=offer).json()["id"]
@@ -215,6 +224,7 @@ def site(tmp_path_factory: pytest.TempPathFactory):
             "car": car,
             "request": request,
             "offer": offer,
+            "event": event,
         }
         yield server, {"operator": operator, "ann": ann, "bob": bob}, ids, key["key"]
 

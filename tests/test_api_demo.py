@@ -31,9 +31,10 @@ from voltpool.api.demo import (
 from voltpool.api.demo_driver import DemoDriver, after_trip_soc, slot_energy_kwh
 from voltpool.api.deps import AppState
 from voltpool.api.history import plan_in_force
+from voltpool.api.outages import home_backup, plugged_cars
 from voltpool.api.planner import replan
 from voltpool.api.settings import ServeSettings
-from voltpool.api.store.tables import Car, CarPlan, Community, Home, PlugSession, User
+from voltpool.api.store.tables import Car, CarPlan, Community, Home, Plan, PlugSession, User
 from voltpool.api.wallets import to_millicredits, wallet_id
 from voltpool.cli import app as cli
 from voltpool.scenario import load_scenario
@@ -245,6 +246,49 @@ def test_a_slot_moves_each_plugged_car_by_its_plan_and_a_departure_unplugs(demo)
     assert trip > 0
     assert car.soc_now == pytest.approx(after_trip_soc(soc, trip, capacity), abs=1e-9)
     assert leaving not in _plugged(state, community)
+
+
+def test_in_an_outage_the_cars_power_their_houses_by_the_backup_plan(demo) -> None:
+    client, clock = demo
+    state, driver = _state(client), _driver(client)
+    community = driver.seed.community_id
+    wait_for(lambda: driver.steps >= 1)
+    before = _plugged(state, community)
+    assert before, "some cars are home at the demo's start"
+    operator = {"Authorization": f"Bearer {_token(client, OPERATOR_EMAIL)}"}
+    slot = clock.now()
+    outage = client.post(
+        f"/v1/communities/{community}/grid-events",
+        headers=operator,
+        json={
+            "kind": "outage",
+            "start": slot.isoformat(),
+            "end": (slot + timedelta(hours=2)).isoformat(),
+        },
+    )
+    assert outage.status_code == 201, outage.text
+    assert replan(state.sessions, state.settings, community, "test").applied
+    expected: dict[str, float] = {}
+    with state.sessions() as db:
+        for home in db.scalars(sa.select(Home).where(Home.community_id == community)):
+            cars = plugged_cars(db, home)
+            if cars:
+                case = home_backup(home, db.get(Community, community), cars, slot, 2.0)
+                hours = SLOT.total_seconds() / 3600
+                for n, car in enumerate(cars):
+                    kwh = slot_energy_kwh(float(case.plan.power_kw[n, 0]), hours, car)
+                    expected[car.id] = car.soc_now + kwh / car.capacity_kwh
+    with state.sessions() as db:
+        planned = db.scalar(sa.select(Plan).order_by(Plan.created_at.desc()).limit(1))
+        assert planned is not None and planned.schedule == {}  # every home is cut off
+    _step(client, clock, SLOT)
+    after = _plugged(state, community)
+    gave = 0
+    for car_id, soc in expected.items():
+        assert after[car_id][0] == pytest.approx(soc, abs=1e-9)
+        assert after[car_id][0] <= before[car_id][0] + 1e-12  # no charging in an outage
+        gave += after[car_id][0] < before[car_id][0] - 1e-9
+    assert gave, "the plugged-in cars carry their houses"
 
 
 def test_serve_help_shows_the_demo() -> None:

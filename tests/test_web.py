@@ -492,6 +492,113 @@ def test_the_operator_posts_a_capacity_limit_and_sees_the_planned_feeder_load_un
     snap(page, "operator")
 
 
+def test_charge_now_plans_full_power_and_no_discharge_on_screen(
+    screen: Screen, demo: Demo, owners: tuple[Owner, Owner]
+) -> None:
+    owner = owners[1]
+    page = screen.page
+    url = f"/v1/cars/{owner.car_id}/sessions/current"
+    with demo.client(owner.email) as client:
+        car = client.get(f"/v1/cars/{owner.car_id}").json()
+        was = client.get(url).json()
+        client.patch(f"/v1/cars/{owner.car_id}", json={"soc_now": 0.3}).raise_for_status()
+        client.patch(url, json={"soc_target": 0.8}).raise_for_status()
+    log_in(page, owner.email)
+    mine = card(page, owner.car_id)
+    mine.locator('[data-testid="plan-chart"] .main-svg').first.wait_for(timeout=WAIT_MS)
+    before = mine.get_attribute("data-plan-id")
+    try:
+        mine.get_by_label("Mode").select_option("charge-now")
+        page.wait_for_function(
+            """([id, before]) => {
+                const c = document.querySelector(`[data-testid="car"][data-car-id="${id}"]`);
+                return c && c.dataset.planId && c.dataset.planId !== before
+                    && c.querySelector('select[name=mode]').value === 'charge-now';
+            }""",
+            arg=[owner.car_id, before],
+            timeout=WAIT_MS,
+        )
+        with demo.client(owner.email) as client:
+            plan = client.get(f"/v1/cars/{owner.car_id}/plan").json()
+            assert client.get(url).json()["charge_now"] is True
+        assert plan["reason"] == "session changed"
+        assert plan["slots"][0]["power_kw"] == pytest.approx(car["max_charge_kw"])
+        assert plan["discharges"] == []
+        assert min(s["power_kw"] for s in plan["slots"]) >= -1e-9
+        assert card(page, owner.car_id).locator('[data-testid="discharge"]').count() == 0
+        snap(page, "owner-charge-now")
+    finally:
+        with demo.client(owner.email) as client:
+            client.patch(url, json={"charge_now": False, "soc_target": was["soc_target"]})
+            client.patch(f"/v1/cars/{owner.car_id}", json={"soc_now": car["soc_now"]})
+
+
+def test_in_a_power_cut_the_owner_sees_the_banner_and_the_backup_for_what_is_left(
+    screen: Screen, demo: Demo, owners: tuple[Owner, Owner]
+) -> None:
+    owner = owners[0]  # its car gives energy back (a two-way charger)
+    page = screen.page
+    with demo.client(owner.email) as client:
+        (home,) = client.get("/v1/homes").json()
+    with demo.client(OPERATOR_EMAIL) as client:
+        community = client.get("/v1/communities").json()[0]["id"]
+        now = datetime.fromisoformat(client.get("/healthz").json()["now"])
+        posted = client.post(
+            f"/v1/communities/{community}/grid-events",
+            json={
+                "kind": "outage",
+                "home_ids": [home["id"]],
+                "start": (now - timedelta(minutes=1)).isoformat(),
+                "end": (now + timedelta(hours=2)).isoformat(),
+            },
+        )
+        assert posted.status_code == 201, posted.text
+    event = posted.json()
+    try:
+        log_in(page, owner.email)
+        banner = page.locator('[data-testid="outage-banner"]')
+        banner.wait_for(timeout=WAIT_MS)
+        assert f"expected back at {event['end_local'][11:16]}" in banner.inner_text()
+        assert page.get_by_role("alert").count() >= 1
+        flow = page.locator('[data-testid="flow"]').inner_text()
+        assert "power cut" in flow
+        powering = card(page, owner.car_id).locator('[data-testid="no-plan"]')
+        powering.wait_for(timeout=WAIT_MS)
+        assert "Powering the house" in powering.inner_text()
+        snap(page, "owner-power-cut")
+        page.get_by_role("link", name="see how long").click()
+        backup = page.locator('[data-testid="backup"]')
+        backup.wait_for(timeout=WAIT_MS)
+        with demo.client(owner.email) as client:
+            answer = client.get(f"/v1/homes/{home['id']}/backup").json()
+        assert answer["outage"]["event_id"] == event["id"]
+        assert answer["hours_planned"] <= 2.25
+        assert answer["served_kwh"] > 0 and answer["cars"][0]["max_discharge_kw"] > 0
+        assert f"Power cut since {event['start_local'][11:16]}" in backup.inner_text()
+        assert page.locator('[data-testid="outage-banner"]').count() == 1
+        snap(page, "owner-backup-power-cut")
+
+        # the operator sees it among the grid events and ends it: the banner goes
+        operator = page.context.browser.new_context(viewport=DESKTOP, base_url=demo.base_url)
+        try:
+            other = operator.new_page()
+            log_in(other, OPERATOR_EMAIL, heading="My community")
+            listed = other.locator(f'[data-testid="grid-event"][data-event-id="{event["id"]}"]')
+            listed.wait_for(timeout=WAIT_MS)
+            assert "power cut of 1 home" in listed.inner_text()
+            listed.get_by_role("button", name="End now").click()
+            listed.wait_for(state="detached", timeout=WAIT_MS)
+        finally:
+            operator.close()
+        page.get_by_role("link", name="My cars").click()
+        page.get_by_role("heading", name="My cars").wait_for(timeout=WAIT_MS)
+        card(page, owner.car_id).wait_for(timeout=WAIT_MS)
+        assert page.locator('[data-testid="outage-banner"]').count() == 0
+    finally:
+        with demo.client(OPERATOR_EMAIL) as client:  # on the grid again, for the other tests
+            client.delete(f"/v1/communities/{community}/grid-events/{event['id']}")
+
+
 def test_the_login_screen_and_the_home_screen_pass_basic_accessibility_checks(
     screen: Screen, owners: tuple[Owner, Owner]
 ) -> None:

@@ -6,6 +6,8 @@ At every slot boundary of the site's clock the driver, for each slot that ended:
    (:func:`voltpool.api.history.plan_in_force`, the car's ``view["slots"][k]["power_kw"]``):
    ``soc_now += p * h * eta_charge / capacity`` when charging,
    ``soc_now += p * h / eta_discharge / capacity`` when discharging, clipped to [0, 1];
+   a car at a home an outage cuts off powers the house instead, by the home's V2H backup
+   plan made at the slot's start (:func:`voltpool.api.outages.home_backup`, its first slot);
 
 then, at the clock's time,
 
@@ -33,13 +35,15 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from voltpool.api.demo import DemoSeed
 from voltpool.api.deps import AppState
 from voltpool.api.history import plan_in_force
+from voltpool.api.outages import home_backup, home_outage, outage_hours, plugged_cars
 from voltpool.api.routes import cars as car_routes
 from voltpool.api.schemas import SessionIn
-from voltpool.api.store.tables import Car, CarPlan, Home, PlugSession, User
+from voltpool.api.store.tables import Car, CarPlan, Community, Home, PlugSession, User
 from voltpool.simulate.world import World
 
 log = logging.getLogger("voltpool.demo")
@@ -231,34 +235,61 @@ class DemoDriver:
 
     def apply_slot(self, slot_start: datetime) -> dict[str, float]:
         """Give each car plugged in during ``[slot_start, +slot)`` the power of the plan in
-        force then; the energy each got into its battery, by car id. [kWh]"""
+        force then (at a home cut off: its backup plan's); the energy each got into its
+        battery, by car id. [kWh]"""
         minutes = int(self._slot.total_seconds() // 60)
         hours = self._slot.total_seconds() / 3600
         energy: dict[str, float] = {}
         with self._state.sessions() as db:
+            islanded = self._islanded_power_kw(db, slot_start)
+            for car, power_kw in islanded.items():
+                energy[car.id] = self._give(car, power_kw, hours)
             plan = plan_in_force(db, self._seed.community_id, slot_start, minutes)
-            if plan is None:
-                return energy
-            k = int((slot_start - plan.start) / self._slot)
-            rows = db.execute(
-                sa.select(Car, CarPlan.view)
-                .join(CarPlan, CarPlan.car_id == Car.id)
-                .join(PlugSession, PlugSession.car_id == Car.id)
-                .where(
-                    CarPlan.plan_id == plan.id,
-                    PlugSession.ended_at.is_(None),
-                    PlugSession.arrival < slot_start + self._slot,
-                )
-            ).all()
+            rows = []
+            if plan is not None:
+                rows = db.execute(
+                    sa.select(Car, CarPlan.view)
+                    .join(CarPlan, CarPlan.car_id == Car.id)
+                    .join(PlugSession, PlugSession.car_id == Car.id)
+                    .where(
+                        CarPlan.plan_id == plan.id,
+                        PlugSession.ended_at.is_(None),
+                        PlugSession.arrival < slot_start + self._slot,
+                    )
+                ).all()
+                k = int((slot_start - plan.start) / self._slot)
             for car, view in rows:
+                if car.id in energy:  # the house's, not the plan's, during an outage
+                    continue
                 slots = view.get("slots", [])
                 power_kw = float(slots[k]["power_kw"]) if 0 <= k < len(slots) else 0.0
-                kwh = slot_energy_kwh(power_kw, hours, car)
-                car.soc_now = min(1.0, max(0.0, car.soc_now + kwh / car.capacity_kwh))
-                energy[car.id] = kwh
+                energy[car.id] = self._give(car, power_kw, hours)
             db.commit()
         self.slots_applied += 1
         return energy
+
+    @staticmethod
+    def _give(car: Car, power_kw: float, hours: float) -> float:
+        kwh = slot_energy_kwh(power_kw, hours, car)
+        car.soc_now = min(1.0, max(0.0, car.soc_now + kwh / car.capacity_kwh))
+        return kwh
+
+    def _islanded_power_kw(self, db: Session, slot_start: datetime) -> dict[Car, float]:
+        """The AC power (<= 0) each car plugged in at a home cut off during the slot gives the
+        house: the first slot of the home's V2H backup plan for what is left of the outage."""
+        community = db.get(Community, self._seed.community_id)
+        assert community is not None
+        homes = db.scalars(sa.select(Home).where(Home.community_id == community.id)).all()
+        power: dict[Car, float] = {}
+        for home in homes:
+            outage = home_outage(db, home, slot_start)
+            cars = [] if outage is None else plugged_cars(db, home)
+            if not cars:
+                continue
+            hours = outage_hours(outage, slot_start)
+            plan = home_backup(home, community, cars, slot_start, hours).plan
+            power.update(zip(cars, plan.power_kw[:, 0].tolist(), strict=True))
+        return power
 
     def unplug_departed(self, now: datetime) -> list[str]:
         """End every open session of the community whose departure has passed, as the

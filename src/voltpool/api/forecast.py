@@ -39,13 +39,15 @@ def stand_in_offset(start: pd.Timestamp, end: pd.Timestamp) -> pd.Timedelta:
 class EventWindow:
     """A grid event as the forecast applies it (:class:`voltpool.api.store.tables.GridEvent`):
     ``[start, end)`` UTC; a limit caps the site (the lower one wins), a price replaces the
-    import price (the export price is capped at it)."""
+    import price (the export price is capped at it), an outage takes the load of the homes
+    it cuts off (``house_load_off_kw``) off the feeder."""
 
     start: pd.Timestamp
     end: pd.Timestamp
     import_limit_kw: float | None = None
     export_limit_kw: float | None = None
     price_per_kwh: float | None = None
+    house_load_off_kw: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class CommunityForecast:
         slots = self.prices.prices(horizon_slots, day_ahead, slot_start)
         buy = slots.import_price_per_kwh.copy()
         sell = slots.export_price_per_kwh.copy()
+        base_kw = np.full(horizon_slots, self.house_load_kw)
         import_kw = np.full(horizon_slots, self.import_limit_kw)
         export_kw = np.full(horizon_slots, self.export_limit_kw)
         for event in self.events:
@@ -79,8 +82,9 @@ class CommunityForecast:
             if event.price_per_kwh is not None:
                 buy[inside] = event.price_per_kwh
                 sell[inside] = np.minimum(sell[inside], event.price_per_kwh)
+            base_kw[inside] = np.maximum(base_kw[inside] - event.house_load_off_kw, 0.0)
         return Forecast(
-            base_load_kw=np.full(horizon_slots, self.house_load_kw),
+            base_load_kw=base_kw,
             import_price_per_kwh=buy,
             export_price_per_kwh=sell,
             import_limit_kw=import_kw,

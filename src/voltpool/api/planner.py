@@ -34,9 +34,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from voltpool.api.charge_now import earliest_full_slot
 from voltpool.api.events import EventHub
 from voltpool.api.forecast import CommunityForecast, EventWindow
 from voltpool.api.history import history_kwh, month_peak_kw, record_slot
+from voltpool.api.outages import cuts_off, islanded_home_ids
 from voltpool.api.plan_views import car_views, site_view
 from voltpool.api.settings import ServeSettings
 from voltpool.api.store.tables import (
@@ -78,6 +80,23 @@ class SiteSnapshot:
     """Running V2V agreements between the cars and what their open offers keep."""
     peak_so_far_kw: float = 0.0
     """The highest site import of the local month so far (:func:`month_peak_kw`). [kW]"""
+    islanded_home_ids: frozenset[str] = frozenset()
+    """Homes an outage cuts off now: their cars are not the plan's (V2H powers the house,
+    :mod:`voltpool.api.outages`)."""
+
+
+def _event_window(event: GridEvent, homes: tuple[Home, ...]) -> EventWindow:
+    off_kw = 0.0
+    if event.kind == "outage":
+        off_kw = sum(h.house_load_kw for h in homes if cuts_off(event, h.id))
+    return EventWindow(
+        pd.Timestamp(event.start),
+        pd.Timestamp(event.end),
+        event.import_limit_kw,
+        event.export_limit_kw,
+        event.price_per_kwh,
+        off_kw,
+    )
 
 
 def read_site(
@@ -101,13 +120,7 @@ def read_site(
     today = now.astimezone(ZoneInfo(community.timezone)).date()
     history = history_kwh(db, [car.id for car, _ in rows], today)
     events = tuple(
-        EventWindow(
-            pd.Timestamp(e.start),
-            pd.Timestamp(e.end),
-            e.import_limit_kw,
-            e.export_limit_kw,
-            e.price_per_kwh,
-        )
+        _event_window(e, homes)
         for e in db.scalars(
             sa.select(GridEvent).where(GridEvent.community_id == community_id, GridEvent.end > now)
         )
@@ -116,11 +129,37 @@ def read_site(
     origin = pd.Timestamp(now).floor(pd.Timedelta(minutes=slot_minutes)).to_pydatetime()
     v2v = planner_inputs(db, community_id, [c for c, _ in cars], now, origin, slot_minutes)
     peak_kw = month_peak_kw(db, community, now)
-    return SiteSnapshot(community, homes, cars, now, history, events, v2v, peak_kw)
+    islanded = islanded_home_ids(db, community_id, homes, now)
+    return SiteSnapshot(community, homes, cars, now, history, events, v2v, peak_kw, islanded)
 
 
-def _rules(cars: list[Car]) -> OwnerRules | None:
-    return OwnerRules.from_records([car.rules or None for car in cars])
+def _rules(cars: tuple[tuple[Car, PlugSession], ...]) -> OwnerRules | None:
+    """The owners' rules; a car on "charge now" may not discharge before it leaves."""
+    records = []
+    for car, plug in cars:
+        record = dict(car.rules) if car.rules else None
+        if plug.charge_now:
+            record = (record or {}) | {"no_discharge_until": plug.departure.isoformat()}
+        records.append(record)
+    return OwnerRules.from_records(records)
+
+
+def _deadline_slot(car: Car, plug: PlugSession, clock: SlotGrid, settings: ServeSettings) -> int:
+    """The slot the plan must reach the car's target by: its departure, or on "charge now"
+    the first slot full power gets it there (:mod:`voltpool.api.charge_now`), at least the
+    slot under way."""
+    leaves = int(clock.end_slot(pd.Timestamp(plug.departure)))
+    if not plug.charge_now:
+        return leaves
+    full = earliest_full_slot(
+        car.soc_now,
+        plug.soc_target,
+        car.capacity_kwh,
+        car.max_charge_kw,
+        car.charge_efficiency,
+        settings.slot_minutes / 60,
+    )
+    return min(leaves, max(full, 1))  # one slot at its target: the car keeps its plan view
 
 
 @dataclass(frozen=True)
@@ -207,7 +246,7 @@ def plan_site(
         soc_max=np.array([c.soc_max for c in cars]),
         soc_target=np.array([s.soc_target for _, s in site.cars]),
         degradation_cost_per_kwh=np.array([c.wear_per_kwh for c in cars]),
-        rules=_rules(cars),
+        rules=_rules(site.cars),
     )
     tariff = tariff_preset(community.tariff, "community.tariff")
     forecasts = CommunityForecast(
@@ -229,12 +268,13 @@ def plan_site(
     )
     controller = Controller(table, forecasts, config, name=f"community {community.id}")
     departure = np.array(
-        [int(clock.end_slot(pd.Timestamp(s.departure))) for _, s in site.cars], dtype=np.int64
+        [_deadline_slot(car, plug, clock, settings) for car, plug in site.cars], dtype=np.int64
     )
+    islanded = np.array([c.home_id in site.islanded_home_ids for c in cars], dtype=bool)
     observed = Observation(
         t=0,
         energy_kwh=np.array([c.soc_now * c.capacity_kwh for c in cars]),
-        on_grid=departure > 0,
+        on_grid=(departure > 0) & ~islanded,
         departure_slot=departure,
         v2g_kwh_history=site.v2g_kwh_history,
         peak_so_far_kw=site.peak_so_far_kw,

@@ -153,6 +153,16 @@ class HomeIn(Strict):
     """Empty: the whole house is one critical circuit."""
 
 
+class OutageOut(BaseModel):
+    """An outage the home is in: the grid event and its window, in UTC and local time."""
+
+    event_id: str
+    start: datetime
+    end: datetime
+    start_local: str
+    end_local: str
+
+
 class HomeOut(BaseModel):
     id: str
     name: str
@@ -161,6 +171,8 @@ class HomeOut(BaseModel):
     house_load_kw: float
     circuits: list[CircuitIn]
     created_at: datetime
+    outage: OutageOut | None = None
+    """The outage the home is islanded in now (None: on the grid)."""
 
 
 class RulesIn(Strict):
@@ -235,6 +247,8 @@ class SessionIn(Strict):
 class SessionPatch(Strict):
     departure: AwareTime | None = None
     soc_target: Fraction | None = None
+    charge_now: bool | None = None
+    """Full power until the target, no discharge, for this stay (:mod:`voltpool.api.charge_now`)."""
 
 
 class SessionOut(BaseModel):
@@ -245,6 +259,7 @@ class SessionOut(BaseModel):
     departure_local: str
     soc_arrival: float
     soc_target: float
+    charge_now: bool = False
     ended_at: datetime | None
 
 
@@ -390,6 +405,8 @@ class BackupCar(BaseModel):
     name: str
     soc_now: float
     reserve_soc: float
+    max_discharge_kw: float
+    """What its charger can give the house (0: a one-way charger gives nothing). [kW]"""
     energy_above_reserve_kwh: float
     reaches_reserve_local: str | None
     """When the plan takes it down to its reserve (None: it never does in the window)."""
@@ -424,18 +441,23 @@ class BackupOut(BaseModel):
     cars: list[BackupCar]
     circuits: list[BackupCircuit]
     status: str
+    outage: OutageOut | None = None
+    """The outage the home is in now: the plan then covers what is left of it (None: the
+    answer is "if the grid went down now")."""
 
 
 class GridEventIn(Strict):
     """A grid signal over ``[start, end)``: ``capacity`` with an import and/or export limit,
-    or ``price`` with the import price in the window."""
+    ``price`` with the import price in the window, or ``outage``: the homes ``home_ids``
+    (absent: every home of the community) are cut off the grid."""
 
-    kind: Literal["capacity", "price"]
+    kind: Literal["capacity", "price", "outage"]
     start: AwareTime
     end: AwareTime
     import_limit_kw: Annotated[float, Field(ge=0, le=1e6)] | None = None
     export_limit_kw: Annotated[float, Field(ge=0, le=1e6)] | None = None
     price_per_kwh: Annotated[float, Field(ge=-10, le=10)] | None = None
+    home_ids: Annotated[list[str], Field(min_length=1, max_length=10_000)] | None = None
 
 
 class GridEventOut(BaseModel):
@@ -449,6 +471,7 @@ class GridEventOut(BaseModel):
     import_limit_kw: float | None
     export_limit_kw: float | None
     price_per_kwh: float | None
+    home_ids: list[str] | None = None
     planned_max_import_kw: float | None
     """The newest plan's highest site import in the event's slots (its response)."""
     planned_max_export_kw: float | None

@@ -1,35 +1,26 @@
 """``GET /v1/homes/{home_id}/backup``: how long can my cars power my house if the grid went
-down now? The V2H outage planner of :mod:`voltpool.backup` (a tiered MILP) on the home: its
-house load on the H25 standard profile scaled to the home's average load, split over its
-circuits (:mod:`voltpool.api.circuits`; none given: the whole house keeps running or goes
-dark), its cars plugged in now at their state of charge, each down to its driving reserve at
-most. Circuits are shed in their order (the least important first) when the cars cannot carry
-them all."""
+down now, or, in an outage, for what is left of it? The V2H outage planner of
+:mod:`voltpool.backup` (a tiered MILP) on the home and its cars plugged in now
+(:func:`voltpool.api.outages.home_backup`). Circuits are shed in their order (the least
+important first) when the cars cannot carry them all."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from fastapi import APIRouter, Query
 
-from voltpool.api.circuits import to_circuits
 from voltpool.api.deps import Caller, Db, State
-from voltpool.api.routes.places import own_home
+from voltpool.api.outages import SLOT, home_backup, home_outage, outage_hours, plugged_cars
+from voltpool.api.routes.places import home_out, own_home
 from voltpool.api.schemas import BackupCar, BackupCircuit, BackupOut
-from voltpool.api.store.tables import Car, Community, PlugSession
-from voltpool.backup.home import Car as BackupCarSpec
-from voltpool.backup.home import Home as BackupHome
-from voltpool.backup.home import House, Window, plan_home_outage
+from voltpool.api.store.tables import Community
 from voltpool.backup.outage import OutagePlan
 
 router = APIRouter(prefix="/v1", tags=["backup"])
-SLOT = timedelta(minutes=15)
-HOURS_PER_YEAR = 8760
 
 
 @router.get("/homes/{home_id}/backup", response_model=BackupOut)
@@ -38,46 +29,22 @@ def backup(
     user: Caller,
     db: Db,
     state: State,
-    hours: Annotated[float, Query(ge=0.25, le=72, multiple_of=0.25)] = 24.0,
+    hours: Annotated[float | None, Query(ge=0.25, le=72, multiple_of=0.25)] = None,
 ) -> BackupOut:
-    """The outage plan from now for ``hours``: how long the house keeps running, what each
-    plugged-in car gives, and when it reaches its reserve."""
+    """The outage plan from now for ``hours`` (default: what is left of the outage the home
+    is in, else 24 h): how long the house keeps running, what each plugged-in car gives,
+    and when it reaches its reserve."""
     home = own_home(db, user, home_id)
     community = db.get(Community, home.community_id)
     assert community is not None
     zone = ZoneInfo(community.timezone)
-    plugged = list(
-        db.scalars(
-            sa.select(Car)
-            .join(PlugSession, PlugSession.car_id == Car.id)
-            .where(Car.home_id == home.id, PlugSession.ended_at.is_(None))
-            .order_by(Car.name)
-        )
-    )
-    start = pd.Timestamp(state.settings.clock.now()).floor(SLOT)
-    spec = BackupHome(
-        name=home.name,
-        breaker_kw=home.breaker_kw,
-        house=House(annual_kwh=home.house_load_kw * HOURS_PER_YEAR),
-        circuits=to_circuits(home.circuits),
-        timezone=community.timezone,
-        outage=Window(start, start + pd.Timedelta(hours=hours)),
-        cars=tuple(
-            BackupCarSpec(
-                name=car.id,
-                capacity_kwh=car.capacity_kwh,
-                soc=car.soc_now,
-                max_discharge_kw=car.max_discharge_kw,
-                max_charge_kw=car.max_charge_kw,
-                discharge_efficiency=car.discharge_efficiency,
-                charge_efficiency=car.charge_efficiency,
-                soc_min=min(car.soc_min, car.soc_now),
-            )
-            for car in plugged
-        ),
-    )
-    case = plan_home_outage(spec)
-    plan = case.plan
+    now = state.settings.clock.now()
+    start = pd.Timestamp(now).floor(SLOT)
+    outage = home_outage(db, home, now)
+    if hours is None:
+        hours = 24.0 if outage is None else outage_hours(outage, start.to_pydatetime())
+    plugged = plugged_cars(db, home)
+    plan = home_backup(home, community, plugged, start.to_pydatetime(), hours).plan
     stops = plan.reserve_stop_slot
     cars = []
     for n, car in enumerate(plugged):
@@ -91,6 +58,7 @@ def backup(
                 name=car.name,
                 soc_now=car.soc_now,
                 reserve_soc=car.soc_min,
+                max_discharge_kw=car.max_discharge_kw,
                 energy_above_reserve_kwh=float(plan.energy_kwh[n, 0] - plan.reserve_kwh[n]),
                 reaches_reserve_local=reaches,
             )
@@ -107,6 +75,7 @@ def backup(
         house_load_kw_average=float(plan.load_kw.mean()),
         cars=cars,
         status=plan.solver.status,
+        outage=home_out(db, home, now).outage,
     )
 
 

@@ -158,6 +158,7 @@ def session_out(db: Db, car: Car, plug: PlugSession) -> SessionOut:
         departure_local=plug.departure.astimezone(zone).isoformat(timespec="minutes"),
         soc_arrival=plug.soc_arrival,
         soc_target=plug.soc_target,
+        charge_now=plug.charge_now,
         ended_at=plug.ended_at,
     )
 
@@ -208,7 +209,8 @@ def current_session(car_id: str, user: Caller, db: Db) -> SessionOut:
 def change_session(
     car_id: str, body: SessionPatch, user: Caller, db: Db, state: State
 ) -> SessionOut:
-    """A new departure or target for tonight; the plan follows at once."""
+    """A new departure or target for tonight, or "charge now" on or off; the plan follows
+    at once."""
     car = own_car(db, user, car_id)
     plug = _current(db, car)
     if body.departure is not None:
@@ -218,6 +220,8 @@ def change_session(
     if body.soc_target is not None:
         _check_levels(car.soc_min, body.soc_target, car.soc_max)
         plug.soc_target = body.soc_target
+    if body.charge_now is not None:
+        plug.charge_now = body.charge_now
     audit.record(db, user.id, "session.change", plug.id, **body.model_dump(mode="json"))
     db.commit()
     _replan(state, db, car, "session changed")

@@ -1,7 +1,7 @@
 """Grid events of a community (its operator posts them now; the OpenADR adapter will too):
-a capacity limit or a price over a window. Posting one re-plans the community at once; the
-answer lists each event with the newest plan's response (its highest import and export in
-the event's slots)."""
+a capacity limit, a price or an outage (:mod:`voltpool.api.outages`) over a window. Posting
+one re-plans the community at once; the answer lists each event with the newest plan's
+response (its highest import and export in the event's slots)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from fastapi import APIRouter, status
 
 from voltpool.api import audit
 from voltpool.api.deps import Caller, Db, State
-from voltpool.api.problems import invalid
+from voltpool.api.problems import invalid, not_found
 from voltpool.api.routes.places import community_of_operator
 from voltpool.api.routes.plans import latest_plan
 from voltpool.api.schemas import GridEventIn, GridEventOut
-from voltpool.api.store.tables import Community, GridEvent, Plan
+from voltpool.api.store.tables import Community, GridEvent, Home, Plan
 
 router = APIRouter(prefix="/v1/communities/{community_id}/grid-events", tags=["grid events"])
 HORIZON_DAYS_MAX = 7
@@ -34,11 +34,28 @@ def _check(body: GridEventIn, now: datetime) -> None:
         raise invalid("body.import_limit_kw", "a capacity event needs an import or export limit")
     if body.kind == "price" and body.price_per_kwh is None:
         raise invalid("body.price_per_kwh", "a price event needs its price")
-    wrong = "price_per_kwh" if body.kind == "capacity" else "import_limit_kw"
-    if getattr(body, wrong) is not None or (
-        body.kind == "price" and body.export_limit_kw is not None
-    ):
-        raise invalid(f"body.{wrong}", f"does not belong to a {body.kind} event")
+    for name in FIELDS_OF_OTHER_KINDS[body.kind]:
+        if getattr(body, name) is not None:
+            raise invalid(f"body.{name}", f"does not belong to a {body.kind} event")
+
+
+FIELDS_OF_OTHER_KINDS = {
+    "capacity": ("price_per_kwh", "home_ids"),
+    "price": ("import_limit_kw", "export_limit_kw", "home_ids"),
+    "outage": ("import_limit_kw", "export_limit_kw", "price_per_kwh"),
+}
+
+
+def _check_homes(db: Db, community: Community, home_ids: list[str] | None) -> None:
+    """Every home an outage names is a home of the community, named once."""
+    if home_ids is None:
+        return
+    known = set(db.scalars(sa.select(Home.id).where(Home.community_id == community.id)))
+    for i, home_id in enumerate(home_ids):
+        if home_id not in known:
+            raise invalid(f"body.home_ids[{i}]", "is not a home of this community")
+        if home_id in home_ids[:i]:
+            raise invalid(f"body.home_ids[{i}]", "is named twice")
 
 
 def _out(event: GridEvent, community: Community, plan: Plan | None) -> GridEventOut:
@@ -60,6 +77,7 @@ def _out(event: GridEvent, community: Community, plan: Plan | None) -> GridEvent
         import_limit_kw=event.import_limit_kw,
         export_limit_kw=event.export_limit_kw,
         price_per_kwh=event.price_per_kwh,
+        home_ids=event.home_ids,
         planned_max_import_kw=max(inside) if inside else None,
         planned_max_export_kw=max(-min(inside), 0.0) if inside else None,
         plan_id=None if plan is None or not inside else plan.id,
@@ -71,9 +89,11 @@ def _out(event: GridEvent, community: Community, plan: Plan | None) -> GridEvent
 def post_event(
     community_id: str, body: GridEventIn, user: Caller, db: Db, state: State
 ) -> GridEventOut:
-    """A capacity limit or a price for a window; the community is re-planned at once."""
+    """A capacity limit, a price or an outage for a window; the community is re-planned at
+    once."""
     community = community_of_operator(db, user, community_id)
     _check(body, state.settings.clock.now())
+    _check_homes(db, community, body.home_ids)
     event = GridEvent(community_id=community.id, created_by=user.id, **body.model_dump())
     db.add(event)
     db.flush()
@@ -94,3 +114,25 @@ def list_events(community_id: str, user: Caller, db: Db, state: State) -> list[G
         .order_by(GridEvent.start)
     )
     return [_out(event, community, plan) for event in events]
+
+
+@router.delete("/{event_id}", response_model=GridEventOut)
+def end_event(community_id: str, event_id: str, user: Caller, db: Db, state: State) -> GridEventOut:
+    """End an event now (the grid is back, the limit is lifted): one under way ends at the
+    service's time, one not begun is withdrawn; either leaves the list. The community is
+    re-planned at once."""
+    community = community_of_operator(db, user, community_id)
+    event = db.get(GridEvent, event_id)
+    now = state.settings.clock.now()
+    if event is None or event.community_id != community.id or event.end <= now:
+        raise not_found("grid event (or it is over)")
+    if event.start > now:
+        db.delete(event)
+        action = "grid_event.withdraw"
+    else:
+        event.end = now
+        action = "grid_event.end"
+    audit.record(db, user.id, action, event.id)
+    db.commit()
+    state.planner.notify(community.id, "grid event ended")  # type: ignore[attr-defined]
+    return _out(event, community, None)

@@ -3,6 +3,7 @@ owner's, each in one community, with its circuits for backup)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -10,9 +11,10 @@ from fastapi import APIRouter, status
 
 from voltpool.api import audit
 from voltpool.api.circuits import checked
-from voltpool.api.deps import Caller, Db, require_role
+from voltpool.api.deps import Caller, Db, State, require_role
+from voltpool.api.outages import home_outage
 from voltpool.api.problems import invalid, not_found
-from voltpool.api.schemas import Circuits, CommunityIn, CommunityOut, HomeIn, HomeOut
+from voltpool.api.schemas import Circuits, CommunityIn, CommunityOut, HomeIn, HomeOut, OutageOut
 from voltpool.api.store.tables import Community, Home, User
 from voltpool.model.tariffs import tariff_presets
 
@@ -79,9 +81,30 @@ def create_home(body: HomeIn, user: Caller, db: Db) -> Home:
     return home
 
 
+def home_out(db: Db, home: Home, now: datetime) -> HomeOut:
+    """The home as the API shows it, with the outage it is islanded in at ``now`` if any."""
+    out = HomeOut.model_validate(home, from_attributes=True)
+    event = home_outage(db, home, now)
+    if event is not None:
+        community = db.get(Community, home.community_id)
+        assert community is not None
+        zone = ZoneInfo(community.timezone)
+        out.outage = OutageOut(
+            event_id=event.id,
+            start=event.start,
+            end=event.end,
+            start_local=event.start.astimezone(zone).isoformat(timespec="minutes"),
+            end_local=event.end.astimezone(zone).isoformat(timespec="minutes"),
+        )
+    return out
+
+
 @router.get("/homes", response_model=list[HomeOut])
-def list_homes(user: Caller, db: Db) -> list[Home]:
-    return list(db.scalars(sa.select(Home).where(Home.owner_id == user.id).order_by(Home.name)))
+def list_homes(user: Caller, db: Db, state: State) -> list[HomeOut]:
+    """The caller's homes, each with the outage it is in now (if any)."""
+    now = state.settings.clock.now()
+    homes = db.scalars(sa.select(Home).where(Home.owner_id == user.id).order_by(Home.name))
+    return [home_out(db, home, now) for home in homes]
 
 
 def own_home(db: Db, user: User, home_id: str) -> Home:
@@ -92,8 +115,8 @@ def own_home(db: Db, user: User, home_id: str) -> Home:
 
 
 @router.get("/homes/{home_id}", response_model=HomeOut)
-def get_home(home_id: str, user: Caller, db: Db) -> Home:
-    return own_home(db, user, home_id)
+def get_home(home_id: str, user: Caller, db: Db, state: State) -> HomeOut:
+    return home_out(db, own_home(db, user, home_id), state.settings.clock.now())
 
 
 @router.put("/homes/{home_id}/circuits", response_model=HomeOut)

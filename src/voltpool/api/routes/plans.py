@@ -15,6 +15,7 @@ from sqlalchemy.orm import load_only
 
 from voltpool.api.deps import Caller, Db, State
 from voltpool.api.flexibility import CarNow, headroom
+from voltpool.api.outages import home_outage
 from voltpool.api.problems import ApiProblem
 from voltpool.api.routes.cars import own_car
 from voltpool.api.routes.places import community_of_operator
@@ -36,7 +37,7 @@ def latest_plan(db: Db, community_id: str, *columns: object) -> Plan | None:
 
 
 @router.get("/cars/{car_id}/plan", response_model=CarPlanOut)
-def car_plan(car_id: str, user: Caller, db: Db) -> CarPlanOut:
+def car_plan(car_id: str, user: Caller, db: Db, state: State) -> CarPlanOut:
     """Power per slot, SoC, prices, each discharge with its worth against its wear, and the
     shortfall with its reason, for the owner's car."""
     car = own_car(db, user, car_id)
@@ -49,6 +50,12 @@ def car_plan(car_id: str, user: Caller, db: Db) -> CarPlanOut:
     plan = latest_plan(db, community.id)
     view = None if plan is None else db.get(CarPlan, (plan.id, car.id))
     if plan is None or view is None:
+        home = db.get(Home, car.home_id)
+        assert home is not None
+        if home_outage(db, home, state.settings.clock.now()) is not None:
+            raise ApiProblem(
+                404, "no grid plan during the power cut: the car powers the house (see backup)"
+            )
         raise ApiProblem(
             404, "no plan for this car yet: plug it in (its first plan follows within seconds)"
         )

@@ -1,6 +1,7 @@
 """The application's tables (SQLAlchemy 2 ORM): accounts, communities, homes, cars, plug-in
 sessions, plans, grid events, V2V requests, offers and agreements, tokens, API keys and the
-audit trail. Alembic's migrations (``0001_app``, ``0002_v2v``) create exactly these; every
+audit trail. Alembic's migrations (``0001_app``, ``0002_v2v``, ``0003_outages``) create exactly
+these; every
 name starts with ``app_`` so the database can hold the ledger (``ledger_``) too.
 
 Times are timezone-aware UTC (stored as UTC). Ids are random (``uuid4().hex``): an id tells
@@ -10,7 +11,7 @@ nothing about another owner's objects. Powers in kW, energies in kWh, SoC as fra
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -127,6 +128,9 @@ class Car(Base):
     soc_now: Mapped[float] = mapped_column(sa.Float())
     wear_per_kwh: Mapped[float] = mapped_column(sa.Float())
     rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    battery_since: Mapped[date | None] = mapped_column(sa.Date(), default=None)
+    """When the battery went into service (None: when the car was added); the health
+    estimate's age."""
     created_at: Mapped[datetime] = _created()
 
 
@@ -142,6 +146,9 @@ class PlugSession(Base):
     departure: Mapped[datetime] = mapped_column()
     soc_arrival: Mapped[float] = mapped_column(sa.Float())
     soc_target: Mapped[float] = mapped_column(sa.Float())
+    charge_now: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
+    """The owner's "charge now" for this stay: full power until the target, no discharge
+    (:mod:`voltpool.api.charge_now`); it ends with the session."""
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = _created()
 
@@ -181,7 +188,9 @@ class CarPlan(Base):
 class GridEvent(Base):
     """A grid signal for a community over ``[start, end)``, posted by its operator now (by
     the OpenADR adapter later): a ``capacity`` event caps the site's import and/or export,
-    a ``price`` event sets the import price (export at most that) in its slots."""
+    a ``price`` event sets the import price (export at most that) in its slots, an
+    ``outage`` cuts the homes in ``home_ids`` (None: every home of the community) off the
+    grid: they run on the cars plugged in there (V2H, :mod:`voltpool.api.outages`)."""
 
     __tablename__ = "app_grid_events"
 
@@ -193,10 +202,13 @@ class GridEvent(Base):
     import_limit_kw: Mapped[float | None] = mapped_column(sa.Float())
     export_limit_kw: Mapped[float | None] = mapped_column(sa.Float())
     price_per_kwh: Mapped[float | None] = mapped_column(sa.Float())
+    home_ids: Mapped[list[str] | None] = mapped_column(sa.JSON(), default=None)
     created_by: Mapped[str] = mapped_column(sa.ForeignKey("app_users.id"))
     created_at: Mapped[datetime] = _created()
     __table_args__ = (
-        sa.CheckConstraint("kind IN ('capacity', 'price')", name="ck_app_grid_events_kind"),
+        sa.CheckConstraint(
+            "kind IN ('capacity', 'price', 'outage')", name="ck_app_grid_events_kind"
+        ),
     )
 
 
@@ -223,6 +235,21 @@ class RecordedSlot(Base):
     site_import_kw: Mapped[float | None] = mapped_column(sa.Float(), default=None)
     """The site's net import the plan in force commanded (homes included; None: no plan):
     the month's peak a capacity tariff bills is the highest of these."""
+
+
+class CarSlot(Base):
+    """A car at the end of a recorded slot: its state of charge, whether it was plugged in
+    and the power the plan in force commanded it (kW, + charging; 0 when away or
+    islanded): the trace the battery-health estimate ages (:mod:`voltpool.api.health`).
+    Kept for :data:`voltpool.api.history.TRACE_DAYS` days."""
+
+    __tablename__ = "app_car_slots"
+
+    car_id: Mapped[str] = mapped_column(sa.ForeignKey("app_cars.id"), primary_key=True)
+    slot_start: Mapped[datetime] = mapped_column(primary_key=True, index=True)
+    soc: Mapped[float] = mapped_column(sa.Float())
+    plugged: Mapped[bool] = mapped_column(sa.Boolean())
+    power_kw: Mapped[float] = mapped_column(sa.Float())
 
 
 class V2VRequest(Base):

@@ -302,15 +302,21 @@ function dischargeList(plan) {
   );
 }
 
-function modeOf(car, now) {
+function modeOf(car, session, now) {
+  if (session && session.charge_now) return "charge-now";
   const until = car.rules.no_discharge_until;
   return until && new Date(until) > now ? "no-discharge-today" : "automatic";
 }
 
 async function carCard(car, context) {
   const { now, zone } = context;
-  const [plan, session] = car.plugged_in // an away car has neither (no 404s asked for)
-    ? await Promise.all([optional(`/v1/cars/${car.id}/plan`), optional(`/v1/cars/${car.id}/sessions/current`)])
+  // an away car has neither plan nor session, one powering its house in a power cut no
+  // grid plan (no 404s asked for)
+  const islandedHome = context.homes.find((home) => home.id === car.home_id && home.outage);
+  const [plan, session] = car.plugged_in
+    ? await Promise.all([
+        islandedHome ? null : optional(`/v1/cars/${car.id}/plan`),
+        optional(`/v1/cars/${car.id}/sessions/current`)])
     : [null, null];
   const target = session ? session.soc_target : car.soc_target;
   const card = h("article", {
@@ -357,19 +363,24 @@ async function carCard(car, context) {
 
   const mode = h("select", { name: "mode", onchange: async () => {
     const p = zoneParts(now, zone);
+    const chargeNow = mode.value === "charge-now";
     const rules = { ...car.rules, no_discharge_until:
       mode.value === "no-discharge-today" ? zonedInstant(p.y, p.m, p.d + 1, 0, 0, zone).toISOString() : null };
     try {
-      await api(`/v1/cars/${car.id}/rules`, { method: "PUT", body: rules });
+      if (session && session.charge_now !== chargeNow) {
+        await api(`/v1/cars/${car.id}/sessions/current`, { method: "PATCH", body: { charge_now: chargeNow } });
+      }
+      if (!chargeNow) await api(`/v1/cars/${car.id}/rules`, { method: "PUT", body: rules });
       await refresh();
     } catch (error) {
       status.textContent = error.message;
     }
   } },
     h("option", { value: "automatic" }, "Automatic (V2G when it pays)"),
+    session ? h("option", { value: "charge-now" }, "Charge now (full power to the target)") : null,
     h("option", { value: "no-discharge-today" }, "No discharge today"),
   );
-  mode.value = modeOf(car, now);
+  mode.value = modeOf(car, session, now);
 
   const rulesForm = rulesEditor(car, status, refresh);
 
@@ -389,7 +400,11 @@ async function carCard(car, context) {
           `${plan.shortfall_kwh.toFixed(1)} kWh short of the target: ${plan.shortfall_reason}`)
       : null,
     plan ? h("h3", {}, `Plan, planned ${clock(plan.planned_at, zone)} (${plan.reason})`) : null,
-    plan ? chart : h("p", { class: "muted" }, car.plugged_in ? "Planning…" : "No plan while away."),
+    plan ? chart : h("p", { class: "muted", "data-testid": "no-plan" }, !car.plugged_in ? "No plan while away."
+      : islandedHome && car.max_discharge_kw > 0
+        ? `Powering the house during the power cut (until ${hhmm(islandedHome.outage.end_local)}).`
+      : islandedHome ? "Idle during the power cut: its charger cannot give energy back."
+        : "Planning…"),
     dischargeList(plan),
     status,
   ].filter(Boolean));
@@ -501,16 +516,42 @@ function credits(wallet) {
   return panel;
 }
 
+/** A banner per home the grid has cut off: since when, back when, and where to look. */
+function outageBanners(homes, cars) {
+  return homes.filter((home) => home.outage).map((home) =>
+    h("p", { class: "panel outage", role: "alert", "data-testid": "outage-banner" },
+      h("b", {}, "Power cut. "),
+      `${home.name} is off the grid since ${hhmm(home.outage.start_local)}, expected back at `,
+      `${hhmm(home.outage.end_local)}. `,
+      givers(home, cars).length
+        ? ["Your plugged-in cars are powering the house: ", h("a", { href: "#/backup" }, "see how long")]
+        : ["No car plugged in here can give energy back: the house is dark. ",
+           h("a", { href: "#/backup" }, "Backup")]));
+}
+
+/** The home's plugged-in cars whose chargers can discharge (they carry it in a power cut). */
+const givers = (home, cars) =>
+  cars.filter((c) => c.home_id === home.id && c.plugged_in && c.max_discharge_kw > 0);
+
 async function flow(homes, cars) {
-  // grid = the houses' load + what the cars draw now (negative: they give)
-  const plans = await Promise.all(cars.filter((c) => c.plugged_in).map((c) => optional(`/v1/cars/${c.id}/plan`)));
-  const carsKw = plans.filter(Boolean).reduce((sum, p) => sum + (p.slots[0]?.power_kw ?? 0), 0);
+  // grid = the houses' load + what the cars draw now (negative: they give); a home cut off by
+  // an outage takes nothing from the grid: its plugged-in cars give what the house uses
+  const islanded = new Set(homes.filter((home) => home.outage).map((home) => home.id));
+  const onGrid = cars.filter((c) => c.plugged_in && !islanded.has(c.home_id));
+  const plans = await Promise.all(onGrid.map((c) => optional(`/v1/cars/${c.id}/plan`)));
   const houseKw = homes.reduce((sum, home) => sum + home.house_load_kw, 0);
-  const gridKw = houseKw + carsKw;
+  const islandKw = homes.filter((home) => home.outage && givers(home, cars).length)
+    .reduce((sum, home) => sum + home.house_load_kw, 0);
+  const carsKw = plans.filter(Boolean).reduce((sum, p) => sum + (p.slots[0]?.power_kw ?? 0), 0) - islandKw;
+  const gridKw = homes.filter((home) => !home.outage).reduce((sum, home) => sum + home.house_load_kw, 0)
+    + carsKw + islandKw;
+  const gridOff = homes.length > 0 && homes.every((home) => home.outage);
   return h("section", { class: "panel", "aria-label": "power flow now" },
     h("h2", {}, "Now"),
     h("div", { class: "flow", "data-testid": "flow" },
-      h("div", { class: "node" }, "Grid", h("b", {}, kw(Math.abs(gridKw))), gridKw < 0 ? "export" : "import"),
+      gridOff
+        ? h("div", { class: "node" }, "Grid", h("b", {}, "off"), "power cut")
+        : h("div", { class: "node" }, "Grid", h("b", {}, kw(Math.abs(gridKw))), gridKw < 0 ? "export" : "import"),
       h("span", { class: "arrow", "aria-hidden": "true" }, gridKw < 0 ? "←" : "→"),
       h("div", { class: "node" }, "Home", h("b", {}, kw(houseKw))),
       h("span", { class: "arrow", "aria-hidden": "true" }, carsKw < 0 ? "←" : "→"),
@@ -524,20 +565,22 @@ async function context() {
   return { me, now, homes, zone: community ? community.timezone : "UTC" };
 }
 
-function gridEventForm(community, zone, now, done) {
+/** A form posting a grid event from a local From-To window: ``kind`` "capacity" asks for
+ * the import limit, "outage" cuts every home of the community off the grid. */
+function gridEventForm(community, zone, now, done, kind = "capacity") {
   const message = h("p", { role: "status", class: "error" });
-  const form = h("form", { class: "inline", onsubmit: async (event) => {
+  const form = h("form", { class: "inline", "data-kind": kind, onsubmit: async (event) => {
     event.preventDefault();
     const data = new FormData(form);
     const [fh, fm] = String(data.get("from")).split(":").map(Number);
     const [th, tm] = String(data.get("to")).split(":").map(Number);
     const start = nextLocal(new Date(now.getTime() - 15 * 60000), fh, fm, zone);
     let end = nextLocal(start, th, tm, zone);
+    const limit = kind === "capacity" ? { import_limit_kw: Number(data.get("limit")) } : {};
     try {
       await api(`/v1/communities/${community.id}/grid-events`, {
         method: "POST",
-        body: { kind: "capacity", start: start.toISOString(), end: end.toISOString(),
-                import_limit_kw: Number(data.get("limit")) },
+        body: { kind, start: start.toISOString(), end: end.toISOString(), ...limit },
       });
       await done();
     } catch (error) {
@@ -546,22 +589,32 @@ function gridEventForm(community, zone, now, done) {
   } },
     h("label", {}, "From", h("input", { name: "from", type: "time", required: true })),
     h("label", {}, "To", h("input", { name: "to", type: "time", required: true })),
-    h("label", {}, "Import limit (kW)", h("input", { name: "limit", type: "number", min: 0, step: 1, required: true })),
-    h("button", { type: "submit" }, "Post limit"),
+    kind === "capacity"
+      ? h("label", {}, "Import limit (kW)", h("input", { name: "limit", type: "number", min: 0, step: 1, required: true }))
+      : null,
+    h("button", { type: "submit" }, kind === "capacity" ? "Post limit" : "Post power cut"),
   );
   return [form, message];
 }
 
-function eventList(events) {
+function eventList(community, events, done) {
   if (!events.length) return h("p", { class: "muted" }, "No grid events ahead.");
+  const end = (e) => async () => {
+    await api(`/v1/communities/${community.id}/grid-events/${e.id}`, { method: "DELETE" });
+    await done();
+  };
   return h("ul", { class: "blocks", "aria-label": "grid events" }, events.map((e) =>
     h("li", { "data-testid": "grid-event", "data-event-id": e.id },
+      h("button", { type: "button", class: "plain", onclick: end(e),
+        "aria-label": `End now: the ${e.kind === "outage" ? "power cut" : `${e.kind} event`} of ${hhmm(e.start_local)}` }, "End now"), " ",
       h("b", {}, `${hhmm(e.start_local)}–${hhmm(e.end_local)}`),
-      e.kind === "capacity"
-        ? ` import limit ${e.import_limit_kw ?? "–"} kW: planned peak `
-        : ` price ${e.price_per_kwh} €/kWh: planned peak `,
-      h("span", { "data-testid": "response" },
-        e.planned_max_import_kw === null ? "not planned yet" : kw(e.planned_max_import_kw)))));
+      e.kind === "outage"
+        ? ` power cut of ${e.home_ids ? `${e.home_ids.length} home${e.home_ids.length > 1 ? "s" : ""}` : "every home"}: the cars plugged in there power their houses`
+        : [e.kind === "capacity"
+            ? ` import limit ${e.import_limit_kw ?? "–"} kW: planned peak `
+            : ` price ${e.price_per_kwh} €/kWh: planned peak `,
+          h("span", { "data-testid": "response" },
+            e.planned_max_import_kw === null ? "not planned yet" : kw(e.planned_max_import_kw))])));
 }
 
 function shortfalls(plan) {
@@ -602,9 +655,11 @@ async function operatorScreen(ctx) {
       plan ? chart : null,
       plan ? shortfalls(plan) : null,
       h("h3", {}, "Grid events"),
-      eventList(events),
+      eventList(community, events, async () => route(false)),
       h("h3", {}, "Post a capacity limit"),
       ...gridEventForm(community, zone, ctx.now, async () => route(false)),
+      h("h3", {}, "Post a power cut (every home)"),
+      ...gridEventForm(community, zone, ctx.now, async () => route(false), "outage"),
     ].filter(Boolean));
     if (plan) drawSite(chart, plan, zone);
     return section;
@@ -628,6 +683,7 @@ async function homeScreen() {
   const cards = await Promise.all(cars.map((car) => carCard(car, ctx)));
   show(
     h("h1", {}, "My cars"),
+    ...outageBanners(ctx.homes, cars),
     await flow(ctx.homes, cars),
     h("div", { class: "grid cars" }, cards.length ? cards : h("p", {}, "No cars yet.")),
     credits(wallet),
@@ -673,18 +729,24 @@ function backupCard(home, answer, cars, redraw) {
     answer.cars.length
       ? h("p", { class: "balance", "data-testid": "hours" },
           answer.hours_full_house >= answer.hours_planned - 1e-9
-            ? `${hours(answer.hours_planned)} or more of the whole house`
+            ? answer.outage ? `The whole house until the power is back (${hours(answer.hours_planned)})`
+              : `${hours(answer.hours_planned)} or more of the whole house`
             : `${hours(answer.hours_full_house)} of the whole house`)
       : h("p", { class: "muted" }, "No car is plugged in: nothing to power the house with."),
-    h("p", { class: "muted" }, `If the grid went down at ${hhmm(answer.start_local)}: over the next `,
-      `${hours(answer.hours_planned)} the cars would serve ${answer.served_kwh.toFixed(1)} kWh`,
+    h("p", { class: "muted" }, answer.outage
+      ? `Power cut since ${hhmm(answer.outage.start_local)}, expected back at ${hhmm(answer.outage.end_local)}: over the `
+        + `${hours(answer.hours_planned)} left`
+      : `If the grid went down at ${hhmm(answer.start_local)}: over the next ${hours(answer.hours_planned)}`,
+      ` the cars would serve ${answer.served_kwh.toFixed(1)} kWh`,
       answer.unserved_kwh > 1e-6 ? ` and ${answer.unserved_kwh.toFixed(1)} kWh would go unserved` : "",
       ` (the house uses ${kw(answer.house_load_kw_average)} on average).`),
     answer.cars.map((car) => h("div", { class: "panel", "data-testid": "backup-car" },
       h("h3", {}, car.name),
       h("p", {}, `${pct(car.soc_now)} now, ${car.energy_above_reserve_kwh.toFixed(1)} kWh above its reserve of `,
-        `${pct(car.reserve_soc)}; `, car.reaches_reserve_local
-          ? `reaches it at ${hhmm(car.reaches_reserve_local)}.` : "keeps above it throughout."),
+        `${pct(car.reserve_soc)}; `, car.max_discharge_kw <= 0
+          ? "its charger cannot give energy back (one-way), so it cannot power the house."
+          : car.reaches_reserve_local
+            ? `reaches it at ${hhmm(car.reaches_reserve_local)}.` : "keeps above it throughout."),
       reserve(car))),
     answer.circuits.length > 1
       ? [h("h3", {}, "Circuits, shed first at the top"),
@@ -701,8 +763,8 @@ async function backupScreen() {
   const cars = await api("/v1/cars");
   const sections = await Promise.all(ctx.homes.map(async (home) =>
     backupCard(home, await api(`/v1/homes/${home.id}/backup`), cars, () => route(false))));
-  show(h("h1", {}, "Backup"), h("p", { class: "muted" },
-    "How long your plugged-in cars can power your house if the grid went down now."),
+  show(h("h1", {}, "Backup"), ...outageBanners(ctx.homes, cars), h("p", { class: "muted" },
+    "How long your plugged-in cars can power your house if the grid went down now, or for what is left of a power cut."),
     ...(sections.length ? sections : [h("p", {}, "No home yet.")]));
 }
 
