@@ -115,7 +115,7 @@ def test_html_is_self_contained(html_text: str) -> None:
     assert re.search(r"plotly\.js v\d", html_text)
     assert not re.search(r"<script[^>]*\ssrc\s*=", html_text, flags=re.IGNORECASE)
     assert not re.search(r"<link[^>]*href\s*=\s*[\"']?https?:", html_text, flags=re.IGNORECASE)
-    assert html_text.count("Plotly.newPlot") == 4
+    assert html_text.count("Plotly.newPlot") == 5  # load, SoC, one car, value, peak and cost
     assert len(html_text) < 8_000_000
 
 
@@ -125,7 +125,9 @@ def test_html_names_the_scenario_and_every_policy(result, html_text: str) -> Non
     assert f"<dd>{result.seed}</dd>" in html_text
     assert "2024-03-04 00:00 to 2024-03-06 00:00 UTC" in html_text
     for policy in POLICIES:
-        assert f'<th scope="col">{policy}</th>' in html_text
+        assert re.search(
+            f'<th scope="col">(<span class="swatch"[^>]*></span>)?{policy}</th>', html_text
+        )
     for label in METRIC_LABELS.values():
         assert label in html_text
     v2g_cost = policy_metrics(result.runs["v2g"])["energy_cost_eur"]

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from voltpool.report._format import format_metric, metric_label
-from voltpool.report.html import soc_cars, write_html_report
+from voltpool.report.cars import soc_cars
+from voltpool.report.html import write_html_report
 from voltpool.report.timeseries import site_timeseries, vehicle_timeseries, write_timeseries
 
 __all__ = [

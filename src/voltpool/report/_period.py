@@ -1,15 +1,24 @@
-"""A one-line description of the period a simulation covers."""
+"""The period a simulation covers: in one line, and as the slot edges its charts draw on."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from voltpool.report.figures import wall_clock
 from voltpool.simulate.result import PolicyRun, SimulationResult
 
 
 def slot_end(run: PolicyRun) -> pd.Timestamp:
     """End of the run's last slot (UTC)."""
     return run.index[-1] + pd.Timedelta(hours=run.dt_h)
+
+
+def slot_edges(run: PolicyRun, timezone: str) -> pd.DatetimeIndex:
+    """Slot starts plus the end of the last slot: T+1 instants as the clocks of ``timezone``
+    show them (:func:`~voltpool.report.figures.wall_clock`)."""
+    return wall_clock(
+        pd.DatetimeIndex(run.index).append(pd.DatetimeIndex([slot_end(run)])), timezone
+    )
 
 
 def describe_period(result: SimulationResult) -> str:
@@ -28,4 +37,4 @@ def describe_period(result: SimulationResult) -> str:
     )
 
 
-__all__ = ["describe_period", "slot_end"]
+__all__ = ["describe_period", "slot_edges", "slot_end"]

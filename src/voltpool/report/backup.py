@@ -22,7 +22,7 @@ from voltpool import GENERATOR
 from voltpool.backup.home import OutageCase, OverloadCase
 from voltpool.gate import new_file_mode
 from voltpool.model import SlotGrid
-from voltpool.report.figures import PLOT_CONFIG, step_y
+from voltpool.report.figures import PLOT_CONFIG, name_local_time, step_y, wall_clock
 
 _CIRCUIT_COLORS = (
     "#1f77b4",
@@ -51,7 +51,7 @@ table.circuits td.num { text-align: right; font-variant-numeric: tabular-nums; }
 def local_edges(grid: SlotGrid, n_slots: int, timezone: str) -> pd.DatetimeIndex:
     """The starts of ``n_slots`` slots plus the end of the last, as local wall-clock times
     without offset (plotly.js has no time zones; the axis says which zone)."""
-    return grid.index(n_slots + 1).tz_convert(timezone).tz_localize(None)
+    return wall_clock(grid.index(n_slots + 1), timezone)
 
 
 def _two_rows(
@@ -61,7 +61,7 @@ def _two_rows(
     x axis). Returns the figure and the T+1 slot edges."""
     tz = case.home.timezone
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, subplot_titles=titles, **options)
-    fig.update_xaxes(title_text=f"local time ({tz})", row=2, col=1)
+    name_local_time(fig, tz, rows=2)
     return fig, local_edges(case.grid, case.index.size, tz)
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from voltpool.report._tables import fold, html_table, policy_label
+from voltpool.report.figures import TEMPLATE, name_local_time, wall_clock
 from voltpool.simulate.metrics import outage_table
 from voltpool.simulate.result import PolicyRun, SimulationResult
 
@@ -61,8 +64,9 @@ def v2v_lines(run: PolicyRun, timezone: str = "UTC") -> list[str]:
     return lines
 
 
-def outage_figure(result: SimulationResult) -> go.Figure | None:
-    """Load of the cut-off homes per policy: served by their cars vs shed (None: no outage)."""
+def outage_figure(result: SimulationResult, timezone: str) -> go.Figure | None:
+    """Load of the cut-off homes per policy: served by their cars vs shed (None: no outage),
+    over the local time of ``timezone``."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -79,7 +83,7 @@ def outage_figure(result: SimulationResult) -> go.Figure | None:
         islanded = np.asarray(run.islanded, dtype=bool)[:, window]
         load = np.where(islanded, run.home_load_kw[:, window], 0.0).sum(axis=0)
         shed = np.where(islanded, run.home_shed_kw[:, window], 0.0).sum(axis=0)
-        x = run.index[window]
+        x = wall_clock(run.index[window], timezone)
         for name, values, color in (
             ("served by the cars (V2H)", load - shed, "#2a9d8f"),
             ("shed", shed, "#e76f51"),
@@ -92,28 +96,34 @@ def outage_figure(result: SimulationResult) -> go.Figure | None:
                     stackgroup=f"s{row}",
                     line={"shape": "hv", "color": color},
                     showlegend=row == 1,
+                    hovertemplate="%{y:.2f} kW",
                 ),
                 row=row,
                 col=1,
             )
         figure.update_yaxes(title_text="kW", row=row, col=1)
-    figure.update_layout(height=220 * len(runs) + 80, margin={"t": 40})
+    name_local_time(figure, timezone, len(runs))
+    figure.update_layout(
+        template=TEMPLATE, height=220 * len(runs) + 100, margin={"t": 40}, hovermode="x unified"
+    )
     return figure
 
 
-def events_html(result: SimulationResult, timezone: str = "UTC") -> str:
-    """The outage tables and the V2V agreements of every policy, as HTML ('' if none)."""
+def events_html(result: SimulationResult, timezone: str, colors: Mapping[str, str]) -> str:
+    """The outage tables (folded when long) and the V2V agreements (times in ``timezone``) of
+    every policy, as HTML ('' if none), each policy's colour beside its name."""
     parts = []
     for run in result.runs.values():
         table = outage_table(run)
         if not table.empty:
+            rows = fold(html_table(table), len(table), f"Cut-off homes, {run.policy}")
             parts.append(
-                f"<h3>Outage: {html.escape(run.policy)}</h3><p class='note'>"
-                f"{html.escape(outage_summary(run))}</p>{table.round(2).to_html()}"
+                f"<h3>Outage: {policy_label(run.policy, colors)}</h3><p class='note'>"
+                f"{html.escape(outage_summary(run))}</p>{rows}"
             )
     for run in result.runs.values():
         lines = v2v_lines(run, timezone)
         if lines and (run.v2v_matches or run.v2v_unmatched):
             items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-            parts.append(f"<h3>V2V: {html.escape(run.policy)}</h3><ul>{items}</ul>")
+            parts.append(f"<h3>V2V: {policy_label(run.policy, colors)}</h3><ul>{items}</ul>")
     return "".join(parts)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import html
+from collections.abc import Mapping
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -10,8 +11,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from voltpool.battery.health import SUMMARY_LABELS, HealthReport
-
-COLORS = ("#7f7f7f", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+from voltpool.report._tables import html_table, policy_label
+from voltpool.report.figures import TEMPLATE
 
 
 def format_health(key: str, value: float) -> str:
@@ -26,20 +27,22 @@ def format_health(key: str, value: float) -> str:
     return f"{value:,.2f}"
 
 
-def health_html_table(report: HealthReport) -> str:
-    summary = report.summary()
-    head = "".join(f"<th>{html.escape(p)}</th>" for p in summary.columns)
-    rows = "".join(
-        f"<tr><td>{html.escape(label)}</td>"
-        + "".join(f"<td>{format_health(key, summary.at[key, p])}</td>" for p in summary.columns)
-        + "</tr>"
-        for key, label in SUMMARY_LABELS.items()
+def health_html_table(report: HealthReport, colors: Mapping[str, str]) -> str:
+    """The health summary (:data:`~voltpool.battery.health.SUMMARY_LABELS` as rows, policies
+    as columns in their ``colors``)."""
+    summary = report.summary().loc[list(SUMMARY_LABELS)]
+    labels = summary.rename(index=SUMMARY_LABELS).rename_axis("Metric")
+    keys = dict(zip(SUMMARY_LABELS.values(), SUMMARY_LABELS, strict=True))
+    return html_table(
+        labels,
+        cell=lambda label, _policy, value: format_health(keys[label], value),
+        label=partial(policy_label, colors=colors),
     )
-    return f"<table><thead><tr><th>Metric</th>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def health_figure(report: HealthReport) -> go.Figure:
-    """Fade split per policy, capacity at warranty end per car, extra wear vs V2G energy."""
+def health_figure(report: HealthReport, colors: Mapping[str, str]) -> go.Figure:
+    """Fade split per policy, capacity at warranty end per car, extra wear vs V2G energy, each
+    policy in its colour of ``colors``."""
     cars = report.per_car()
     policies = list(report.policies)
     fig = make_subplots(
@@ -62,9 +65,9 @@ def health_figure(report: HealthReport) -> go.Figure:
             row=1,
             col=1,
         )
-    for number, policy in enumerate(policies):
+    for policy in policies:
         group = cars[cars["policy"] == policy]
-        color = COLORS[number % len(COLORS)]
+        color = colors[policy]
         fig.add_trace(
             go.Box(
                 y=group["capacity_at_warranty_pct"],
@@ -97,7 +100,12 @@ def health_figure(report: HealthReport) -> go.Figure:
         col=2,
         annotation_text="warranty threshold",
     )
-    fig.update_layout(barmode="stack", height=420, margin={"t": 60, "l": 50, "r": 20, "b": 40})
+    fig.update_layout(
+        template=TEMPLATE,
+        barmode="stack",
+        height=420,
+        margin={"t": 60, "l": 50, "r": 20, "b": 40},
+    )
     fig.update_xaxes(title_text="V2G given back (kWh)", row=1, col=3)
     return fig
 
