@@ -166,7 +166,9 @@ def soc_figure(
         for shape in away_shapes(first, n, x, [row], legend=row == 1)
     ]
     name_local_time(fig, timezone, rows)
-    fig.update_layout(template=TEMPLATE, height=120 + 220 * rows, hovermode="x unified")
+    fig.update_layout(
+        template=TEMPLATE, height=80 + 220 * rows, margin={"t": 50}, hovermode="x unified"
+    )
     return fig
 
 
@@ -290,7 +292,8 @@ def car_figure(
     name_local_time(fig, timezone, 3)
     fig.update_layout(
         template=TEMPLATE,
-        height=820,
+        height=780,
+        margin={"t": 50},
         hovermode="x unified",
         legend={"orientation": "h", "y": -0.12},
     )

@@ -156,7 +156,8 @@ def _load_figure(result: SimulationResult, timezone: str, colors: Mapping[str, s
     fig.update_yaxes(title_text="Price (EUR/kWh)", secondary_y=True, showgrid=False)
     fig.update_layout(
         template=TEMPLATE,
-        height=520,
+        height=480,
+        margin={"t": 30},
         hovermode="x unified",
         legend={"orientation": "h", "y": -0.18},
     )
