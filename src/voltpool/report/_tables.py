@@ -29,8 +29,6 @@ def policy_label(policy: str, colors: Mapping[str, str]) -> str:
 def plain_text(value: Any, decimals: int = 2) -> str:
     """A cell as text: whole numbers with thousands separators, other numbers with
     ``decimals`` decimals, NaN as ``n/a``, anything else as it is."""
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
     if isinstance(value, int | np.integer):
         return f"{int(value):,}"
     if isinstance(value, float | np.floating):
