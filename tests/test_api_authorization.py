@@ -72,6 +72,10 @@ def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
         ("GET", "/v1/communities/{community_id}/flexibility"): Case(
             f"/v1/communities/{ids['community']}/flexibility", operator=200
         ),
+        ("GET", "/v1/communities/{community_id}/health"): Case(
+            f"/v1/communities/{ids['community']}/health", operator=200
+        ),
+        ("GET", "/v1/cars/{car_id}/health"): Case(f"/v1/cars/{ids['car']}/health"),
         ("POST", "/v1/communities/{community_id}/grid-events"): Case(
             f"/v1/communities/{ids['community']}/grid-events",
             {"kind": "price", "price_per_kwh": 0.5, "start": now, "end": leave},
@@ -307,6 +311,7 @@ def test_the_owner_may_call_every_endpoint_on_their_own_data(site) -> None:
         ("GET", "/v1/communities/{community_id}/grid-events"): 404,
         ("GET", "/v1/communities/{community_id}/plan"): 404,  # the operator's
         ("GET", "/v1/communities/{community_id}/flexibility"): 404,
+        ("GET", "/v1/communities/{community_id}/health"): 404,  # the operator's
         ("POST", "/v1/credits/transfers"): 422,  # to oneself
         ("POST", "/v1/credits/grants"): 403,  # the admin's
         ("POST", "/v1/cars/{car_id}/sessions"): 409,  # plugged in already

@@ -25,6 +25,8 @@ import httpx
 import pytest
 
 from voltpool.api.demo import DEFAULT_PASSWORD, OPERATOR_EMAIL, owner_email
+from voltpool.api.store.schema import open_engine, sessions
+from voltpool.api.store.tables import CarSlot
 
 try:
     from axe_playwright_python.sync_playwright import Axe
@@ -53,6 +55,7 @@ if not Path(CHROMIUM).exists():
 @dataclass
 class Demo:
     base_url: str
+    db_url: str
 
     def client(self, email: str | None = None) -> httpx.Client:
         headers = {}
@@ -78,10 +81,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     folder = tmp_path_factory.mktemp("web-demo")
     port = _free_port()
     command = [sys.executable, "-m", "voltpool", "serve", "--demo", "--speed", "1"]
-    command += ["--db", f"sqlite:///{folder / 'demo.sqlite'}", "--port", str(port)]
+    db_url = f"sqlite:///{folder / 'demo.sqlite'}"
+    command += ["--db", db_url, "--port", str(port)]
     log = (folder / "serve.log").open("w")
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    found = Demo(f"http://127.0.0.1:{port}")
+    found = Demo(f"http://127.0.0.1:{port}", db_url)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         with found.client() as client:
@@ -597,6 +601,74 @@ def test_in_a_power_cut_the_owner_sees_the_banner_and_the_backup_for_what_is_lef
     finally:
         with demo.client(OPERATOR_EMAIL) as client:  # on the grid again, for the other tests
             client.delete(f"/v1/communities/{community}/grid-events/{event['id']}")
+
+
+def test_the_battery_screen_shows_fade_so_far_and_projected_and_what_v2g_costs(
+    screen: Screen, demo: Demo, owners: tuple[Owner, Owner]
+) -> None:
+    """Two recorded days of the giver's car (evening V2G, night charging), written where the
+    service keeps each car's slots: the screen shows the service's estimate of them."""
+    owner = owners[0]
+    page = screen.page
+    with demo.client(owner.email) as client:
+        car = client.get(f"/v1/cars/{owner.car_id}").json()
+        assert client.get(f"/v1/cars/{owner.car_id}/health").json()["status"] == "collecting"
+    now = datetime.fromisoformat(demo.client().get("/healthz").json()["now"])
+    first = (now - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    engine = open_engine(demo.db_url)
+    try:
+        with sessions(engine)() as db:
+            level = 0.8
+            for k in range(2 * 96):
+                hour = (k % 96) / 4
+                home = hour >= 18 or hour < 7
+                kw = -5.0 if home and 18 <= hour < 20 else 0.0
+                if home and 1 <= hour < 7 and level < 0.8 - 1e-9:
+                    kw = min(7.0, (0.8 - level) * car["capacity_kwh"] / 0.92 / 0.25)
+                level -= 12 / car["capacity_kwh"] if hour == 7 else 0.0
+                level += kw * 0.25 * (0.92 if kw > 0 else 1 / 0.92) / car["capacity_kwh"]
+                db.add(
+                    CarSlot(
+                        car_id=owner.car_id,
+                        slot_start=first + timedelta(minutes=15 * k),
+                        soc=level,
+                        plugged=home,
+                        power_kw=kw,
+                    )
+                )
+            db.commit()
+    finally:
+        engine.dispose()
+    log_in(page, owner.email)
+    page.get_by_role("link", name="Battery").click()
+    shown = page.locator(f'[data-testid="battery"][data-car-id="{owner.car_id}"]')
+    shown.locator('[data-testid="capacity-now"]').wait_for(timeout=WAIT_MS)
+    with demo.client(owner.email) as client:
+        health = client.get(f"/v1/cars/{owner.car_id}/health").json()
+    assert health["status"] == "estimated" and health["v2g_kwh_recorded"] >= 20.0 - 1e-6
+    now_pct = health["so_far"]["capacity_pct"]
+    assert shown.locator('[data-testid="capacity-now"]').inner_text().startswith(f"{now_pct:.1f} %")
+    cents = 100 * health["v2g_cost_eur_per_kwh"]
+    assert f"{cents:.1f} cents per kWh given back" in shown.inner_text()
+    table = shown.get_by_role("table")
+    assert table.get_by_role("row").count() == 3  # header, so far, warranty end
+    assert f"{health['projected']['capacity_pct']:.1f} %" in table.inner_text()
+    snap(page, "owner-battery")
+
+    operator = page.context.browser.new_context(viewport=DESKTOP, base_url=demo.base_url)
+    try:
+        other = operator.new_page()
+        log_in(other, OPERATOR_EMAIL, heading="My community")
+        fleet = other.locator('[data-testid="fleet-health"]')
+        fleet.wait_for(timeout=WAIT_MS)
+        other.wait_for_function(
+            "() => document.querySelector('[data-testid=fleet-health]').textContent"
+            ".includes('cars estimated')",
+            timeout=WAIT_MS,
+        )
+        assert fleet.inner_text().startswith("1 of ")
+    finally:
+        operator.close()
 
 
 def test_the_login_screen_and_the_home_screen_pass_basic_accessibility_checks(

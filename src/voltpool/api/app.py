@@ -24,6 +24,7 @@ from voltpool.api.ratelimit import FailureLimiter
 from voltpool.api.routes import (
     auth,
     backup,
+    battery,
     cars,
     credits,
     grid,
@@ -99,7 +100,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(InFlightLimit, limit=settings.max_requests_in_flight)
-    for module in (health, auth, places, cars, plans, credits, backup, grid, v2v, stream):
+    routers = (health, auth, places, cars, plans, credits, backup, battery, grid, v2v, stream)
+    for module in routers:
         app.include_router(module.router)
     web.install(app)
     return app

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +51,9 @@ DEFAULT_SPEED = 60.0
 """Simulated seconds per real second: one simulated hour per real minute."""
 STARTING_CREDITS = 100.0
 """What each demo owner is granted at seeding. [credits]"""
+BATTERY_AGE_DAYS = (90, 6 * 365)
+"""The youngest and oldest demo battery at the scenario's start. [days]"""
+BATTERY_AGE_SEED = 2026
 START_LOCAL_HOUR = 16
 """The demo clock starts at this local hour of the scenario's first day (cars coming home)."""
 BREAKER_KW = 17.25
@@ -125,6 +129,15 @@ def _account(
     db.add(user)
     users[email] = user
     return user, True
+
+
+def battery_ages_days(n_cars: int) -> np.ndarray:
+    """How long each demo car's battery has been in service at the scenario's start, in days:
+    spread evenly over :data:`BATTERY_AGE_DAYS` in a fixed shuffled order (the fleet of a
+    street: some new, some six years old)."""
+    low, high = BATTERY_AGE_DAYS
+    spread = np.linspace(low, high, max(n_cars, 1)).round()[:n_cars]
+    return np.random.default_rng(BATTERY_AGE_SEED).permutation(spread)
 
 
 def seed_demo(
@@ -208,6 +221,8 @@ def seed_demo(
         }
         levels = scenario.car_levels()
         rules = scenario.rule_blocks()
+        ages = battery_ages_days(len(world.vehicle_ids))
+        first_day = scenario.start_utc.date()
         car_ids: dict[str, str] = {}
         for n, vehicle_id in enumerate(world.vehicle_ids):
             label = car_name(world, n)
@@ -230,6 +245,7 @@ def seed_demo(
                     soc_now=float(world.soc_initial[n]),
                     wear_per_kwh=scenario.vehicles.degradation_cost_per_kwh,
                     rules=dict(rules[n]),
+                    battery_since=first_day - timedelta(days=int(ages[n])),
                 )
                 db.add(car)
                 db.flush()

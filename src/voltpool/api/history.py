@@ -8,7 +8,9 @@ to the car's local day (:class:`~voltpool.api.store.tables.CarDay`). Each slot i
 once per community (:class:`~voltpool.api.store.tables.RecordedSlot`). These are commanded
 values: when chargers report meter values (OCPP), those replace them. V2V giving counts as
 V2G here, as the owner's rules say. The site's commanded import is kept per slot too: a
-capacity tariff bills the month's highest (:func:`month_peak_kw`).
+capacity tariff bills the month's highest (:func:`month_peak_kw`). So is each car's state of
+charge, plugged in or not, and commanded power (:class:`~voltpool.api.store.tables.CarSlot`,
+the last :data:`TRACE_DAYS` days): the trace its battery-health estimate ages.
 """
 
 from __future__ import annotations
@@ -20,9 +22,22 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, load_only
 
-from voltpool.api.store.tables import Car, CarDay, CarPlan, Community, Plan, RecordedSlot
+from voltpool.api.store.tables import (
+    Car,
+    CarDay,
+    CarPlan,
+    CarSlot,
+    Community,
+    Home,
+    Plan,
+    PlugSession,
+    RecordedSlot,
+)
 from voltpool.api.v2v import book_deliveries
 from voltpool.model.rules import PAST_DAYS
+
+TRACE_DAYS = 28
+"""Days of each car's recorded state kept for its battery-health estimate."""
 
 
 def plan_in_force(
@@ -57,6 +72,7 @@ def record_slot(db: Session, community: Community, slot_start: datetime, minutes
     db.add(recorded)
     plan = plan_in_force(db, community.id, slot_start, minutes)
     gave = 0
+    commanded: dict[str, float] = {}
     if plan is not None:
         k = int((slot_start - plan.start) / step)
         site_slots = plan.site.get("slots", [])
@@ -71,6 +87,7 @@ def record_slot(db: Session, community: Community, slot_start: datetime, minutes
         for car_plan, efficiency in rows:
             slots = car_plan.view["slots"]
             power_kw = slots[k]["power_kw"] if k < len(slots) else 0.0
+            commanded[car_plan.car_id] = power_kw
             if power_kw >= 0:
                 continue
             energy_kwh = -power_kw * step.total_seconds() / 3600 / efficiency
@@ -81,8 +98,40 @@ def record_slot(db: Session, community: Community, slot_start: datetime, minutes
                 total.v2g_kwh += energy_kwh
             gave += 1
         book_deliveries(db, plan, k, step.total_seconds() / 3600)
+    _record_cars(db, community, slot_start, commanded)
     db.commit()
     return gave
+
+
+def _record_cars(
+    db: Session, community: Community, slot_start: datetime, commanded: dict[str, float]
+) -> None:
+    """Every car of the community at the end of the slot (:class:`CarSlot`): its state of
+    charge, plugged in or not, and the power commanded (0 when none); rows older than
+    :data:`TRACE_DAYS` go."""
+    cars = db.execute(
+        sa.select(Car.id, Car.soc_now, PlugSession.id)
+        .join(Home, Home.id == Car.home_id)
+        .outerjoin(PlugSession, (PlugSession.car_id == Car.id) & PlugSession.ended_at.is_(None))
+        .where(Home.community_id == community.id)
+    ).all()
+    db.add_all(
+        CarSlot(
+            car_id=car_id,
+            slot_start=slot_start,
+            soc=soc,
+            plugged=session_id is not None,
+            power_kw=commanded.get(car_id, 0.0),
+        )
+        for car_id, soc, session_id in cars
+    )
+    ids = [car_id for car_id, _, _ in cars]
+    if ids:
+        db.execute(
+            sa.delete(CarSlot).where(
+                CarSlot.car_id.in_(ids), CarSlot.slot_start < slot_start - timedelta(TRACE_DAYS)
+            )
+        )
 
 
 def month_peak_kw(db: Session, community: Community, now: datetime) -> float:

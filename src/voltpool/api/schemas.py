@@ -4,7 +4,7 @@ are RFC 3339 with their offset, UTC in what voltpool stores, local in ``*_local`
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -30,6 +30,19 @@ def _aware(value: datetime) -> datetime:
 
 
 AwareTime = Annotated[datetime, AfterValidator(_aware)]
+EARLIEST_BATTERY = date(2000, 1, 1)
+
+
+def _past(value: date) -> date:
+    """A day that has come (a battery put into service), not before 2000."""
+    if value > datetime.now(UTC).date():
+        raise ValueError("must not be in the future")
+    if value < EARLIEST_BATTERY:
+        raise ValueError(f"must be on or after {EARLIEST_BATTERY.isoformat()}")
+    return value
+
+
+PastDate = Annotated[date, AfterValidator(_past)]
 
 
 def _window(value: str) -> str:
@@ -203,6 +216,8 @@ class CarIn(Strict):
     wear_per_kwh: Annotated[float, Field(ge=0, le=10)] | None = None
     """Battery wear per kWh discharged (AC side); default: the reference scenario's. [EUR]"""
     rules: RulesIn = Field(default_factory=RulesIn)
+    battery_since: PastDate | None = None
+    """When the battery went into service (first registration); default: today."""
 
 
 class CarPatch(Strict):
@@ -213,6 +228,7 @@ class CarPatch(Strict):
     soc_now: Fraction | None = None
     max_charge_kw: Annotated[float, Field(gt=0, le=500)] | None = None
     max_discharge_kw: Annotated[float, Field(ge=0, le=500)] | None = None
+    battery_since: PastDate | None = None
 
 
 class CarOut(BaseModel):
@@ -232,6 +248,7 @@ class CarOut(BaseModel):
     wear_per_kwh: float
     rules: RulesIn
     plugged_in: bool
+    battery_since: date | None = None
     created_at: datetime
 
 
@@ -579,3 +596,65 @@ class V2VOfferOut(BaseModel):
     consent: Literal["community"] | list[str]
     mine: bool
     agreements: list[AgreementOut]
+
+
+class HealthHorizon(BaseModel):
+    """The battery after ``years`` in service, with the V2G the service recorded and without."""
+
+    years: float
+    capacity_pct: float
+    capacity_pct_without_v2g: float
+    fade_calendar_pct: float
+    fade_cycling_pct: float
+    v2g_kwh: float
+    """AC energy given back over these years at the recorded rate. [kWh]"""
+    v2g_cost_eur: float
+    """The capacity V2G cost by then, valued at the pack's value per kWh. [EUR]"""
+
+
+class CarHealthOut(BaseModel):
+    """How the car's battery is doing and what V2G costs it (:mod:`voltpool.api.health`)."""
+
+    car_id: str
+    status: Literal["estimated", "collecting"]
+    """``collecting``: less than a day recorded yet (the horizons are None)."""
+    chemistry: str
+    capacity_kwh: float
+    recorded_hours: float
+    hours_needed: float
+    recorded_from: datetime | None
+    v2g_kwh_recorded: float
+    battery_since: date | None
+    age_years: float
+    temperature_c: float
+    warranty_years: float
+    end_of_life_pct: float
+    pack_value_per_kwh: float
+    valuation: str
+    so_far: HealthHorizon | None
+    projected: HealthHorizon | None
+    """At the end of the warranty (or now, for a battery older than it)."""
+    v2g_cost_eur_per_kwh: float | None
+    """The projected V2G cost per kWh given back (None without V2G). [EUR/kWh]"""
+    warnings: list[str]
+    assumptions: list[str]
+
+
+class FleetHealthOut(BaseModel):
+    """The community's batteries, counted (not named): now and at the end of the warranty."""
+
+    community_id: str
+    cars: int
+    cars_estimated: int
+    """Cars with a day of recorded trace or more (the rest are still collecting)."""
+    capacity_now_pct_mean: float | None
+    capacity_at_warranty_pct_mean: float | None
+    capacity_at_warranty_pct_min: float | None
+    capacity_at_warranty_pct_without_v2g_mean: float | None
+    cars_below_end_of_life: int
+    """Cars projected under the end-of-life capacity by the warranty's end."""
+    end_of_life_pct: float
+    v2g_cost_eur_total: float
+    v2g_kwh_to_warranty_total: float
+    v2g_cost_eur_per_kwh: float | None
+    warranty_years: float

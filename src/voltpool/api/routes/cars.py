@@ -126,7 +126,9 @@ def change_car(car_id: str, body: CarPatch, user: Caller, db: Db, state: State) 
     _check_levels(merged["soc_min"], changes.get("soc_target", car.soc_target), merged["soc_max"])
     for name, value in changes.items():
         setattr(car, name, value)
-    audit.record(db, user.id, "car.change", car.id, **changes)
+    audit.record(
+        db, user.id, "car.change", car.id, **body.model_dump(mode="json", exclude_none=True)
+    )
     db.commit()
     _replan(state, db, car, "car changed")
     return car_out(db, car)

@@ -258,6 +258,7 @@ function navigation(me) {
     me.role === "owner" ? h("a", { href: "#/credits" }, "Credits") : null,
     me.role === "owner" ? h("a", { href: "#/v2v" }, "Share kWh") : null,
     me.role === "owner" ? h("a", { href: "#/backup" }, "Backup") : null,
+    me.role === "owner" ? h("a", { href: "#/battery" }, "Battery") : null,
     h("a", { href: "#/account" }, "Account"),
     h("span", { class: "muted who", "data-testid": "me" }, me.email),
     h("button", { class: "plain", type: "button", onclick: signOut }, "Log out"),
@@ -642,6 +643,9 @@ async function operatorScreen(ctx) {
       "data-community-id": community.id, "data-plan-id": plan ? plan.plan_id : "",
       "aria-label": community.name });
     const peak = plan ? Math.max(...plan.slots.map((s) => s.site_import_kw)) : null;
+    // the fleet's health runs the cell models (seconds): drawn after the rest
+    const fleet = h("div", { "aria-live": "polite" }, h("p", { class: "muted" }, "Fleet battery health…"));
+    fleetHealth(fleet, community).catch((error) => fleet.replaceChildren(failure(error)));
     section.append(...[
       h("h2", {}, community.name),
       plan
@@ -654,6 +658,7 @@ async function operatorScreen(ctx) {
         flex.down_hours === null ? "." : ` (${flex.down_energy_kwh.toFixed(0)} kWh above their floors, ${flex.down_hours.toFixed(1)} h at full power).`),
       plan ? chart : null,
       plan ? shortfalls(plan) : null,
+      fleet,
       h("h3", {}, "Grid events"),
       eventList(community, events, async () => route(false)),
       h("h3", {}, "Post a capacity limit"),
@@ -756,6 +761,70 @@ function backupCard(home, answer, cars, redraw) {
                `: on ${hours(c.hours_on)}`, c.shed_from_local ? `, off from ${hhmm(c.shed_from_local)}` : ", never shed")))]
       : null,
     status);
+}
+
+/** One car's battery: fade so far and at the warranty's end, with V2G and without. */
+function batteryCard(car, health) {
+  const section = h("section", { class: "panel", "data-testid": "battery", "data-car-id": car.id,
+    "aria-label": `battery of ${car.name}` }, h("h2", {}, car.name));
+  if (health.status === "collecting") {
+    section.append(h("p", { class: "muted", "data-testid": "collecting" },
+      `Collecting: ${health.recorded_hours.toFixed(1)} h of the ${health.hours_needed.toFixed(0)} h `,
+      "the estimate needs are recorded."));
+    return section;
+  }
+  const { so_far: now, projected: end } = health;
+  const years = (value) => `${value.toFixed(1)} years`;
+  const row = (label, horizon) => h("tr", {},
+    h("th", { scope: "row" }, label),
+    h("td", {}, `${horizon.capacity_pct.toFixed(1)} %`),
+    h("td", {}, `${horizon.capacity_pct_without_v2g.toFixed(1)} %`),
+    h("td", {}, `${horizon.fade_calendar_pct.toFixed(1)} %`),
+    h("td", {}, `${horizon.fade_cycling_pct.toFixed(1)} %`),
+    h("td", {}, eur(horizon.v2g_cost_eur)));
+  section.append(
+    h("p", { class: "balance", "data-testid": "capacity-now" }, `${now.capacity_pct.toFixed(1)} % of its capacity left`),
+    h("p", { class: "muted" }, `After ${years(now.years)} in service; `,
+      `${end.capacity_pct.toFixed(1)} % at the end of its ${health.warranty_years.toFixed(0)}-year warranty `,
+      `(${end.capacity_pct_without_v2g.toFixed(1)} % without V2G; the warranty ends at ${health.end_of_life_pct.toFixed(0)} %).`),
+    h("p", { "data-testid": "v2g-cost" }, health.v2g_cost_eur_per_kwh === null
+      ? "No V2G recorded: it costs this battery nothing."
+      : `V2G costs this battery ${(100 * health.v2g_cost_eur_per_kwh).toFixed(1)} cents per kWh given back: `
+        + `${eur(end.v2g_cost_eur)} of capacity over ${end.v2g_kwh.toFixed(0)} kWh by the warranty's end.`),
+    h("p", { class: "muted", id: `health-${car.id}` }, "Capacity and fade, calendar and cycling (with V2G):"),
+    h("div", { class: "scroll" }, h("table", { class: "health", "aria-labelledby": `health-${car.id}` },
+      h("thead", {}, h("tr", {}, ...["", "Capacity", "Without V2G", "Calendar fade", "Cycling fade", "V2G cost"]
+        .map((text) => h("th", { scope: "col" }, text)))),
+      h("tbody", {}, row("So far", now), row("Warranty end", end)))),
+    h("details", {}, h("summary", {}, "How this is estimated"),
+      h("ul", {}, [`The last ${(health.recorded_hours / 24).toFixed(1)} days as recorded `
+        + `(${health.v2g_kwh_recorded.toFixed(1)} kWh given back), ${health.chemistry.toUpperCase()} cells at `
+        + `${health.temperature_c} °C, capacity valued at ${health.pack_value_per_kwh} € per kWh.`,
+        ...health.assumptions, ...health.warnings].map((text) => h("li", {}, text)))));
+  return section;
+}
+
+async function batteryScreen() {
+  await context();
+  const cars = await api("/v1/cars");
+  const cards = await Promise.all(cars.map(async (car) => batteryCard(car, await api(`/v1/cars/${car.id}/health`))));
+  show(h("h1", {}, "Battery health"), h("p", { class: "muted" },
+    "What your battery has lost so far and will by the end of its warranty, and what V2G costs it, "
+    + "against the same car without V2G."), ...(cards.length ? cards : [h("p", {}, "No cars yet.")]));
+}
+
+/** The operator's fleet, counted: capacity now and at the warranty's end, V2G's cost. */
+async function fleetHealth(node, community) {
+  const fleet = await api(`/v1/communities/${community.id}/health`);
+  const pctOf = (value) => (value === null ? "–" : `${value.toFixed(1)} %`);
+  node.replaceChildren(h("h3", {}, "Fleet battery health"), fleet.cars_estimated
+    ? h("p", { "data-testid": "fleet-health" },
+        `${fleet.cars_estimated} of ${fleet.cars} cars estimated: ${pctOf(fleet.capacity_now_pct_mean)} capacity now on average, `,
+        `${pctOf(fleet.capacity_at_warranty_pct_mean)} at the warranty's end (worst ${pctOf(fleet.capacity_at_warranty_pct_min)}; `,
+        `${pctOf(fleet.capacity_at_warranty_pct_without_v2g_mean)} without V2G); ${fleet.cars_below_end_of_life} below `,
+        `${fleet.end_of_life_pct.toFixed(0)} %. V2G costs the fleet ${eur(fleet.v2g_cost_eur_total)} by then`,
+        fleet.v2g_cost_eur_per_kwh === null ? "." : `, ${(100 * fleet.v2g_cost_eur_per_kwh).toFixed(1)} cents per kWh given back.`)
+    : h("p", { class: "muted", "data-testid": "fleet-health" }, `Collecting: no car has a day recorded yet (${fleet.cars} cars).`));
 }
 
 async function backupScreen() {
@@ -1110,9 +1179,10 @@ async function route(followStream = true) {
     else if (hash === "#/v2v") await v2vScreen();
     else if (hash === "#/credits") await creditsScreen();
     else if (hash === "#/account") await accountScreen();
+    else if (hash === "#/battery") await batteryScreen();
     else if (car) await carScreen(decodeURIComponent(car[1]));
     else await homeScreen();
-    if (hash === "#/account") stream?.abort(); // nothing there follows the plans
+    if (hash === "#/account" || hash === "#/battery") stream?.abort(); // nothing there follows the plans
     else if (followStream) follow();
   } catch (error) {
     show(failure(error));
