@@ -790,6 +790,13 @@ def test_a_friend_asks_for_kwh_and_both_screens_show_the_agreement(
         assert f"{agreement['estimate_credits']:.3f} credits held" in hold.inner_text()
         assert held.locator('[data-testid="move"]').count() >= 1
         snap(held, "owner-credits")
+        held.get_by_role("button", name="Log out").click()  # the operator sees the flow
+        log_in(held, OPERATOR_EMAIL, heading="My community")
+        flows = held.locator('[data-testid="credit-flows"]')
+        flows.wait_for(timeout=WAIT_MS)
+        listed = flows.locator('[data-testid="flow-agreement"]').first.inner_text()
+        assert f"{giver.email} \u2192 {receiver.email}" in listed and "running" in listed
+        assert f"({agreement['estimate_credits']:.3f} credits held)" in flows.inner_text()
     finally:
         other.close()
         with demo.client(receiver.email) as client:

@@ -631,10 +631,11 @@ function shortfalls(plan) {
 async function operatorScreen(ctx) {
   const communities = await api("/v1/communities");
   const sections = await Promise.all(communities.map(async (community) => {
-    const [plan, events, flex] = await Promise.all([
+    const [plan, events, flex, agreements] = await Promise.all([
       optional(`/v1/communities/${community.id}/plan`),
       api(`/v1/communities/${community.id}/grid-events`),
       api(`/v1/communities/${community.id}/flexibility`),
+      api(`/v1/v2v/communities/${community.id}/agreements`),
     ]);
     const zone = community.timezone;
     const chart = h("div", { class: "chart site", role: "img",
@@ -659,6 +660,7 @@ async function operatorScreen(ctx) {
       plan ? chart : null,
       plan ? shortfalls(plan) : null,
       fleet,
+      creditFlows(agreements, zone),
       h("h3", {}, "Grid events"),
       eventList(community, events, async () => route(false)),
       h("h3", {}, "Post a capacity limit"),
@@ -811,6 +813,27 @@ async function batteryScreen() {
   show(h("h1", {}, "Battery health"), h("p", { class: "muted" },
     "What your battery has lost so far and will by the end of its warranty, and what V2G costs it, "
     + "against the same car without V2G."), ...(cards.length ? cards : [h("p", {}, "No cars yet.")]));
+}
+
+/** The credits moving between the community's members with V2V: what is held, what was paid. */
+function creditFlows(agreements, zone) {
+  const running = agreements.filter((a) => a.status === "running");
+  const settled = agreements.filter((a) => a.status !== "running" && a.paid_credits !== null);
+  const sum = (list, key) => list.reduce((total, a) => total + (a[key] ?? 0), 0);
+  return h("div", { "data-testid": "credit-flows" },
+    h("h3", {}, "Credit flows"),
+    agreements.length
+      ? h("p", {}, `${running.length} V2V agreement${running.length === 1 ? "" : "s"} running `,
+          `(${sum(running, "estimate_credits").toFixed(3)} credits held); ${settled.length} settled: `,
+          `${sum(settled, "delivered_ac_kwh").toFixed(1)} kWh delivered for ${sum(settled, "paid_credits").toFixed(3)} credits.`)
+      : h("p", { class: "muted" }, "No V2V agreements between members yet."),
+    agreements.length
+      ? h("ul", { class: "blocks", "aria-label": "latest credit flows" }, agreements.slice(0, 5).map((a) =>
+          h("li", { "data-testid": "flow-agreement" }, h("b", {}, `${a.giver_email} → ${a.receiver_email}`),
+            `: ${a.delivered_ac_kwh.toFixed(1)} of ${a.ac_kwh.toFixed(1)} kWh at ${a.price_credits_per_kwh} credits/kWh, `,
+            a.status === "running" ? `until ${clock(a.end, zone)} (running)`
+              : `${a.status}, ${(a.paid_credits ?? 0).toFixed(3)} credits paid`)))
+      : null);
 }
 
 /** The operator's fleet, counted: capacity now and at the warranty's end, V2G's cost. */
