@@ -87,6 +87,16 @@ def cases(ids: dict[str, str]) -> dict[tuple[str, str], Case]:
         ("DELETE", "/v1/communities/{community_id}/grid-events/{event_id}"): Case(
             f"/v1/communities/{ids['community']}/grid-events/{ids['event']}", operator=200
         ),
+        # registering a station is the operator's: an owner's role is refused first
+        ("POST", "/v1/communities/{community_id}/stations"): Case(
+            f"/v1/communities/{ids['community']}/stations",
+            {"id": "cs-auth", "password": "a station password", "home_id": ids["home"]},
+            other_owner=403,
+            operator=201,
+        ),
+        ("GET", "/v1/communities/{community_id}/stations"): Case(
+            f"/v1/communities/{ids['community']}/stations", operator=200
+        ),
         ("POST", "/v1/homes"): Case(
             "/v1/homes",
             {"name": "h", "community_id": ids["community"]},
@@ -312,6 +322,8 @@ def test_the_owner_may_call_every_endpoint_on_their_own_data(site) -> None:
         ("GET", "/v1/communities/{community_id}/plan"): 404,  # the operator's
         ("GET", "/v1/communities/{community_id}/flexibility"): 404,
         ("GET", "/v1/communities/{community_id}/health"): 404,  # the operator's
+        ("POST", "/v1/communities/{community_id}/stations"): 403,  # the operator's
+        ("GET", "/v1/communities/{community_id}/stations"): 404,
         ("POST", "/v1/credits/transfers"): 422,  # to oneself
         ("POST", "/v1/credits/grants"): 403,  # the admin's
         ("POST", "/v1/cars/{car_id}/sessions"): 409,  # plugged in already

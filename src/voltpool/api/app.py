@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -31,6 +31,7 @@ from voltpool.api.routes import (
     health,
     places,
     plans,
+    stations,
     stream,
     v2v,
 )
@@ -84,7 +85,11 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
                 demo = await start_demo(state, options)
                 app.state.demo = demo
-            yield
+            async with AsyncExitStack() as services:  # e.g. the OCPP CSMS (voltpool.ocpp)
+                app.state.services = [
+                    await services.enter_async_context(start(state)) for start in settings.services
+                ]
+                yield
         finally:
             if demo is not None:
                 await demo.stop()
@@ -101,6 +106,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(InFlightLimit, limit=settings.max_requests_in_flight)
     routers = (health, auth, places, cars, plans, credits, backup, battery, grid, v2v, stream)
+    routers += (stations,)
     for module in routers:
         app.include_router(module.router)
     web.install(app)

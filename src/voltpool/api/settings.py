@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from voltpool.api.clock import Clock, WallClock
 
@@ -46,3 +49,8 @@ class ServeSettings:
     ms with 32 inside, 43-100 ms with 6."""
     clock: Clock = field(default_factory=WallClock)
     """The site's time (plans, sessions, grid events, V2V); tokens expire in real time."""
+    services: tuple[Callable[[Any], AbstractAsyncContextManager[Any]], ...] = ()
+    """More servers run in the same process and event loop while the application is open,
+    each given the application's state (:class:`voltpool.api.deps.AppState`) once the
+    planner runs: ``voltpool serve --ocpp-port`` adds the OCPP central system
+    (:func:`voltpool.ocpp.csms_service`). None by default (tests ask for one)."""

@@ -1,7 +1,7 @@
 """The application's tables (SQLAlchemy 2 ORM): accounts, communities, homes, cars, plug-in
 sessions, plans, grid events, V2V requests, offers and agreements, tokens, API keys and the
-audit trail. Alembic's migrations (``0001_app``, ``0002_v2v``, ``0003_outages``) create exactly
-these; every
+audit trail. Alembic's migrations (``0001_app``, ``0002_v2v``, ``0003_outages``, ``0004_ocpp``)
+create exactly these; every
 name starts with ``app_`` so the database can hold the ledger (``ledger_``) too.
 
 Times are timezone-aware UTC (stored as UTC). Ids are random (``uuid4().hex``): an id tells
@@ -377,6 +377,135 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(sa.String(64))
     object_id: Mapped[str] = mapped_column(sa.String(128))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+STATION_ID_LENGTH = 48
+"""OCPP's identity of a charging station (the last segment of its URL): at most 48 chars."""
+
+
+class Station(Base):
+    """An OCPP charging station an operator registered (:mod:`voltpool.ocpp`): it logs in
+    with HTTP basic auth (security profile 1/2), username = its id, the password's Argon2
+    hash kept; it serves ``car_id`` at ``home_id`` (its sessions are that car's). What it
+    said at its last boot and when it was last heard from."""
+
+    __tablename__ = "app_stations"
+
+    id: Mapped[str] = mapped_column(sa.String(STATION_ID_LENGTH), primary_key=True)
+    community_id: Mapped[str] = mapped_column(sa.ForeignKey("app_communities.id"), index=True)
+    home_id: Mapped[str] = mapped_column(sa.ForeignKey("app_homes.id"))
+    car_id: Mapped[str | None] = mapped_column(sa.ForeignKey("app_cars.id"), default=None)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    protocol: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    """The subprotocol of its last connection (``ocpp2.1``, ``ocpp2.0.1``, ``ocpp1.6``)."""
+    vendor: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    model: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    firmware: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    booted_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_seen: Mapped[datetime | None] = mapped_column(default=None)
+    created_by: Mapped[str] = mapped_column(sa.ForeignKey("app_users.id"))
+    created_at: Mapped[datetime] = _created()
+
+
+class OcppConnector(Base):
+    """One connector of one EVSE of a station and its last reported status (EVSE 0,
+    connector 0: the station itself)."""
+
+    __tablename__ = "app_ocpp_connectors"
+
+    station_id: Mapped[str] = mapped_column(sa.ForeignKey("app_stations.id"), primary_key=True)
+    evse_id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
+    connector_id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(32))
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class OcppTransaction(Base):
+    """A charging transaction as a station reports it: 2.x ``TransactionEvent``s (the
+    station's id) or 1.6 Start/StopTransaction (``id`` is the number voltpool gave it);
+    ``session_id`` is the car's plug-in session it opened. Energies are the meter's
+    registers at the last reading (AC side, Wh)."""
+
+    __tablename__ = "app_ocpp_transactions"
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    station_id: Mapped[str] = mapped_column(sa.ForeignKey("app_stations.id"))
+    transaction_id: Mapped[str] = mapped_column(sa.String(36))
+    evse_id: Mapped[int] = mapped_column(sa.Integer())
+    connector_id: Mapped[int | None] = mapped_column(sa.Integer(), default=None)
+    session_id: Mapped[str | None] = mapped_column(sa.ForeignKey("app_sessions.id"), default=None)
+    id_token: Mapped[str | None] = mapped_column(sa.String(255), default=None)
+    started_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    stopped_reason: Mapped[str | None] = mapped_column(sa.String(32), default=None)
+    meter_start_wh: Mapped[float | None] = mapped_column(sa.Float(), default=None)
+    import_wh: Mapped[float | None] = mapped_column(sa.Float(), default=None)
+    export_wh: Mapped[float | None] = mapped_column(sa.Float(), default=None)
+    last_seq_no: Mapped[int | None] = mapped_column(sa.Integer(), default=None)
+    __table_args__ = (
+        sa.UniqueConstraint("station_id", "transaction_id", name="uq_app_ocpp_transactions"),
+    )
+
+
+class OcppTransactionEvent(Base):
+    """One 2.x ``TransactionEvent`` as received, once: a repeat of the same (station,
+    transaction, seqNo), as a station sends after losing an answer, is not booked again;
+    events queued offline arrive late and are booked in seqNo order by their own time."""
+
+    __tablename__ = "app_ocpp_transaction_events"
+
+    station_id: Mapped[str] = mapped_column(sa.ForeignKey("app_stations.id"), primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    seq_no: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
+    event_type: Mapped[str] = mapped_column(sa.String(16))
+    trigger_reason: Mapped[str] = mapped_column(sa.String(32))
+    timestamp: Mapped[datetime] = mapped_column()
+    offline: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
+    received_at: Mapped[datetime] = mapped_column()
+
+
+class OcppMeterValue(Base):
+    """One sampled value a station metered (``Energy.Active.Import.Register`` in Wh,
+    ``Power.Active.Import`` in W, ``SoC`` in percent, ...), from a TransactionEvent or a
+    MeterValues message; ``transaction_id`` when it belongs to one."""
+
+    __tablename__ = "app_ocpp_meter_values"
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    station_id: Mapped[str] = mapped_column(sa.ForeignKey("app_stations.id"))
+    evse_id: Mapped[int] = mapped_column(sa.Integer())
+    transaction_id: Mapped[str | None] = mapped_column(sa.String(36), default=None)
+    timestamp: Mapped[datetime] = mapped_column()
+    measurand: Mapped[str] = mapped_column(sa.String(64))
+    phase: Mapped[str | None] = mapped_column(sa.String(8), default=None)
+    context: Mapped[str | None] = mapped_column(sa.String(32), default=None)
+    unit: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    value: Mapped[float] = mapped_column(sa.Float())
+    __table_args__ = (
+        sa.Index("ix_app_ocpp_meter_values_station", "station_id", "evse_id", "timestamp"),
+    )
+
+
+class OcppProfile(Base):
+    """The charging profile voltpool wants on one EVSE (the wire JSON of its
+    ``SetChargingProfile``, for the station's protocol), from which plan; re-sent on every
+    boot and reconnect until the station accepted this one. ``status`` is the station's last
+    answer (None: not answered yet)."""
+
+    __tablename__ = "app_ocpp_profiles"
+
+    station_id: Mapped[str] = mapped_column(sa.ForeignKey("app_stations.id"), primary_key=True)
+    evse_id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
+    plan_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH), default=None)
+    protocol: Mapped[str] = mapped_column(sa.String(16))
+    request: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    updated_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 metadata = Base.metadata

@@ -1,0 +1,146 @@
+"""A voltpool server with its OCPP central system on loopback, a community with homes, cars and
+registered stations, and simulated stations (:mod:`voltpool.ocpp.simulator`) to run against it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from jsonschema import Draft4Validator
+
+from api_server import LiveServer, User, live_server
+from voltpool.api.store.schema import open_engine, sessions
+from voltpool.ocpp import CsmsOptions, csms_service
+from voltpool.ocpp.keys import load_schema
+from voltpool.ocpp.service import CsmsService
+from voltpool.ocpp.simulator import EvSpec, SimOptions, StationSim
+
+STATION_PASSWORD = "a station password"
+
+
+@dataclass
+class Site:
+    server: LiveServer
+    service: CsmsService
+    operator: User
+    owner: User
+    community_id: str
+    db_url: str
+
+    @property
+    def ocpp_url(self) -> str:
+        assert self.service.running is not None
+        return f"ws://127.0.0.1:{self.service.running.port}/ocpp"
+
+    def car(self, name: str = "car", house_load_kw: float = 5.0, **car: Any) -> tuple[str, str]:
+        """A home and its car: (home id, car id)."""
+        home = self.owner.client.post(
+            "/v1/homes",
+            json={"name": name, "community_id": self.community_id, "house_load_kw": house_load_kw},
+        )
+        assert home.status_code == 201, home.text
+        body = {"name": name, "home_id": home.json()["id"], "capacity_kwh": 60.0, **car}
+        made = self.owner.client.post("/v1/cars", json=body)
+        assert made.status_code == 201, made.text
+        return home.json()["id"], made.json()["id"]
+
+    def station(self, station_id: str, home_id: str, car_id: str | None) -> dict[str, Any]:
+        answer = self.operator.client.post(
+            f"/v1/communities/{self.community_id}/stations",
+            json={
+                "id": station_id,
+                "password": STATION_PASSWORD,
+                "home_id": home_id,
+                "car_id": car_id,
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    def capacity_event(self, import_limit_kw: float, hours: float = 3.0) -> None:
+        """The feeder may import at most ``import_limit_kw`` from now: cars must discharge."""
+        now = datetime.now(UTC)
+        answer = self.operator.client.post(
+            f"/v1/communities/{self.community_id}/grid-events",
+            json={
+                "kind": "capacity",
+                "import_limit_kw": import_limit_kw,
+                "start": (now - timedelta(minutes=1)).isoformat(),
+                "end": (now + timedelta(hours=hours)).isoformat(),
+            },
+        )
+        assert answer.status_code == 201, answer.text
+
+    def sim(self, station_id: str, protocol: str = "ocpp2.1", **ev: Any) -> StationSim:
+        options = SimOptions(
+            url=self.ocpp_url,
+            station_id=station_id,
+            password=STATION_PASSWORD,
+            protocol=protocol,
+            meter_interval_s=0.2,
+            speed=60.0,
+            reconnect_s=0.2,
+            response_timeout_s=5.0,
+        )
+        return StationSim(options, EvSpec(**ev))
+
+    def rows(self, query: Any) -> list[Any]:
+        engine = open_engine(self.db_url)
+        try:
+            with sessions(engine)() as db:
+                return list(db.execute(query).all())
+        finally:
+            engine.dispose()
+
+    def count(self, table: Any, *where: Any) -> int:
+        return self.rows(sa.select(sa.func.count()).select_from(table).where(*where))[0][0]
+
+
+@contextmanager
+def ocpp_site(tmp_path: Path, **options: Any) -> Iterator[Site]:
+    url = f"sqlite:///{tmp_path / 'voltpool.sqlite'}"
+    service = csms_service(CsmsOptions(port=0, call_timeout_s=5.0, **options))
+    with live_server(url, tick=False, services=(service,)) as server:
+        operator = server.register("op@example.org", role="operator")
+        owner = server.register("ann@example.org")
+        community = operator.client.post(
+            "/v1/communities", json={"name": "Zonnewijk", "timezone": "Europe/Amsterdam"}
+        )
+        assert community.status_code == 201, community.text
+        yield Site(server, service, operator, owner, community.json()["id"], url)
+
+
+async def wait_until(probe: Any, timeout_s: float = 20.0, every_s: float = 0.05) -> Any:
+    """Await until ``probe()`` is truthy (its value) or fail."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        value = probe()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"gave up waiting after {timeout_s} s")
+        await asyncio.sleep(every_s)
+
+
+def calls(sim: StationSim, action: str) -> list[dict[str, Any]]:
+    """The payloads of every CALL of ``action`` the simulated station received, as sent."""
+    found = []
+    for raw in sim.received:
+        frame = json.loads(raw)
+        if frame[0] == 2 and frame[2] == action:
+            found.append(frame[3])
+    return found
+
+
+def schema_errors(version: str, name: str, payload: dict[str, Any]) -> list[str]:
+    """What the library's bundled schema says is wrong with ``payload`` (empty: valid)."""
+    validator = Draft4Validator(load_schema(version, name))
+    return [error.message for error in validator.iter_errors(payload)]
