@@ -16,7 +16,8 @@ bad-input message.
 - :mod:`~voltpool.cli.ledger`: ``ledger ...``;
 - :mod:`~voltpool.cli.share`: ``share run|check|list|show``;
 - :mod:`~voltpool.cli.backup`: ``backup run|list|show``;
-- :mod:`~voltpool.cli.library`: ``list`` and ``show`` of scenarios, circles and homes.
+- :mod:`~voltpool.cli.library`: ``list`` and ``show`` of scenarios, circles and homes;
+- :mod:`~voltpool.cli.ocpp`: ``ocpp`` (the OCPP central system alone), ``station-sim``.
 
 The grammar is the same everywhere: an input file is an argument (a built-in name or a path),
 ``-o/--output`` is where the command writes (a folder for a simulation run, a file otherwise),
@@ -33,6 +34,7 @@ from voltpool import GENERATOR
 from voltpool.cli.backup import backup_app
 from voltpool.cli.battery import battery_app
 from voltpool.cli.ledger import ledger_app
+from voltpool.cli.ocpp import ocpp_command, station_sim_command
 from voltpool.cli.plan import plan_command
 from voltpool.cli.scenario import scenario_app
 from voltpool.cli.schedule import (
@@ -86,6 +88,8 @@ app.command("verify")(verify_command)
 app.command("example-problem")(example_problem_command)
 app.command("schedule-demo")(schedule_demo_command)
 app.command("serve")(serve_command)
+app.command("ocpp")(ocpp_command)
+app.command("station-sim")(station_sim_command)
 app.add_typer(backup_app, name="backup")
 app.add_typer(share_app, name="share")
 app.add_typer(ledger_app, name="ledger")

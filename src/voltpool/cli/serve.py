@@ -65,6 +65,15 @@ def serve_command(
             "(60: an hour a minute).",
         ),
     ] = DEMO_SPEED,
+    ocpp_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Also run the OCPP central system for charging stations on this port "
+            "(ws://HOST:PORT/ocpp/STATION-ID).",
+        ),
+    ] = None,
     demo_password: Annotated[
         str | None,
         typer.Option(
@@ -95,6 +104,13 @@ def serve_command(
                 f"set ${ENV_ADMIN_PASSWORD} to its password", param_hint="--admin"
             )
         ensure_admin(settings, admin, password)
+    if ocpp_port is not None:
+        from dataclasses import replace
+
+        from voltpool.ocpp import CsmsOptions, csms_service
+
+        settings = replace(settings, services=(csms_service(CsmsOptions(host, ocpp_port)),))
+        typer.echo(f"OCPP central system: ws://{host}:{ocpp_port}/ocpp/{{station id}}")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 

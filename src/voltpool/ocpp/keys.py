@@ -6,7 +6,9 @@ rules that get 43 of OCPP 2.1's property names wrong (``limit_L2`` becomes ``lim
 message fails the schema, on both sides. Two wire names even share one snake name in
 different objects (``soc``/``soC``, ``priceScheduleId``/``priceScheduleID``), so no single
 table can fix it: :func:`to_camel` walks the message's schema beside the payload and spells
-every key as the schema at that place does. :func:`to_snake` is the library's own rule (the
+every key as the schema at that place does (matching without underscores and case, too: three
+of the library's own dataclass fields are not its rule's snake names, e.g.
+``prioritized_emaids`` for ``prioritizedEMAIDs``). :func:`to_snake` is the library's own rule (the
 dataclasses' field names are made with it), and ``to_camel(to_snake(x)) == x`` for every
 property of every schema of 1.6, 2.0.1 and 2.1 (``tests/test_ocpp_keys.py``).
 """
@@ -60,11 +62,27 @@ def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+def _loose(key: str) -> str:
+    return key.replace("_", "").lower()
+
+
 @functools.cache
 def _names(version: str, name: str, pointer: str) -> dict[str, str]:
-    """Wire name by snake name for the object schema at ``pointer`` (cached per schema)."""
-    node = _node_at(version, name, pointer)
-    return {snake_name(camel): camel for camel in node.get("properties", {})}
+    """Wire name by snake name for the object schema at ``pointer`` (cached per schema), and
+    by its loose form (no underscores, lower case): a few of the library's dataclass fields
+    are not its own rule's snake names (``iso_15118_certificate_hash_data``,
+    ``prioritized_emaids``)."""
+    properties = _node_at(version, name, pointer).get("properties", {})
+    names = {_loose(camel): camel for camel in properties}
+    if len(names) != len(properties):
+        raise AssertionError(f"{name} {pointer}: two properties differ only in case")
+    return names | {snake_name(camel): camel for camel in properties}
+
+
+def wire_name(version: str, name: str, pointer: str, key: str) -> str | None:
+    """The schema's spelling of ``key`` in the object at ``pointer`` (None: not a property)."""
+    known = _names(version, name, pointer)
+    return known.get(key) or known.get(_loose(key))
 
 
 @functools.cache
@@ -85,10 +103,9 @@ def to_camel(payload: Any, version: str, name: str, pointer: str = "") -> Any:
     if not isinstance(payload, dict):
         return payload
     node = _node_at(version, name, pointer)
-    known = _names(version, name, pointer) if "properties" in node else {}
     out = {}
     for key, value in payload.items():
-        camel = known.get(key) or (key if key in node.get("properties", {}) else None)
+        camel = wire_name(version, name, pointer, key) if "properties" in node else None
         if camel is None:
             out[_library_camel(key)] = value  # not in the schema: validation will say so
             continue

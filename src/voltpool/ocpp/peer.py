@@ -8,7 +8,9 @@ voltpool needs that the library (2.1.0) does not do:
 - a frame that is not OCPP-J (not JSON, not an array, a wrong type, a missing element, a
   non-string id or action) answered with a CallError (``FormatViolation``/``ProtocolError``/
   ``MessageTypeNotSupported``, id ``"-1"`` when none can be read) and never an exception
-  out of the read loop; a handler's unexpected error is an ``InternalError`` CallError;
+  out of the read loop; a payload missing a required field is an
+  ``OccurrenceConstraintViolation`` (the library says ``ProtocolError``); a handler's
+  unexpected error is an ``InternalError`` CallError; 1.6 peers get 1.6's spellings;
 - OCPP 2.1's SEND (type 6) accepted without an answer, as the RPC framework says, and its
   CALLRESULTERROR (type 5) logged; the library knows neither (so no handler sees a SEND: a
   station's ``NotifyPeriodicEventStream`` is dropped, which costs voltpool nothing yet);
@@ -29,6 +31,7 @@ from ocpp.exceptions import (
     InternalError,
     NotImplementedError,
     NotSupportedError,
+    OccurrenceConstraintViolationError,
     OCPPError,
     ProtocolError,
 )
@@ -156,7 +159,10 @@ class Peer:
             raise unknown_action(self._ocpp_version, msg.action)
         validate = not handlers.get("_skip_schema_validation", False)
         if validate:
-            await validate_payload(msg, self._ocpp_version)
+            try:
+                await validate_payload(msg, self._ocpp_version)
+            except ProtocolError as missing:  # the library's name for a required field absent
+                raise OccurrenceConstraintViolationError(details=missing.details) from None
         kwargs = to_snake(msg.payload)
         try:
             response = handler(**kwargs)

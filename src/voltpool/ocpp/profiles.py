@@ -71,6 +71,8 @@ def charging_profile(
     watts = [round(p * 1000.0, 1) for p in plan.power_kw]
     if not discharge:
         watts = [max(w, 0.0) for w in watts]
+    if version == "1.6":  # whole watts: 1.6's limits are multiples of 0.1
+        watts = [float(round(w)) for w in watts]
     runs = _runs(watts or [0.0], slot_s, PERIODS_MAX[version])
     duration = max(len(watts), 1) * slot_s
     if version == "1.6":

@@ -315,7 +315,8 @@ class StationSim:
 
     async def _status(self, status: str) -> None:
         c = CALLS[self.version]
-        if self.version == "1.6":
+        if self.version == "1.6":  # 1.6 has no "Occupied": a plugged-in EV is "Preparing"
+            status = {"Occupied": "Preparing"}.get(status, status)
             await self._call(
                 c.StatusNotification(
                     connector_id=self.options.evse_id, error_code="NoError", status=status
