@@ -81,6 +81,14 @@ TIGHTEN_ROUNDS = 5
 MIP_RELATIVE_GAP = 1e-6
 OPTIMALITY_TOLERANCE = 1e-6
 """Relative gap under which a clean plan counts as proven optimal."""
+PRESOLVE_MAX_COLUMNS_OFF = 8_000
+"""LPs of at most this many columns are solved without presolve: on them presolve costs more
+than it saves. Measured with HiGHS 1.16 on this machine, best of three: the ``owner-year``
+street's wear-priced plans (10 cars) of 1,200 / 2,100 / 3,400 / 4,900 / 5,400 columns in
+1.9 / 5.8 / 23 / 18 / 19 ms against 3.4 / 12.5 / 37 / 37 / 28 ms with presolve;
+``example_problem`` with 10 / 20 cars x 96 slots (2,000 / 3,600 columns) 9.9 / 26.6 against
+12.7 / 31.2 ms, even at 50 cars (8,600), slower from 100 (17,000: 192 against 184 ms). A
+year of ``voltpool value`` on one tariff: 101 s against 124 s."""
 MIN_MAPPED_SHARE = 0.5
 """A basis mapped onto a changed layout is used only if it places at least this share of the
 new LP's columns (fewer: a cold start, HiGHS's crash basis, is as good)."""
@@ -98,6 +106,11 @@ class _Run:
         if use_ipm:
             self.highs.setOptionValue("solver", "ipm")
             self.highs.setOptionValue("run_crossover", "off")
+        elif lp.cost.size <= PRESOLVE_MAX_COLUMNS_OFF:
+            # for every run of this instance, branch and bound included: switching presolve
+            # back on before branch and bound made HiGHS 1.16 prove a worse plan optimal
+            # (tests/test_owner_rules.py found it)
+            self.highs.setOptionValue("presolve", "off")
         self.iterations = 0
         self.solve_time_s = 0.0
 

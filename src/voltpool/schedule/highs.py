@@ -104,15 +104,16 @@ def run_highs(highs: highspy.Highs) -> highspy.HighsModelStatus:
     HiGHS can end with status ``Unknown`` when, after presolve, the solution mapped back to the
     original model keeps a tiny dual infeasibility it cannot clean up (seen on small, badly
     scaled V2V problems). The answer is then re-solved once from scratch without presolve,
-    which certifies it; presolve is switched back on for later runs.
+    which certifies it; presolve is set back as it was for later runs.
     """
     highs.run()
     if highs.getModelStatus() != highspy.HighsModelStatus.kUnknown:
         return highs.getModelStatus()
+    _, presolve = highs.getOptionValue("presolve")
     highs.clearSolver()
     highs.setOptionValue("presolve", "off")
     highs.run()
-    highs.setOptionValue("presolve", "choose")
+    highs.setOptionValue("presolve", presolve)
     return highs.getModelStatus()
 
 

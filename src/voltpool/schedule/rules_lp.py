@@ -83,14 +83,24 @@ def add_owner_rules(problem: Problem, lp: LinearProgram) -> LinearProgram:
     n_rows = lp.row_lower.size
 
     def add_rows(ks: np.ndarray, group: np.ndarray, cap: np.ndarray) -> None:
-        """One row per distinct ``group`` value of the plugged-in slots ``ks``."""
+        """One row per distinct ``group`` value of the plugged-in slots ``ks``, but for those
+        that cannot bind: a cap at least what the slots could give at full power is left
+        out, so loose rules leave the LP as it was (the same plan, not just as good)."""
         nonlocal n_rows
         if not ks.size:
             return
         keys, row = np.unique(group, return_inverse=True)
-        entries.append((n_rows + row, lay.discharge + ks, battery_kwh[ks]))
-        bounds.append(cap[keys])
-        n_rows += keys.size
+        most_kwh = np.bincount(row, upper[lay.discharge + ks] * battery_kwh[ks], keys.size)
+        binds = cap[keys] < most_kwh
+        if not binds.any():
+            return
+        renumber = np.cumsum(binds) - 1
+        kept = binds[row]
+        entries.append(
+            (n_rows + renumber[row[kept]], lay.discharge + ks[kept], battery_kwh[ks[kept]])
+        )
+        bounds.append(cap[keys[binds]])
+        n_rows += int(binds.sum())
 
     daily = day_cap_kwh(problem, n_days)
     ks = k[np.isfinite(daily[veh, k_day])]
