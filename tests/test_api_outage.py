@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api_server import LiveServer, User, live_server, wait_for
-from voltpool.api.charge_now import earliest_full_slot
+from voltpool.api.charge_now import charge_now_goal, earliest_full_slot
 
 ZONE = "Europe/Amsterdam"
 
@@ -162,9 +162,12 @@ def test_charge_now_charges_at_full_power_to_the_target_and_never_discharges(
     needed = earliest_full_slot(0.3, 0.7, 60.0, 11.0, 0.9, 0.25)
     assert needed == 10  # 24 kWh at 9.9 kWh/h into the battery: 2.42 h
     power = [s["power_kw"] for s in plan["slots"]]
-    assert power[: needed - 1] == pytest.approx([11.0] * (needed - 1))
-    assert plan["slots"][needed - 1]["soc_end"] == pytest.approx(0.7)
+    # every whole slot before the target at full power; the last part is planned when only
+    # it is left
+    assert power == pytest.approx([11.0] * (needed - 1))
+    assert plan["slots"][-1]["soc_end"] == pytest.approx(0.3 + 9 * 2.475 / 60)
     assert plan["discharges"] == [] and min(power) >= -1e-9
+    assert plan["charge_now"] is True
     assert plan["shortfall_kwh"] == pytest.approx(0.0, abs=1e-6)
     assert ann.client.get(url).json()["charge_now"] is True
     off = ann.client.patch(url, json={"charge_now": False})
@@ -183,3 +186,9 @@ def test_charge_now_needs_the_fewest_whole_slots_at_full_power(
     # 11 kW x 0.9 x 0.25 h = 2.475 kWh into the battery per slot
     assert earliest_full_slot(soc, target, 60.0, 11.0, 0.9, 0.25) == slots
     assert earliest_full_slot(soc, target, 60.0, 0.0, 0.9, 0.25) == 0
+
+
+def test_charge_now_plans_the_whole_slots_at_full_power_then_the_last_part() -> None:
+    assert charge_now_goal(0.3, 0.7, 60.0, 11.0, 0.9, 0.25) == (9, pytest.approx(0.67125))
+    assert charge_now_goal(0.69, 0.7, 60.0, 11.0, 0.9, 0.25) == (1, 0.7)  # the last part
+    assert charge_now_goal(0.8, 0.7, 60.0, 11.0, 0.9, 0.25) == (1, 0.7)  # there already

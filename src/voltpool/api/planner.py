@@ -34,7 +34,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from voltpool.api.charge_now import earliest_full_slot
+from voltpool.api.charge_now import charge_now_goal
 from voltpool.api.events import EventHub
 from voltpool.api.forecast import CommunityForecast, EventWindow
 from voltpool.api.history import history_kwh, month_peak_kw, record_slot
@@ -144,14 +144,16 @@ def _rules(cars: tuple[tuple[Car, PlugSession], ...]) -> OwnerRules | None:
     return OwnerRules.from_records(records)
 
 
-def _deadline_slot(car: Car, plug: PlugSession, clock: SlotGrid, settings: ServeSettings) -> int:
-    """The slot the plan must reach the car's target by: its departure, or on "charge now"
-    the first slot full power gets it there (:mod:`voltpool.api.charge_now`), at least the
-    slot under way."""
+def _goal(
+    car: Car, plug: PlugSession, clock: SlotGrid, settings: ServeSettings
+) -> tuple[int, float]:
+    """The slot the plan must reach the car's target by and that target: its departure and
+    the session's, or on "charge now" the full-power steps of :func:`voltpool.api.charge_now.
+    charge_now_goal`."""
     leaves = int(clock.end_slot(pd.Timestamp(plug.departure)))
     if not plug.charge_now:
-        return leaves
-    full = earliest_full_slot(
+        return leaves, plug.soc_target
+    slots, target = charge_now_goal(
         car.soc_now,
         plug.soc_target,
         car.capacity_kwh,
@@ -159,7 +161,7 @@ def _deadline_slot(car: Car, plug: PlugSession, clock: SlotGrid, settings: Serve
         car.charge_efficiency,
         settings.slot_minutes / 60,
     )
-    return min(leaves, max(full, 1))  # one slot at its target: the car keeps its plan view
+    return (slots, target) if slots <= leaves else (leaves, plug.soc_target)
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,7 @@ def plan_site(
     origin = pd.Timestamp(site.now).floor(slot)
     clock = SlotGrid(origin, settings.slot_minutes)
     cars = [car for car, _ in site.cars]
+    goals = [_goal(car, plug, clock, settings) for car, plug in site.cars]
     table = CarTable(
         ids=tuple(car.id for car in cars),
         capacity_kwh=np.array([c.capacity_kwh for c in cars]),
@@ -244,7 +247,7 @@ def plan_site(
         discharge_efficiency=np.array([c.discharge_efficiency for c in cars]),
         soc_min=np.array([c.soc_min for c in cars]),
         soc_max=np.array([c.soc_max for c in cars]),
-        soc_target=np.array([s.soc_target for _, s in site.cars]),
+        soc_target=np.array([target for _, target in goals]),
         degradation_cost_per_kwh=np.array([c.wear_per_kwh for c in cars]),
         rules=_rules(site.cars),
     )
@@ -267,9 +270,7 @@ def plan_site(
         peak_billing=monthly_peak_billing(tariff, origin, settings, community.timezone),
     )
     controller = Controller(table, forecasts, config, name=f"community {community.id}")
-    departure = np.array(
-        [_deadline_slot(car, plug, clock, settings) for car, plug in site.cars], dtype=np.int64
-    )
+    departure = np.array([slot for slot, _ in goals], dtype=np.int64)
     islanded = np.array([c.home_id in site.islanded_home_ids for c in cars], dtype=bool)
     observed = Observation(
         t=0,
@@ -326,6 +327,9 @@ def replan(
     if planned.schedule:
         views = car_views(planned.problem, planned.schedule, planned.start, zone)
         view = site_view(planned.problem, planned.schedule, planned.start, zone)
+        for car, plug in site.cars:
+            if plug.charge_now and car.id in views:
+                views[car.id]["charge_now"] = True
     with sessions() as db:
         latest = db.scalar(
             sa.select(sa.func.max(Plan.created_at)).where(Plan.community_id == community_id)

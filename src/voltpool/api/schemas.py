@@ -364,6 +364,9 @@ class CarPlanOut(BaseModel):
     discharges: list[Discharge]
     notes: list[str]
     transfers: list[CarTransfer] = []
+    charge_now: bool = False
+    """Planned on "charge now": ``departure_local`` and ``soc_target`` are then the first slot
+    full power reaches the target, and a shortfall means the site's limits held it back."""
 
 
 class SiteSlot(BaseModel):

@@ -398,7 +398,9 @@ async function carCard(car, context) {
     rulesForm,
     plan && plan.shortfall_kwh > 1e-6
       ? h("p", { class: "shortfall", "data-testid": "shortfall" },
-          `${plan.shortfall_kwh.toFixed(1)} kWh short of the target: ${plan.shortfall_reason}`)
+          plan.charge_now
+            ? `Charging as fast as the site allows, ${plan.shortfall_kwh.toFixed(1)} kWh slower than full power: ${plan.shortfall_reason}`
+            : `Target not reached: ${plan.shortfall_reason || `${plan.shortfall_kwh.toFixed(1)} kWh short`}`)
       : null,
     plan ? h("h3", {}, `Plan, planned ${clock(plan.planned_at, zone)} (${plan.reason})`) : null,
     plan ? chart : h("p", { class: "muted", "data-testid": "no-plan" }, !car.plugged_in ? "No plan while away."
