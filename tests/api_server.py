@@ -104,6 +104,18 @@ def live_server(db_url: str, **settings: Any) -> Iterator[LiveServer]:
         sock.close()
 
 
+def neighbours(server: LiveServer, **community: Any) -> tuple[User, User, User, str]:
+    """An operator, two owners (ann and bob) and the operator's community (``community``:
+    its fields besides the name and the time zone, Europe/Amsterdam)."""
+    operator = server.register("op@example.org", role="operator")
+    ann = server.register("ann@example.org")
+    bob = server.register("bob@example.org")
+    body = {"name": "Zonnewijk", "timezone": "Europe/Amsterdam", **community}
+    made = operator.client.post("/v1/communities", json=body)
+    assert made.status_code == 201, made.text
+    return operator, ann, bob, made.json()["id"]
+
+
 def wait_for(probe: Any, timeout_s: float = 20.0, every_s: float = 0.1) -> Any:
     """Call ``probe`` until it returns something truthy (then return it) or time runs out."""
     deadline = time.monotonic() + timeout_s

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api_server import LiveServer, User, live_server, wait_for
+from api_server import LiveServer, User, live_server, neighbours, wait_for
 from voltpool.api.charge_now import charge_now_goal, earliest_full_slot
 
 ZONE = "Europe/Amsterdam"
@@ -18,17 +18,6 @@ ZONE = "Europe/Amsterdam"
 def server(ledger_url: str):
     with live_server(ledger_url, tick=False) as running:
         yield running
-
-
-def _site(server: LiveServer) -> tuple[User, User, User, str]:
-    operator = server.register("op@example.org", role="operator")
-    ann = server.register("ann@example.org")
-    bob = server.register("bob@example.org")
-    community = operator.client.post(
-        "/v1/communities", json={"name": "Zonnewijk", "timezone": ZONE}
-    )
-    assert community.status_code == 201, community.text
-    return operator, ann, bob, community.json()["id"]
 
 
 def _plugged_car(owner: User, community_id: str, hours: float = 12, **car: object) -> dict:
@@ -60,7 +49,7 @@ def _site_plan(operator: User, community: str, reason: str, cars: int) -> dict:
 def test_an_outage_islands_the_homes_it_names_and_the_backup_covers_what_is_left(
     server: LiveServer,
 ) -> None:
-    operator, ann, bob, community = _site(server)
+    operator, ann, bob, community = neighbours(server)
     ann_car = _plugged_car(ann, community, soc_now=0.6, soc_min=0.2, max_discharge_kw=7.4)
     bob_car = _plugged_car(bob, community, soc_now=0.6, soc_min=0.2, max_discharge_kw=7.4)
     _site_plan(operator, community, "plug-in", 2)
@@ -114,7 +103,7 @@ def test_an_outage_islands_the_homes_it_names_and_the_backup_covers_what_is_left
 def test_an_outage_event_names_only_the_communitys_homes_and_no_limits(
     server: LiveServer,
 ) -> None:
-    operator, ann, _bob, community = _site(server)
+    operator, ann, _bob, community = neighbours(server)
     other = operator.client.post("/v1/communities", json={"name": "Elders", "timezone": ZONE})
     elsewhere = _plugged_car(ann, other.json()["id"])
     start = datetime.now(UTC)
@@ -142,7 +131,7 @@ def test_an_outage_event_names_only_the_communitys_homes_and_no_limits(
 def test_charge_now_charges_at_full_power_to_the_target_and_never_discharges(
     server: LiveServer,
 ) -> None:
-    operator, ann, _bob, community = _site(server)
+    operator, ann, _bob, community = neighbours(server)
     car = _plugged_car(
         ann,
         community,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api_server import LiveServer, User, live_server, wait_for
+from api_server import LiveServer, User, live_server, neighbours, wait_for
 
 ZONE = "Europe/Amsterdam"
 FLOOR = 0.5
@@ -20,18 +20,6 @@ FLOOR = 0.5
 def server(ledger_url: str):
     with live_server(ledger_url, tick=False) as running:
         yield running
-
-
-def _site(server: LiveServer) -> tuple[User, User, User, str]:
-    operator = server.register("op@example.org", role="operator")
-    ann = server.register("ann@example.org")
-    bob = server.register("bob@example.org")
-    community = operator.client.post(
-        "/v1/communities",
-        json={"name": "Zonnewijk", "timezone": ZONE, "import_limit_kw": 30.0},
-    )
-    assert community.status_code == 201, community.text
-    return operator, ann, bob, community.json()["id"]
 
 
 def _car(owner: User, community_id: str, **car: object) -> str:
@@ -57,7 +45,7 @@ def _plan(owner: User, car_id: str, after: str | None = None) -> dict:
 def test_an_owner_plugs_in_and_gets_a_plan_in_clock_time_that_keeps_the_rules(
     server: LiveServer,
 ) -> None:
-    _operator, ann, _bob, community = _site(server)
+    _operator, ann, _bob, community = neighbours(server, import_limit_kw=30.0)
     rules = {"v2g_floor_soc": FLOOR, "discharge_hours": ["17:00-22:00"]}
     car = _car(ann, community, soc_now=0.9, soc_min=0.2, soc_target=0.6, rules=rules)
     assert ann.client.get(f"/v1/cars/{car}/rules").json()["v2g_floor_soc"] == FLOOR
@@ -100,7 +88,7 @@ def test_an_owner_plugs_in_and_gets_a_plan_in_clock_time_that_keeps_the_rules(
 
 
 def test_the_operator_sees_the_community_plan_against_its_limit(server: LiveServer) -> None:
-    operator, ann, bob, community = _site(server)
+    operator, ann, bob, community = neighbours(server, import_limit_kw=30.0)
     leave = (datetime.now(UTC) + timedelta(hours=12)).isoformat()
     for owner in (ann, bob):
         car = _car(owner, community, soc_now=0.2, soc_target=0.8)
@@ -123,7 +111,7 @@ def test_the_operator_sees_the_community_plan_against_its_limit(server: LiveServ
 def test_credits_move_to_a_friend_once_per_key_and_never_beyond_the_balance(
     server: LiveServer,
 ) -> None:
-    _operator, ann, bob, _community = _site(server)
+    _operator, ann, bob, _community = neighbours(server, import_limit_kw=30.0)
     admin = server.admin()
     grant = admin.client.post(
         "/v1/credits/grants",
@@ -163,7 +151,7 @@ def test_credits_move_to_a_friend_once_per_key_and_never_beyond_the_balance(
 def test_the_backup_answer_says_how_long_the_plugged_in_car_powers_the_house(
     server: LiveServer,
 ) -> None:
-    _operator, ann, _bob, community = _site(server)
+    _operator, ann, _bob, community = neighbours(server, import_limit_kw=30.0)
     car = _car(ann, community, soc_now=0.25, soc_min=0.2, soc_target=0.5, max_discharge_kw=7.4)
     home = ann.client.get(f"/v1/cars/{car}").json()["home_id"]
     alone = ann.client.get(f"/v1/homes/{home}/backup", params={"hours": 12}).json()
@@ -188,7 +176,7 @@ def test_the_backup_answer_says_how_long_the_plugged_in_car_powers_the_house(
 def test_the_backup_answer_sheds_the_homes_least_important_circuits_first(
     server: LiveServer,
 ) -> None:
-    _operator, ann, _bob, community = _site(server)
+    _operator, ann, _bob, community = neighbours(server, import_limit_kw=30.0)
     car = _car(ann, community, soc_now=0.3, soc_min=0.2, max_discharge_kw=7.4)
     home = ann.client.get(f"/v1/cars/{car}").json()["home_id"]
     circuits = [
@@ -216,7 +204,7 @@ def test_the_backup_answer_sheds_the_homes_least_important_circuits_first(
 
 
 def test_a_capacity_event_from_the_operator_is_kept_by_the_next_plan(server: LiveServer) -> None:
-    operator, ann, bob, community = _site(server)
+    operator, ann, bob, community = neighbours(server, import_limit_kw=30.0)
     leave = (datetime.now(UTC) + timedelta(hours=10)).isoformat()
     for owner in (ann, bob):  # two empty cars: 22 kW of charging if nothing holds them back
         car = _car(owner, community, soc_now=0.1, soc_target=0.9, max_charge_kw=11.0)
