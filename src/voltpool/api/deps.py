@@ -71,6 +71,7 @@ def unauthenticated(detail: str) -> ApiProblem:
 
 
 def current_user(
+    request: Request,
     db: Db,
     state: State,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -89,7 +90,11 @@ def current_user(
         raise unauthenticated("log in first: send Authorization: Bearer <token> or X-API-Key")
     if user is None:
         raise unauthenticated("these credentials are not valid (revoked or unknown)")
-    db.commit()  # the caller is known: no connection (nor SQLite's write lock) held meanwhile
+    if request.method not in READ_METHODS:
+        # the caller is known: no connection (nor SQLite's write lock) held until the handler
+        # writes; a read goes on in the same snapshot (a commit there would cost PostgreSQL
+        # a COMMIT, a pool check-in with its ROLLBACK and a new BEGIN per request)
+        db.commit()
     return user
 
 
