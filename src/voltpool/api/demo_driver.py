@@ -40,7 +40,13 @@ from sqlalchemy.orm import Session
 from voltpool.api.demo import DemoSeed
 from voltpool.api.deps import AppState
 from voltpool.api.history import plan_in_force
-from voltpool.api.outages import home_backup, home_outage, outage_hours, plugged_cars
+from voltpool.api.outages import (
+    home_backup,
+    outage_hours,
+    outage_of,
+    outages_in_force,
+    plugged_cars,
+)
 from voltpool.api.routes import cars as car_routes
 from voltpool.api.schemas import SessionIn
 from voltpool.api.store.tables import Car, CarPlan, Community, Home, PlugSession, User
@@ -279,10 +285,13 @@ class DemoDriver:
         house: the first slot of the home's V2H backup plan for what is left of the outage."""
         community = db.get(Community, self._seed.community_id)
         assert community is not None
-        homes = db.scalars(sa.select(Home).where(Home.community_id == community.id)).all()
+        outages = outages_in_force(db, community.id, slot_start)
         power: dict[Car, float] = {}
+        if not outages:
+            return power
+        homes = db.scalars(sa.select(Home).where(Home.community_id == community.id)).all()
         for home in homes:
-            outage = home_outage(db, home, slot_start)
+            outage = outage_of(outages, home.id)
             cars = [] if outage is None else plugged_cars(db, home)
             if not cars:
                 continue

@@ -52,10 +52,15 @@ def cuts_off(event: GridEvent, home_id: str) -> bool:
     return event.home_ids is None or home_id in event.home_ids
 
 
-def home_outage(db: Session, home: Home, now: datetime) -> GridEvent | None:
-    """The outage the home is in at ``now`` (the one ending last), None when on the grid."""
-    mine = [e for e in outages_in_force(db, home.community_id, now) if cuts_off(e, home.id)]
+def outage_of(events: list[GridEvent], home_id: str) -> GridEvent | None:
+    """Of the outages ``events``, the one ``home_id`` is in (the one ending last)."""
+    mine = [e for e in events if cuts_off(e, home_id)]
     return max(mine, key=lambda e: e.end) if mine else None
+
+
+def home_outage(db: Session, home: Home, now: datetime) -> GridEvent | None:
+    """The outage the home is in at ``now``, None when on the grid."""
+    return outage_of(outages_in_force(db, home.community_id, now), home.id)
 
 
 def islanded_home_ids(
