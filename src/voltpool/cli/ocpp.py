@@ -40,14 +40,16 @@ def ocpp_command(
 ) -> None:
     """Run the OCPP central system for charging stations.
 
-    With the live planner, without the HTTP API. Stations connect to ws://HOST:PORT/ocpp/STATION-ID with HTTP basic auth (username = the
-    station id), offering ocpp2.1, ocpp2.0.1 or ocpp1.6; register them first with
+    With the live planner, without the HTTP API. Stations connect to
+    ws://HOST:PORT/ocpp/STATION-ID with HTTP basic auth (username = the station id),
+    offering ocpp2.1, ocpp2.0.1 or ocpp1.6; register them first with
     POST /v1/communities/{id}/stations."""
     from voltpool.api.settings import ServeSettings
     from voltpool.ocpp.csms import CsmsOptions
     from voltpool.ocpp.service import run_alone
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("ocpp").setLevel(logging.WARNING)  # the library logs every frame
     options = CsmsOptions(
         host=host, port=port, heartbeat_s=heartbeat_s, max_offline_s=max_offline_s
     )
@@ -99,6 +101,7 @@ def station_sim_command(
             f"set ${ENV_STATION_PASSWORD} or --password", param_hint="--password"
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("ocpp").setLevel(logging.WARNING)  # the library logs every frame
     options = SimOptions(url, station_id, password, protocol, meter_interval_s, speed)
     ev = EvSpec(
         capacity_kwh=capacity_kwh,

@@ -42,6 +42,7 @@ from ocpp.v21 import ChargePoint as ChargePoint21
 from ocpp.v21.enums import Action as Action21
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201.enums import Action as Action201
+from websockets.exceptions import ConnectionClosed
 
 from voltpool.ocpp.keys import schema_name, to_camel, to_snake
 
@@ -145,6 +146,8 @@ class Peer:
                 log.warning("%s: the station could not take our answer: %s", self.id, frame[1:])
             else:
                 raise MessageTypeNotSupportedError(details={"cause": f"type {kind!r}"})
+        except ConnectionClosed:
+            raise  # the connection is gone: the read loop ends
         except OCPPError as error:
             log.info("%s: answered %s to %.200r", self.id, error.code, raw_msg)
             await self._answer_error(_id_of(frame), error)

@@ -214,6 +214,7 @@ class StationSim:
         self._last = self.clock()
         self._commanded_w = 0.0
         self._stop = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
         self._plugged = False
         self.connects = 0
 
@@ -444,22 +445,23 @@ class StationSim:
         await self._send_event(event)
 
     async def _send_event(self, event: Any) -> None:
-        if not self.online.is_set() or self.queued:
+        """Send ``event`` after every one queued before it; offline, queue it."""
+        if not self.online.is_set():
             event.offline = True
-            self.queued.append(event)
-            return
-        try:
-            await self._call(event)
-            self.sent_events.append(event)
-        except (ConnectionClosed, TimeoutError):
-            event.offline = True
-            self.queued.append(event)
+        self.queued.append(event)
+        await self._flush_queue()
 
     async def _flush_queue(self) -> None:
-        while self.queued:
-            event = self.queued[0]
-            await self._call(event)
-            self.sent_events.append(self.queued.pop(0))
+        """Send the queued events in order while online; one that fails stays first."""
+        async with self._flush_lock:
+            while self.queued and self.online.is_set():
+                event = self.queued[0]
+                try:
+                    await self._call(event)
+                except (ConnectionClosed, TimeoutError):
+                    event.offline = True  # sent again on reconnect, same seqNo
+                    return
+                self.sent_events.append(self.queued.pop(0))
 
     async def resend_last_event(self) -> None:
         """Send the last transaction event again, as a station that lost its answer does."""
