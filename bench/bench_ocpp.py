@@ -141,6 +141,37 @@ async def _measure(server, operator, community, base, stations, process, rss_bef
     }
 
 
+GOAL_STATIONS = 1000
+GOAL_P99_MS = 100.0
+"""Issue 17's goal: 1,000 stations held by one process, p99 <= 100 ms for a fleet-wide push."""
+
+
+def table_rows(rows: list[dict[str, float]]) -> tuple[list[str], list[list[str]]]:
+    header = [
+        "stations",
+        "connect all s",
+        "event -> profile p50 / p99 s",
+        "spread after the first p99 ms",
+        "re-plan solve s",
+        "memory per station kB",
+        "goal",
+    ]
+    body = [
+        [
+            f"{row['stations']:.0f}",
+            f"{row['connect_all_s']:.1f}",
+            f"{row['push_p50_s']:.2f} / {row['push_p99_s']:.2f}",
+            f"{row['after_first_p99_ms']:.0f}",
+            f"{row['plan_solve_s']:.2f}",
+            f"{row['rss_per_station_kb']:.0f}",
+            f"{GOAL_STATIONS:,} stations, p99 <= {GOAL_P99_MS:.0f} ms: "
+            + ("met" if row["push_p99_s"] * 1000 <= GOAL_P99_MS else "not met"),
+        ]
+        for row in rows
+    ]
+    return header, body
+
+
 if __name__ == "__main__":
     for count in [int(a) for a in sys.argv[1:]] or [50]:
         print(run(count), flush=True)

@@ -52,6 +52,7 @@ def main() -> None:
     import bench_control
     import bench_events
     import bench_ledger
+    import bench_ocpp
     import bench_rules
     import bench_schedule
     import bench_simulate
@@ -135,6 +136,12 @@ def main() -> None:
     sections.append(show(console, "The API: event -> stored plan", header, body))
     for line in bench_api.stalls(served):
         console.print(line)
+    with console.status("OCPP: a fleet-wide push to simulated stations..."):
+        pushed = [bench_ocpp.run(n) for n in ([50] if quick else [50, 200])]
+    header, body = bench_ocpp.table_rows(pushed)
+    sections.append(
+        show(console, "OCPP: a grid event -> a new profile at every 2.1 station", header, body)
+    )
     with console.status("the web app's first screen (Chromium)..."):
         header, body = bench_web.table_rows(bench_web.run())
     sections.append(show(console, "The web app: first screen in the browser", header, body))
