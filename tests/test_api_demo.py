@@ -31,7 +31,7 @@ from voltpool.api.demo import (
 from voltpool.api.demo_driver import DemoDriver, after_trip_soc, slot_energy_kwh
 from voltpool.api.deps import AppState
 from voltpool.api.history import plan_in_force
-from voltpool.api.outages import home_backup, plugged_cars
+from voltpool.api.outages import home_backup, plugged_stays
 from voltpool.api.planner import replan
 from voltpool.api.settings import ServeSettings
 from voltpool.api.store.tables import Car, CarPlan, Community, Home, Plan, PlugSession, User
@@ -271,9 +271,10 @@ def test_in_an_outage_the_cars_power_their_houses_by_the_backup_plan(demo) -> No
     expected: dict[str, float] = {}
     with state.sessions() as db:
         for home in db.scalars(sa.select(Home).where(Home.community_id == community)):
-            cars = plugged_cars(db, home)
+            stays = plugged_stays(db, home)
+            cars = [car for car, _ in stays]
             if cars:
-                case = home_backup(home, db.get(Community, community), cars, slot, 2.0)
+                case = home_backup(home, db.get(Community, community), stays, slot, 2.0)
                 hours = SLOT.total_seconds() / 3600
                 for n, car in enumerate(cars):
                     kwh = slot_energy_kwh(float(case.plan.power_kw[n, 0]), hours, car)

@@ -252,3 +252,25 @@ def test_a_capacity_event_from_the_operator_is_kept_by_the_next_plan(server: Liv
         ).status_code
         == 404
     )
+
+
+def test_a_stays_charger_limits_hold_in_its_plan_and_leave_the_car_as_it_was(
+    server: LiveServer,
+) -> None:
+    """A session says what its station allows (OCPP does): the plan keeps to it, the car's
+    own limits stay its owner's."""
+    operator, ann, _bob, community = neighbours(server, import_limit_kw=30.0)
+    car = _car(ann, community, soc_now=0.3, soc_target=0.9, max_charge_kw=11.0)
+    leave = (datetime.now(UTC) + timedelta(hours=10)).isoformat()
+    body = {"departure": leave, "max_charge_kw": 3.7, "max_discharge_kw": 0.0}
+    plugged = ann.client.post(f"/v1/cars/{car}/sessions", json=body)
+    assert plugged.status_code == 201, plugged.text
+    assert (plugged.json()["max_charge_kw"], plugged.json()["max_discharge_kw"]) == (3.7, 0.0)
+    plan = _plan(ann, car)
+    power = [s["power_kw"] for s in plan["slots"]]
+    assert max(power) == pytest.approx(3.7) and min(power) >= -1e-9
+    assert ann.client.get(f"/v1/cars/{car}").json()["max_charge_kw"] == 11.0
+    bad = ann.client.patch(f"/v1/cars/{car}/sessions/current", json={"max_charge_kw": -1})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.max_charge_kw"
+    flex = operator.client.get(f"/v1/communities/{community}/flexibility").json()
+    assert flex["down_kw"] == pytest.approx(max(power[0], 0.0))  # it cannot give back

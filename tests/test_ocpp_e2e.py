@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from ocpp_helpers import calls, ocpp_site, schema_errors, wait_until
 from voltpool.api.store.tables import (
-    Car,
     OcppMeterValue,
     OcppProfile,
     OcppTransaction,
@@ -65,7 +64,7 @@ def test_a_21_station_announces_a_bidirectional_car_and_follows_its_discharge_se
         # the session the station opened is the car's, with the EV's departure and limits
         (plug,) = site.rows(sa.select(PlugSession.soc_target, PlugSession.departure))
         assert plug.soc_target == 0.5
-        (limits,) = site.rows(sa.select(Car.max_charge_kw, Car.max_discharge_kw))
+        (limits,) = site.rows(sa.select(PlugSession.max_charge_kw, PlugSession.max_discharge_kw))
         assert limits == (11.0, 7.4)
         (tx,) = site.rows(sa.select(OcppTransaction))
         assert tx[0].export_wh > 0

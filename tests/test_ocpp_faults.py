@@ -23,6 +23,7 @@ from voltpool.api.store.tables import (
     OcppMeterValue,
     OcppTransaction,
     OcppTransactionEvent,
+    PlugSession,
     Station,
 )
 
@@ -147,8 +148,10 @@ def test_a_201_or_16_station_is_charged_and_never_sent_a_discharge(
     periods = _first_periods(sim)
     assert periods and all("setpoint" not in p and p["limit"] >= 0 for p in periods)
     assert sim.battery.export_wh == 0.0
-    ((discharge_kw,),) = site.rows(sa.select(Car.max_discharge_kw))
-    assert discharge_kw == 0.0  # the planner no longer counts on a discharge here
+    ((discharge_kw,),) = site.rows(sa.select(PlugSession.max_discharge_kw))
+    assert discharge_kw == 0.0  # the planner does not count on a discharge in this stay
+    ((own_kw,),) = site.rows(sa.select(Car.max_discharge_kw))
+    assert own_kw == 11.0  # the car's own limit is its owner's: a two-way charger next time
     (tx,) = site.rows(sa.select(OcppTransaction.transaction_id, OcppTransaction.import_wh))
     assert tx.import_wh is None or tx.import_wh >= 0
 

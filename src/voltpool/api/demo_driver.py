@@ -45,7 +45,7 @@ from voltpool.api.outages import (
     outage_hours,
     outage_of,
     outages_in_force,
-    plugged_cars,
+    plugged_stays,
 )
 from voltpool.api.routes import cars as car_routes
 from voltpool.api.schemas import SessionIn
@@ -292,11 +292,12 @@ class DemoDriver:
         homes = db.scalars(sa.select(Home).where(Home.community_id == community.id)).all()
         for home in homes:
             outage = outage_of(outages, home.id)
-            cars = [] if outage is None else plugged_cars(db, home)
-            if not cars:
+            stays = [] if outage is None else plugged_stays(db, home)
+            if not stays:
                 continue
             hours = outage_hours(outage, slot_start)
-            plan = home_backup(home, community, cars, slot_start, hours).plan
+            plan = home_backup(home, community, stays, slot_start, hours).plan
+            cars = [car for car, _ in stays]
             power.update(zip(cars, plan.power_kw[:, 0].tolist(), strict=True))
         return power
 

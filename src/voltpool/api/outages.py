@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from voltpool.api.circuits import to_circuits
+from voltpool.api.limits import limits_kw
 from voltpool.api.store.tables import Car, Community, GridEvent, Home, PlugSession
 from voltpool.backup.home import Car as BackupCar
 from voltpool.backup.home import Home as BackupHome
@@ -77,25 +78,31 @@ def outage_hours(event: GridEvent, start: datetime) -> float:
     return min(MAX_BACKUP_HOURS, max(1, slots) * SLOT.total_seconds() / 3600)
 
 
-def plugged_cars(db: Session, home: Home) -> list[Car]:
-    """The home's cars plugged in now, by name."""
-    return list(
-        db.scalars(
-            sa.select(Car)
+def plugged_stays(db: Session, home: Home) -> list[tuple[Car, PlugSession]]:
+    """The home's cars plugged in now with their sessions, by name."""
+    return [
+        (car, plug)
+        for car, plug in db.execute(
+            sa.select(Car, PlugSession)
             .join(PlugSession, PlugSession.car_id == Car.id)
             .where(Car.home_id == home.id, PlugSession.ended_at.is_(None))
             .order_by(Car.name, Car.id)
         )
-    )
+    ]
 
 
 def home_backup(
-    home: Home, community: Community, cars: list[Car], start: datetime, hours: float
+    home: Home,
+    community: Community,
+    stays: list[tuple[Car, PlugSession]],
+    start: datetime,
+    hours: float,
 ) -> OutageCase:
     """The V2H plan of ``home`` cut off from slot ``start`` for ``hours``: its house load on
     the H25 standard profile scaled to its average load, split over its circuits (none
-    given: the whole house keeps running or goes dark), ``cars`` at their state of charge,
-    each down to its driving reserve at most (:func:`voltpool.backup.home.plan_home_outage`)."""
+    given: the whole house keeps running or goes dark), the cars of ``stays`` at their state
+    of charge, each down to its driving reserve at most, within what its stay's station allows
+    (:func:`voltpool.backup.home.plan_home_outage`, :mod:`voltpool.api.limits`)."""
     begin = pd.Timestamp(start)
     spec = BackupHome(
         name=home.name,
@@ -109,13 +116,13 @@ def home_backup(
                 name=car.id,
                 capacity_kwh=car.capacity_kwh,
                 soc=car.soc_now,
-                max_discharge_kw=car.max_discharge_kw,
-                max_charge_kw=car.max_charge_kw,
+                max_discharge_kw=limits_kw(car, plug)[1],
+                max_charge_kw=limits_kw(car, plug)[0],
                 discharge_efficiency=car.discharge_efficiency,
                 charge_efficiency=car.charge_efficiency,
                 soc_min=min(car.soc_min, car.soc_now),
             )
-            for car in cars
+            for car, plug in stays
         ),
     )
     return plan_home_outage(spec)

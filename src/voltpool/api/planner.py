@@ -38,6 +38,7 @@ from voltpool.api.charge_now import charge_now_goal
 from voltpool.api.events import EventHub
 from voltpool.api.forecast import CommunityForecast, EventWindow
 from voltpool.api.history import history_kwh, month_peak_kw, record_slot
+from voltpool.api.limits import limits_kw
 from voltpool.api.outages import cuts_off, islanded_home_ids
 from voltpool.api.plan_views import car_views, site_view
 from voltpool.api.settings import ServeSettings
@@ -157,7 +158,7 @@ def _goal(
         car.soc_now,
         plug.soc_target,
         car.capacity_kwh,
-        car.max_charge_kw,
+        limits_kw(car, plug)[0],
         car.charge_efficiency,
         settings.slot_minutes / 60,
     )
@@ -237,12 +238,13 @@ def plan_site(
     origin = pd.Timestamp(site.now).floor(slot)
     clock = SlotGrid(origin, settings.slot_minutes)
     cars = [car for car, _ in site.cars]
+    limits = [limits_kw(car, plug) for car, plug in site.cars]
     goals = [_goal(car, plug, clock, settings) for car, plug in site.cars]
     table = CarTable(
         ids=tuple(car.id for car in cars),
         capacity_kwh=np.array([c.capacity_kwh for c in cars]),
-        max_charge_kw=np.array([c.max_charge_kw for c in cars]),
-        max_discharge_kw=np.array([c.max_discharge_kw for c in cars]),
+        max_charge_kw=np.array([kw for kw, _ in limits]),
+        max_discharge_kw=np.array([kw for _, kw in limits]),
         charge_efficiency=np.array([c.charge_efficiency for c in cars]),
         discharge_efficiency=np.array([c.discharge_efficiency for c in cars]),
         soc_min=np.array([c.soc_min for c in cars]),

@@ -252,6 +252,9 @@ class CarOut(BaseModel):
     created_at: datetime
 
 
+SessionKw = Annotated[float, Field(ge=0, le=500)]
+
+
 class SessionIn(Strict):
     """A plug-in: now (or ``arrival``), leaving at ``departure`` with ``soc_target``."""
 
@@ -259,11 +262,16 @@ class SessionIn(Strict):
     arrival: AwareTime | None = None
     soc_now: Fraction | None = None
     soc_target: Fraction | None = None
+    max_charge_kw: SessionKw | None = None
+    """What the station and the EV allow this stay, if less than the car's own (OCPP)."""
+    max_discharge_kw: SessionKw | None = None
 
 
 class SessionPatch(Strict):
     departure: AwareTime | None = None
     soc_target: Fraction | None = None
+    max_charge_kw: SessionKw | None = None
+    max_discharge_kw: SessionKw | None = None
     charge_now: bool | None = None
     """Full power until the target, no discharge, for this stay (:mod:`voltpool.api.charge_now`)."""
 
@@ -277,6 +285,8 @@ class SessionOut(BaseModel):
     soc_arrival: float
     soc_target: float
     charge_now: bool = False
+    max_charge_kw: float | None = None
+    max_discharge_kw: float | None = None
     ended_at: datetime | None
 
 

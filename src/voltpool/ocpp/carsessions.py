@@ -6,12 +6,12 @@ charger opens is planned, audited and shown exactly like one an owner opens:
   announces its needs, and the car has no open session: :func:`plug_in`, leaving at the
   announced ``departureTime`` (else after :data:`DEFAULT_STAY`), to the announced target
   (else the car's own), at the metered SoC if any;
-- ``NotifyEVChargingNeeds`` on an open session: :func:`change_session` (departure, target) and
-  the car's charger limits from ``v2xChargingParameters`` (``maxChargePower``,
-  ``maxDischargePower``: a car and its charger are one row, :class:`Car`) through
-  :func:`change_car`; a charge-only station (2.0.1, 1.6, or an EV without a bidirectional
-  transfer mode) sets ``max_discharge_kw`` to 0, so the planner never counts on a discharge
-  the station will not do;
+- ``NotifyEVChargingNeeds`` on an open session: :func:`change_session` (departure, target
+  and the stay's charger limits from ``v2xChargingParameters``: ``maxChargePower``,
+  ``maxDischargePower``); a charge-only station (2.0.1, 1.6, or an EV without a bidirectional
+  transfer mode) sets the stay's ``max_discharge_kw`` to 0, so the planner never counts on a
+  discharge the station will not do. The limits belong to the session
+  (:mod:`voltpool.api.limits`), not the car: its next stay at a two-way charger discharges;
 - the transaction ends: :func:`unplug`.
 
 Every function runs in a worker thread with its own database session and commits.
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from voltpool.api.deps import AppState
 from voltpool.api.problems import ApiProblem
 from voltpool.api.routes import cars as car_routes
-from voltpool.api.schemas import CarPatch, SessionIn, SessionPatch
+from voltpool.api.schemas import SessionIn, SessionPatch
 from voltpool.api.store.tables import Car, PlugSession, User
 
 log = logging.getLogger("voltpool.ocpp")
@@ -63,17 +63,17 @@ def _target(car: Car, soc_target: float | None) -> float:
     return min(max(target, car.soc_min), car.soc_max)
 
 
-def _limits(car: Car, needs: Needs, charge_only: bool) -> CarPatch | None:
-    changes: dict[str, float] = {}
+def _limits(needs: Needs, charge_only: bool) -> dict[str, float]:
+    """The stay's charger limits the station and the EV said (kW, within the API's range)."""
+    limits: dict[str, float] = {}
     if needs.max_charge_kw is not None and needs.max_charge_kw > 0:
-        changes["max_charge_kw"] = round(min(needs.max_charge_kw, 500.0), 3)
+        limits["max_charge_kw"] = round(min(needs.max_charge_kw, 500.0), 3)
     discharge = needs.max_discharge_kw
     if charge_only or needs.bidirectional is False:
         discharge = 0.0
     if discharge is not None:
-        changes["max_discharge_kw"] = round(min(max(discharge, 0.0), 500.0), 3)
-    changes = {k: v for k, v in changes.items() if abs(getattr(car, k) - v) > 1e-9}
-    return CarPatch(**changes) if changes else None
+        limits["max_discharge_kw"] = round(min(max(discharge, 0.0), 500.0), 3)
+    return limits
 
 
 def plugged_in(
@@ -86,9 +86,7 @@ def plugged_in(
         return None
     owner = _owner(db, car)
     try:
-        patch = _limits(car, needs, charge_only)
-        if patch is not None:
-            car_routes.change_car(car.id, patch, owner, db, state)
+        limits = _limits(needs, charge_only)
         if needs.soc_now is not None:
             car.soc_now = min(max(needs.soc_now, 0.0), 1.0)
             db.commit()
@@ -100,13 +98,16 @@ def plugged_in(
             body = SessionIn(
                 departure=departure or now + DEFAULT_STAY,
                 soc_target=_target(car, needs.soc_target),
+                **limits,
             )
             return car_routes.plug_in(car.id, body, owner, db, state).id
+        limits = {k: v for k, v in limits.items() if getattr(plug, k) != v}
         changed = SessionPatch(
             departure=departure,
             soc_target=None if needs.soc_target is None else _target(car, needs.soc_target),
+            **limits,
         )
-        if changed.departure is not None or changed.soc_target is not None:
+        if changed.departure is not None or changed.soc_target is not None or limits:
             car_routes.change_session(car.id, changed, owner, db, state)
         return plug.id
     except ApiProblem as problem:

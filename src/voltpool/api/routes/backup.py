@@ -14,7 +14,8 @@ import pandas as pd
 from fastapi import APIRouter, Query
 
 from voltpool.api.deps import Caller, Db, State
-from voltpool.api.outages import SLOT, home_backup, home_outage, outage_hours, plugged_cars
+from voltpool.api.limits import limits_kw
+from voltpool.api.outages import SLOT, home_backup, home_outage, outage_hours, plugged_stays
 from voltpool.api.routes.places import home_out, own_home
 from voltpool.api.schemas import BackupCar, BackupCircuit, BackupOut
 from voltpool.api.store.tables import Community
@@ -43,11 +44,11 @@ def backup(
     outage = home_outage(db, home, now)
     if hours is None:
         hours = 24.0 if outage is None else outage_hours(outage, start.to_pydatetime())
-    plugged = plugged_cars(db, home)
-    plan = home_backup(home, community, plugged, start.to_pydatetime(), hours).plan
+    stays = plugged_stays(db, home)
+    plan = home_backup(home, community, stays, start.to_pydatetime(), hours).plan
     stops = plan.reserve_stop_slot
     cars = []
-    for n, car in enumerate(plugged):
+    for n, (car, plug) in enumerate(stays):
         stop = int(stops[n])
         reaches = None
         if 0 < stop < plan.energy_kwh.shape[1] - 1:
@@ -58,7 +59,7 @@ def backup(
                 name=car.name,
                 soc_now=car.soc_now,
                 reserve_soc=car.soc_min,
-                max_discharge_kw=car.max_discharge_kw,
+                max_discharge_kw=limits_kw(car, plug)[1],
                 energy_above_reserve_kwh=float(plan.energy_kwh[n, 0] - plan.reserve_kwh[n]),
                 reaches_reserve_local=reaches,
             )

@@ -161,6 +161,8 @@ def session_out(db: Db, car: Car, plug: PlugSession) -> SessionOut:
         soc_arrival=plug.soc_arrival,
         soc_target=plug.soc_target,
         charge_now=plug.charge_now,
+        max_charge_kw=plug.max_charge_kw,
+        max_discharge_kw=plug.max_discharge_kw,
         ended_at=plug.ended_at,
     )
 
@@ -185,6 +187,8 @@ def plug_in(car_id: str, body: SessionIn, user: Caller, db: Db, state: State) ->
         departure=body.departure,
         soc_arrival=car.soc_now,
         soc_target=target,
+        max_charge_kw=body.max_charge_kw,
+        max_discharge_kw=body.max_discharge_kw,
     )
     db.add(plug)
     db.flush()
@@ -224,6 +228,9 @@ def change_session(
         plug.soc_target = body.soc_target
     if body.charge_now is not None:
         plug.charge_now = body.charge_now
+    for limit in ("max_charge_kw", "max_discharge_kw"):
+        if getattr(body, limit) is not None:
+            setattr(plug, limit, getattr(body, limit))
     audit.record(db, user.id, "session.change", plug.id, **body.model_dump(mode="json"))
     db.commit()
     _replan(state, db, car, "session changed")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import load_only
 
 from voltpool.api.deps import Caller, Db, State
 from voltpool.api.flexibility import CarNow, headroom
+from voltpool.api.limits import limits_kw
 from voltpool.api.outages import home_outage
 from voltpool.api.problems import ApiProblem
 from voltpool.api.routes.cars import own_car
@@ -95,8 +96,8 @@ def community_flexibility(community_id: str, user: Caller, db: Db, state: State)
     community = community_of_operator(db, user, community_id)
     now = state.settings.clock.now()
     plan = latest_plan(db, community.id)
-    rows = db.scalars(
-        sa.select(Car)
+    stays = db.execute(
+        sa.select(Car, PlugSession)
         .join(Home, Car.home_id == Home.id)
         .join(PlugSession, PlugSession.car_id == Car.id)
         .where(
@@ -105,6 +106,7 @@ def community_flexibility(community_id: str, user: Caller, db: Db, state: State)
             PlugSession.departure > now,
         )
     ).all()
+    rows = [car for car, _ in stays]
     views = {}
     if plan is not None and rows:  # one query for every car's view, not one per car
         views = {
@@ -116,15 +118,16 @@ def community_flexibility(community_id: str, user: Caller, db: Db, state: State)
             )
         }
     cars = []
-    for car in rows:
+    for car, plug in stays:
         slots = views.get(car.id, {}).get("slots", [])
+        charge_kw, discharge_kw = limits_kw(car, plug)
         rules = car.rules or {}
         until = rules.get("no_discharge_until")
         cars.append(
             CarNow(
                 planned_kw=slots[0]["power_kw"] if slots else 0.0,
-                max_charge_kw=car.max_charge_kw,
-                max_discharge_kw=car.max_discharge_kw,
+                max_charge_kw=charge_kw,
+                max_discharge_kw=discharge_kw,
                 capacity_kwh=car.capacity_kwh,
                 soc_now=car.soc_now,
                 soc_min=car.soc_min,

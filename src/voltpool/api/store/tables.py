@@ -1,6 +1,7 @@
 """The application's tables (SQLAlchemy 2 ORM): accounts, communities, homes, cars, plug-in
 sessions, plans, grid events, V2V requests, offers and agreements, tokens, API keys and the
-audit trail. Alembic's migrations (``0001_app``, ``0002_v2v``, ``0003_outages``, ``0004_ocpp``)
+audit trail. Alembic's migrations (``0001_app``, ``0002_v2v``, ``0003_outages``, ``0004_ocpp``,
+``0005_session_limits``)
 create exactly these; every
 name starts with ``app_`` so the database can hold the ledger (``ledger_``) too.
 
@@ -146,6 +147,10 @@ class PlugSession(Base):
     departure: Mapped[datetime] = mapped_column()
     soc_arrival: Mapped[float] = mapped_column(sa.Float())
     soc_target: Mapped[float] = mapped_column(sa.Float())
+    max_charge_kw: Mapped[float | None] = mapped_column(sa.Float(), default=None)
+    max_discharge_kw: Mapped[float | None] = mapped_column(sa.Float(), default=None)
+    """What the station and the EV allow this stay (OCPP needs, a charge-only station's 0),
+    below the car's own; None: the car's own (:func:`voltpool.api.limits.limits_kw`)."""
     charge_now: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
     """The owner's "charge now" for this stay: full power until the target, no discharge
     (:mod:`voltpool.api.charge_now`); it ends with the session."""
