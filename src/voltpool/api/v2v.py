@@ -35,6 +35,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from voltpool.api.limits import limits_kw
 from voltpool.api.store.tables import (
     Car,
     Community,
@@ -92,14 +93,15 @@ def circle_of(db: Session, community: Community, now: datetime) -> Circle:
     }
     members = sorted({h.owner_id for h in homes} | {c.owner_id for c in cars})
     sessions = [plugged.get(c.id) for c in cars]
+    limits = [limits_kw(c, s) for c, s in zip(cars, sessions, strict=True)]
     fleet = Cars(
         ids=tuple(c.id for c in cars),
         owner=tuple(c.owner_id for c in cars),
         capacity_kwh=np.array([c.capacity_kwh for c in cars]),
         charge_efficiency=np.array([c.charge_efficiency for c in cars]),
         discharge_efficiency=np.array([c.discharge_efficiency for c in cars]),
-        max_charge_kw=np.array([c.max_charge_kw for c in cars]),
-        max_discharge_kw=np.array([c.max_discharge_kw for c in cars]),
+        max_charge_kw=np.array([kw for kw, _ in limits]),
+        max_discharge_kw=np.array([kw for _, kw in limits]),
         soc=np.array([min(max(c.soc_now, 0.0), c.soc_max) for c in cars]),
         soc_min=np.array([c.soc_min for c in cars]),
         soc_max=np.array([c.soc_max for c in cars]),
