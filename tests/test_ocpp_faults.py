@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -26,6 +27,7 @@ from voltpool.api.store.tables import (
     PlugSession,
     Station,
 )
+from voltpool.cli import app as cli
 
 
 @pytest.fixture
@@ -65,6 +67,18 @@ def test_unknown_stations_wrong_passwords_and_other_usernames_are_refused_at_the
         ]
 
     assert asyncio.run(statuses()) == [101, 401, 401, 401, 401, 400]
+
+
+def test_a_refused_station_sim_says_why_and_exits_1(site: Site) -> None:
+    home, car = site.car()
+    site.station("cs-1", home, car)
+    runner = CliRunner()
+    refused = runner.invoke(
+        cli, ["station-sim", site.ocpp_url, "cs-1", "--password", "not the password!!"]
+    )
+    assert refused.exit_code == 1
+    assert "refused cs-1 (HTTP 401): check the station id and its password" in refused.output
+    assert "Traceback" not in refused.output
 
 
 BAD_FRAMES = [

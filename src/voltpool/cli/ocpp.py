@@ -17,6 +17,8 @@ from typing import Annotated
 
 import typer
 
+from voltpool.cli.common import EXIT_FAILED, errors
+
 ENV_STATION_PASSWORD = "VOLTPOOL_STATION_PASSWORD"
 PROTOCOLS = ("ocpp2.1", "ocpp2.0.1", "ocpp1.6")
 
@@ -92,6 +94,8 @@ def station_sim_command(
 
     It boots, announces the EV's needs, follows the charging profiles it gets and reports its
     meter, until interrupted."""
+    from websockets.exceptions import InvalidStatus
+
     from voltpool.ocpp.simulator import EvSpec, SimOptions, StationSim
 
     if protocol not in PROTOCOLS:
@@ -125,5 +129,18 @@ def station_sim_command(
                 f"{'online' if sim.online.is_set() else 'offline'}"
             )
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+        task.result()  # a refused login ends the simulator (an unreachable one it retries)
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run())
+    except InvalidStatus as refused:
+        status = refused.response.status_code
+        hint = (
+            "check the station id and its password (the operator registers stations: "
+            "POST /v1/communities/{id}/stations)"
+            if status == 401
+            else "check the URL and the subprotocol"
+        )
+        errors.print(f"error: the central system refused {station_id} (HTTP {status}): {hint}")
+        raise typer.Exit(EXIT_FAILED) from None

@@ -51,6 +51,8 @@ class StationLink:
     bidirectional: dict[int, bool]
     """Per EVSE: whether this session's EV announced a bidirectional transfer (2.1 only)."""
     _ocpp_version: str
+    _results: Any
+    """The protocol's ``call_result`` module."""
     id: str
 
     def bind(self, csms: CentralSystem, info: records.StationInfo) -> None:
@@ -58,6 +60,15 @@ class StationLink:
         self.info = info
         self.bidirectional = {}
         self.evse_id = 1
+
+    @after("BootNotification")
+    async def after_boot_notification(self, **_: Any) -> None:
+        self.csms.wake(self.id, force=True)
+
+    @on("Heartbeat")
+    async def on_heartbeat(self, **_: Any) -> Any:
+        await self.db(records.seen, self.id, self.now())
+        return self._results.Heartbeat(current_time=_now_text())
         """The EVSE the car is on (the last transaction's)."""
 
     @property
@@ -173,8 +184,6 @@ class StationLink:
 class _Handlers2x(StationLink):
     """OCPP 2.0.1 and 2.1 share these messages and their fields."""
 
-    _results: Any
-
     @on("BootNotification")
     async def on_boot_notification(self, charging_station: dict, reason: str, **_: Any) -> Any:
         await self._booted(
@@ -185,15 +194,6 @@ class _Handlers2x(StationLink):
         return self._results.BootNotification(
             current_time=_now_text(), interval=self.csms.options.heartbeat_s, status="Accepted"
         )
-
-    @after("BootNotification")
-    async def after_boot_notification(self, **_: Any) -> None:
-        self.csms.wake(self.id, force=True)
-
-    @on("Heartbeat")
-    async def on_heartbeat(self, **_: Any) -> Any:
-        await self.db(records.seen, self.id, self.now())
-        return self._results.Heartbeat(current_time=_now_text())
 
     @on("StatusNotification")
     async def on_status_notification(
@@ -320,6 +320,8 @@ class Station201(_Handlers2x, Peer201):
 class Station16(StationLink, Peer16):
     """A station on OCPP 1.6: charge-only limits."""
 
+    _results = result16
+
     @on("BootNotification")
     async def on_boot_notification(
         self, charge_point_vendor: str, charge_point_model: str, **said: Any
@@ -332,15 +334,6 @@ class Station16(StationLink, Peer16):
         return result16.BootNotification(
             current_time=_now_text(), interval=self.csms.options.heartbeat_s, status="Accepted"
         )
-
-    @after("BootNotification")
-    async def after_boot_notification(self, **_: Any) -> None:
-        self.csms.wake(self.id, force=True)
-
-    @on("Heartbeat")
-    async def on_heartbeat(self, **_: Any) -> Any:
-        await self.db(records.seen, self.id, self.now())
-        return result16.Heartbeat(current_time=_now_text())
 
     @on("StatusNotification")
     async def on_status_notification(self, connector_id: int, status: str, **_: Any) -> Any:
