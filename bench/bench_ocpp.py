@@ -8,8 +8,12 @@ other event loop, each with its own car in one community, plugged in and meterin
 ``METER_S``. Then a capacity event (the feeder may import nothing for three hours) makes the
 planner re-plan every car at once; measured per station: from the event's POST to the station
 receiving the profile of that plan ("push"), and the part of it after the plan was stored
-(``plan_s`` is the planner's own solve time). Memory: the server process's RSS growth per
-connected station (stations and server share the process: an upper bound).
+(``plan_s`` is the planner's own solve time). A station whose profile the event did not change
+(its car's plan stayed as it was, e.g. already discharging at the evening peak) is sent
+nothing, by design: it is counted as ``unchanged`` (it holds the event plan's profile), not in
+the latency; ``missed`` counts stations left on an older plan's profile (none expected).
+Memory: the server process's RSS growth per connected station (stations and server share the
+process: an upper bound).
 
     python bench/bench_ocpp.py 50 200
 """
@@ -78,11 +82,11 @@ def run(n: int) -> dict[str, float]:
             assert service.running is not None
             base = f"ws://127.0.0.1:{service.running.port}/ocpp"
             return asyncio.run(
-                _measure(server, operator, community, base, stations, process, rss_before)
+                _measure(server, operator, community, base, stations, process, rss_before, url)
             )
 
 
-async def _measure(server, operator, community, base, stations, process, rss_before):
+async def _measure(server, operator, community, base, stations, process, rss_before, url):
     sims = [
         StationSim(
             SimOptions(base, s, PASSWORD, meter_interval_s=METER_S, response_timeout_s=60),
@@ -114,10 +118,17 @@ async def _measure(server, operator, community, base, stations, process, rss_bef
         )
         assert answer.status_code == 201, answer.text
         deadline = t0 + WAIT_S
-        while not all(received_at) and time.perf_counter() < deadline:
+        unchanged = [False] * len(sims)
+        checked = t0
+        while time.perf_counter() < deadline:
             for k, sim in enumerate(sims):
                 if not received_at[k] and sim.profiles_received > before[k]:
                     received_at[k] = time.perf_counter() - t0
+            if all(t or same for t, same in zip(received_at, unchanged, strict=True)):
+                break
+            if time.perf_counter() - checked > DB_CHECK_S:
+                checked = time.perf_counter()
+                unchanged = await asyncio.to_thread(_unchanged, url, sims, before)
             await asyncio.sleep(0.002)
         plan = await asyncio.to_thread(operator.client.get, f"/v1/communities/{community}/plan")
         solve_s = plan.json().get("solve_s", float("nan"))
@@ -126,12 +137,17 @@ async def _measure(server, operator, community, base, stations, process, rss_bef
             sim.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
     got = [t for t in received_at if t]
-    if len(got) < len(sims):
-        print(f"only {len(got)} of {len(sims)} stations got a new profile in {WAIT_S} s")
-    push = np.array(got)
+    kept = sum(unchanged[k] for k, t in enumerate(received_at) if not t)
+    missed = len(sims) - len(got) - kept
+    if missed:
+        print(f"{missed} of {len(sims)} stations did not get the event's profile in {WAIT_S} s")
+    push = np.array(got or [float("nan")])
     spread = push - push.min()
     return {
         "stations": len(sims),
+        "sent": len(got),
+        "unchanged": kept,
+        "missed": missed,
         "connect_all_s": connect_s,
         "push_p50_s": float(np.percentile(push, 50)),
         "push_p99_s": float(np.percentile(push, 99)),
@@ -139,6 +155,40 @@ async def _measure(server, operator, community, base, stations, process, rss_bef
         "plan_solve_s": solve_s,
         "rss_per_station_kb": rss_per_station / 1024,
     }
+
+
+DB_CHECK_S = 0.25
+
+
+def _unchanged(db_url: str, sims: list[StationSim], before: list[int]) -> list[bool]:
+    """Per station: its wanted profile was made from the grid event's plan, is the one it
+    holds, and was not sent again because it did not change (the event left that car's plan
+    as it was: the central system sends a profile only when it changed)."""
+    import sqlalchemy as sa
+
+    from voltpool.api.store.schema import open_engine, sessions
+    from voltpool.api.store.tables import OcppProfile, Plan
+
+    engine = open_engine(db_url)
+    try:
+        with sessions(engine, read_only=True)() as db:
+            event_plan = db.scalar(
+                sa.select(Plan.id).where(Plan.reason == "grid event").order_by(Plan.created_at)
+            )
+            rows = db.execute(
+                sa.select(OcppProfile.station_id, OcppProfile.plan_id, OcppProfile.request)
+            ).all()
+    finally:
+        engine.dispose()
+    wanted = {row.station_id: row for row in rows}
+    return [
+        event_plan is not None
+        and sim.options.station_id in wanted
+        and wanted[sim.options.station_id].plan_id == event_plan
+        and wanted[sim.options.station_id].request == sim.profile
+        and sim.profiles_received == before[k]
+        for k, sim in enumerate(sims)
+    ]
 
 
 GOAL_STATIONS = 1000

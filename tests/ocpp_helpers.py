@@ -18,12 +18,16 @@ from jsonschema import Draft4Validator
 
 from api_server import LiveServer, User, live_server
 from voltpool.api.store.schema import open_engine, sessions
+from voltpool.credits import kwh_to_wh
+from voltpool.ledger import Ledger
 from voltpool.ocpp import CsmsOptions, csms_service
 from voltpool.ocpp.keys import load_schema
 from voltpool.ocpp.service import CsmsService
 from voltpool.ocpp.simulator import EvSpec, SimOptions, StationSim
 
 STATION_PASSWORD = "a station password"
+IMPORT = "Energy.Active.Import.Register"
+EXPORT = "Energy.Active.Export.Register"
 
 
 @dataclass
@@ -38,7 +42,7 @@ class Site:
     @property
     def ocpp_url(self) -> str:
         assert self.service.running is not None
-        return f"ws://127.0.0.1:{self.service.running.port}/ocpp"
+        return self.service.running.url
 
     def car(self, name: str = "car", house_load_kw: float = 5.0, **car: Any) -> tuple[str, str]:
         """A home and its car: (home id, car id)."""
@@ -79,9 +83,18 @@ class Site:
         )
         assert answer.status_code == 201, answer.text
 
-    def sim(self, station_id: str, protocol: str = "ocpp2.1", **ev: Any) -> StationSim:
+    def sim(
+        self,
+        station_id: str,
+        protocol: str = "ocpp2.1",
+        url: str | None = None,
+        station: dict[str, Any] | None = None,
+        **ev: Any,
+    ) -> StationSim:
+        """A simulated station with an EV (``ev``: :class:`EvSpec`'s fields; ``station``:
+        more :class:`SimOptions`) on this site's central system or ``url``."""
         options = SimOptions(
-            url=self.ocpp_url,
+            url=url or self.ocpp_url,
             station_id=station_id,
             password=STATION_PASSWORD,
             protocol=protocol,
@@ -89,6 +102,7 @@ class Site:
             speed=60.0,
             reconnect_s=0.2,
             response_timeout_s=5.0,
+            **(station or {}),
         )
         return StationSim(options, EvSpec(**ev))
 
@@ -103,12 +117,22 @@ class Site:
     def count(self, table: Any, *where: Any) -> int:
         return self.rows(sa.select(sa.func.count()).select_from(table).where(*where))[0][0]
 
+    @contextmanager
+    def ledger(self) -> Iterator[Ledger]:
+        opened = Ledger.open(self.db_url)
+        try:
+            yield opened
+        finally:
+            opened.close()
+
 
 @contextmanager
-def ocpp_site(tmp_path: Path, **options: Any) -> Iterator[Site]:
+def ocpp_site(tmp_path: Path, csms: bool = True, **options: Any) -> Iterator[Site]:
+    """A server on a fresh SQLite file with an operator, an owner and a community; with the
+    central system in it unless ``csms`` is False (a test runs its own)."""
     url = f"sqlite:///{tmp_path / 'voltpool.sqlite'}"
     service = csms_service(CsmsOptions(port=0, call_timeout_s=5.0, **options))
-    with live_server(url, tick=False, services=(service,)) as server:
+    with live_server(url, tick=False, services=(service,) if csms else ()) as server:
         operator = server.register("op@example.org", role="operator")
         owner = server.register("ann@example.org")
         community = operator.client.post(
@@ -129,6 +153,27 @@ async def wait_until(probe: Any, timeout_s: float = 20.0, every_s: float = 0.05)
         if loop.time() > deadline:
             raise AssertionError(f"gave up waiting after {timeout_s} s")
         await asyncio.sleep(every_s)
+
+
+def registers_wh(sim: StationSim) -> tuple[int, int]:
+    """What a 2.x station's meter says its transaction imported and exported (whole Wh): the
+    energy registers of its last transaction event minus its first."""
+    readings = [
+        {v["measurand"]: float(v["value"]) for v in item["sampled_value"]}
+        for event in sim.sent_events
+        for item in event.meter_value
+    ]
+    first, last = readings[0], readings[-1]
+    return (
+        kwh_to_wh((last[IMPORT] - first[IMPORT]) / 1000),
+        kwh_to_wh((last[EXPORT] - first[EXPORT]) / 1000),
+    )
+
+
+def is_discharge(payload: dict[str, Any]) -> bool:
+    """A 2.x SetChargingProfile whose first period discharges."""
+    first = payload["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"][0]
+    return first.get("setpoint", 0) < 0
 
 
 def calls(sim: StationSim, action: str) -> list[dict[str, Any]]:

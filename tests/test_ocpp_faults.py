@@ -28,6 +28,7 @@ from voltpool.api.store.tables import (
     Station,
 )
 from voltpool.cli import app as cli
+from voltpool.settlement.accounts import imported_account
 
 
 @pytest.fixture
@@ -151,6 +152,10 @@ def test_a_201_or_16_station_is_charged_and_never_sent_a_discharge(
         try:
             await wait_until(lambda: sim.profiles_received >= 1)
             await wait_until(lambda: site.count(OcppMeterValue) >= 10)
+            await sim.unplug()  # StopTransaction / Ended: settled in the ledger
+            await wait_until(
+                lambda: site.count(OcppTransaction, OcppTransaction.settled_at.is_not(None))
+            )
         finally:
             sim.stop()
             await running
@@ -166,8 +171,13 @@ def test_a_201_or_16_station_is_charged_and_never_sent_a_discharge(
     assert discharge_kw == 0.0  # the planner does not count on a discharge in this stay
     ((own_kw,),) = site.rows(sa.select(Car.max_discharge_kw))
     assert own_kw == 11.0  # the car's own limit is its owner's: a two-way charger next time
-    (tx,) = site.rows(sa.select(OcppTransaction.transaction_id, OcppTransaction.import_wh))
-    assert tx.import_wh is None or tx.import_wh >= 0
+    ((imported_wh, exported_wh),) = site.rows(
+        sa.select(OcppTransaction.settled_import_wh, OcppTransaction.settled_export_wh)
+    )
+    assert imported_wh > 0 and exported_wh == 0
+    with site.ledger() as ledger:  # metered Wh == ledger Wh, on 1.6's whole-Wh registers too
+        assert ledger.balance(imported_account(site.owner.id)).net == imported_wh
+        assert ledger.verify().ok
 
 
 def test_a_station_that_reconnects_gets_its_profile_again_and_books_no_event_twice(

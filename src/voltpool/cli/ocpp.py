@@ -6,6 +6,8 @@
 
 ``voltpool serve --ocpp-port 9000`` runs the same central system inside the API's process.
 The station's password comes from ``$VOLTPOOL_STATION_PASSWORD`` (or ``--password``).
+TLS: ``--tls-cert``/``--tls-key`` (``wss://``, security profile 2) and ``--tls-client-ca``
+(profile 3: stations' client certificates); the simulator's ``--ca``, ``--cert``/``--key``.
 """
 
 from __future__ import annotations
@@ -13,14 +15,53 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from voltpool.cli.common import EXIT_FAILED, errors
 
+if TYPE_CHECKING:
+    from voltpool.ocpp.tls import ServerTls
+
 ENV_STATION_PASSWORD = "VOLTPOOL_STATION_PASSWORD"
 PROTOCOLS = ("ocpp2.1", "ocpp2.0.1", "ocpp1.6")
+PemFile = Path | None
+TlsCert = Annotated[
+    PemFile,
+    typer.Option(
+        "--tls-cert",
+        exists=True,
+        dir_okay=False,
+        help="The central system's TLS certificate (PEM): wss:// (security profile 2).",
+    ),
+]
+TlsKey = Annotated[
+    PemFile,
+    typer.Option("--tls-key", exists=True, dir_okay=False, help="Its private key (PEM)."),
+]
+TlsClientCa = Annotated[
+    PemFile,
+    typer.Option(
+        "--tls-client-ca",
+        exists=True,
+        dir_okay=False,
+        help="CA of the stations' client certificates (PEM): security profile 3, the "
+        "certificate's CN or DNS name is the station id.",
+    ),
+]
+
+
+def server_tls(cert: PemFile, key: PemFile, client_ca: PemFile) -> ServerTls | None:
+    """The central system's TLS from the options (None: plain ws://)."""
+    from voltpool.ocpp.tls import ServerTls
+
+    if cert is None and key is None and client_ca is None:
+        return None
+    if cert is None or key is None:
+        raise typer.BadParameter("give --tls-cert and --tls-key together", param_hint="--tls-cert")
+    return ServerTls(str(cert), str(key), None if client_ca is None else str(client_ca))
 
 
 def ocpp_command(
@@ -39,6 +80,9 @@ def ocpp_command(
             min=10, help="maxOfflineDuration of every 2.1 profile: a station alone longer stops."
         ),
     ] = 300,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    tls_client_ca: TlsClientCa = None,
 ) -> None:
     """Run the OCPP central system for charging stations.
 
@@ -53,9 +97,14 @@ def ocpp_command(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("ocpp").setLevel(logging.WARNING)  # the library logs every frame
     options = CsmsOptions(
-        host=host, port=port, heartbeat_s=heartbeat_s, max_offline_s=max_offline_s
+        host=host,
+        port=port,
+        heartbeat_s=heartbeat_s,
+        max_offline_s=max_offline_s,
+        tls=server_tls(tls_cert, tls_key, tls_client_ca),
     )
-    typer.echo(f"voltpool OCPP central system on ws://{host}:{port}/ocpp/{{station id}}")
+    scheme = "ws" if options.tls is None else "wss"
+    typer.echo(f"voltpool OCPP central system on {scheme}://{host}:{port}/ocpp/{{station id}}")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_alone(ServeSettings(db=db), options))
 
@@ -89,6 +138,23 @@ def station_sim_command(
     speed: Annotated[
         float, typer.Option(min=0.001, help="Battery seconds per real second (a fast battery).")
     ] = 1.0,
+    ca: Annotated[
+        PemFile,
+        typer.Option(
+            exists=True, dir_okay=False, help="CA of the central system's certificate (wss://)."
+        ),
+    ] = None,
+    cert: Annotated[
+        PemFile,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="The station's client certificate (PEM): security profile 3, no password.",
+        ),
+    ] = None,
+    key: Annotated[
+        PemFile, typer.Option(exists=True, dir_okay=False, help="Its private key (PEM).")
+    ] = None,
 ) -> None:
     """Simulate a charging station with an EV plugged in.
 
@@ -97,16 +163,34 @@ def station_sim_command(
     from websockets.exceptions import InvalidStatus
 
     from voltpool.ocpp.simulator import EvSpec, SimOptions, StationSim
+    from voltpool.ocpp.tls import client_context
 
     if protocol not in PROTOCOLS:
         raise typer.BadParameter(f"one of {', '.join(PROTOCOLS)}", param_hint="--protocol")
-    if not password:
+    if not password and cert is None:
         raise typer.BadParameter(
-            f"set ${ENV_STATION_PASSWORD} or --password", param_hint="--password"
+            f"set ${ENV_STATION_PASSWORD}, --password or --cert", param_hint="--password"
         )
+    if (cert is None) != (key is None):
+        raise typer.BadParameter("give --cert and --key together", param_hint="--cert")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("ocpp").setLevel(logging.WARNING)  # the library logs every frame
-    options = SimOptions(url, station_id, password, protocol, meter_interval_s, speed)
+    secure = url.startswith("wss://")
+    options = SimOptions(
+        url,
+        station_id,
+        password or "",
+        protocol,
+        meter_interval_s,
+        speed,
+        ssl=client_context(
+            None if ca is None else str(ca),
+            None if cert is None else str(cert),
+            None if key is None else str(key),
+        )
+        if secure
+        else None,
+    )
     ev = EvSpec(
         capacity_kwh=capacity_kwh,
         soc=soc / 100,

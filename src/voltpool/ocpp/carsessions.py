@@ -35,8 +35,6 @@ log = logging.getLogger("voltpool.ocpp")
 DEFAULT_STAY = timedelta(hours=12)
 """How long a car stays when its station does not say (no ``departureTime``)."""
 MIN_STAY = timedelta(minutes=1)
-BIDIRECTIONAL = frozenset({"AC_BPT", "AC_BPT_DER", "DC_BPT", "DC_ACDP_BPT"})
-"""The OCPP 2.1 energy transfer modes that can discharge."""
 
 
 @dataclass(frozen=True)

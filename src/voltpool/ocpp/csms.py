@@ -8,17 +8,24 @@
 
 - **Connecting**: a station opens ``/ocpp/{its id}`` offering ``ocpp2.1``, ``ocpp2.0.1`` or
   ``ocpp1.6`` (the first of those it offers, in that order, is taken; none: HTTP 400), with
-  HTTP basic auth, username = its id (security profile 1; profile 2 is the same behind TLS).
-  An unknown station, another username or a wrong password: HTTP 401 at the upgrade, before
-  any OCPP. The message set is the negotiated version's (:mod:`voltpool.ocpp.handlers`).
+  HTTP basic auth, username = its id (security profile 1; profile 2 the same over TLS,
+  ``CsmsOptions.tls``), or a TLS client certificate whose CN or DNS name is its id (profile
+  3, :mod:`voltpool.ocpp.tls`). An unknown station, another username or a wrong password:
+  HTTP 401 at the upgrade, before any OCPP; a certificate of another station: 403; one no
+  trusted CA signed: refused at the TLS handshake. The message set is the negotiated
+  version's (:mod:`voltpool.ocpp.handlers`).
 - **One connection per station**: a station that connects again replaces its old socket
   (closed, code 1000), never locked out.
 - **Commands**: each stored plan of a community (the planner's :class:`EventHub` event)
-  wakes the pusher of every connected station of it; the pusher makes the car's profile
-  (:mod:`voltpool.ocpp.profiles`), stores it as the EVSE's wanted one, and sends it when it
-  changed, or always after a boot or a reconnect. One call at a time per station (the
-  library's lock), ``call_timeout_s`` per try, ``call_tries`` tries; a wake while a push
-  runs makes one more push after it with the newest plan.
+  wakes the pusher of every connected station of it; the pusher sends what the station
+  should have (:mod:`voltpool.ocpp.commands`: the allowed energy transfer, the car's profile
+  or a clear, the composite-schedule check), stored per EVSE, when it changed, or always
+  after a boot or a reconnect. One call at a time per station (the library's lock),
+  ``call_timeout_s`` per try, ``call_tries`` tries, ``RateLimitExceeded`` waited out; a wake
+  while a push runs makes one more push after it with the newest plan.
+- **Restarts**: starting, it books every ended transaction not settled yet
+  (:mod:`voltpool.ocpp.settlement`); a station that reconnects gets its wanted profile again
+  and, from the stored transaction, its EV's bidirectional mode.
 """
 
 from __future__ import annotations
@@ -39,12 +46,11 @@ from websockets.headers import build_www_authenticate_basic, parse_authorization
 from websockets.http11 import Request, Response
 
 from voltpool.api.deps import AppState
-from voltpool.api.store.tables import CarPlan, OcppTransaction, Plan
-from voltpool.ocpp import records
+from voltpool.api.store.tables import OcppTransaction
+from voltpool.ocpp import commands, records, settlement, tls
 from voltpool.ocpp.handlers import Station16, Station21, Station201, StationLink
-from voltpool.ocpp.keys import schema_name, to_camel, to_snake
-from voltpool.ocpp.peer import SUBPROTOCOLS
-from voltpool.ocpp.profiles import MAX_OFFLINE_S, Setpoints, charging_profile, idle_profile
+from voltpool.ocpp.peer import SUBPROTOCOLS, RateLimitExceededError
+from voltpool.ocpp.profiles import MAX_OFFLINE_S
 
 log = logging.getLogger("voltpool.ocpp")
 PATH_PREFIX = "/ocpp/"
@@ -67,6 +73,11 @@ class CsmsOptions:
     """``maxOfflineDuration`` of every 2.1 profile."""
     ping_interval_s: float | None = 30.0
     """WebSocket pings (a station that stops answering is dropped after as long again)."""
+    rate_limit_wait_s: float = 1.0
+    """After a ``RateLimitExceeded`` answer, wait this long (times the try) and try again."""
+    rate_limit_tries: int = 5
+    tls: tls.ServerTls | None = None
+    """TLS (``wss://``): security profile 2, and 3 with a client CA (:mod:`voltpool.ocpp.tls`)."""
 
 
 @dataclass
@@ -97,11 +108,25 @@ class CentralSystem:
         assert self._server is not None, "not started"
         return next(iter(self._server.sockets)).getsockname()[1]
 
+    @property
+    def url(self) -> str:
+        """The base URL stations connect to (their id appended)."""
+        scheme = "ws" if self.options.tls is None else "wss"
+        return f"{scheme}://{self.options.host}:{self.port}{PATH_PREFIX.rstrip('/')}"
+
     async def start(self) -> None:
+        state = self.state
+        now = state.settings.clock.now()
+        booked = await asyncio.to_thread(
+            settlement.settle_unsettled, state.sessions, state.ledger, now
+        )
+        if booked:
+            log.info("settled %d transactions that ended before a restart", booked)
         self._server = await serve(
             self._serve,
             self.options.host,
             self.options.port,
+            ssl=None if self.options.tls is None else self.options.tls.context(),
             subprotocols=list(SUBPROTOCOLS),  # type: ignore[arg-type]
             select_subprotocol=_select_subprotocol,
             process_request=self._authenticate,
@@ -110,9 +135,7 @@ class CentralSystem:
             compression=None,
         )
         self._follower = asyncio.create_task(self._follow_plans(), name="voltpool-ocpp-plans")
-        log.info(
-            "OCPP central system on ws://%s:%d%s{id}", self.options.host, self.port, PATH_PREFIX
-        )
+        log.info("OCPP central system on %s/{id}", self.url)
 
     async def stop(self) -> None:
         if self._follower is not None:
@@ -134,6 +157,9 @@ class CentralSystem:
         if not path.startswith(PATH_PREFIX) or "/" in path[len(PATH_PREFIX) :]:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "connect to /ocpp/{station id}\n")
         station_id = unquote(path[len(PATH_PREFIX) :])
+        certificate = connection.transport.get_extra_info("peercert")
+        if certificate:  # security profile 3: the TLS client certificate is the station's
+            return await self._by_certificate(connection, station_id, certificate)
         try:
             username, password = parse_authorization_basic(request.headers["Authorization"])
         except (KeyError, InvalidHeader):
@@ -152,6 +178,28 @@ class CentralSystem:
         connection.station = station  # type: ignore[attr-defined]
         return None
 
+    async def _by_certificate(
+        self, connection: ServerConnection, station_id: str, certificate: dict[str, Any]
+    ) -> Response | None:
+        """Security profile 3 (OCPP 2.1 Part 2, A "Security": TLS with client-side
+        certificates): the CA verified the certificate at the handshake; its CN or a DNS
+        name must be the station id (else 403), and the station registered (else 401)."""
+        if not tls.names_station(certificate, station_id):
+            return connection.respond(
+                http.HTTPStatus.FORBIDDEN, "the client certificate is not this station's\n"
+            )
+
+        def find() -> records.StationInfo | None:
+            with self.state.read_sessions() as db:
+                return records.registered(db, station_id)
+
+        station = await asyncio.to_thread(find)
+        if station is None:
+            return _unauthorized(connection, "unknown station")
+        connection.username = station_id
+        connection.station = station  # type: ignore[attr-defined]
+        return None
+
     # --- a connection -----------------------------------------------------------------------
 
     async def _serve(self, socket: ServerConnection) -> None:
@@ -159,9 +207,11 @@ class CentralSystem:
         version = SUBPROTOCOLS[socket.subprotocol or ""]
         link = STATIONS[version](info.id, socket, response_timeout=self.options.call_timeout_s)
         link.bind(self, info)
+        link.rate_limit_wait_s = self.options.rate_limit_wait_s
+        link.rate_limit_tries = self.options.rate_limit_tries
         now = self.state.settings.clock.now()
         await link.db(records.connected, info.id, socket.subprotocol or "", now)
-        link.evse_id = await link.db(_last_evse, info.id)
+        link.evse_id, link.bidirectional = await link.db(_evses, info.id, version)
         old = self.connections.get(info.id)
         here = Connection(link, socket)
         self.connections[info.id] = here
@@ -198,100 +248,44 @@ class CentralSystem:
                     if here.link.info.community_id == community:
                         self.wake(station_id)
 
+    def _wake_if_current(self, here: Connection) -> None:
+        if self.connections.get(here.link.id) is here:
+            self.wake(here.link.id, force=True)
+
     async def _pusher(self, here: Connection) -> None:
         while True:
             await here.wanted.wait()
             here.wanted.clear()
             force, here.force = here.force, False
             try:
-                await self.push(here, force)
+                await commands.push(self, here, force)
             except ConnectionClosed:
                 return
+            except RateLimitExceededError:  # still too soon after every try: later, again
+                later_s = self.options.rate_limit_wait_s * self.options.rate_limit_tries
+                log.warning("%s: rate-limited, sending again in %g s", here.link.id, later_s)
+                loop = asyncio.get_running_loop()
+                loop.call_later(later_s, self._wake_if_current, here)
             except Exception:  # the next plan tries again
                 log.exception("%s: sending its profile failed", here.link.id)
 
-    async def push(self, here: Connection, force: bool = False) -> str | None:
-        """Make the station's profile from its car's plan, store it, send it if it changed
-        (or ``force``); the station's answer (None: nothing sent)."""
-        link = here.link
-        bidirectional = link.bidirectional.get(link.evse_id, False)
-        wire, changed = await link.db(
-            self.wanted_profile, link.info, link.version, link.evse_id, bidirectional
-        )
-        if not (changed or force):
-            return None
-        payload = link._call.SetChargingProfile(**to_snake(wire))  # type: ignore[attr-defined]
-        answer = await link.request(payload, tries=self.options.call_tries)
-        status = answer.status
-        here.pushes += 1
-        await link.db(
-            records.profile_answered,
-            link.id,
-            link.evse_id,
-            wire,
-            status,
-            self.state.settings.clock.now(),
-        )
-        if status != "Accepted":
-            log.warning("%s refused its profile: %s", link.id, answer)
-        return status
 
-    def wanted_profile(
-        self,
-        db: Session,
-        station: records.StationInfo,
-        version: str,
-        evse_id: int,
-        bidirectional: bool,
-    ) -> tuple[dict[str, Any], bool]:
-        """The wire ``SetChargingProfile`` the EVSE should have now, stored; whether it
-        differs from the one stored before."""
-        now = self.state.settings.clock.now()
-        plan_id, plan = car_setpoints(db, station, self.state.settings.slot_minutes)
-        if plan is None:
-            snake = idle_profile(version, evse_id, now, bidirectional)
-        else:
-            snake = charging_profile(
-                plan,
-                version,
-                evse_id,
-                bidirectional=bidirectional,
-                max_offline_s=self.options.max_offline_s,
-            )
-        wire = to_camel(snake, version, schema_name(version, "SetChargingProfile", False))
-        row, changed = records.want_profile(db, station.id, evse_id, version, wire, plan_id, now)
-        return wire, changed or row.status != "Accepted"
-
-
-def car_setpoints(
-    db: Session, station: records.StationInfo, slot_minutes: int
-) -> tuple[str | None, Setpoints | None]:
-    """The newest applied plan of the station's community and its car's part (None: the car
-    is not in it, not plugged in, or the station serves no car)."""
-    if station.car_id is None:
-        return None, None
-    plan = db.execute(
-        sa.select(Plan.id, Plan.start)
-        .where(Plan.community_id == station.community_id, Plan.applied.is_(True))
-        .order_by(Plan.created_at.desc(), Plan.id.desc())
-        .limit(1)
-    ).first()
-    if plan is None:
-        return None, None
-    view = db.get(CarPlan, (plan.id, station.car_id))
-    if view is None:
-        return plan.id, None
-    return plan.id, Setpoints.from_view(plan.start, slot_minutes, view.view)
-
-
-def _last_evse(db: Session, station_id: str) -> int:
+def _evses(db: Session, station_id: str, version: str) -> tuple[int, dict[int, bool]]:
+    """The EVSE the car is on (the last transaction's; 1 before any) and, per EVSE with a
+    transaction going on, whether its EV announced a bidirectional mode (2.1), as stored:
+    a central system that restarts resumes control as it was."""
     evse = db.scalar(
         sa.select(OcppTransaction.evse_id)
         .where(OcppTransaction.station_id == station_id)
         .order_by(OcppTransaction.id.desc())
         .limit(1)
     )
-    return 1 if evse is None else int(evse)
+    bidirectional = {
+        tx.evse_id: bool(tx.ev_bidirectional)
+        for tx in records.open_transactions(db, station_id)
+        if version == "2.1" and tx.ev_bidirectional is not None
+    }
+    return (1 if evse is None else int(evse)), bidirectional
 
 
 def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:

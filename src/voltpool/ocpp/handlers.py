@@ -27,9 +27,10 @@ from ocpp.v21 import call_result as result21
 from ocpp.v201 import call_result as result201
 from sqlalchemy.orm import Session
 
-from voltpool.ocpp import carsessions, records
-from voltpool.ocpp.carsessions import BIDIRECTIONAL, Needs
+from voltpool.ocpp import carsessions, records, settlement
+from voltpool.ocpp.carsessions import Needs
 from voltpool.ocpp.peer import Peer16, Peer21, Peer201
+from voltpool.ocpp.profiles import BIDIRECTIONAL
 
 if TYPE_CHECKING:
     from voltpool.ocpp.csms import CentralSystem
@@ -69,7 +70,6 @@ class StationLink:
     async def on_heartbeat(self, **_: Any) -> Any:
         await self.db(records.seen, self.id, self.now())
         return self._results.Heartbeat(current_time=_now_text())
-        """The EVSE the car is on (the last transaction's)."""
 
     @property
     def version(self) -> str:
@@ -109,6 +109,9 @@ class StationLink:
         self.evse_id = evse_id
 
         def work(db: Session) -> None:
+            if needs.bidirectional is not None:
+                records.ev_announced(db, self.id, evse_id, needs.bidirectional)
+                db.commit()
             carsessions.plugged_in(db, self.csms.state, car_id, self.now(), needs, self.charge_only)
 
         await self.db(work)
@@ -161,7 +164,26 @@ class StationLink:
         booked = await self.db(work)
         if booked is not None:
             self.evse_id = evse_id
+        if ended is not None and transaction_id is not None:
+            await self._settle(transaction_id)
+            self.csms.wake(self.id)  # the car's session ended: its profile is cleared
         return booked
+
+    async def _settle(self, transaction_id: str) -> None:
+        """Book the ended transaction in the ledger (once: a repeat books nothing); a failure
+        is logged and booked when the central system starts again."""
+        state = self.csms.state
+        try:
+            await asyncio.to_thread(
+                settlement.settle,
+                state.sessions,
+                state.ledger,
+                self.info,
+                transaction_id,
+                self.now(),
+            )
+        except Exception:
+            log.exception("%s: settling transaction %s failed", self.id, transaction_id)
 
     async def _meter_values(
         self, evse_id: int, meter_value: list[dict[str, Any]], transaction_id: str | None
@@ -349,16 +371,7 @@ class Station16(StationLink, Peer16):
         self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **_: Any
     ) -> Any:
         at = records.parse_time(timestamp)
-        readings = [
-            {
-                "timestamp": at,
-                "measurand": records.ENERGY_IMPORT,
-                "phase": None,
-                "context": "Transaction.Begin",
-                "unit": "Wh",
-                "value": float(meter_start),
-            }
-        ]
+        readings = [_register_reading(at, "Transaction.Begin", meter_start)]
         self.evse_id = connector_id
 
         def find(db: Session) -> str | None:  # a StartTransaction sent again: the same id
@@ -382,16 +395,7 @@ class Station16(StationLink, Peer16):
         self, meter_stop: int, timestamp: str, transaction_id: int, **said: Any
     ) -> Any:
         at = records.parse_time(timestamp)
-        readings = [
-            {
-                "timestamp": at,
-                "measurand": records.ENERGY_IMPORT,
-                "phase": None,
-                "context": "Transaction.End",
-                "unit": "Wh",
-                "value": float(meter_stop),
-            }
-        ]
+        readings = [_register_reading(at, "Transaction.End", meter_stop)]
         readings += records.sampled_values(said.get("transaction_data") or [])
         await self._transaction(
             str(transaction_id),
@@ -423,3 +427,15 @@ class Station16(StationLink, Peer16):
     @on("DiagnosticsStatusNotification")
     async def on_diagnostics_status_notification(self, **_: Any) -> Any:
         return result16.DiagnosticsStatusNotification()
+
+
+def _register_reading(at: datetime, context: str, meter_wh: int) -> dict[str, Any]:
+    """The energy register a 1.6 Start/StopTransaction carries, as a stored reading."""
+    return {
+        "timestamp": at,
+        "measurand": records.ENERGY_IMPORT,
+        "phase": None,
+        "context": context,
+        "unit": "Wh",
+        "value": float(meter_wh),
+    }

@@ -15,7 +15,8 @@ voltpool needs that the library (2.1.0) does not do:
   CALLRESULTERROR (type 5) logged; the library knows neither (so no handler sees a SEND: a
   station's ``NotifyPeriodicEventStream`` is dropped, which costs voltpool nothing yet);
 - :meth:`Peer.request`: one outstanding call per connection (the library's lock), a timeout
-  per try and a bounded number of tries.
+  per try and a bounded number of tries; OCPP 2.1's ``RateLimitExceeded`` CallError
+  (:class:`RateLimitExceededError`, unknown to the library) waited out and tried again.
 """
 
 from __future__ import annotations
@@ -70,6 +71,15 @@ NO_ID = "-1"
 class MessageTypeNotSupportedError(OCPPError):
     code = "MessageTypeNotSupported"
     default_description = "A message with a MessageTypeId this endpoint does not know"
+
+
+class RateLimitExceededError(OCPPError):
+    """OCPP 2.1's CallError for a call that came sooner than the receiver allows (e.g. a
+    charging profile updated faster than ``ChargingProfileUpdateRateLimit``); the library
+    (2.1.0) does not know the code, so its ``CallError.to_exception`` finds this class."""
+
+    code = "RateLimitExceeded"
+    default_description = "Too many calls: try again later"
 
 
 def unknown_action(version: str, action: str) -> OCPPError:
@@ -220,18 +230,32 @@ class Peer:
             await validate_payload(response, version)
         return getattr(self._call_result, action)(**to_snake(response.payload))
 
+    rate_limit_wait_s = 1.0
+    """After a ``RateLimitExceeded`` answer, :meth:`request` waits this long times the try."""
+    rate_limit_tries = 5
+
     async def request(self, payload: Any, tries: int = 3, backoff_s: float = 0.5) -> Any:
-        """``call`` with at most ``tries`` tries of ``response_timeout`` each (a CallError is
-        raised as its OCPPError, not retried); TimeoutError after the last."""
-        for attempt in range(1, tries + 1):
+        """``call`` with at most ``tries`` tries of ``response_timeout`` each, and a
+        ``RateLimitExceeded`` answer waited out (``rate_limit_wait_s`` times the try) and
+        tried again up to ``rate_limit_tries`` times; any other CallError is raised as its
+        OCPPError, not retried; TimeoutError or the last RateLimitExceededError at the end."""
+        timeouts = limited = 0
+        action = type(payload).__name__
+        while True:
             try:
                 return await self.call(payload, suppress=False)
             except TimeoutError:
-                if attempt == tries:
+                timeouts += 1
+                if timeouts >= tries:
                     raise
-                log.warning("%s: %s timed out (try %d)", self.id, type(payload).__name__, attempt)
-                await asyncio.sleep(backoff_s * attempt)
-        raise AssertionError("unreachable")
+                log.warning("%s: %s timed out (try %d)", self.id, action, timeouts)
+                await asyncio.sleep(backoff_s * timeouts)
+            except RateLimitExceededError:
+                limited += 1
+                if limited >= self.rate_limit_tries:
+                    raise
+                log.info("%s: %s rate-limited, waiting (try %d)", self.id, action, limited)
+                await asyncio.sleep(self.rate_limit_wait_s * limited)
 
 
 def _plain(payload: Any) -> dict[str, Any]:

@@ -13,7 +13,8 @@ power, in W:
   max(0, power): never a discharge (``ChargingOnly`` on 2.1);
 
 The profile's id is the EVSE's (one per EVSE at stack level 0), so each new plan replaces
-the last one on the station. Pure functions: plain dicts with the library's snake_case field
+the last one on the station; a car with no plan gets its profile cleared
+(:func:`clear_profile`). Pure functions: plain dicts with the library's snake_case field
 names (:mod:`voltpool.ocpp.keys` spells them for the wire).
 """
 
@@ -26,6 +27,8 @@ from typing import Any
 MAX_OFFLINE_S = 300
 """``maxOfflineDuration``: seconds a station may go without voltpool before it drops the
 profile (and with it any discharge)."""
+BIDIRECTIONAL = frozenset({"AC_BPT", "AC_BPT_DER", "DC_BPT", "DC_ACDP_BPT"})
+"""The OCPP 2.1 energy transfer modes that can discharge."""
 PERIODS_MAX = {"2.1": 1024, "2.0.1": 1024, "1.6": 96}
 """Periods a schedule may hold (2.x schemas: 1024; 1.6 stations often take few: 96)."""
 
@@ -122,12 +125,13 @@ def charging_profile(
     return {"evse_id": evse_id, "charging_profile": profile}
 
 
-def idle_profile(version: str, evse_id: int, now: datetime, bidirectional: bool) -> dict[str, Any]:
-    """No plan for the car (unplugged, or no plan yet): 0 W for a slot, so a discharge of
-    an older plan does not go on."""
-    return charging_profile(
-        Setpoints(now, 15, (0.0,)), version, evse_id, bidirectional=bidirectional
-    )
+def clear_profile(version: str, evse_id: int) -> dict[str, Any]:
+    """``ClearChargingProfile``'s payload (snake_case) for voltpool's profile on the EVSE (its
+    id is the EVSE's): the car's session ended or its plan has no part for it (OCPP 2.1 K10
+    "Clear Charging Profile"; 1.6 §5.5). The station falls back to its own default."""
+    if version == "1.6":
+        return {"id": evse_id}
+    return {"charging_profile_id": evse_id}
 
 
 def power_at_w(request: dict[str, Any], at: datetime, version: str) -> tuple[str, float] | None:

@@ -63,6 +63,12 @@ def authenticate(db: Session, station_id: str, password: str) -> StationInfo | N
     return info(station)
 
 
+def registered(db: Session, station_id: str) -> StationInfo | None:
+    """The station if it is registered (a station that proved its id by its certificate)."""
+    station = db.get(Station, station_id)
+    return None if station is None else info(station)
+
+
 def connected(db: Session, station_id: str, protocol: str, now: datetime) -> None:
     station = db.get(Station, station_id)
     if station is not None:
@@ -236,26 +242,30 @@ def want_profile(
     station_id: str,
     evse_id: int,
     protocol: str,
+    action: str,
     request: dict[str, Any],
     plan_id: str | None,
     now: datetime,
 ) -> tuple[OcppProfile, bool]:
-    """Store the profile wanted on the EVSE; whether it differs from the one stored."""
+    """Store the command wanted on the EVSE (``SetChargingProfile`` or
+    ``ClearChargingProfile`` and its wire payload); whether it differs from the one stored."""
     row = db.get(OcppProfile, (station_id, evse_id))
     if row is None:
         row = OcppProfile(
             station_id=station_id,
             evse_id=evse_id,
             protocol=protocol,
+            action=action,
             request=request,
             plan_id=plan_id,
             updated_at=now,
         )
         db.add(row)
         return row, True
-    changed = row.request != request or row.protocol != protocol
+    changed = row.request != request or row.protocol != protocol or row.action != action
     if changed:
-        row.request, row.protocol, row.status, row.sent_at = request, protocol, None, None
+        row.request, row.protocol, row.action = request, protocol, action
+        row.status = row.sent_at = row.composite = row.composite_at = None
     row.plan_id, row.updated_at = plan_id, now
     return row, changed
 
@@ -273,6 +283,27 @@ def profile_answered(
         row.status, row.sent_at = status[:16], now
 
 
+def composite_checked(
+    db: Session,
+    station_id: str,
+    evse_id: int,
+    request: dict[str, Any],
+    verdict: str,
+    now: datetime,
+) -> None:
+    """What the station's composite schedule said of the profile ``request`` (``match``,
+    ``mismatch``, ``unavailable``)."""
+    row = db.get(OcppProfile, (station_id, evse_id))
+    if row is not None and row.request == request:
+        row.composite, row.composite_at = verdict, now
+
+
+def v2g_told(db: Session, station_id: str, transaction_id: str, allowed: bool) -> None:
+    tx = transaction(db, station_id, transaction_id)
+    if tx is not None:
+        tx.v2g_allowed = allowed
+
+
 def repeated_start(db: Session, station_id: str, connector_id: int, at: datetime) -> str | None:
     """The id of a 1.6 transaction started on ``connector_id`` at ``at`` already (a
     StartTransaction the station sent again after losing our answer)."""
@@ -283,3 +314,28 @@ def repeated_start(db: Session, station_id: str, connector_id: int, at: datetime
             OcppTransaction.started_at == at,
         )
     )
+
+
+def open_transactions(db: Session, station_id: str) -> list[OcppTransaction]:
+    """The station's transactions that have not ended, oldest first."""
+    return list(
+        db.scalars(
+            sa.select(OcppTransaction)
+            .where(OcppTransaction.station_id == station_id, OcppTransaction.ended_at.is_(None))
+            .order_by(OcppTransaction.id)
+        )
+    )
+
+
+def open_transaction_on(db: Session, station_id: str, evse_id: int) -> OcppTransaction | None:
+    """The newest transaction on the EVSE that has not ended."""
+    found = [tx for tx in open_transactions(db, station_id) if tx.evse_id == evse_id]
+    return found[-1] if found else None
+
+
+def ev_announced(db: Session, station_id: str, evse_id: int, bidirectional: bool) -> None:
+    """Keep whether the EV on the EVSE announced a bidirectional mode (on its open
+    transaction), so a central system that restarts still discharges it."""
+    tx = open_transaction_on(db, station_id, evse_id)
+    if tx is not None:
+        tx.ev_bidirectional = bidirectional

@@ -11,7 +11,13 @@ bidirectional), and then follows the profile it was sent:
 - 2.1 ``CentralSetpoint``: the setpoint, charging (> 0) or discharging (< 0), within the EV's
   limits and its battery's bounds (``soc_min``..1);
 - a ``limit`` (2.0.1, 1.6, ``ChargingOnly``): charge up to it while below the target;
-- no profile: charge at full power to the target, as a station does by default;
+- no profile (none yet, or cleared by ``ClearChargingProfile``): charge at full power to the
+  target, as a station does by default;
+- never more than its own limit (``charger_max_kw``) nor a discharge that the EV or the last
+  ``NotifyAllowedEnergyTransfer`` (2.1) does not allow; ``GetCompositeSchedule`` (2.x)
+  answers what it will do within them;
+- a profile sooner than ``profile_rate_limit_s`` after the last is answered with a
+  ``RateLimitExceeded`` CallError (2.1's ``ChargingProfileUpdateRateLimit``);
 - a 2.1 profile with ``invalidAfterOfflineDuration`` is dropped once the station has been
   without the CSMS for ``maxOfflineDuration``: it stops discharging by itself.
 
@@ -26,10 +32,11 @@ import asyncio
 import base64
 import contextlib
 import logging
+import ssl
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from ocpp.routing import on
 from ocpp.v16 import call as call16
@@ -42,8 +49,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from voltpool.ocpp.keys import schema_name, to_camel
-from voltpool.ocpp.peer import SUBPROTOCOLS, Peer16, Peer21, Peer201
-from voltpool.ocpp.profiles import power_at_w
+from voltpool.ocpp.peer import SUBPROTOCOLS, Peer16, Peer21, Peer201, RateLimitExceededError
+from voltpool.ocpp.profiles import BIDIRECTIONAL, power_at_w
 
 log = logging.getLogger("voltpool.ocpp.sim")
 
@@ -140,17 +147,40 @@ class SimPeer2x(_SimPeer):
 
     @on("SetChargingProfile")
     def on_set_charging_profile(self, evse_id: int, charging_profile: dict, **_: Any) -> Any:
+        if self.sim.rate_limit():
+            return self._results.SetChargingProfile(
+                status="Rejected", status_info={"reason_code": "RateLimitExceeded"}
+            )
         self._keep({"evse_id": evse_id, "charging_profile": charging_profile})
         return self._results.SetChargingProfile(status="Accepted")
 
     @on("ClearChargingProfile")
     def on_clear_charging_profile(self, **_: Any) -> Any:
+        had = self.sim.profile is not None
         self.sim.profile = None
-        return self._results.ClearChargingProfile(status="Accepted")
+        self.sim.clears += 1
+        return self._results.ClearChargingProfile(status="Accepted" if had else "Unknown")
+
+    @on("GetCompositeSchedule")
+    def on_get_composite_schedule(self, duration: int, evse_id: int, **_: Any) -> Any:
+        if evse_id != self.sim.options.evse_id:
+            return self._results.GetCompositeSchedule(status="Rejected")
+        return self._results.GetCompositeSchedule(
+            status="Accepted", schedule=self.sim.composite(duration)
+        )
 
 
 class SimPeer21(SimPeer2x, Peer21):
     _results = result21
+
+    @on("NotifyAllowedEnergyTransfer")
+    def on_notify_allowed_energy_transfer(
+        self, transaction_id: str, allowed_energy_transfer: list, **_: Any
+    ) -> Any:
+        if transaction_id != self.sim.transaction_id:
+            return result21.NotifyAllowedEnergyTransfer(status="Rejected")
+        self.sim.allowed_modes = frozenset(allowed_energy_transfer)
+        return result21.NotifyAllowedEnergyTransfer(status="Accepted")
 
 
 class SimPeer201(SimPeer2x, Peer201):
@@ -162,8 +192,17 @@ class SimPeer16(_SimPeer, Peer16):
     def on_set_charging_profile(
         self, connector_id: int, cs_charging_profiles: dict, **_: Any
     ) -> Any:
+        if self.sim.rate_limit():
+            return result16.SetChargingProfile(status="Rejected")
         self._keep({"connector_id": connector_id, "cs_charging_profiles": cs_charging_profiles})
         return result16.SetChargingProfile(status="Accepted")
+
+    @on("ClearChargingProfile")
+    def on_clear_charging_profile(self, **_: Any) -> Any:
+        had = self.sim.profile is not None
+        self.sim.profile = None
+        self.sim.clears += 1
+        return result16.ClearChargingProfile(status="Accepted" if had else "Unknown")
 
 
 PEERS = {"2.1": SimPeer21, "2.0.1": SimPeer201, "1.6": SimPeer16}
@@ -185,6 +224,18 @@ class SimOptions:
     evse_id: int = 1
     reconnect_s: float = 1.0
     response_timeout_s: float = 10.0
+    charger_max_kw: float | None = None
+    """The station's own power limit, both ways (None: the EV's): not announced, so a
+    profile above it shows in the composite schedule (a station rated lower than its EV)."""
+    profile_rate_limit_s: float = 0.0
+    """``ChargingProfileUpdateRateLimit``: a profile sooner than this after the last one is
+    answered with a ``RateLimitExceeded`` CallError (0: no limit)."""
+    rate_limit_reply: Literal["CallError", "Rejected"] = "CallError"
+    """How a profile sent too soon is refused: the CallError, or ``status: Rejected`` with
+    ``statusInfo.reasonCode: RateLimitExceeded``."""
+    ssl: ssl.SSLContext | None = None
+    """TLS for a ``wss://`` URL (:func:`voltpool.ocpp.tls.client_context`): the central
+    system's CA, and the station's client certificate for security profile 3."""
 
 
 @dataclass
@@ -217,12 +268,91 @@ class StationSim:
         self._flush_lock = asyncio.Lock()
         self._plugged = False
         self.connects = 0
+        self.clears = 0
+        self.rate_limited = 0
+        self._profile_at: float | None = None
+        self.allowed_modes: frozenset[str] | None = None
+        """What NotifyAllowedEnergyTransfer allowed last (None: the EV's own modes)."""
 
     # --- the connection -------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
+        if not self.options.password:  # security profile 3: the client certificate
+            return {}
         token = f"{self.options.station_id}:{self.options.password}".encode()
         return {"Authorization": "Basic " + base64.b64encode(token).decode()}
+
+    def rate_limit(self) -> bool:
+        """Whether to refuse a profile that comes sooner than ``profile_rate_limit_s`` after
+        the last one taken (as EVerest does with ``ChargingProfileUpdateRateLimit``): True to
+        answer ``Rejected`` (``rate_limit_reply``), else a ``RateLimitExceeded`` CallError is
+        raised; False: take it."""
+        now = asyncio.get_running_loop().time()
+        limit = self.options.profile_rate_limit_s
+        if limit > 0 and self._profile_at is not None and now - self._profile_at < limit:
+            self.rate_limited += 1
+            if self.options.rate_limit_reply == "Rejected":
+                return True
+            raise RateLimitExceededError(details={"cause": f"one profile per {limit:g} s"})
+        self._profile_at = now
+        return False
+
+    def limits_w(self) -> tuple[float, float]:
+        """(most charging, most discharging) power now, W: the EV's and the station's
+        limits, no discharge when the EV or the allowed energy transfer modes forbid it."""
+        ev = self.ev
+        charger_kw = self.options.charger_max_kw
+        charge_kw = ev.max_charge_kw if charger_kw is None else min(ev.max_charge_kw, charger_kw)
+        discharge_kw = (
+            ev.max_discharge_kw if charger_kw is None else min(ev.max_discharge_kw, charger_kw)
+        )
+        allowed = self.allowed_modes
+        if not ev.bidirectional or (allowed is not None and not allowed & BIDIRECTIONAL):
+            discharge_kw = 0.0
+        return charge_kw * 1000.0, discharge_kw * 1000.0
+
+    def composite(self, duration_s: int) -> dict[str, Any]:
+        """What the station will do in the next ``duration_s`` (``GetCompositeSchedule``): its
+        profile's periods from now, within its limits (no profile: full charge)."""
+        now = self.clock().replace(microsecond=0)
+        charge_w, discharge_w = self.limits_w()
+        starts = [0]
+        if self.profile is not None:
+            body = self.profile.get("chargingProfile") or self.profile["csChargingProfiles"]
+            schedule = body["chargingSchedule"]
+            schedule = schedule[0] if isinstance(schedule, list) else schedule
+            begin = datetime.fromisoformat(schedule["startSchedule"].replace("Z", "+00:00"))
+            for period in schedule["chargingSchedulePeriod"]:
+                offset = int((begin - now).total_seconds()) + period["startPeriod"]
+                if 0 < offset < duration_s:
+                    starts.append(offset)
+        periods = []
+        for offset in starts:
+            said = (
+                None
+                if self.profile is None
+                else power_at_w(self.profile, now + timedelta(seconds=offset), self.version)
+            )
+            if said is None:
+                periods.append({"start_period": offset, "limit": charge_w})
+            elif said[0] == "setpoint":
+                setpoint = min(max(said[1], -discharge_w), charge_w)
+                periods.append(
+                    {
+                        "start_period": offset,
+                        "operation_mode": "CentralSetpoint",
+                        "setpoint": setpoint,
+                    }
+                )
+            else:
+                periods.append({"start_period": offset, "limit": min(max(said[1], 0.0), charge_w)})
+        return {
+            "evse_id": self.options.evse_id,
+            "duration": duration_s,
+            "schedule_start": _stamp(now),
+            "charging_rate_unit": "W",
+            "charging_schedule_period": periods,
+        }
 
     async def run(self) -> None:
         """Connect, boot, plug the EV in and follow; reconnect when the link drops."""
@@ -248,6 +378,7 @@ class StationSim:
             subprotocols=[self.options.protocol],  # type: ignore[list-item]
             additional_headers=self._headers(),
             compression=None,
+            ssl=self.options.ssl,
         ) as socket:
             self.socket = socket
             peer = PEERS[self.version](
@@ -497,11 +628,12 @@ class StationSim:
         below_target = self.battery.soc < self.ev.soc_target - 1e-9
         said = None if profile is None else power_at_w(profile, at, self.version)
         if said is None:
-            return self.ev.max_charge_kw * 1000.0 if below_target else 0.0
+            return self.limits_w()[0] if below_target else 0.0
         kind, watts = said
+        charge_w, discharge_w = self.limits_w()
         if kind == "setpoint":
-            return watts
-        return min(max(watts, 0.0), self.ev.max_charge_kw * 1000.0) if below_target else 0.0
+            return min(max(watts, -discharge_w), charge_w)
+        return min(max(watts, 0.0), charge_w) if below_target else 0.0
 
     def _advance(self) -> None:
         """Run the battery from the last step to now at the power in force since, then
