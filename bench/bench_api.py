@@ -1,10 +1,10 @@
 """Benchmark: ``voltpool serve`` under a loopback load, and the time from an event to its plan.
 
 The server runs as its own process (``python -m voltpool serve``, as deployed: uvicorn, one
-worker, access log on) on a fresh database, so the load generator here does not share its
-GIL. Over the API: one operator and one community, ``OWNERS`` owners with one home per car
-and ``n_cars`` cars between them, every car plugged in (departures 6-14 h ahead) and every
-owner granted credits by the admin. Setup is timed but not measured further.
+worker unless ``--workers``, access log on) on a fresh database, so the load generator here
+does not share its GIL. Over the API: one operator and one community, ``OWNERS`` owners with
+one home per car and ``n_cars`` cars between them, every car plugged in (departures 6-14 h
+ahead) and every owner granted credits by the admin. Setup is timed but not measured further.
 
 - ``cold``: the first plan with every car (the community's plan polled by its operator):
   the planner's own ``solve_s`` and the wall time from the last plug-in's answer to its
@@ -33,8 +33,10 @@ owner granted credits by the admin. Setup is timed but not measured further.
 SQLite is a file in a fresh temporary directory; PostgreSQL (``VOLTPOOL_BENCH_PG``, default
 the test server) a fresh database, dropped after (:func:`bench_ledger.database`).
 
-``python bench/bench_api.py [--quick] [sqlite|postgresql] [--rates 100,200] [--keep-log DIR]``
-prints the tables
+``python bench/bench_api.py [--quick] [sqlite|postgresql] [--rates 100,200] [--workers N]
+[--keep-log DIR]`` prints the tables (``--workers N``: ``voltpool serve --workers N``, on
+PostgreSQL; "server CPU" is then the sum over its processes, and ``/healthz``'s re-plan count
+is the answering worker's, 0 for a follower)
 (``--keep-log``: the server's log of each backend is kept as ``DIR/serve-<backend>.log``);
 ``--profile`` also profiles one re-plan of the site (cProfile, in this process, on the
 benchmark's database after the server stopped).
@@ -135,6 +137,30 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _stat(pid: int) -> list[str]:
+    """``/proc/PID/stat``'s fields after the command name (state first)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu_s(pid: int) -> float:
+    try:
+        fields = _stat(pid)
+    except OSError:  # it ended meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if int(_stat(int(entry.name))[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Timeout)(?=:|$)")
 
 
@@ -145,9 +171,9 @@ class Server:
     log: Path
 
     def cpu_s(self) -> float:
-        """The server process's user + system CPU seconds so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """The server's user + system CPU seconds so far: its process and, with
+        ``--workers``, its worker processes (the children that live now)."""
+        return sum(_cpu_s(pid) for pid in (self.process.pid, *_children(self.process.pid)))
 
     def log_size(self) -> int:
         return self.log.stat().st_size
@@ -586,8 +612,10 @@ def run(
     profile: bool = False,
     n_owners: int = OWNERS,
     keep_log: Path | None = None,
+    workers: int = 1,
 ) -> list[dict]:
-    """One result per backend (SQLite, and PostgreSQL when it answers). A server that
+    """One result per backend (SQLite, and PostgreSQL when it answers), the server in
+    ``workers`` processes (``voltpool serve --workers``; PostgreSQL only). A server that
     stalls under the load does not fail the run: its step says so (``stalled``, with the
     exceptions it logged and where its threads were) and the higher rates are skipped."""
     if backends is None:
@@ -597,7 +625,8 @@ def run(
         with database(backend) as url, tempfile.TemporaryDirectory() as logs:
             log = Path(logs) / "serve.log"
             try:
-                with serve(url, log) as server:
+                options = () if workers == 1 else ("--workers", str(workers))
+                with serve(url, log, options) as server:
                     result = asyncio.run(_measure(server, n_cars, rates, step_s, replans, n_owners))
             finally:
                 if keep_log is not None and log.exists():
@@ -605,7 +634,7 @@ def run(
                     shutil.copyfile(log, keep_log / f"serve-{backend}.log")
             if profile:
                 profile_replan(url, result["community_id"])
-        results.append({"backend": backend, **result})
+        results.append({"backend": backend, "workers": workers, **result})
     return results
 
 
@@ -661,7 +690,10 @@ def table_rows(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     body = []
     for result in rows:
         for step in result["load"]:
-            start = [result["backend"], f"{result['cars']:,}", f"{step['rate']:,.0f}"]
+            backend = result["backend"]
+            if result["workers"] > 1:
+                backend += f" ({result['workers']} workers)"
+            start = [backend, f"{result['cars']:,}", f"{step['rate']:,.0f}"]
             if step.get("skipped"):
                 body.append([*start, *["-"] * 9, _after(step)])
                 continue
@@ -770,6 +802,7 @@ if __name__ == "__main__":
         n_owners=OWNERS_QUICK if quick else OWNERS,
         profile="--profile" in sys.argv,
         keep_log=None if keep is None else Path(keep),
+        workers=int(sys.argv[sys.argv.index("--workers") + 1]) if "--workers" in sys.argv else 1,
     )
     console = Console(width=200)
     markdown = [show(console, "The API under load", *table_rows(results))]

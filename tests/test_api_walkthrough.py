@@ -166,7 +166,9 @@ def test_the_backup_answer_says_how_long_the_plugged_in_car_powers_the_house(
     assert given["energy_above_reserve_kwh"] == pytest.approx(above_reserve_kwh)
     # what the house got is what the car could give above its reserve, after conversion
     assert backup["served_kwh"] <= above_reserve_kwh * 0.92 + 1e-6
-    assert 0 < backup["hours_full_house"] < 24 and given["reaches_reserve_local"] is not None
+    assert 0 < backup["hours_full_house"] < 24  # on from now until the car has given its all
+    left_kwh = above_reserve_kwh * 0.92 - backup["served_kwh"]  # too little for a quarter-hour
+    assert given["reaches_reserve_local"] is not None or left_kwh < 0.25 * 0.5
     hours_at_average = above_reserve_kwh * 0.92 / backup["house_load_kw_average"]
     assert backup["hours_full_house"] <= hours_at_average * 2  # the profile varies, not tenfold
     bad = ann.client.get(f"/v1/homes/{home}/backup", params={"hours": 0.1})

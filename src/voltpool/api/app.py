@@ -3,7 +3,9 @@
     app = create_app(ServeSettings(db="sqlite:///voltpool.sqlite"))
 
 Opening it migrates the database (the ledger's tables and the application's, each with its
-own Alembic history) and starts the live planner; closing stops the planner and the engines.
+own Alembic history) and takes the planner's seat (:mod:`voltpool.api.seat`: the process
+that leads runs the live planner and the demo's chargers); closing stops them and the
+engines.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -35,6 +38,7 @@ from voltpool.api.routes import (
     stream,
     v2v,
 )
+from voltpool.api.seat import BusPublisher, PlannerSeat, open_seat
 from voltpool.api.settings import ServeSettings
 from voltpool.api.store.schema import open_engine, sessions, upgrade
 from voltpool.ledger import Ledger
@@ -48,12 +52,17 @@ each field and the rule it broke."""
 
 
 def open_state(settings: ServeSettings) -> AppState:
-    """Connect, migrate and build what the requests share (the planner not started yet)."""
+    """Connect, migrate and build what the requests share (the planner's seat not taken yet:
+    :mod:`voltpool.api.seat`)."""
     ledger = Ledger.open(settings.db)
     engine = open_engine(settings.db)
     upgrade(engine)
     factory = sessions(engine)
     hub = EventHub()
+
+    def make_planner(publisher: BusPublisher) -> LivePlanner:
+        return LivePlanner(factory, settings, publisher, ledger)
+
     return AppState(
         settings=settings,
         engine=engine,
@@ -61,11 +70,23 @@ def open_state(settings: ServeSettings) -> AppState:
         read_sessions=sessions(engine, read_only=True),
         ledger=ledger,
         login_limiter=FailureLimiter(
-            settings.login_failures_max, settings.login_window.total_seconds()
+            engine, settings.login_failures_max, settings.login_window.total_seconds()
         ),
-        planner=LivePlanner(factory, settings, hub, ledger),
+        planner=open_seat(engine.url, make_planner, hub),
         events=hub,
     )
+
+
+@asynccontextmanager
+async def _demo(app: FastAPI, state: AppState, options: Any) -> AsyncIterator[None]:
+    """The demo's simulated chargers (a leader's duty), as ``app.state.demo``."""
+    from voltpool.api.demo import start_demo
+
+    app.state.demo = await start_demo(state, options)
+    try:
+        yield
+    finally:
+        await app.state.demo.stop()
 
 
 def create_app(settings: ServeSettings | None = None) -> FastAPI:
@@ -75,25 +96,19 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = open_state(settings)
         app.state.voltpool = state
-        planner: LivePlanner = state.planner  # type: ignore[assignment]
+        seat: PlannerSeat = state.planner  # type: ignore[assignment]
         state.events.bind(asyncio.get_running_loop())
-        await planner.start()
-        demo = None
+        if (options := getattr(settings, "demo", None)) is not None:  # serve --demo
+            seat.add_duty(lambda: _demo(app, state, options))
+        await seat.start()
         try:
-            if (options := getattr(settings, "demo", None)) is not None:  # serve --demo
-                from voltpool.api.demo import start_demo
-
-                demo = await start_demo(state, options)
-                app.state.demo = demo
             async with AsyncExitStack() as services:  # e.g. the OCPP CSMS (voltpool.ocpp)
                 app.state.services = [
                     await services.enter_async_context(start(state)) for start in settings.services
                 ]
                 yield
         finally:
-            if demo is not None:
-                await demo.stop()
-            await planner.stop()
+            await seat.stop()
             state.ledger.close()
             state.engine.dispose()
 

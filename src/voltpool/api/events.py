@@ -8,11 +8,18 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 QUEUE_EVENTS_MAX = 100
 CLOSING: dict[str, Any] = {"type": "closing"}
 """The event that ends a stream."""
+
+
+class Publisher(Protocol):
+    """Where the planner publishes: this process's hub, or every process's over the bus
+    (:class:`voltpool.api.seat.BusPublisher`)."""
+
+    def publish(self, event: dict[str, Any]) -> None: ...
 
 
 @dataclass

@@ -40,7 +40,9 @@ class EventWindow:
     """A grid event as the forecast applies it (:class:`voltpool.api.store.tables.GridEvent`):
     ``[start, end)`` UTC; a limit caps the site (the lower one wins), a price replaces the
     import price (the export price is capped at it), an outage takes the load of the homes
-    it cuts off (``house_load_off_kw``) off the feeder."""
+    it cuts off (``house_load_off_kw``) off the feeder. An event that covers part of a slot
+    (one posted now, mid-slot) caps all of it, since a slot's power is held for the whole
+    slot; its price and load count by the share of the slot it covers."""
 
     start: pd.Timestamp
     end: pd.Timestamp
@@ -48,6 +50,16 @@ class EventWindow:
     export_limit_kw: float | None = None
     price_per_kwh: float | None = None
     house_load_off_kw: float = 0.0
+
+
+def _share_covered(
+    slot_start: pd.DatetimeIndex, slot_length: pd.Timedelta, event: EventWindow
+) -> np.ndarray:
+    """The share of each slot ``[start, start + slot_length)`` that ``event`` covers (0 to 1)."""
+    first = np.maximum(slot_start, event.start)
+    last = np.minimum(slot_start + slot_length, event.end)
+    covered = (last - first) / slot_length
+    return np.clip(np.asarray(covered, dtype=float), 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -73,16 +85,19 @@ class CommunityForecast:
         base_kw = np.full(horizon_slots, self.house_load_kw)
         import_kw = np.full(horizon_slots, self.import_limit_kw)
         export_kw = np.full(horizon_slots, self.export_limit_kw)
+        slot_length = pd.Timedelta(step)
         for event in self.events:
-            inside = (slot_start >= event.start) & (slot_start < event.end)
+            share = _share_covered(slot_start, slot_length, event)
+            touched = share > 0.0
             if event.import_limit_kw is not None:
-                import_kw[inside] = np.minimum(import_kw[inside], event.import_limit_kw)
+                import_kw[touched] = np.minimum(import_kw[touched], event.import_limit_kw)
             if event.export_limit_kw is not None:
-                export_kw[inside] = np.minimum(export_kw[inside], event.export_limit_kw)
+                export_kw[touched] = np.minimum(export_kw[touched], event.export_limit_kw)
             if event.price_per_kwh is not None:
-                buy[inside] = event.price_per_kwh
-                sell[inside] = np.minimum(sell[inside], event.price_per_kwh)
-            base_kw[inside] = np.maximum(base_kw[inside] - event.house_load_off_kw, 0.0)
+                capped_sell = np.minimum(sell, event.price_per_kwh)
+                buy = (1.0 - share) * buy + share * event.price_per_kwh
+                sell = (1.0 - share) * sell + share * capped_sell
+            base_kw = np.maximum(base_kw - share * event.house_load_off_kw, 0.0)
         return Forecast(
             base_load_kw=base_kw,
             import_price_per_kwh=buy,

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from voltpool.api.charge_now import charge_now_goal
-from voltpool.api.events import EventHub
+from voltpool.api.events import Publisher
 from voltpool.api.forecast import CommunityForecast, EventWindow
 from voltpool.api.history import history_kwh, month_peak_kw, record_slot
 from voltpool.api.limits import limits_kw
@@ -367,7 +367,7 @@ class LivePlanner:
         self,
         sessions: sessionmaker[Session],
         settings: ServeSettings,
-        events: EventHub,
+        events: Publisher,
         ledger: Ledger | None = None,
     ) -> None:
         self._sessions = sessions
@@ -379,6 +379,7 @@ class LivePlanner:
         self._ticked = pd.Timestamp(self._clock.now()).floor(self._slot)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voltpool-plan")
         self._pending: dict[str, str] = {}
+        self._replan_all: str | None = None
         self._warm_starts = WarmStarts(settings.slot_minutes)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -402,6 +403,17 @@ class LivePlanner:
         if self._loop is None or not self._settings.plan_on_events:
             return
         self._loop.call_soon_threadsafe(self._queue, community_id, reason)
+
+    def replan_all(self, reason: str) -> None:
+        """Re-plan every community with plugged-in cars as soon as possible (from any thread)."""
+        if self._loop is None or not self._settings.plan_on_events:
+            return
+        self._loop.call_soon_threadsafe(self._queue_all, reason)
+
+    def _queue_all(self, reason: str) -> None:
+        self._replan_all = reason
+        assert self._wake is not None
+        self._wake.set()
 
     def _queue(self, community_id: str, reason: str) -> None:
         self._pending.setdefault(community_id, reason)
@@ -472,6 +484,12 @@ class LivePlanner:
                 ):
                     self._pending.setdefault(community_id, "slot tick")
             self._wake.clear()
+            if self._replan_all is not None:
+                reason, self._replan_all = self._replan_all, None
+                for community_id in await self._loop.run_in_executor(
+                    self._executor, self._plugged_communities
+                ):
+                    self._pending.setdefault(community_id, reason)
             while self._pending:
                 community_id, reason = self._pending.popitem()
                 try:

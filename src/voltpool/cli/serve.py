@@ -4,7 +4,8 @@
 
 OpenAPI at ``/docs``, health at ``/healthz``. ``--admin EMAIL`` creates (or keeps) an admin
 account with the password in ``$VOLTPOOL_ADMIN_PASSWORD``. FastAPI and uvicorn are imported
-only when the command runs.
+only when the command runs. ``--workers N`` (PostgreSQL only) serves in N processes on one
+port, one of which runs the live planner (:mod:`voltpool.api.workers`).
 
     voltpool serve --demo --speed 60
 
@@ -22,6 +23,8 @@ from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+
+from voltpool.cli.ocpp import TlsCert, TlsClientCa, TlsKey, server_tls
 
 if TYPE_CHECKING:
     from voltpool.api.settings import ServeSettings
@@ -74,6 +77,15 @@ def serve_command(
             "(ws://HOST:PORT/ocpp/STATION-ID).",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Serve in this many processes on one port (PostgreSQL only): one of them "
+            "runs the live planner, another takes over if it dies.",
+        ),
+    ] = 1,
     demo_password: Annotated[
         str | None,
         typer.Option(
@@ -82,21 +94,34 @@ def serve_command(
             "(default: voltpool-demo-password).",
         ),
     ] = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    tls_client_ca: TlsClientCa = None,
 ) -> None:
     """Serve the HTTP API and the live planner.
 
     Accounts, communities, homes, cars and their rules, plug-in sessions, the live plans and
     credits between friends; OpenAPI at /docs. With --demo: a simulated neighbourhood with
     no hardware, its clock --speed times faster than real time."""
-    import uvicorn
-
     from voltpool.api.accounts import ensure_admin
-    from voltpool.api.app import create_app
     from voltpool.api.settings import ServeSettings
+    from voltpool.api.workers import check_workers, serve
 
     settings = ServeSettings(db=db)
     if demo:
         settings = _demo_settings(db, speed, demo_password, host, port)
+    if ocpp_port is not None:
+        from dataclasses import replace
+
+        from voltpool.ocpp import CsmsOptions, csms_service
+
+        tls = server_tls(tls_cert, tls_key, tls_client_ca)
+        options = CsmsOptions(host, ocpp_port, tls=tls)
+        settings = replace(settings, services=(csms_service(options),))
+        scheme = "ws" if tls is None else "wss"
+        typer.echo(f"OCPP central system: {scheme}://{host}:{ocpp_port}/ocpp/{{station id}}")
+    if (reason := check_workers(settings, workers)) is not None:
+        raise typer.BadParameter(reason, param_hint="--workers")
     if admin is not None:
         password = os.environ.get(ENV_ADMIN_PASSWORD)
         if not password:
@@ -104,14 +129,7 @@ def serve_command(
                 f"set ${ENV_ADMIN_PASSWORD} to its password", param_hint="--admin"
             )
         ensure_admin(settings, admin, password)
-    if ocpp_port is not None:
-        from dataclasses import replace
-
-        from voltpool.ocpp import CsmsOptions, csms_service
-
-        settings = replace(settings, services=(csms_service(CsmsOptions(host, ocpp_port)),))
-        typer.echo(f"OCPP central system: ws://{host}:{ocpp_port}/ocpp/{{station id}}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    serve(settings, host, port, workers)
 
 
 def _demo_settings(

@@ -115,11 +115,13 @@ def log_in(
         )
     user = db.scalar(sa.select(User).where(User.email == form.username.strip().lower()))
     if not password_matches(form.password, None if user is None else user.password_hash):
+        db.rollback()  # the limiter writes in its own transaction (SQLite: one writer at a time)
         state.login_limiter.failed(key)
         raise unauthenticated("wrong email or password")
     assert user is not None
+    tokens = _tokens(db, state, user)  # committed
     state.login_limiter.succeeded(key)
-    return _tokens(db, state, user)
+    return tokens
 
 
 @router.post("/auth/refresh", response_model=TokenOut)

@@ -48,20 +48,24 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def sessions(engine: Engine, read_only: bool = False) -> sessionmaker[Session]:
     """The session factory of the application's requests: transactions that write (the
-    write lock at BEGIN on SQLite) or, ``read_only``, snapshots. Objects stay readable after
-    a commit: responses are built from them."""
-    bind = engine.execution_options(**{MODE_OPTION: "snapshot" if read_only else "write"})
-    return sessionmaker(bind, expire_on_commit=False)
+    write lock at BEGIN on SQLite) or, ``read_only``, reads: one snapshot on SQLite; on
+    PostgreSQL, whose READ COMMITTED gives every statement its own snapshot inside a
+    transaction or not, in autocommit mode (a BEGIN and the pool's ROLLBACK per request were
+    two round trips that bought nothing). Objects stay readable after a commit: responses are
+    built from them."""
+    options: dict[str, str] = {MODE_OPTION: "snapshot" if read_only else "write"}
+    if read_only and engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    return sessionmaker(engine.execution_options(**options), expire_on_commit=False)
 
 
 def open_engine(url: str) -> Engine:
     """The engine of the application's requests on ``url``: the ledger's database plumbing
     (SQLite: WAL, foreign keys, ``BEGIN IMMEDIATE`` for writes; the PostgreSQL driver), with
-    PostgreSQL at READ COMMITTED (the application's rows are changed by their owner; the
-    ledger keeps its own SERIALIZABLE engine for money)."""
+    PostgreSQL's connections at READ COMMITTED from the start (the application's rows are
+    changed by their owner; the ledger keeps its own engine for money). The level is the
+    engine's, not an execution option: that would be set and reset at every checkout, and
+    would keep :func:`sessions` from putting reads in autocommit mode."""
     address = normalise_url(url)
     overflow = POOL_OVERFLOW.get(address.get_backend_name(), POOL_OVERFLOW["postgresql"])
-    engine = create(address, pool_size=POOL_SIZE, max_overflow=overflow)
-    if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="READ COMMITTED")
-    return engine
+    return create(address, pool_size=POOL_SIZE, max_overflow=overflow)

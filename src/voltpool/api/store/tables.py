@@ -1,9 +1,8 @@
 """The application's tables (SQLAlchemy 2 ORM): accounts, communities, homes, cars, plug-in
 sessions, plans, grid events, V2V requests, offers and agreements, tokens, API keys and the
 audit trail. Alembic's migrations (``0001_app``, ``0002_v2v``, ``0003_outages``, ``0004_ocpp``,
-``0005_session_limits``)
-create exactly these; every
-name starts with ``app_`` so the database can hold the ledger (``ledger_``) too.
+``0005_session_limits``, ``0006_ocpp_settlement``, ``0007_login_failures``) create exactly
+these; every name starts with ``app_`` so the database can hold the ledger (``ledger_``) too.
 
 Times are timezone-aware UTC (stored as UTC). Ids are random (``uuid4().hex``): an id tells
 nothing about another owner's objects. Powers in kW, energies in kWh, SoC as fractions 0..1.
@@ -356,6 +355,17 @@ class RefreshToken(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class LoginFailure(Base):
+    """One failed login or wrong current password, by limiter key (``email|client`` or
+    ``account|user id``), shared by every server process (:mod:`voltpool.api.ratelimit`)."""
+
+    __tablename__ = "app_login_failures"
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(sa.String(400), index=True)
+    failed_at: Mapped[datetime] = mapped_column()
+
+
 class ApiKey(Base):
     """A key for a device or an integration; only its SHA-256 is kept."""
 
@@ -429,7 +439,11 @@ class OcppTransaction(Base):
     """A charging transaction as a station reports it: 2.x ``TransactionEvent``s (the
     station's id) or 1.6 Start/StopTransaction (``id`` is the number voltpool gave it);
     ``session_id`` is the car's plug-in session it opened. Energies are the meter's
-    registers at the last reading (AC side, Wh)."""
+    registers at the last reading (AC side, Wh); what it imported and exported (from its
+    register readings) is booked in the ledger once when it ends (``settled_*``,
+    :mod:`voltpool.ocpp.settlement`). ``ev_bidirectional``: its EV announced a bidirectional
+    transfer mode; ``v2g_allowed``: what voltpool last told the station about discharging
+    (``NotifyAllowedEnergyTransfer``; None: nothing told)."""
 
     __tablename__ = "app_ocpp_transactions"
 
@@ -449,6 +463,12 @@ class OcppTransaction(Base):
     import_wh: Mapped[float | None] = mapped_column(sa.Float(), default=None)
     export_wh: Mapped[float | None] = mapped_column(sa.Float(), default=None)
     last_seq_no: Mapped[int | None] = mapped_column(sa.Integer(), default=None)
+    ev_bidirectional: Mapped[bool | None] = mapped_column(sa.Boolean(), default=None)
+    v2g_allowed: Mapped[bool | None] = mapped_column(sa.Boolean(), default=None)
+    settled_at: Mapped[datetime | None] = mapped_column(default=None)
+    settled_import_wh: Mapped[int | None] = mapped_column(sa.BigInteger(), default=None)
+    settled_export_wh: Mapped[int | None] = mapped_column(sa.BigInteger(), default=None)
+    settled_millicredits: Mapped[int | None] = mapped_column(sa.BigInteger(), default=None)
     __table_args__ = (
         sa.UniqueConstraint("station_id", "transaction_id", name="uq_app_ocpp_transactions"),
     )
@@ -497,9 +517,11 @@ class OcppMeterValue(Base):
 
 class OcppProfile(Base):
     """The charging profile voltpool wants on one EVSE (the wire JSON of its
-    ``SetChargingProfile``, for the station's protocol), from which plan; re-sent on every
-    boot and reconnect until the station accepted this one. ``status`` is the station's last
-    answer (None: not answered yet)."""
+    ``SetChargingProfile``, or of ``ClearChargingProfile`` when the car needs none: ``action``),
+    from which plan; re-sent on every boot and reconnect. ``status`` is the station's last
+    answer (None: not answered yet); ``composite`` what its ``GetCompositeSchedule`` said
+    after the last push (``match``, ``mismatch``, ``unavailable``), checked at
+    ``composite_at``."""
 
     __tablename__ = "app_ocpp_profiles"
 
@@ -511,6 +533,9 @@ class OcppProfile(Base):
     status: Mapped[str | None] = mapped_column(sa.String(16), default=None)
     updated_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    action: Mapped[str] = mapped_column(sa.String(32), default="SetChargingProfile")
+    composite: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    composite_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 metadata = Base.metadata
