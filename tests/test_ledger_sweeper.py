@@ -56,7 +56,8 @@ def test_the_sweeper_expires_a_hold_on_time(ledger: Ledger, clock: FakeClock) ->
         assert ledger.balance("alice").debits_pending == 4_000
         clock.now = START + timedelta(seconds=60)  # the deadline: expires at exactly 60 s
         assert wait_until(lambda: ledger.get_transfer("hold").status == "expired")
-        assert sweeper.expired == 1
+        # the sweep counts what it expired once its transaction has committed
+        assert wait_until(lambda: sweeper.expired == 1)
         assert ledger.balance("alice") == Balance(0, 5_000, 1_000, 0)
         assert ledger.get_transfer("open").status == "pending"
         with pytest.raises(Rejected, match="already expired"):

@@ -16,6 +16,7 @@ releases timed-out pending transfers in the background.
 
 from __future__ import annotations
 
+from voltpool.ledger._batch import Operations
 from voltpool.ledger._engine import RunStats
 from voltpool.ledger._errors import (
     AccountNotFound,
@@ -52,6 +53,7 @@ __all__ = [
     "Ledger",
     "LedgerError",
     "NotFound",
+    "Operations",
     "PendingNotFound",
     "Rejected",
     "Rejection",

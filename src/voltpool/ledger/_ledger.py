@@ -52,6 +52,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
 from voltpool.ledger import _migrate, _verify
+from voltpool.ledger._batch import Operations
 from voltpool.ledger._engine import (
     Runner,
     RunStats,
@@ -335,6 +336,35 @@ class Ledger:
         )
         return rejected(reason, field, rule, transfer_id)
 
+    def apply(self, operations: Operations) -> list[Any]:
+        """Run ``operations`` (:class:`~voltpool.ledger.Operations`) in one database
+        transaction, in order, each as its own call would (TigerBeetle's batch of independent
+        transfers): one result per operation, a ``TransferResult`` (a linked batch: the list of
+        them) or, for an operation that broke a ledger rule, the ``Rejected`` error, recorded as
+        that call records it while the others go on. A later operation sees what an earlier
+        one did (a post of a pending transfer made earlier in the batch). An id that exists
+        with a different payload raises ``Conflict`` and nothing is written.
+
+        One commit instead of one per operation: the simulator settles a year of ten cars
+        (7,000 operations) in one. On PostgreSQL the transaction holds the locks of every id and
+        account it touches until it commits, taken operation by operation (not in one sorted
+        order), so concurrent batches may deadlock; the database breaks that and the
+        transaction is run again (``Runner``), a bounded number of times.
+        """
+
+        def txn(conn: Connection) -> list[Any]:
+            results: list[Any] = []
+            for item in operations.items:
+                if item.resolve is not None:
+                    results.append(self._resolve_txn(conn, item.resolve))
+                    continue
+                outcome = self._batch_txn(conn, list(item.transfers), list(item.prefixes))
+                linked = item.linked or isinstance(outcome, Rejected)
+                results.append(outcome if linked else outcome[0])
+            return results
+
+        return self._runner.run(txn, mode="write")
+
     # ------------------------------------------------------------------ two-phase
 
     def post(
@@ -366,7 +396,8 @@ class Ledger:
     def _resolve_txn(self, conn: Connection, spec: ResolveSpec) -> TransferResult | Rejected:
         sql = self._sql
         sql.lock_ids(conn, [spec.id])
-        stored = _stored_rejections(conn, [spec.id])
+        known = bool(sql.known_ids(conn, [spec.id]))  # a new id (the common case): no rejection
+        stored = _stored_rejections(conn, [spec.id]) if known else {}
         if spec.id in stored:
             return stored[spec.id]
         rows = conn.execute(transfer_query().where(transfers.c.id.in_([spec.id, spec.pending_id])))

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from voltpool.credits import MILLI, CreditPolicy, kwh_to_wh
-from voltpool.ledger import Ledger, Rejected, VerifyReport
+from voltpool.ledger import Ledger, Operations, Rejected, VerifyReport
 from voltpool.model.physics import true_runs
 from voltpool.settlement.accounts import credit_account, energy_account
 from voltpool.settlement.v2v import open_pending
@@ -79,15 +79,17 @@ def settle_run(
     homes = run.home_ids
     prefix = run.policy
     _ensure_accounts(ledger, homes)
+    grants = Operations()
     for home in homes:
-        ledger.transfer(
-            f"{prefix}.grant.{home}",
-            POOL,
-            credit_account(home),
-            policy.starting_credits * MILLI,
-            "credit",
-            "grant",
+        grants.transfer(
+            transfer_id=f"{prefix}.grant.{home}",
+            debit_account=POOL,
+            credit_account=credit_account(home),
+            amount=policy.starting_credits * MILLI,
+            unit="credit",
+            code="grant",
         )
+    _booked(ledger.apply(grants))
     v2v_in, v2v_out = _settle_v2v(run, ledger, policy)
     # V2H backup in an outage powers the car's own home: it earns no pool credits.
     # Energy given to a friend's car is paid by the friend (V2V), not by the pool.
@@ -103,56 +105,9 @@ def settle_run(
         ]
     )
     earned_slot = given_wh * millicredits_per_mwh // 1_000_000  # milli-credits per car and slot
-    best_millicredits_per_mwh = int(millicredits_per_mwh.max(initial=0))
-    for car, start, end in true_runs(run.plugged):
-        if context.max_discharge_kw[car] <= 0:
-            continue
-        home = homes[run.vehicle_home[car]]
-        session = f"{prefix}.{run.vehicle_ids[car]}.{start}"
-        most_wh = kwh_to_wh(float(context.max_discharge_kw[car] * (end - start) * run.dt_h))
-        estimate = max(most_wh * best_millicredits_per_mwh // 1_000_000, 1)
-        ledger.transfer(
-            f"{session}.hold",
-            POOL,
-            credit_account(home),
-            estimate,
-            "credit",
-            "v2g",
-            session=session,
-            pending=True,
-        )
-        earned = int(earned_slot[car, start:end].sum())
-        energy = int(given_wh[car, start:end].sum())
-        if earned == 0:
-            ledger.void(f"{session}.void", f"{session}.hold")
-            continue
-        ledger.post(f"{session}.post", f"{session}.hold", earned)
-        legs = [
-            dict(
-                transfer_id=f"{session}.energy",
-                debit_account=GRID_ENERGY,
-                credit_account=_energy_account(home),
-                amount=energy,
-                unit="energy",
-                code="v2g",
-                session=session,
-            )
-        ]
-        fee = policy.fee_millicredits(earned)
-        if fee:
-            legs.append(
-                dict(
-                    transfer_id=f"{session}.fee",
-                    debit_account=credit_account(home),
-                    credit_account=FEES,
-                    amount=fee,
-                    unit="credit",
-                    code="fee",
-                    session=session,
-                )
-            )
-        ledger.transfer_batch(legs)
-
+    best = int(millicredits_per_mwh.max(initial=0))
+    sessions = _session_operations(run, context, policy, given_wh, earned_slot, best)
+    _booked(ledger.apply(sessions))
     unpaid = _charge_users(run, ledger, earned_slot.sum(axis=0), prefix)
     rows = []
     for h, home in enumerate(homes):
@@ -178,6 +133,76 @@ def settle_run(
             }
         )
     return pd.DataFrame(rows).set_index("home_id")
+
+
+def _session_operations(
+    run: PolicyRun,
+    context: SettlementContext,
+    policy: CreditPolicy,
+    given_wh: np.ndarray,
+    earned_slot: np.ndarray,
+    best_millicredits_per_mwh: int,
+) -> Operations:
+    """Every plug-in session of a car that can discharge: the hold at plug-in (for the most the
+    stay could earn), then its post with the legs (energy, fee) or its void."""
+    homes, prefix = run.home_ids, run.policy
+    operations = Operations()
+    for car, start, end in true_runs(run.plugged):
+        if context.max_discharge_kw[car] <= 0:
+            continue
+        home = homes[run.vehicle_home[car]]
+        session = f"{prefix}.{run.vehicle_ids[car]}.{start}"
+        most_wh = kwh_to_wh(float(context.max_discharge_kw[car] * (end - start) * run.dt_h))
+        estimate = max(most_wh * best_millicredits_per_mwh // 1_000_000, 1)
+        operations.transfer(
+            transfer_id=f"{session}.hold",
+            debit_account=POOL,
+            credit_account=credit_account(home),
+            amount=estimate,
+            unit="credit",
+            code="v2g",
+            session=session,
+            pending=True,
+        )
+        earned = int(earned_slot[car, start:end].sum())
+        energy = int(given_wh[car, start:end].sum())
+        if earned == 0:
+            operations.void(f"{session}.void", f"{session}.hold")
+            continue
+        operations.post(f"{session}.post", f"{session}.hold", earned)
+        legs = [
+            dict(
+                transfer_id=f"{session}.energy",
+                debit_account=GRID_ENERGY,
+                credit_account=_energy_account(home),
+                amount=energy,
+                unit="energy",
+                code="v2g",
+                session=session,
+            )
+        ]
+        fee = policy.fee_millicredits(earned)
+        if fee:
+            legs.append(
+                dict(
+                    transfer_id=f"{session}.fee",
+                    debit_account=credit_account(home),
+                    credit_account=FEES,
+                    amount=fee,
+                    unit="credit",
+                    code="fee",
+                    session=session,
+                )
+            )
+        operations.transfer_batch(legs)
+    return operations
+
+
+def _booked(results: list[object]) -> None:
+    """Raise the first rejection of operations that must all go through."""
+    for result in results:
+        if isinstance(result, Rejected):
+            raise result
 
 
 def _settle_v2v(
@@ -220,24 +245,27 @@ def _charge_users(
     owed = np.floor(share * pool_cost_slot[None, :]).astype(np.int64)  # [H, T] milli-credits
     slots_per_day = round(24 / run.dt_h)
     days = int(np.ceil(owed.shape[1] / slots_per_day))
-    unpaid = np.zeros(owed.shape[0], dtype=np.int64)
+    payments = Operations()
+    owing: list[tuple[int, int]] = []  # (home, amount) of each payment
     for day in range(days):
         window = slice(day * slots_per_day, (day + 1) * slots_per_day)
         for h, home in enumerate(run.home_ids):
             amount = int(owed[h, window].sum())
             if amount <= 0:
                 continue
-            try:
-                ledger.transfer(
-                    f"{prefix}.use.{home}.{day}",
-                    credit_account(home),
-                    POOL,
-                    amount,
-                    "credit",
-                    "use",
-                )
-            except Rejected:
-                unpaid[h] += amount
+            payments.transfer(
+                transfer_id=f"{prefix}.use.{home}.{day}",
+                debit_account=credit_account(home),
+                credit_account=POOL,
+                amount=amount,
+                unit="credit",
+                code="use",
+            )
+            owing.append((h, amount))
+    unpaid = np.zeros(owed.shape[0], dtype=np.int64)
+    for (h, amount), result in zip(owing, ledger.apply(payments), strict=True):
+        if isinstance(result, Rejected):  # the no-overdraft rule: recorded, and unpaid
+            unpaid[h] += amount
     return unpaid
 
 
