@@ -31,8 +31,15 @@ from voltpool.service.scheduling import ScheduleOutcome
 
 
 class Method(StrEnum):
+    exact = "exact"
     lp = "lp"
+    decentral = "decentral"
+    auto = "auto"
     uncontrolled = "uncontrolled"
+
+
+SCHEDULE_METHOD = {"exact": "lp"}
+"""``--method exact`` is the exact LP (``lp``)."""
 
 
 class Solver(StrEnum):
@@ -161,9 +168,13 @@ def schedule_command(
         ),
     ],
     output: Annotated[Path, output_option("Where to write the schedule.")],
-    method: Annotated[Method, typer.Option(help="lp: optimal V2G; uncontrolled: baseline.")] = (
-        Method.lp
-    ),
+    method: Annotated[
+        Method,
+        typer.Option(
+            help="exact (= lp): optimal V2G; decentral: decentralized, certified gap; auto: "
+            "exact up to 5,000 cars, decentral above; uncontrolled: baseline."
+        ),
+    ] = Method.lp,
     solver: Annotated[Solver, typer.Option(help="HiGHS algorithm for lp.")] = Solver.auto,
     time_limit_s: Annotated[
         float,
@@ -180,10 +191,17 @@ def schedule_command(
     """
     check_output(output, "--output")
     problem = read_problem(problem_path)
-    outcome = run_plan(problem, method.value, solver=solver.value, time_limit_s=time_limit_s)
+    chosen = SCHEDULE_METHOD.get(method.value, method.value)
+    outcome = run_plan(problem, chosen, solver=solver.value, time_limit_s=time_limit_s)
     result = outcome.result
     console.print(summary_table(problem, outcome.shown))
     print_details(problem, result)
+    if method.value != "uncontrolled":
+        picked = f" (auto picked {result.method})" if method is Method.auto else ""
+        console.print(
+            f"ran {result.method}{picked}: {result.solver.status}, certified gap "
+            f"{result.solver.gap:.4%}"
+        )
     write_json_atomically(output, schedule_to_dict(problem, result))
     console.print(f"wrote {output}")
 
