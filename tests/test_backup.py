@@ -98,9 +98,10 @@ def test_outage_invariants_on_random_houses(seed: int) -> None:
     assert plan.solver.status == "optimal"
 
 
-def reference_scores(case: dict[str, Any], time_discount: float) -> np.ndarray:
+def reference_scores(case: dict[str, Any], time_discount: float) -> tuple[np.ndarray, np.ndarray]:
     """Brute force, no solver: every on/off pattern, feasibility by the max-flow min-cut rule,
-    then the lexicographic maximum of the per-tier discounted served energy.
+    then the lexicographic maximum of each tier's run (slots on from the start), then its
+    discounted served energy, tier by tier. Returns (runs, scores) of the best pattern.
 
     Cars give at most ``A[n] = (energy - reserve) * eta`` kWh at the AC side and
     ``P[n, t] * dt`` per slot; served energies ``s[t] * dt`` can be met iff for every set S of
@@ -127,13 +128,18 @@ def reference_scores(case: dict[str, Any], time_discount: float) -> np.ndarray:
     keys = sorted(set(ranks))
     tier = np.array([keys.index(rank) for rank in ranks])
     weight = load * dt_h * (1 - time_discount * np.arange(n_t) / n_t)
+    tiers = range(len(keys))
     scores = np.stack(
-        [(on[:, tier == k] * weight[tier == k]).sum(axis=(1, 2)) for k in range(len(keys))],
-        axis=1,
+        [(on[:, tier == k] * weight[tier == k]).sum(axis=(1, 2)) for k in tiers], axis=1
     )[feasible]
-    for k in range(scores.shape[1]):
-        scores = scores[scores[:, k] >= scores[:, k].max() - 1e-7]
-    return scores[0]
+    all_on = [(on[:, tier == k] > 0.5).all(axis=1) for k in tiers]  # [P, T] per tier
+    runs = np.stack([np.cumprod(o, axis=1).sum(axis=1) for o in all_on], axis=1)[feasible]
+    for k in tiers:
+        keep = runs[:, k] == runs[:, k].max()
+        runs, scores = runs[keep], scores[keep]
+        keep = scores[:, k] >= scores[:, k].max() - 1e-7
+        runs, scores = runs[keep], scores[keep]
+    return runs[0], scores[0]
 
 
 @settings(max_examples=30)
@@ -156,8 +162,9 @@ def test_outage_matches_brute_force_on_small_houses(seed: int) -> None:
         "available": rng.random((n_v, n_t)) < 0.85,
     }
     plan = plan_outage(**case)
-    expected = reference_scores(case, plan.solver.time_discount)
-    np.testing.assert_allclose(plan.level_scores(), expected, rtol=1e-6, atol=1e-6)
+    runs, scores = reference_scores(case, plan.solver.time_discount)
+    np.testing.assert_array_equal(plan.level_runs(), runs)
+    np.testing.assert_allclose(plan.level_scores(), scores, rtol=1e-6, atol=1e-6)
     check_invariants(plan, case)
 
 
@@ -234,6 +241,15 @@ def test_time_discount_serves_earlier_slots_first() -> None:
     plan = plan_outage(load, np.array([True]), np.array([0]), **one_car(2.5))
     assert plan.on[0].tolist() == [True, True, False, False]
     assert plan.hours_full == 2 and plan.reserve_stop_slot.tolist() == [-1]
+
+
+def test_the_house_stays_on_from_the_start_before_energy_is_packed_later() -> None:
+    """3 kWh: the dear first hour (2 kWh) and then darkness, not darkness now and the two cheaper
+    hours after it (3 kWh served, but the house goes dark the moment the grid fails)."""
+    load = np.array([[2.0, 1.5, 1.5]])
+    plan = plan_outage(load, np.array([False]), np.array([0]), **one_car(3.0))
+    assert plan.on[0].tolist() == [True, False, False]
+    assert plan.hours_full == 1 and plan.served_kwh == pytest.approx(2.0)
 
 
 def test_reserve_availability_and_efficiency() -> None:

@@ -24,24 +24,30 @@ Objective: lexicographic (pre-emptive) optimization
 ---------------------------------------------------
 Circuits are ranked into *tiers*: critical circuits before all others, and within each class a
 higher ``priority`` before a lower one (equal class and priority share a tier). Tier 0 is kept on
-longest, the last tier is shed first. Each tier's score is the energy it is served, with a small
+longest, the last tier is shed first. Each tier has two scores: first its *run*, the number of
+slots from the start of the outage in which all of it is on (the house stays on from the moment
+the grid fails for as long as the cars can carry it), then the energy it is served, with a small
 linear time discount::
 
+    run[k]   = max L such that on[c, t] = 1 for every c in tier k and t < L
     score[k] = sum_{c in tier k, t} load[c, t] * dt_h * (1 - time_discount * t / T) * on[c, t]
 
-Plans are compared on ``score[0]`` first, then ``score[1]``, and so on. A single weighted sum
-cannot guarantee that order: with on/off circuits, a tier's weight would have to exceed the
-tiers below by about the ratio of the largest circuit-slot energy to the smallest (a 5 kW heater
-against a 10 W router: 500), multiplied over the tiers, far past what a MIP solver's relative
+The run comes first because energy alone can be packed better by leaving a dear slot dark and
+serving cheaper ones later: the house would go dark at once although the cars could carry it for a
+while (seen at some start times of the day on the H25 profile). A tier's run is found by bisection
+on feasibility MIPs (a run that fits means every shorter one fits) and then kept by fixing its cells
+on. Plans are compared on ``run[0]``, then ``score[0]``, then ``run[1]``, ``score[1]``, and so on. A
+single weighted sum cannot guarantee that order: with on/off circuits, a tier's weight would have to
+exceed the tiers below by about the ratio of the largest circuit-slot energy to the smallest (a 5 kW
+heater against a 10 W router: 500), multiplied over the tiers, far past what a MIP solver's relative
 tolerances (about 1e-6) resolve; ``tests/test_backup.py`` has such a case. So the tiers are
 optimized one after the other, each solve keeping the scores of the tiers above at their optimum
 (the hierarchical multi-objective scheme of MIP solvers); within a tier the weights are the
 discounted energies above, which differ by at most ``time_discount`` (default 5 %) across the
-horizon. Because a tier's weight is the very energy it uses, the discount makes it serve
-earlier slots before later ones whenever that does not cost served energy: energy used early is
-never wasted if the grid comes back early, and coverage runs from the start of the outage. A
-last linear program (circuits fixed) takes the served energy from the cars that lose the least
-battery energy for it (highest ``discharge_efficiency``).
+horizon. Because a tier's weight is the very energy it uses, the discount makes it serve earlier
+slots before later ones whenever that does not cost served energy: energy used early is never wasted
+if the grid comes back early. A last linear program (circuits fixed) takes the served energy from
+the cars that lose the least battery energy for it (highest ``discharge_efficiency``).
 
 Each MIP solve stops at a relative gap of ``mip_rel_gap`` (default ``1e-6``, a milliwatt-hour
 per kWh served: tight enough that the time discount, worth ``time_discount / T`` of a slot's
@@ -162,6 +168,7 @@ class OutageSolverInfo:
 
     status: str
     levels: int
+    """Tiers optimized (each: its run, then its energy); 0 when the cars carry everything."""
     solve_time_s: float
     mip_rel_gap: float
     time_discount: float
@@ -333,6 +340,13 @@ class OutagePlan:
         scores = np.zeros(int(self.tier.max(initial=-1)) + 1)
         np.add.at(scores, self.tier, weight.sum(axis=1))
         return scores
+
+    def level_runs(self) -> np.ndarray:
+        """``[K]``: each tier's run, the slots from the start in which all of it is on."""
+        runs = np.zeros(int(self.tier.max(initial=-1)) + 1, dtype=np.int64)
+        for k in range(runs.size):
+            runs[k] = _leading_run(~self._shed_cells[self.tier == k].any(axis=0))
+        return runs
 
     def if_grid_returns(
         self, slot: int, consumption_kwh_per_km: np.ndarray | float | None = None
@@ -612,27 +626,73 @@ def _highs(model: _Model) -> highspy.Highs:
     )
 
 
+def _longest_run(
+    highs: highspy.Highs,
+    model: _Model,
+    cells: np.ndarray,
+    n_t: int,
+    incumbent: np.ndarray,
+    deadline: float,
+) -> tuple[int, bool]:
+    """The longest run from the start in which every one of a tier's ``cells`` (loaded on/off
+    columns) can be on, with what was decided before kept, found by bisection on feasibility
+    MIPs (a run that fits means every shorter one fits); those cells are left fixed on.
+    ``incumbent`` is a feasible plan, so its run is the lower end. Returns the run and
+    whether the search finished within the time limit."""
+    slots = cells % n_t
+    dark = np.zeros(n_t, dtype=bool)
+    np.logical_or.at(dark, slots, incumbent[cells] < _ROUND)
+    fits, too_long = _leading_run(~dark), n_t + 1
+    highs.changeColsCost(
+        model.n_cols, np.arange(model.n_cols, dtype=np.int32), np.zeros(model.n_cols)
+    )
+    finished = True
+    while too_long - fits > 1:
+        trial = (fits + too_long) // 2
+        tried = cells[(slots >= fits) & (slots < trial)].astype(np.int32)
+        highs.changeColsBounds(tried.size, tried, np.ones(tried.size), np.ones(tried.size))
+        highs.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
+        status = run_highs(highs)
+        if status == highspy.HighsModelStatus.kOptimal:
+            fits = trial
+            continue
+        highs.changeColsBounds(tried.size, tried, np.zeros(tried.size), np.ones(tried.size))
+        if status != highspy.HighsModelStatus.kInfeasible:
+            finished = False
+            break
+        too_long = trial
+    kept = cells[slots < fits].astype(np.int32)
+    highs.changeColsBounds(kept.size, kept, np.ones(kept.size), np.ones(kept.size))
+    return fits, finished
+
+
 def _solve_tiers(
     highs: highspy.Highs,
     model: _Model,
     weight: np.ndarray,
     cell_tier: np.ndarray,
+    n_t: int,
+    incumbent: np.ndarray,
     deadline: float,
 ) -> tuple[str, int, list[str]]:
-    """One MIP per tier that draws power, most important first, each keeping the tiers above
-    at their optimum (an added row). Returns the status, the number of solves and notes."""
+    """Per tier that draws power, most important first: its longest run from the start
+    (:func:`_longest_run`), then one MIP for its discounted energy, each keeping what was
+    decided before (the run's cells fixed on, the energy as an added row). Returns the status,
+    the number of energy MIPs and notes."""
     all_cols = np.arange(model.n_cols, dtype=np.int32)
-    solution: highspy.HighsSolution | None = None
+    loaded = model.col_lower[: model.n_on] < _ROUND
     levels = 0
     for k in np.unique(cell_tier[weight > 0]):
         levels += 1
+        cells = np.flatnonzero((cell_tier == k) & loaded)
+        _run, finished = _longest_run(highs, model, cells, n_t, incumbent, deadline)
+        if not finished:
+            return "time_limit", levels, [f"time limit reached at the run of tier {k}"]
         coef = np.where(cell_tier == k, weight, 0.0)
         cost = np.zeros(model.n_cols)
         cost[: model.n_on] = -coef
         highs.changeColsCost(model.n_cols, all_cols, cost)
         highs.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.1))
-        if solution is not None:
-            highs.setSolution(solution)
         run_status = run_highs(highs)
         if run_status not in (
             highspy.HighsModelStatus.kOptimal,
@@ -642,11 +702,11 @@ def _solve_tiers(
                 f"HiGHS stopped with status {highs.modelStatusToString(run_status)!r} on "
                 f"tier {k} of the outage plan"
             )
-        solution = highs.getSolution()
-        x = np.asarray(solution.col_value)
+        x = np.asarray(highs.getSolution().col_value)
         if not np.isfinite(x).all() or x.size != model.n_cols:
             raise SolverError(f"HiGHS found no plan for tier {k} within the time limit")
-        best = float(coef @ np.round(x[: model.n_on]))
+        incumbent = x[: model.n_on]
+        best = float(coef @ np.round(incumbent))
         # keep this tier at its optimum while the tiers below are decided
         index = np.flatnonzero(coef).astype(np.int32)
         tolerance = 1e-7 * max(best, 1.0)
@@ -687,8 +747,9 @@ def _solve(
     if run_highs(highs) != highspy.HighsModelStatus.kOptimal:
         highs.changeColsBounds(model.n_on, on_cols, model.col_lower[: model.n_on], ones)
         weight = (load * dt_h * slot_discount(n_t, time_discount)).reshape(-1)
+        nothing_on = model.col_lower[: model.n_on].copy()  # feasible: the cars give nothing
         status, levels, notes = _solve_tiers(
-            highs, model, weight, np.repeat(tier, n_t), started + time_limit_s
+            highs, model, weight, np.repeat(tier, n_t), n_t, nothing_on, started + time_limit_s
         )
 
     # Circuits fixed: serve them from the cars that lose the least battery energy. The tier

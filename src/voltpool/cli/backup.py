@@ -28,7 +28,6 @@ from voltpool.cli.common import (
 )
 from voltpool.cli.library import add_list_and_show, name_argument
 from voltpool.files.home import DEFAULT_HOME, HOMES, load_home
-from voltpool.report.backup import write_backup_html
 from voltpool.report.backup_text import outage_summary, slot_clock
 from voltpool.schedule.explain import describe_limit
 from voltpool.service import backup
@@ -240,5 +239,7 @@ def run_command(
             console.print(f"[yellow]overload:[/] {shown(note)}", highlight=False)
         for name in scheduled.away:
             console.print(f"[dim]{shown(name)} is not at home during the overload window[/]")
+    from voltpool.report.backup import write_backup_html  # plotly: only the plan draws
+
     path = write_backup_html(output, case, summary, scheduled.case if scheduled else None)
     console.print(f"[bold green]picture:[/] {shown(path)}", highlight=False)
