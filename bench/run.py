@@ -50,6 +50,7 @@ def main() -> None:
     import bench_api
     import bench_battery
     import bench_control
+    import bench_decentral
     import bench_events
     import bench_ledger
     import bench_ocpp
@@ -64,11 +65,22 @@ def main() -> None:
     stamp = f"{dt.date.today().isoformat()}, {machine()}"
     console.print(f"voltpool benchmarks, {stamp}")
     sections = [f"Measured {stamp}.\n"]
-    sizes = [100, 1000] if quick else [100, 1000, 5000]
-    with console.status("exact LP scheduler..."):
-        header, body = bench_schedule.table_rows(bench_schedule.run(sizes))
+    with console.status("exact LP vs its anchor..."):
+        header, body = bench_schedule.table_rows(
+            bench_schedule.run(bench_schedule.SIZES_QUICK if quick else bench_schedule.SIZES)
+        )
+    sections.append(show(console, bench_schedule.TITLE, header, body))
+    with console.status("exact vs decentralized..."):
+        header, body = bench_decentral.table_rows(
+            bench_decentral.run(bench_decentral.SIZES_QUICK if quick else bench_decentral.SIZES)
+        )
     sections.append(
-        show(console, "Exact LP scheduler (example neighbourhood, 96 x 15 min)", header, body)
+        show(
+            console,
+            "Exact LP vs decentralized scheduler (certified gap, 96 x 15 min)",
+            header,
+            body,
+        )
     )
     with console.status("owners' rules in the exact LP..."):
         header, body = bench_rules.table_rows(bench_rules.run([100] if quick else [1000]))

@@ -932,6 +932,7 @@ def test_the_account_screen_renames_the_owner_and_makes_and_revokes_an_api_key(
         secret = shown.input_value()
         assert secret.startswith("vp_")
         row = keys.locator('[data-testid="api-key"]', has_text="wallbox in the garage")
+        row.wait_for(timeout=WAIT_MS)  # the key list refreshes after the secret is shown
         assert row.count() == 1 and " created 20" in row.inner_text()
         device = httpx.Client(base_url=demo.base_url, headers={"X-API-Key": secret}, timeout=30)
         assert device.get("/v1/me").json()["email"] == owner.email
@@ -952,7 +953,8 @@ def test_the_account_screen_renames_the_owner_and_makes_and_revokes_an_api_key(
         page.get_by_text("Revoked wallbox in the garage: it no longer works.").wait_for(
             timeout=WAIT_MS
         )
-        assert row.count() == 0 and not shown.is_visible()  # the key is gone from the screen
+        row.wait_for(state="detached", timeout=WAIT_MS)  # the key is gone from the screen
+        assert row.count() == 0 and not shown.is_visible()
         assert device.get("/v1/me").status_code == 401
         device.close()
         page.reload()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -24,13 +25,9 @@ from typing import Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from voltpool import gate
-from voltpool.control import InvalidPlanError
 from voltpool.errors import FieldIssue, ProblemError, SolverError
-from voltpool.ledger import InvalidInput, NotFound
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -41,10 +38,26 @@ COMMAND_LINE = "command line"
 """The source named when an option or argument itself breaks a rule."""
 SPINNER_DELAY_S = 1.0
 URL_CHARS_MAX = 4096
+NOW_YEARS = (1970, 2200)
+"""Years ``--now`` (and ``plan --date``) may name (within every time type the times pass
+through)."""
 ISSUES_SHOWN = 50
 """Problems one refusal lists (a document of 50,000 bad values would print for minutes)."""
 N = TypeVar("N", int, float)
 T = TypeVar("T")
+REFUSED_ERRORS = (("voltpool.ledger", "InvalidInput"), ("voltpool.ledger", "NotFound"))
+"""Bad input the ledger finds (each lists its field issues), by module and class name."""
+PLAN_ERRORS = (("voltpool.control", "InvalidPlanError"),)
+"""A plan the controller refused to follow, by module and class name."""
+
+
+def imported_classes(names: Sequence[tuple[str, str]]) -> tuple[type[BaseException], ...]:
+    """The exception classes ``(module, name)`` of the modules already imported: one whose
+    module was never imported cannot have been raised, and a command need not import the
+    ledger or the controller only to catch their errors."""
+    return tuple(
+        getattr(sys.modules[module], name) for module, name in names if module in sys.modules
+    )
 
 
 def shown(text: object) -> str:
@@ -81,12 +94,12 @@ def bad_input(source: str) -> Iterator[None]:
     """
     try:
         yield
-    except (ProblemError, InvalidInput, NotFound) as error:
+    except (ProblemError, *imported_classes(REFUSED_ERRORS)) as error:
         issues = error.issues
     except SolverError as error:
         errors.print(f"[bold red]solver error:[/] {shown(error)}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
-    except InvalidPlanError as error:
+    except imported_classes(PLAN_ERRORS) as error:
         errors.print(
             "[bold red]error:[/] a plan failed the independent check (please report it): "
             f"{shown(error)}",
@@ -156,6 +169,9 @@ def database_url(value: str) -> str:
 def _sqlite_file_issue(url: str) -> str | None:
     """What is wrong with a SQLite URL's file place (a folder, or no folder to hold it), before
     the ledger opens it; other URLs are the ledger's to check."""
+    from sqlalchemy.engine import make_url  # only where --db is given
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:  # not a URL: the ledger names the rule

@@ -34,6 +34,7 @@ import typer
 from voltpool import gate
 from voltpool.cli.common import (
     COMMAND_LINE,
+    NOW_YEARS,
     bad_input,
     bounded_text,
     console,
@@ -43,7 +44,6 @@ from voltpool.cli.common import (
     shown,
     write_json_atomically,
 )
-from voltpool.cli.share import NOW_YEARS
 from voltpool.data.prices import price_coverage
 from voltpool.errors import FieldIssue, ProblemError
 from voltpool.io import problem_to_dict, schedule_to_dict
@@ -110,7 +110,7 @@ def _refused(field: str, rule: str) -> ProblemError:
 
 
 def parse_date(text: str, field: str = "--date") -> date:
-    """``YYYY-MM-DD`` in the years :data:`~voltpool.cli.share.NOW_YEARS`."""
+    """``YYYY-MM-DD`` in the years :data:`~voltpool.cli.common.NOW_YEARS`."""
     try:
         day = date.fromisoformat(text) if DATE.fullmatch(text) else None
     except ValueError:

@@ -21,6 +21,7 @@ from voltpool import gate
 from voltpool.cli.common import (
     COMMAND_LINE,
     EXIT_FAILED,
+    NOW_YEARS,
     bad_input,
     bounded_text,
     console,
@@ -50,13 +51,10 @@ add_list_and_show(
 )
 
 
-NOW_YEARS = (1970, 2200)
-"""Years ``--now`` may name (within every time type the circle's times pass through)."""
-
-
 def parse_now(now: str | None) -> datetime | None:
     """``--now`` as an ISO 8601 date and time (naive = local to the circle); anything else (a
-    word such as ``now``, digits of another script, a year out of :data:`NOW_YEARS`) exits 2."""
+    word such as ``now``, digits of another script, a year out of
+    :data:`~voltpool.cli.common.NOW_YEARS`) exits 2."""
     if now is None:
         return None
     try:

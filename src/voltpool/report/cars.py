@@ -21,8 +21,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from voltpool.report._period import slot_edges
-from voltpool.report.figures import PLOT_CONFIG, TEMPLATE, name_local_time, step_y
+from voltpool.report._period import chart_time, slot_edges
+from voltpool.report.figures import PLOT_CONFIG, TEMPLATE, name_local_time
 from voltpool.simulate.result import PolicyRun, SimulationResult
 
 SOC_CARS = 4
@@ -122,6 +122,7 @@ def soc_figure(
     and departure targets."""
     first = next(iter(result.runs.values()))
     x = slot_edges(first, timezone)
+    axis = chart_time(first, timezone)
     rows = max(1, len(cars))
     titles = [
         f"{first.vehicle_ids[n]} ({_home_name(first, n)}, {first.capacity_kwh[n]:.0f} kWh)"
@@ -132,8 +133,8 @@ def soc_figure(
         for policy, run in result.runs.items():
             fig.add_trace(
                 go.Scatter(
-                    x=x,
-                    y=100.0 * run.soc[n],
+                    x=axis.edges,
+                    y=100.0 * axis.states(run.soc[n]),
                     mode="lines",
                     name=policy,
                     legendgroup=policy,
@@ -195,17 +196,18 @@ def car_view(result: SimulationResult, n: int, timezone: str) -> dict[str, Any]:
     ``target_x``, the away ``shapes`` and the ``caption``."""
     first = next(iter(result.runs.values()))
     x = slot_edges(first, timezone)
+    axis = chart_time(first, timezone)
     homes = np.asarray(first.vehicle_home)
     home = int(homes[n])
     y: dict[str, list[float | None]] = {}
     for policy, run in result.runs.items():
-        y[f"home:{policy}"] = _json_values(step_y(_household_kw(run, home)), 2)
+        y[f"home:{policy}"] = _json_values(axis.means(_household_kw(run, home)), 2)
     base = first.home_load_kw[home] if home >= 0 else np.full(len(first.index), np.nan)
-    y["home:base"] = _json_values(step_y(base), 2)
+    y["home:base"] = _json_values(axis.means(base), 2)
     for policy, run in result.runs.items():
-        y[f"power:{policy}"] = _json_values(step_y(run.power_kw[n]), 2)
+        y[f"power:{policy}"] = _json_values(axis.means(run.power_kw[n]), 2)
     for policy, run in result.runs.items():
-        y[f"soc:{policy}"] = _json_values(100.0 * run.soc[n], 1)
+        y[f"soc:{policy}"] = _json_values(100.0 * axis.states(run.soc[n]), 1)
     slots, target = _targets(first, n)
     y["target"] = _json_values(100.0 * target, 1)
     others = [first.vehicle_ids[m] for m in np.flatnonzero(homes == home) if m != n]
@@ -226,7 +228,7 @@ def car_figure(
 ) -> go.Figure:
     """The view's chart of one car (``view`` from :func:`car_view`): its household's import,
     its power and its state of charge under every policy."""
-    x = slot_edges(next(iter(result.runs.values())), timezone)
+    x = chart_time(next(iter(result.runs.values())), timezone).edges
     fig = make_subplots(
         rows=3,
         cols=1,

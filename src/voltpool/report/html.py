@@ -26,7 +26,7 @@ from plotly.subplots import make_subplots
 from voltpool import GENERATOR
 from voltpool.battery.health import HealthReport
 from voltpool.report._format import format_metric, metric_label
-from voltpool.report._period import describe_period, slot_edges
+from voltpool.report._period import chart_time, describe_period
 from voltpool.report._tables import fold, html_table, policy_label
 from voltpool.report.cars import car_view_html, soc_cars, soc_figure
 from voltpool.report.events import events_html, outage_figure
@@ -35,7 +35,6 @@ from voltpool.report.figures import (
     TEMPLATE,
     name_local_time,
     policy_colors,
-    step_y,
 )
 from voltpool.report.headline import headline_html
 from voltpool.report.health import health_figure, health_html_table
@@ -81,14 +80,15 @@ p.note { color: #555; }
 
 def _load_figure(result: SimulationResult, timezone: str, colors: Mapping[str, str]) -> go.Figure:
     first = next(iter(result.runs.values()))
-    x = slot_edges(first, timezone)
+    axis = chart_time(first, timezone)
+    x = axis.edges
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     step = {"mode": "lines", "line_shape": "hv"}
     for policy, run in result.runs.items():
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=step_y(run.site_net_load_kw),
+                y=axis.means(run.site_net_load_kw),
                 name=f"{policy}: site net load",
                 line={"color": colors[policy], "width": 1.5},
                 hovertemplate="%{y:.1f} kW",
@@ -99,7 +99,7 @@ def _load_figure(result: SimulationResult, timezone: str, colors: Mapping[str, s
     fig.add_trace(
         go.Scatter(
             x=x,
-            y=step_y(first.base_load_kw),
+            y=axis.means(first.base_load_kw),
             name="Base load, no cars",
             line={"color": "#444", "dash": "dash", "width": 1.2},
             hovertemplate="%{y:.1f} kW",
@@ -110,10 +110,17 @@ def _load_figure(result: SimulationResult, timezone: str, colors: Mapping[str, s
     limit_line = {"color": "#000", "dash": "dot", "width": 1.5}
     price_line = {"color": PRICE_COLOR, "width": 1}
     lines = (
-        ("Import limit", first.import_limit_kw, True, False, limit_line, "%{y:.1f} kW"),
+        (
+            "Import limit",
+            axis.lowest(first.import_limit_kw),
+            True,
+            False,
+            limit_line,
+            "%{y:.1f} kW",
+        ),
         (
             "Export limit (as negative load)",
-            -np.asarray(first.export_limit_kw),
+            -axis.lowest(first.export_limit_kw),
             "legendonly",
             False,
             limit_line,
@@ -121,7 +128,7 @@ def _load_figure(result: SimulationResult, timezone: str, colors: Mapping[str, s
         ),
         (
             "Import price",
-            first.import_price_per_kwh,
+            axis.means(first.import_price_per_kwh),
             True,
             True,
             price_line,
@@ -129,7 +136,7 @@ def _load_figure(result: SimulationResult, timezone: str, colors: Mapping[str, s
         ),
         (
             "Export price",
-            first.export_price_per_kwh,
+            axis.means(first.export_price_per_kwh),
             "legendonly",
             True,
             {**price_line, "dash": "dashdot"},
@@ -142,7 +149,7 @@ def _load_figure(result: SimulationResult, timezone: str, colors: Mapping[str, s
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=step_y(values),
+                y=values,
                 name=name,
                 visible=visible,
                 line=line,
@@ -327,7 +334,7 @@ def _sections(
     first = next(iter(result.runs.values()))
     cars = soc_cars(result)
     names = ", ".join(first.vehicle_ids[n] for n in cars)
-    zone = f"Times are local ({timezone})."
+    zone = chart_time(first, timezone).note() + f"Times are local ({timezone})."
     sections = [
         ("about", "About this run", "", _about(result)),
         (

@@ -20,7 +20,7 @@ from voltpool.io import schedule_from_dict
 from voltpool.model import Problem
 from voltpool.schedule import DEFAULT_TIME_BUDGET_S, Schedule, Verification, schedule, verify
 
-Method = Literal["lp", "uncontrolled"]
+Method = Literal["lp", "decentral", "auto", "uncontrolled"]
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,19 @@ def plan(
     solver: str = "auto",
     time_limit_s: float = DEFAULT_TIME_BUDGET_S,
 ) -> ScheduleOutcome:
-    """Schedule ``problem`` with ``method``, verify it, and add the uncontrolled baseline."""
-    options: dict[str, Any] = (
-        {"solver": solver, "time_limit_s": time_limit_s} if method == "lp" else {}
-    )
+    """Schedule ``problem`` with ``method``, verify it, and add the uncontrolled baseline.
+
+    ``solver`` goes to the LP (``lp``, and ``auto`` when it picks the LP), ``time_limit_s`` to
+    every planning method."""
+    options: dict[str, Any] = {}
+    if method != "uncontrolled":
+        options["time_limit_s"] = time_limit_s
+    if method in ("lp", "auto"):
+        options["solver"] = solver
     result = schedule(problem, method, **options)
-    # the LP never adds to an exceeded site limit; today's charging may (its schedule says where)
-    verification = verify(problem, result, check_site_limits=method == "lp")
+    # a planner never adds to an exceeded site limit; today's charging may (its schedule says
+    # where)
+    verification = verify(problem, result, check_site_limits=method != "uncontrolled")
     if not verification.ok:
         broken = "; ".join(str(v) for v in verification.violations[:20])
         raise InvalidPlanError(f"the {method} schedule failed verification: {broken}")

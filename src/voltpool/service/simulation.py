@@ -27,7 +27,7 @@ from voltpool.report.health import write_health_csv
 from voltpool.scenario import Scenario, load_scenario, scenario_text
 from voltpool.service.run_folder import check_run_folder, staged, write_manifest
 from voltpool.settlement import settle_simulation
-from voltpool.simulate import SimulationResult, World, build_world, simulate
+from voltpool.simulate import SimulationResult, World, auto_workers, build_world, simulate
 from voltpool.simulate.rules_effect import RulesEffect, rules_effect
 from voltpool.simulate.world import cars_table
 
@@ -122,7 +122,10 @@ def run(
     world = build_world(scenario)
     progress(Started("simulate", scenario, world))
     result = simulate(
-        scenario, progress=lambda policy, days: progress(Simulated(policy, days)), world=world
+        scenario,
+        progress=lambda policy, days: progress(Simulated(policy, days)),
+        world=world,
+        workers=auto_workers(world, scenario.policies),
     )
     rules = None
     if world.owner_rules is not None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from voltpool.scenario import Scenario
-from voltpool.simulate.engine import run_policy
-from voltpool.simulate.policies import make_policy
+from voltpool.simulate.parallel import auto_workers, run_policies
 from voltpool.simulate.result import Departures, PolicyRun, SimulationResult
 from voltpool.simulate.world import World, build_world
 
@@ -21,19 +20,20 @@ def simulate(
     progress: Callable[[str, int], None] | None = None,
     world: World | None = None,
     on_invalid_plan: str = "raise",
+    workers: int = 1,
 ) -> SimulationResult:
     """Run every policy of ``scenario`` on the same world (same seed, same result).
 
-    ``progress(policy, days_done)`` is called once per simulated day of each policy.
+    ``progress(policy, days)`` is called once per simulated day of each policy (``days`` = 1).
     ``on_invalid_plan``: a plan failing the independent verifier is an error (``"raise"``) or
-    replaced by the safe plan with a note in the run (``"fallback"``).
+    replaced by the safe plan with a note in the run (``"fallback"``). ``workers``: how many
+    worker processes run the policies side by side (:mod:`voltpool.simulate.parallel`:
+    :func:`~voltpool.simulate.parallel.auto_workers` says how many are worth it; a script
+    that asks for more than one needs the ``if __name__ == "__main__":`` guard of
+    :mod:`multiprocessing`'s ``spawn``); the result does not depend on it.
     """
     world = world or build_world(scenario)
-    runs: dict[str, PolicyRun] = {}
-    for name in scenario.policies:
-        policy = make_policy(name, world, on_invalid_plan)
-        step = (lambda k, name=name: progress(name, k)) if progress else None
-        runs[name] = run_policy(world, policy, step)
+    runs = run_policies(world, scenario.policies, on_invalid_plan, progress, workers)
     return SimulationResult(
         scenario_name=scenario.name,
         description=scenario.description,
@@ -42,4 +42,12 @@ def simulate(
     )
 
 
-__all__ = ["Departures", "PolicyRun", "SimulationResult", "World", "build_world", "simulate"]
+__all__ = [
+    "Departures",
+    "PolicyRun",
+    "SimulationResult",
+    "World",
+    "auto_workers",
+    "build_world",
+    "simulate",
+]
