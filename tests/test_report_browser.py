@@ -91,3 +91,30 @@ def test_the_page_passes_the_axe_core_audit(opened) -> None:
         if v["impact"] in {"moderate", "serious", "critical"}
     ]
     assert found == []
+
+
+@pytest.mark.parametrize("width_px", [1200, 900, 480])
+def test_a_year_of_money_fits_in_every_headline_tile(opened, width_px: int) -> None:
+    """A year's cost (five digits and a separator) beside the longest policy name stays
+    inside its tile at the common window widths."""
+    page, _errors = opened
+    page.set_viewport_size({"width": width_px, "height": 900})
+    try:
+        overflowing = page.evaluate(
+            """(() => {
+                for (const dt of document.querySelectorAll('.tile dt')) {
+                    dt.lastChild.textContent = 'uncontrolled';
+                }
+                for (const dd of document.querySelectorAll('.tile dd')) {
+                    dd.textContent = '19,966.36';
+                }
+                return Array.from(document.querySelectorAll('.tile dl div'))
+                    .filter((row) => row.scrollWidth > row.clientWidth)
+                    .map((row) => row.closest('.tile').dataset.metric);
+            })()"""
+        )
+    finally:
+        page.reload()
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5")
+        page.set_viewport_size({"width": 1280, "height": 900})
+    assert overflowing == []

@@ -55,7 +55,7 @@ a:focus-visible, select:focus-visible, summary:focus-visible { outline: 3px soli
   outline-offset: 2px; }
 dl.facts { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dl.facts dt { font-weight: bold; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr));
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(17em, 1fr));
   gap: 0.8em; }
 .tile { border: 1px solid #bbb; border-radius: 6px; padding: 0.2em 0.9em 0.6em; }
 .tile h3 { font-size: 1em; margin: 0.6em 0 0.4em; }
