@@ -165,18 +165,60 @@ def test_interior_point_ignores_a_warm_start_and_has_no_basis() -> None:
     assert schedule(problem, "lp", warm_start=basis).solver.name.endswith("simplex")
 
 
-def test_wear_blocks_warm_start_as_they_are_but_are_not_mapped() -> None:
+@pytest.mark.parametrize("kind", ["leaves", "arrival", "departure"])
+def test_wear_blocks_warm_start_as_they_are_and_map_onto_another_layout(kind: str) -> None:
     problem = example_problem(8, seed=8)
     problem = with_fleet(problem, wear=random_wear(np.random.default_rng(8), 8))
     basis = schedule(problem, "lp").solver.basis
-    assert basis is not None and not basis.key.core_only
+    assert basis is not None and not basis.key.core_only and basis.key.mappable
     rng = np.random.default_rng(8)
     priced = small_change(problem, "price", rng)
     warm = schedule(priced, "lp", warm_start=basis)
     assert warm.solver.start == "warm"
     assert_same_optimum(priced, warm, schedule(priced, "lp"))
-    leaves = small_change(problem, "leaves", rng)
-    assert schedule(leaves, "lp", warm_start=basis).solver.start == "cold"
+    moved = small_change(problem, kind, rng)
+    mapped = schedule(moved, "lp", warm_start=basis)
+    assert mapped.solver.start == "mapped"
+    assert_same_optimum(moved, mapped, schedule(moved, "lp"))
+
+
+@pytest.mark.parametrize("shift", [0, 4])
+def test_a_wear_basis_mapped_onto_its_own_layout_is_itself(shift: int) -> None:
+    """Mapping by labels is exact: every wear column and row finds its own status again, on
+    the same LP and on the LP of the same cars a few slots later (what both hold in common)."""
+    from voltpool.schedule.exact import basis_key, map_basis
+    from voltpool.schedule.lp import build_lp
+
+    rng = np.random.default_rng(3)
+    problem = example_problem(6, seed=3)
+    problem = with_fleet(
+        problem,
+        arrival_slot=np.zeros(6, dtype=np.int64),
+        departure_slot=np.full(6, problem.n_slots),
+        wear=random_wear(rng, 6),
+    )
+    solved = schedule(problem, "lp").solver.basis
+    assert solved is not None
+    lp = build_lp(problem)
+    n_core = lp.layout.n_columns
+    assert lp.extra_columns is not None and lp.extra_columns.shape[0] == lp.cost.size - n_core
+    statuses = map_basis(solved.shifted(shift), lp, basis_key(problem, lp))
+    assert statuses is not None
+    col, _row = statuses
+    extra = lp.extra_columns
+    k = extra[:, 1]
+    slot = lp.layout.slot[k]
+    kept = slot + shift < problem.n_slots  # the car-slots both LPs hold
+    old_k = lp.layout.start[lp.layout.vehicle[k]] + slot + shift
+    old = {tuple(row): i for i, row in enumerate(extra.tolist())}
+    pairs = zip(extra[kept].tolist(), old_k[kept].tolist(), strict=True)
+    want = [old[(kind, ok, j)] for (kind, _k, j), ok in pairs]
+    got = col[n_core:][kept]
+    expected = solved.col_status[n_core:][want]
+    if shift == 0:
+        assert np.array_equal(col, solved.col_status)
+    else:  # the basic count is set right afterwards: a few may have left the basis
+        assert np.mean(got == expected) > 0.9
 
 
 @pytest.mark.parametrize(("n_cars", "seed"), [(6, 1), (10, 0), (20, 1)])

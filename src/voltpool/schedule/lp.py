@@ -124,6 +124,30 @@ class LinearProgram:
     row_lower: np.ndarray
     row_upper: np.ndarray
     transfers: TransferColumns | None = None
+    extra_columns: np.ndarray | None = None
+    """What each column after the core blocks is, ``[n, 3]`` of (kind, k, index): the block
+    kind, the plugged-in slot k it belongs to and its index within that slot (a depth segment,
+    a dwell piece, a rate band), so a basis can be mapped onto an LP of another layout
+    (:func:`voltpool.schedule.exact.map_basis`). ``None`` where a block has no such labels
+    (V2V transfers, owner rules): such an LP's basis is never mapped."""
+    extra_rows: np.ndarray | None = None
+    """The same for each row after the core rows."""
+
+
+NO_LABELS = np.zeros((0, 3), dtype=np.int64)
+"""The labels of an LP of the core blocks only (nothing after them)."""
+
+
+def slot_labels(kind: int, ks: np.ndarray, per_slot: int) -> np.ndarray:
+    """Labels (kind, k, index) of a block of ``per_slot`` columns or rows per plugged-in slot
+    in ``ks``, laid out as ``[ks.size, per_slot]`` in C order."""
+    return np.column_stack(
+        [
+            np.full(ks.size * per_slot, kind, dtype=np.int64),
+            np.repeat(ks, per_slot),
+            np.tile(np.arange(per_slot), ks.size),
+        ]
+    ).astype(np.int64)
 
 
 def site_excess_price_per_kwh(problem: Problem) -> float:
@@ -251,7 +275,9 @@ def build_lp(problem: Problem) -> LinearProgram:
     upper[lay.exports : lay.import_excess] = site.export_limit_slots_kw
     upper[lay.import_excess : lay.export_excess] = base_excess_kw(problem, "import")
     upper[lay.export_excess : lay.peak] = base_excess_kw(problem, "export")
-    lp = LinearProgram(lay, cost, lower, upper, matrix, row_lower, row_upper)
+    lp = LinearProgram(
+        lay, cost, lower, upper, matrix, row_lower, row_upper, None, NO_LABELS, NO_LABELS
+    )
     if fleet.wear is not None:
         lp = add_wear_costs(problem, lp)
     if problem.n_transfers:
@@ -381,6 +407,7 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
     n_cols, n_rows = lp.cost.size, lp.row_lower.size
     entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     costs, lowers, uppers, row_lo, row_hi = [], [], [], [], []
+    col_labels, row_labels = [], []
 
     segments = wear.n_segments
     cyc_k = np.flatnonzero(wear.has_cycle_cost[veh]) if segments else np.zeros(0, dtype=int)
@@ -437,6 +464,12 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
         rhs = np.where(first[:, None], initial[cyc_veh], 0.0)
         row_lo += [np.zeros(2 * count), rhs.ravel()]
         row_hi += [np.zeros(2 * count), rhs.ravel()]
+        col_labels += [slot_labels(kind, cyc_k, segments) for kind in _CYCLE_COLUMNS]
+        row_labels += [
+            slot_labels(_LINK_CHARGE, cyc_k, 1),
+            slot_labels(_LINK_DISCHARGE, cyc_k, 1),
+            slot_labels(_SEGMENT_BALANCE, cyc_k, segments),
+        ]
 
     dwell_k = np.flatnonzero(wear.has_dwell_cost[veh])
     if dwell_k.size:
@@ -461,6 +494,8 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
         ]
         row_lo.append(intercepts[dwell_veh].ravel())
         row_hi.append(np.full(count * pieces, np.inf))
+        col_labels.append(slot_labels(_DWELL, dwell_k, 1))
+        row_labels.append(slot_labels(_DWELL, dwell_k, pieces))
 
     rate_k = np.flatnonzero(wear.has_rate_cost[veh])
     if rate_k.size:
@@ -481,6 +516,8 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
         ]
         row_lo.append(np.zeros(count))
         row_hi.append(np.zeros(count))
+        col_labels.append(slot_labels(_RATE, rate_k, bands))
+        row_labels.append(slot_labels(_RATE, rate_k, 1))
 
     if not entries:
         return lp
@@ -492,4 +529,20 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
         _stack(lp, entries, (n_rows, n_cols)),
         np.concatenate([lp.row_lower, *row_lo]),
         np.concatenate([lp.row_upper, *row_hi]),
+        lp.transfers,
+        _more_labels(lp.extra_columns, col_labels),
+        _more_labels(lp.extra_rows, row_labels),
     )
+
+
+_CYCLE_COLUMNS = (1, 2, 3)
+"""Label kinds of the depth segments' charge, discharge and energy columns."""
+_DWELL, _RATE = 4, 5
+"""Label kinds of the SoC-dwell epigraph (its column and rows) and of the rate bands."""
+_LINK_CHARGE, _LINK_DISCHARGE, _SEGMENT_BALANCE = 1, 2, 3
+"""Label kinds of the depth segments' rows."""
+
+
+def _more_labels(labels: np.ndarray | None, more: list[np.ndarray]) -> np.ndarray | None:
+    """``labels`` with the blocks ``more`` after them; ``None`` stays ``None``."""
+    return None if labels is None else np.concatenate([labels, *more])

@@ -20,8 +20,9 @@ class BasisKey:
     ``ids``, ``arrival_slot`` and ``departure_slot`` are the vehicles and their plugged-in
     windows, ``n_slots`` the horizon, ``n_peaks`` the demand-charge columns, ``n_columns`` and
     ``n_rows`` the LP's size and ``core_only`` whether it holds only the blocks of
-    :func:`voltpool.schedule.lp.build_lp` (no wear, V2V or owner-rule blocks: only such a
-    basis can be mapped onto a different layout).
+    :func:`voltpool.schedule.lp.build_lp` (no wear, V2V or owner-rule blocks); the labels of
+    the blocks after them say what each extra column and row is (the battery-wear blocks
+    have them), so that a basis can be mapped onto a different layout.
     """
 
     ids: tuple[str, ...]
@@ -32,6 +33,16 @@ class BasisKey:
     n_columns: int
     n_rows: int
     core_only: bool
+    extra_columns: np.ndarray | None = None
+    """Labels of the columns after the core blocks (``LinearProgram.extra_columns``); ``None``
+    where some have none (V2V transfers, owner rules): only a basis with labels is mapped."""
+    extra_rows: np.ndarray | None = None
+    """Labels of the rows after the core rows."""
+
+    @property
+    def mappable(self) -> bool:
+        """Whether every block is labelled, so a basis can be mapped onto another layout."""
+        return self.extra_columns is not None and self.extra_rows is not None
 
     def same_layout(self, other: BasisKey) -> bool:
         """Whether ``other`` describes an LP of exactly this layout (a basis fits as it is)."""

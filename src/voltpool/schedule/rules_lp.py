@@ -140,4 +140,6 @@ def _with(
         matrix=matrix,
         row_lower=np.concatenate([lp.row_lower, np.full(row_upper.size, -np.inf)]),
         row_upper=np.concatenate([lp.row_upper, row_upper]),
+        extra_columns=None,  # rule rows carry no labels: a basis of this LP is not mapped
+        extra_rows=None,
     )
