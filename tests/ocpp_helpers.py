@@ -56,7 +56,10 @@ class Site:
         assert made.status_code == 201, made.text
         return home.json()["id"], made.json()["id"]
 
-    def station(self, station_id: str, home_id: str, car_id: str | None) -> dict[str, Any]:
+    def station(
+        self, station_id: str, home_id: str, car_id: str | None, **control: Any
+    ) -> dict[str, Any]:
+        """Register a station (``control``: ``operation_mode``, ``dynamic_profile``)."""
         answer = self.operator.client.post(
             f"/v1/communities/{self.community_id}/stations",
             json={
@@ -64,6 +67,7 @@ class Site:
                 "password": STATION_PASSWORD,
                 "home_id": home_id,
                 "car_id": car_id,
+                **control,
             },
         )
         assert answer.status_code == 201, answer.text

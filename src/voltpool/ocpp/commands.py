@@ -37,7 +37,15 @@ from voltpool.api.store.tables import Car, CarPlan, Plan
 from voltpool.ocpp import carsessions, records
 from voltpool.ocpp.keys import schema_name, to_camel, to_snake
 from voltpool.ocpp.peer import RateLimitExceededError
-from voltpool.ocpp.profiles import Setpoints, charging_profile, clear_profile, power_at_w
+from voltpool.ocpp.profiles import (
+    Setpoints,
+    charging_profile,
+    clear_profile,
+    period_power_w,
+    power_at_w,
+    same_dynamic_profile,
+    schedule_update,
+)
 
 if TYPE_CHECKING:
     from voltpool.ocpp.csms import CentralSystem, Connection
@@ -78,6 +86,9 @@ class Wanted:
     """It differs from what was stored (or the station never accepted it)."""
     allowed: tuple[str, bool] | None
     """(transaction id, the owner's consent) to notify first; None: nothing to tell."""
+    update: dict[str, Any] | None = None
+    """The ``scheduleUpdate`` (wire) that turns the Dynamic profile the station holds into
+    ``request``: sent as ``UpdateDynamicSchedule`` instead of the whole profile."""
 
 
 def v2g_consent(car: Car, now: datetime) -> bool:
@@ -139,12 +150,23 @@ def wanted(
             evse_id,
             bidirectional=ev_bidirectional and consent,
             max_offline_s=csms.options.max_offline_s,
+            operation_mode=station.operation_mode,
+            dynamic_at=now if station.dynamic_profile else None,
         )
     request = to_camel(snake, version, schema_name(version, action, False))
+    held = records.desired_profile(db, station.id, evse_id)
+    update = None
+    if (
+        held is not None
+        and held.action == SET == action
+        and held.status == "Accepted"
+        and same_dynamic_profile(held.request, request)
+    ):
+        update = schedule_update(request)
     row, changed = records.want_profile(
         db, station.id, evse_id, version, action, request, plan_id, now
     )
-    return Wanted(action, request, changed or not done(action, row.status), allowed)
+    return Wanted(action, request, changed or not done(action, row.status), allowed, update)
 
 
 def _rate_limited(answer: Any) -> bool:
@@ -178,6 +200,8 @@ async def push(csms: CentralSystem, here: Connection, force: bool = False) -> st
         await _notify_allowed(link, *found.allowed)
     if not (found.changed or force):
         return None
+    if found.update is not None and not force:
+        return await _update_dynamic(csms, link, found)
     payload = getattr(link._call, found.action)(**to_snake(found.request))  # type: ignore[attr-defined]
     answer = await link.request(payload, tries=csms.options.call_tries)
     if _rate_limited(answer):  # the same refusal as a status: waited out like the CallError
@@ -193,6 +217,23 @@ async def push(csms: CentralSystem, here: Connection, force: bool = False) -> st
         verdict = await composite_check(link, found.request, csms.state.settings.slot_minutes)
         await link.db(records.composite_checked, link.id, link.evse_id, found.request, verdict, now)
     return answer.status
+
+
+async def _update_dynamic(csms: CentralSystem, link: StationLink, found: Wanted) -> str:
+    """Move the station's Dynamic profile to ``found.request`` with ``UpdateDynamicSchedule``
+    (K28); refused, the whole profile is sent at the next push (it is not held then)."""
+    assert found.update is not None
+    payload = link._call.UpdateDynamicSchedule(  # type: ignore[attr-defined]
+        charging_profile_id=link.evse_id, schedule_update=to_snake(found.update)
+    )
+    answer = await link.request(payload, tries=csms.options.call_tries)
+    now = csms.state.settings.clock.now()
+    await link.db(
+        records.profile_answered, link.id, link.evse_id, found.request, answer.status, now
+    )
+    if answer.status != "Accepted":
+        log.warning("%s refused UpdateDynamicSchedule: %s", link.id, answer)
+    return str(answer.status)
 
 
 async def _notify_allowed(link: StationLink, transaction_id: str, consent: bool) -> None:
@@ -224,11 +265,14 @@ async def composite_check(link: StationLink, request: dict[str, Any], slot_minut
         return "unavailable"
     start = records.parse_time(schedule["schedule_start"])
     expected = power_at_w(request, start, link.version)
-    first = schedule["charging_schedule_period"][0]
-    said = first.get("setpoint", first.get("limit"))
-    if expected is None or said is None:
+    period = schedule["charging_schedule_period"][0]
+    wire = ("operationMode", "setpoint", "limit", "dischargeLimit")
+    snake = ("operation_mode", "setpoint", "limit", "discharge_limit")
+    first = {w: period[n] for w, n in zip(wire, snake, strict=True) if period.get(n) is not None}
+    if expected is None or first.keys() <= {"operationMode"}:
         return "unavailable"
-    if abs(float(said) - expected[1]) <= TOLERANCE_W:
+    said = period_power_w(first)[1]
+    if abs(said - expected[1]) <= TOLERANCE_W:
         return "match"
     log.warning(
         "%s: the station will do %s W where its profile says %s W (%s)",

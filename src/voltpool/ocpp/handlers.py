@@ -9,7 +9,8 @@ accepted: the station authenticated itself and serves one car), TransactionEvent
 once per seqNo, :mod:`voltpool.ocpp.records`; Started opens the car's session, Ended closes
 it, meter values kept, the metered SoC becomes the car's), NotifyEVChargingNeeds (the
 session's departure, target and the car's limits, :mod:`voltpool.ocpp.carsessions`),
-NotifyEVChargingSchedule (acknowledged), MeterValues. 1.6: BootNotification, Heartbeat,
+NotifyEVChargingSchedule (acknowledged), MeterValues; 2.1 also PullDynamicScheduleUpdate
+(the current value of a Dynamic profile). 1.6: BootNotification, Heartbeat,
 StatusNotification, Authorize, StartTransaction, StopTransaction, MeterValues (charge-only).
 """
 
@@ -27,10 +28,11 @@ from ocpp.v21 import call_result as result21
 from ocpp.v201 import call_result as result201
 from sqlalchemy.orm import Session
 
-from voltpool.ocpp import carsessions, records, settlement
+from voltpool.ocpp import carsessions, commands, records, settlement
 from voltpool.ocpp.carsessions import Needs
+from voltpool.ocpp.keys import to_snake
 from voltpool.ocpp.peer import Peer16, Peer21, Peer201
-from voltpool.ocpp.profiles import BIDIRECTIONAL
+from voltpool.ocpp.profiles import BIDIRECTIONAL, schedule_update
 
 if TYPE_CHECKING:
     from voltpool.ocpp.csms import CentralSystem
@@ -331,6 +333,37 @@ class Station21(_Handlers2x, Peer21):
     """A station on OCPP 2.1: may be sent discharge setpoints."""
 
     _results = result21
+
+    @on("PullDynamicScheduleUpdate")
+    async def on_pull_dynamic_schedule_update(self, charging_profile_id: int, **_: Any) -> Any:
+        """The value its Dynamic profile should hold now (K28): the newest plan's, as an
+        ``UpdateDynamicSchedule`` would carry it; Rejected for a profile voltpool did not set
+        or a station that holds none of voltpool's Dynamic profiles."""
+        found = await self.db(
+            commands.wanted,
+            self.csms,
+            self.info,
+            self.version,
+            self.evse_id,
+            self.bidirectional.get(self.evse_id, False),
+        )
+        update = schedule_update(found.request) if found.action == commands.SET else None
+        if charging_profile_id != self.evse_id or update is None:
+            return result21.PullDynamicScheduleUpdate(status="Rejected")
+        if found.update is not None or not found.changed:  # it holds this profile's shape
+            await self.db(
+                records.profile_answered,
+                self.id,
+                self.evse_id,
+                found.request,
+                "Accepted",
+                self.now(),
+            )
+        else:  # it holds another profile: the whole one goes at the next push
+            self.csms.wake(self.id)
+        return result21.PullDynamicScheduleUpdate(
+            status="Accepted", schedule_update=to_snake(update)
+        )
 
 
 class Station201(_Handlers2x, Peer201):

@@ -42,6 +42,10 @@ class StationInfo:
     home_id: str
     car_id: str | None
     booted: bool
+    operation_mode: str = "CentralSetpoint"
+    """``CentralSetpoint`` or ``ExternalLimits`` (:mod:`voltpool.ocpp.profiles`)."""
+    dynamic_profile: bool = False
+    """One Dynamic profile moved by ``UpdateDynamicSchedule`` (2.1)."""
 
 
 def info(station: Station) -> StationInfo:
@@ -51,6 +55,8 @@ def info(station: Station) -> StationInfo:
         station.home_id,
         station.car_id,
         station.booted_at is not None,
+        station.operation_mode,
+        station.dynamic_profile,
     )
 
 

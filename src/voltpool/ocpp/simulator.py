@@ -19,7 +19,12 @@ bidirectional), and then follows the profile it was sent:
 - a profile sooner than ``profile_rate_limit_s`` after the last is answered with a
   ``RateLimitExceeded`` CallError (2.1's ``ChargingProfileUpdateRateLimit``);
 - a 2.1 profile with ``invalidAfterOfflineDuration`` is dropped once the station has been
-  without the CSMS for ``maxOfflineDuration``: it stops discharging by itself.
+  without the CSMS for ``maxOfflineDuration``: it stops discharging by itself;
+- 2.1 ``ExternalLimits``: its own controller goes to the bound in the plan's direction
+  (``limit`` when it is above 0, else ``dischargeLimit``), within the same limits;
+- a 2.1 ``Dynamic`` profile holds its one period's value until ``UpdateDynamicSchedule``
+  moves it (an update for another profile id is ``Rejected``); when none came for
+  ``dynUpdateInterval`` (or ``pull_dynamic_s``) it asks with ``PullDynamicScheduleUpdate``.
 
 Every ``meter_interval_s`` it sends its meter (energy imported and exported, Wh; power, W;
 SoC, %) in a TransactionEvent (2.x) or MeterValues (1.6). Transaction events it cannot send
@@ -50,7 +55,7 @@ from websockets.exceptions import ConnectionClosed
 
 from voltpool.ocpp.keys import schema_name, to_camel
 from voltpool.ocpp.peer import SUBPROTOCOLS, Peer16, Peer21, Peer201, RateLimitExceededError
-from voltpool.ocpp.profiles import BIDIRECTIONAL, power_at_w
+from voltpool.ocpp.profiles import BIDIRECTIONAL, power_at_w, with_update
 
 log = logging.getLogger("voltpool.ocpp.sim")
 
@@ -139,6 +144,7 @@ class _SimPeer:
             request, version, schema_name(version, "SetChargingProfile", False)
         )
         self.sim.profiles_received += 1
+        self.sim._dynamic_at = None  # a Dynamic profile's interval counts from now
         self.sim.profile_changed.set()
 
 
@@ -172,6 +178,14 @@ class SimPeer2x(_SimPeer):
 
 class SimPeer21(SimPeer2x, Peer21):
     _results = result21
+
+    @on("UpdateDynamicSchedule")
+    def on_update_dynamic_schedule(
+        self, charging_profile_id: int, schedule_update: dict, **_: Any
+    ) -> Any:
+        if not self.sim.dynamic_update(charging_profile_id, schedule_update):
+            return result21.UpdateDynamicSchedule(status="Rejected")
+        return result21.UpdateDynamicSchedule(status="Accepted")
 
     @on("NotifyAllowedEnergyTransfer")
     def on_notify_allowed_energy_transfer(
@@ -236,6 +250,9 @@ class SimOptions:
     ssl: ssl.SSLContext | None = None
     """TLS for a ``wss://`` URL (:func:`voltpool.ocpp.tls.client_context`): the central
     system's CA, and the station's client certificate for security profile 3."""
+    pull_dynamic_s: float | None = None
+    """Seconds without an update after which a Dynamic profile is pulled (None: the
+    profile's ``dynUpdateInterval``; real seconds, like every profile time)."""
 
 
 @dataclass
@@ -273,6 +290,10 @@ class StationSim:
         self._profile_at: float | None = None
         self.allowed_modes: frozenset[str] | None = None
         """What NotifyAllowedEnergyTransfer allowed last (None: the EV's own modes)."""
+        self.dynamic_updates = 0
+        """UpdateDynamicSchedule messages taken (and PullDynamicScheduleUpdate answers)."""
+        self.pulls = 0
+        self._dynamic_at: float | None = None
 
     # --- the connection -------------------------------------------------------------------
 
@@ -296,6 +317,48 @@ class StationSim:
             raise RateLimitExceededError(details={"cause": f"one profile per {limit:g} s"})
         self._profile_at = now
         return False
+
+    def _dynamic(self) -> dict[str, Any] | None:
+        """The profile's body when it is a 2.1 Dynamic one."""
+        body = None if self.profile is None else self.profile.get("chargingProfile")
+        return body if body and body.get("chargingProfileKind") == "Dynamic" else None
+
+    def dynamic_update(self, profile_id: int, update: dict[str, Any]) -> bool:
+        """Apply a ``scheduleUpdate`` (snake_case, as the library hands it) to the Dynamic
+        profile ``profile_id``; False when the station holds no such profile."""
+        body = self._dynamic()
+        if body is None or body["id"] != profile_id:
+            return False
+        wire = to_camel(
+            {"charging_profile_id": profile_id, "schedule_update": update},
+            self.version,
+            schema_name(self.version, "UpdateDynamicSchedule", False),
+        )["scheduleUpdate"]
+        assert self.profile is not None
+        with_update(self.profile, wire)
+        self.dynamic_updates += 1
+        self._dynamic_at = asyncio.get_running_loop().time()
+        self.profile_changed.set()
+        return True
+
+    async def _pull_dynamic(self) -> None:
+        """Ask for the Dynamic profile's value when no update came within its interval."""
+        body = self._dynamic()
+        if body is None or not self.online.is_set():
+            return
+        every_s = self.options.pull_dynamic_s or body.get("dynUpdateInterval")
+        now = asyncio.get_running_loop().time()
+        if self._dynamic_at is None:
+            self._dynamic_at = now
+        if not every_s or now - self._dynamic_at < every_s:
+            return
+        self._dynamic_at = now
+        self.pulls += 1
+        answer = await self._call(
+            CALLS["2.1"].PullDynamicScheduleUpdate(charging_profile_id=body["id"])
+        )
+        if answer.status == "Accepted" and answer.schedule_update:
+            self.dynamic_update(body["id"], answer.schedule_update)
 
     def limits_w(self) -> tuple[float, float]:
         """(most charging, most discharging) power now, W: the EV's and the station's
@@ -321,11 +384,12 @@ class StationSim:
             body = self.profile.get("chargingProfile") or self.profile["csChargingProfiles"]
             schedule = body["chargingSchedule"]
             schedule = schedule[0] if isinstance(schedule, list) else schedule
-            begin = datetime.fromisoformat(schedule["startSchedule"].replace("Z", "+00:00"))
-            for period in schedule["chargingSchedulePeriod"]:
-                offset = int((begin - now).total_seconds()) + period["startPeriod"]
-                if 0 < offset < duration_s:
-                    starts.append(offset)
+            if "startSchedule" in schedule:  # absolute: every period that starts in it
+                begin = datetime.fromisoformat(schedule["startSchedule"].replace("Z", "+00:00"))
+                for period in schedule["chargingSchedulePeriod"]:
+                    offset = int((begin - now).total_seconds()) + period["startPeriod"]
+                    if 0 < offset < duration_s:
+                        starts.append(offset)
         periods = []
         for offset in starts:
             said = (
@@ -342,6 +406,16 @@ class StationSim:
                         "start_period": offset,
                         "operation_mode": "CentralSetpoint",
                         "setpoint": setpoint,
+                    }
+                )
+            elif said[0] == "limits":
+                watts = min(max(said[1], -discharge_w), charge_w)
+                periods.append(
+                    {
+                        "start_period": offset,
+                        "operation_mode": "ExternalLimits",
+                        "limit": max(watts, 0.0),
+                        "discharge_limit": min(watts, 0.0),
                     }
                 )
             else:
@@ -631,7 +705,7 @@ class StationSim:
             return self.limits_w()[0] if below_target else 0.0
         kind, watts = said
         charge_w, discharge_w = self.limits_w()
-        if kind == "setpoint":
+        if kind in ("setpoint", "limits"):  # limits: its controller goes to the bound
             return min(max(watts, -discharge_w), charge_w)
         return min(max(watts, 0.0), charge_w) if below_target else 0.0
 
@@ -651,6 +725,9 @@ class StationSim:
             self._advance()
             if not self._plugged or self.transaction_id is None:
                 continue
+            if self.version == "2.1":
+                with contextlib.suppress(ConnectionClosed, TimeoutError):
+                    await self._pull_dynamic()
             try:
                 if self.version == "1.6":
                     if self.online.is_set():

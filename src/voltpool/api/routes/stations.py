@@ -10,7 +10,7 @@ are the car's plug-in sessions and the car's plan is the profile it gets.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, status
@@ -37,6 +37,13 @@ class StationIn(Strict):
     password: Annotated[str, Field(min_length=16, max_length=40)]
     home_id: str
     car_id: str | None = None
+    operation_mode: Literal["CentralSetpoint", "ExternalLimits"] = "CentralSetpoint"
+    """OCPP 2.1 discharge: voltpool's power as a ``setpoint``, or ``limit`` and
+    ``dischargeLimit`` within which the station's own controller decides."""
+    dynamic_profile: bool = False
+    """OCPP 2.1: one Dynamic profile whose value voltpool moves with ``UpdateDynamicSchedule``
+    each slot (the station pulls it with ``PullDynamicScheduleUpdate`` too), instead of a new
+    absolute profile per plan. Only for stations that support dynamic profiles."""
 
 
 class StationOut(BaseModel):
@@ -44,6 +51,8 @@ class StationOut(BaseModel):
     community_id: str
     home_id: str
     car_id: str | None
+    operation_mode: str
+    dynamic_profile: bool
     path: str
     """The WebSocket path it connects to on the CSMS's port."""
     protocol: str | None
@@ -83,6 +92,8 @@ def register_station(community_id: str, body: StationIn, user: Caller, db: Db) -
         home_id=home.id,
         car_id=body.car_id,
         password_hash=hash_password(body.password),
+        operation_mode=body.operation_mode,
+        dynamic_profile=body.dynamic_profile,
         created_by=user.id,
     )
     db.add(station)

@@ -1,7 +1,8 @@
 """The application's tables (SQLAlchemy 2 ORM): accounts, communities, homes, cars, plug-in
 sessions, plans, grid events, V2V requests, offers and agreements, tokens, API keys and the
 audit trail. Alembic's migrations (``0001_app``, ``0002_v2v``, ``0003_outages``, ``0004_ocpp``,
-``0005_session_limits``, ``0006_ocpp_settlement``, ``0007_login_failures``) create exactly
+``0005_session_limits``, ``0006_ocpp_settlement``, ``0007_login_failures``,
+``0008_station_control``) create exactly
 these; every name starts with ``app_`` so the database can hold the ledger (``ledger_``) too.
 
 Times are timezone-aware UTC (stored as UTC). Ids are random (``uuid4().hex``): an id tells
@@ -402,7 +403,11 @@ class Station(Base):
     """An OCPP charging station an operator registered (:mod:`voltpool.ocpp`): it logs in
     with HTTP basic auth (security profile 1/2), username = its id, the password's Argon2
     hash kept; it serves ``car_id`` at ``home_id`` (its sessions are that car's). What it
-    said at its last boot and when it was last heard from."""
+    said at its last boot and when it was last heard from. How it is driven on OCPP 2.1
+    (:mod:`voltpool.ocpp.profiles`): ``operation_mode`` ``CentralSetpoint`` (voltpool's power)
+    or ``ExternalLimits`` (the station's own controller within voltpool's limits), and
+    ``dynamic_profile``: one Dynamic profile moved by ``UpdateDynamicSchedule`` instead of a
+    new absolute profile per plan."""
 
     __tablename__ = "app_stations"
 
@@ -420,6 +425,10 @@ class Station(Base):
     last_seen: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[str] = mapped_column(sa.ForeignKey("app_users.id"))
     created_at: Mapped[datetime] = _created()
+    operation_mode: Mapped[str] = mapped_column(
+        sa.String(16), default="CentralSetpoint", server_default="CentralSetpoint"
+    )
+    dynamic_profile: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class OcppConnector(Base):
