@@ -16,6 +16,8 @@ is stored (or the station boots or reconnects):
    schedule's start (``setpoint`` or ``limit``, within :data:`TOLERANCE_W`) and recorded on
    the EVSE (``match``, ``mismatch``, logged, or ``unavailable``).
 
+The pushes' database work goes through the central system's write batch
+(:mod:`voltpool.ocpp.batch`): the pushes a fleet-wide re-plan starts share transactions.
 Each call is one outstanding call of :meth:`voltpool.ocpp.peer.Peer.request`: a timeout per
 try, bounded tries, a ``RateLimitExceeded`` CallError waited out and retried; a profile
 answered ``Rejected`` with ``reasonCode`` ``RateLimitExceeded`` raises the same error, and
@@ -188,7 +190,7 @@ async def push(csms: CentralSystem, here: Connection, force: bool = False) -> st
     """Send the station what it should have now (see the module docstring); the station's
     answer to the profile command (None: nothing sent)."""
     link = here.link
-    found = await link.db(
+    found = await csms.writes.run(
         wanted,
         csms,
         link.info,
@@ -208,14 +210,16 @@ async def push(csms: CentralSystem, here: Connection, force: bool = False) -> st
         raise RateLimitExceededError(details={"cause": f"{found.action} Rejected"})
     here.pushes += 1
     now = csms.state.settings.clock.now()
-    await link.db(
+    await csms.writes.run(
         records.profile_answered, link.id, link.evse_id, found.request, answer.status, now
     )
     if not done(found.action, answer.status):
         log.warning("%s refused %s: %s", link.id, found.action, answer)
     elif found.action == SET and link.version != "1.6":
         verdict = await composite_check(link, found.request, csms.state.settings.slot_minutes)
-        await link.db(records.composite_checked, link.id, link.evse_id, found.request, verdict, now)
+        await csms.writes.run(
+            records.composite_checked, link.id, link.evse_id, found.request, verdict, now
+        )
     return answer.status
 
 
@@ -228,7 +232,7 @@ async def _update_dynamic(csms: CentralSystem, link: StationLink, found: Wanted)
     )
     answer = await link.request(payload, tries=csms.options.call_tries)
     now = csms.state.settings.clock.now()
-    await link.db(
+    await csms.writes.run(
         records.profile_answered, link.id, link.evse_id, found.request, answer.status, now
     )
     if answer.status != "Accepted":

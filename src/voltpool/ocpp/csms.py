@@ -48,6 +48,7 @@ from websockets.http11 import Request, Response
 from voltpool.api.deps import AppState
 from voltpool.api.store.tables import OcppTransaction
 from voltpool.ocpp import commands, records, settlement, tls
+from voltpool.ocpp.batch import WriteBatch
 from voltpool.ocpp.handlers import Station16, Station21, Station201, StationLink
 from voltpool.ocpp.peer import SUBPROTOCOLS, RateLimitExceededError
 from voltpool.ocpp.profiles import MAX_OFFLINE_S
@@ -100,6 +101,8 @@ class CentralSystem:
         self.state = state
         self.options = options or CsmsOptions()
         self.connections: dict[str, Connection] = {}
+        self.writes = WriteBatch(state.sessions)
+        """The pushes' database writes, many stations' to a transaction."""
         self._server: Server | None = None
         self._follower: asyncio.Task[None] | None = None
 

@@ -45,9 +45,11 @@ from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201.enums import Action as Action201
 from websockets.exceptions import ConnectionClosed
 
+from voltpool.ocpp import validation
 from voltpool.ocpp.keys import schema_name, to_camel, to_snake
 
 log = logging.getLogger("voltpool.ocpp")
+validation.install()  # every peer, central system or station, checks schemas fast first
 
 SUBPROTOCOLS = {"ocpp2.1": "2.1", "ocpp2.0.1": "2.0.1", "ocpp1.6": "1.6"}
 """WebSocket subprotocol -> the library's version string, in voltpool's order of preference."""
