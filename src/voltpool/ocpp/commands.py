@@ -108,12 +108,15 @@ def car_setpoints(
     is not in it, not plugged in, or the station serves no car)."""
     if station.car_id is None:
         return None, None
-    plan = db.execute(
-        sa.select(Plan.id, Plan.start)
-        .where(Plan.community_id == station.community_id, Plan.applied.is_(True))
-        .order_by(Plan.created_at.desc(), Plan.id.desc())
-        .limit(1)
-    ).first()
+    newest = db.info.setdefault("voltpool.newest_plans", {})  # once a session (a transaction)
+    if station.community_id not in newest:
+        newest[station.community_id] = db.execute(
+            sa.select(Plan.id, Plan.start)
+            .where(Plan.community_id == station.community_id, Plan.applied.is_(True))
+            .order_by(Plan.created_at.desc(), Plan.id.desc())
+            .limit(1)
+        ).first()
+    plan = newest[station.community_id]
     if plan is None:
         return None, None
     view = db.get(CarPlan, (plan.id, station.car_id))
