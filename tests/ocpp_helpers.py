@@ -198,3 +198,17 @@ def schema_errors(version: str, name: str, payload: dict[str, Any]) -> list[str]
         payload = json.loads(json.dumps(payload), parse_float=Decimal)
     validator = Draft4Validator(schema)
     return [error.message for error in validator.iter_errors(payload)]
+
+
+def run_station(sim: StationSim, scenario: Any) -> None:
+    """Run the simulated station while ``scenario()`` runs, then stop it."""
+
+    async def main() -> None:
+        running = asyncio.create_task(sim.run())
+        try:
+            await scenario()
+        finally:
+            sim.stop()
+            await running
+
+    asyncio.run(main())

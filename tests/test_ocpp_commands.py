@@ -8,30 +8,25 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from ocpp_helpers import Site, calls, is_discharge, ocpp_site, schema_errors, wait_until
+from ocpp_helpers import (
+    Site,
+    calls,
+    is_discharge,
+    ocpp_site,
+    run_station,
+    schema_errors,
+    wait_until,
+)
 from voltpool.api.store.tables import OcppProfile, OcppTransaction
 from voltpool.ocpp.commands import CHARGE_ONLY_MODES
 from voltpool.ocpp.simulator import StationSim
 
 BIDIRECTIONAL_CAR = dict(soc_now=0.8, soc_min=0.2, soc_target=0.5, max_discharge_kw=7.4)
 BIDIRECTIONAL_EV = dict(soc=0.8, soc_min=0.2, soc_target=0.5, max_discharge_kw=7.4)
-
-
-def _run(sim: StationSim, scenario: Any) -> None:
-    async def main() -> None:
-        running = asyncio.create_task(sim.run())
-        try:
-            await scenario()
-        finally:
-            sim.stop()
-            await running
-
-    asyncio.run(main())
 
 
 def _composite(site: Site) -> str | None:
@@ -53,7 +48,7 @@ def test_the_composite_schedule_is_checked_after_each_push_and_a_mismatch_record
             await wait_until(lambda: _composite(site) == "mismatch")
             await wait_until(lambda: -2000.0 <= sim.battery.power_w < 0)  # its own limit
 
-        _run(sim, scenario)
+        run_station(sim, scenario)
         for payload in calls(sim, "GetCompositeSchedule"):
             assert schema_errors("2.1", "GetCompositeScheduleRequest", payload) == []
             assert payload["evseId"] == 1 and payload["chargingRateUnit"] == "W"
@@ -70,7 +65,7 @@ def test_a_composite_schedule_that_agrees_is_a_match(tmp_path: Path) -> None:
             await wait_until(lambda: any(is_discharge(p) for p in calls(sim, "SetChargingProfile")))
             await wait_until(lambda: _composite(site) == "match")
 
-        _run(sim, scenario)
+        run_station(sim, scenario)
 
 
 def test_the_owners_v2g_consent_changed_mid_session_is_notified_as_allowed_modes(
@@ -102,7 +97,7 @@ def test_the_owners_v2g_consent_changed_mid_session_is_notified_as_allowed_modes
             )
             await wait_until(lambda: sim.battery.power_w < 0)
 
-        _run(sim, scenario)
+        run_station(sim, scenario)
         sent = calls(sim, "NotifyAllowedEnergyTransfer")
         assert len(sent) == 2
         for payload in sent:
@@ -132,7 +127,7 @@ def test_a_rate_limited_profile_is_waited_out_and_sent_again(
             await wait_until(lambda: sim.profile is not None and is_discharge(sim.profile))
             await wait_until(lambda: held(site, sim))  # the newest, accepted
 
-        _run(sim, scenario)
+        run_station(sim, scenario)
 
 
 def held(site: Site, sim: StationSim) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ocpp_helpers import calls, ocpp_site, schema_errors, wait_until
+from ocpp_helpers import calls, ocpp_site, run_station, schema_errors, wait_until
 from voltpool.api.store.tables import OcppProfile
 from voltpool.ocpp.keys import schema_name, to_camel
 from voltpool.ocpp.profiles import (
@@ -23,7 +23,6 @@ from voltpool.ocpp.profiles import (
     same_dynamic_profile,
     schedule_update,
 )
-from voltpool.ocpp.simulator import StationSim
 
 CAR = dict(soc_now=0.8, soc_min=0.2, soc_target=0.5, max_discharge_kw=7.4)
 EV = dict(soc=0.8, soc_min=0.2, soc_target=0.5, max_discharge_kw=7.4)
@@ -95,18 +94,6 @@ def test_a_dynamic_profile_holds_the_current_slot_and_moves_by_updates(mode: str
     assert schedule_update(absolute) is None and not same_dynamic_profile(absolute, absolute)
 
 
-def _run(sim: StationSim, scenario: Any) -> None:
-    async def main() -> None:
-        running = asyncio.create_task(sim.run())
-        try:
-            await scenario()
-        finally:
-            sim.stop()
-            await running
-
-    asyncio.run(main())
-
-
 def test_a_station_on_external_limits_discharges_within_them(tmp_path: Path) -> None:
     with ocpp_site(tmp_path) as site:
         home, car = site.car(**CAR)
@@ -124,7 +111,7 @@ def test_a_station_on_external_limits_discharges_within_them(tmp_path: Path) -> 
             await wait_until(lambda: sim.battery.power_w < 0)
             await wait_until(lambda: site.rows(sa.select(OcppProfile.composite))[0][0] == "match")
 
-        _run(sim, scenario)
+        run_station(sim, scenario)
         sets = calls(sim, "SetChargingProfile")
         assert sets
         for payload in sets:
@@ -160,7 +147,7 @@ def test_a_dynamic_profile_is_set_once_then_updated_and_pulled(tmp_path: Path) -
             assert len(calls(sim, "SetChargingProfile")) == sets
             await wait_until(lambda: sim.pulls >= 2)
 
-        _run(sim, scenario)
+        run_station(sim, scenario)
         for payload in calls(sim, "SetChargingProfile"):
             assert schema_errors("2.1", "SetChargingProfileRequest", payload) == []
             assert payload["chargingProfile"]["chargingProfileKind"] == "Dynamic"
