@@ -26,6 +26,10 @@ from voltpool.ocpp.service import CsmsService
 from voltpool.ocpp.simulator import EvSpec, SimOptions, StationSim
 
 STATION_PASSWORD = "a station password"
+BIDIRECTIONAL_CAR = dict(soc_now=0.8, soc_min=0.2, soc_target=0.5, max_discharge_kw=7.4)
+"""A car that may give back: 80 % now, 20 % reserve, 50 % wanted at departure."""
+BIDIRECTIONAL_EV = dict(soc=0.8, soc_min=0.2, soc_target=0.5, max_discharge_kw=7.4)
+"""The same car as the station simulator's EV."""
 IMPORT = "Energy.Active.Import.Register"
 EXPORT = "Energy.Active.Export.Register"
 

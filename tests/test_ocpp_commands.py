@@ -13,6 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from ocpp_helpers import (
+    BIDIRECTIONAL_CAR,
+    BIDIRECTIONAL_EV,
     Site,
     calls,
     is_discharge,
@@ -24,9 +26,6 @@ from ocpp_helpers import (
 from voltpool.api.store.tables import OcppProfile, OcppTransaction
 from voltpool.ocpp.commands import CHARGE_ONLY_MODES
 from voltpool.ocpp.simulator import StationSim
-
-BIDIRECTIONAL_CAR = dict(soc_now=0.8, soc_min=0.2, soc_target=0.5, max_discharge_kw=7.4)
-BIDIRECTIONAL_EV = dict(soc=0.8, soc_min=0.2, soc_target=0.5, max_discharge_kw=7.4)
 
 
 def _composite(site: Site) -> str | None:

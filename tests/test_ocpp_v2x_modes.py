@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from ocpp_helpers import BIDIRECTIONAL_CAR as CAR
+from ocpp_helpers import BIDIRECTIONAL_EV as EV
 from ocpp_helpers import calls, ocpp_site, run_station, schema_errors, wait_until
 from voltpool.api.store.tables import OcppProfile
 from voltpool.ocpp.keys import schema_name, to_camel
@@ -24,8 +26,6 @@ from voltpool.ocpp.profiles import (
     schedule_update,
 )
 
-CAR = dict(soc_now=0.8, soc_min=0.2, soc_target=0.5, max_discharge_kw=7.4)
-EV = dict(soc=0.8, soc_min=0.2, soc_target=0.5, max_discharge_kw=7.4)
 START = datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
 PLAN = Setpoints(START, 15, (3.0, -2.5, -2.5, 0.0))
 
