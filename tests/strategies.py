@@ -11,9 +11,11 @@ from voltpool.model.wear import BatteryWear
 
 
 def random_wear(rng: np.random.Generator, n_veh: int) -> BatteryWear:
-    """Convex wear costs: non-decreasing segment costs, a convex dwell curve (some vehicles 0)."""
+    """Convex wear costs: non-decreasing segment costs (often equal neighbours, some vehicles one
+    cost throughout), a convex dwell curve (some vehicles 0)."""
     segments = int(rng.integers(2, 5))
     steps = rng.uniform(0.0, 0.08, (n_veh, segments))
+    steps[:, 1:] *= rng.random((n_veh, segments - 1)) < 0.6  # equal neighbours make bands
     cycle = np.round(np.cumsum(steps, axis=1), 4) * (rng.random((n_veh, 1)) < 0.8)
     soc = np.array([0.0, 0.5, 0.8, 1.0])
     slopes = np.cumsum(rng.uniform(0.0, 0.02, (n_veh, 3)), axis=1)

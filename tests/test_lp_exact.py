@@ -14,6 +14,7 @@ from strategies import problems
 from voltpool.example import example_problem
 from voltpool.model import PeakPeriod
 from voltpool.schedule import schedule, verify
+from voltpool.schedule.lp import build_lp
 
 
 def assert_optimal(problem, result) -> None:
@@ -294,3 +295,28 @@ def test_non_convex_wear_is_refused() -> None:
         BatteryWear(np.array([[0.2, 0.1]]), np.zeros(0), np.zeros((1, 0)))
     with pytest.raises(ProblemError, match="must be convex in soc"):
         BatteryWear(np.zeros((1, 0)), np.array([0.0, 0.5, 1.0]), np.array([[0.0, 1.0, 1.2]]))
+
+
+def test_equal_depth_segments_are_solved_as_one_band() -> None:
+    """Adjacent depth segments of one cost are one band of the LP (fewer columns), a car whose
+    segments all cost the same has none (its cost is on the discharge), and the optimum is the
+    independent formulation's, which keeps every segment."""
+    price = [0.1] * 4 + [0.45] * 4 + [0.1] * 4
+    common = {"capacity_kwh": 40.0, "soc_initial": 0.7, "soc_target": 0.7, "departure_slot": 12}
+    banded = {"cycle_depth_cost_per_kwh": [0.01, 0.01, 0.04, 0.04]}
+    flat = {"cycle_depth_cost_per_kwh": [0.03, 0.03, 0.03, 0.03]}
+    distinct = {"cycle_depth_cost_per_kwh": [0.01, 0.02, 0.03, 0.04]}
+
+    def problem(*batteries: dict[str, list[float]]):
+        cars = [{**common, "battery": b} for b in batteries]
+        return one_site(cars, base_load_kw=[1.0] * 12, import_price=price, export_price=price)
+
+    def n_columns(p) -> int:
+        return build_lp(p).cost.size
+
+    merged = problem(banded, flat)
+    assert n_columns(problem(banded)) - n_columns(problem(flat)) == 3 * 2 * 12  # two bands
+    assert n_columns(problem(distinct)) - n_columns(problem(banded)) == 3 * 2 * 12  # four
+    result = schedule(merged, "lp")
+    assert (result.power_kw < 0).any(), "the evening price should be worth giving back"
+    assert_optimal(merged, result)

@@ -35,6 +35,24 @@ from voltpool.errors import FieldIssue, ProblemError
 TOLERANCE = 1e-12
 
 
+@dataclass(frozen=True)
+class DepthBands:
+    """Each vehicle's depth segments with adjacent equal costs merged
+    (:meth:`BatteryWear.depth_bands`): vehicle ``v`` has bands ``first[v]`` to
+    ``first[v] + count[v] - 1`` of the flat arrays, the shallowest first."""
+
+    count: np.ndarray
+    """Bands per vehicle ``[N]``."""
+    first: np.ndarray
+    """Flat index of each vehicle's shallowest band ``[N]``."""
+    cost_per_kwh: np.ndarray
+    """Cost of each kWh taken out of the band (battery side) ``[B]``. [EUR/kWh]"""
+    size_kwh: np.ndarray
+    """Energy the band holds when full ``[B]``. [kWh]"""
+    fill_kwh: np.ndarray
+    """Energy in the band at the start (the deepest bands hold it all) ``[B]``. [kWh]"""
+
+
 @dataclass(frozen=True, eq=False)
 class BatteryWear:
     """Per-vehicle convex wear costs (struct of arrays).
@@ -205,6 +223,35 @@ class BatteryWear:
         # segment j spans SoC [1 - (j+1)/J, 1 - j/J]
         bottom = capacity_kwh[:, None] * (1.0 - (np.arange(segments) + 1) / segments)
         return np.clip(energy_kwh[:, None] - bottom, 0.0, size)
+
+    def depth_bands(self, capacity_kwh: np.ndarray, energy_kwh: np.ndarray) -> DepthBands:
+        """The depth segments with adjacent segments of equal cost merged into one band.
+
+        Exact: under the shallowest-first bookkeeping two adjacent segments of one cost are
+        one segment of their joint size (a kWh costs the same whichever of them it leaves),
+        so an LP with the bands has the optimum of the LP with the segments, with fewer
+        columns and without the degenerate choice between equal segments. The fits make such
+        pairs common: segments wholly above the arrival SoC share the first band's cost, and
+        the monotone fit pools violators into equal values (:mod:`voltpool.battery.calibrate`).
+        """
+        cost = self.cycle_depth_cost_per_kwh
+        n, segments = cost.shape
+        starts = np.ones((n, segments), dtype=bool)
+        starts[:, 1:] = cost[:, 1:] != cost[:, :-1]
+        band = np.cumsum(starts, axis=1) - 1  # band of each segment within its vehicle
+        count = band[:, -1] + 1 if segments else np.zeros(n, dtype=np.int64)
+        first = np.cumsum(count) - count
+        flat = (first[:, None] + band).ravel()
+        total = int(count.sum())
+        size = np.repeat(capacity_kwh / max(segments, 1), segments)
+        fill = self.initial_fill_kwh(capacity_kwh, energy_kwh).ravel()
+        return DepthBands(
+            count=count,
+            first=first,
+            cost_per_kwh=cost[starts],
+            size_kwh=np.bincount(flat, weights=size, minlength=total),
+            fill_kwh=np.bincount(flat, weights=fill, minlength=total),
+        )
 
     @classmethod
     def from_records(cls, records: Sequence[dict[str, object]]) -> BatteryWear | None:

@@ -34,6 +34,7 @@ Comp. 2018) directly, with no modelling layer.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,13 +142,13 @@ NO_LABELS = np.zeros((0, 3), dtype=np.int64)
 def slot_labels(kind: int, ks: np.ndarray, per_slot: int) -> np.ndarray:
     """Labels (kind, k, index) of a block of ``per_slot`` columns or rows per plugged-in slot
     in ``ks``, laid out as ``[ks.size, per_slot]`` in C order."""
-    return np.column_stack(
-        [
-            np.full(ks.size * per_slot, kind, dtype=np.int64),
-            np.repeat(ks, per_slot),
-            np.tile(np.arange(per_slot), ks.size),
-        ]
-    ).astype(np.int64)
+    return band_labels(kind, np.repeat(ks, per_slot), np.tile(np.arange(per_slot), ks.size))
+
+
+def band_labels(kind: int, ks: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Labels (kind, k, index) of a block with a column or row per (plugged-in slot ``ks[i]``,
+    index ``index[i]``)."""
+    return np.column_stack([np.full(ks.size, kind, dtype=np.int64), ks, index]).astype(np.int64)
 
 
 def site_excess_price_per_kwh(problem: Problem) -> float:
@@ -390,12 +391,15 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
     """Append the cycle-depth segments and the SoC-dwell epigraph (:mod:`voltpool.model.wear`).
 
     Cycle depth (Xu et al. 2018): per plugged-in slot k of a vehicle with such costs and per
-    depth segment j, charge ``pc_j``, discharge ``pd_j`` and segment energy ``e_j`` in
-    ``[0, capacity / J]``; ``sum_j pc_j = pc``, ``sum_j pd_j = pd``, each segment balanced like
-    the battery, starting with the energy in the deepest segments; ``pd_j`` costs
-    ``c_j * dt_h / eta_d`` (the kWh leaving the battery). Costs not decreasing with depth keep it
-    convex. SoC dwell: ``w[k] >= slope_m * e[k] / capacity + intercept_m`` for every piece m,
-    costing ``dt_h * w[k]``. Charge rate: ``pc = sum_b q_b`` with ``q_b`` within band b's width,
+    depth band j (its segments, adjacent ones of equal cost merged:
+    :meth:`~voltpool.model.wear.BatteryWear.depth_bands`), charge ``pc_j``, discharge ``pd_j``
+    and band energy ``e_j`` in ``[0, band size]``; ``sum_j pc_j = pc``, ``sum_j pd_j = pd``,
+    each band balanced like the battery, starting with the energy in the deepest bands;
+    ``pd_j`` costs ``c_j * dt_h / eta_d`` (the kWh leaving the battery). Costs not decreasing
+    with depth keep it convex. A vehicle with one band (every segment of one cost) gets no
+    columns: its cost goes on the discharge column itself. SoC dwell:
+    ``w[k] >= slope_m * e[k] / capacity + intercept_m`` for every piece m, costing
+    ``dt_h * w[k]``. Charge rate: ``pc = sum_b q_b`` with ``q_b`` within band b's width,
     costing ``c_b * dt_h`` each (bands fill from the cheapest, as costs do not decrease).
     """
     fleet = problem.fleet
@@ -409,66 +413,67 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
     costs, lowers, uppers, row_lo, row_hi = [], [], [], [], []
     col_labels, row_labels = [], []
 
-    segments = wear.n_segments
-    cyc_k = np.flatnonzero(wear.has_cycle_cost[veh]) if segments else np.zeros(0, dtype=int)
+    cyc_k = np.flatnonzero(wear.has_cycle_cost[veh]) if wear.n_segments else np.zeros(0, int)
+    bands = wear.depth_bands(fleet.capacity_kwh, fleet.energy_initial_kwh)
+    cost = lp.cost
+    one_band = cyc_k[bands.count[veh[cyc_k]] == 1]
+    if one_band.size:  # one band: the segments are the battery, its cost a flat one on discharge
+        one_veh = veh[one_band]
+        cost = cost.copy()
+        cost[lay.discharge + one_band] += (
+            bands.cost_per_kwh[bands.first[one_veh]] * dt_h / fleet.discharge_efficiency[one_veh]
+        )
+    cyc_k = cyc_k[bands.count[veh[cyc_k]] > 1]
     if cyc_k.size:
         count = cyc_k.size
         local = np.arange(count)
-        # column blocks [count, J]: charge, discharge, energy
-        pc_j = n_cols + np.arange(count * segments).reshape(count, segments)
-        pd_j = pc_j + count * segments
-        e_j = pd_j + count * segments
-        n_cols += 3 * count * segments
         cyc_veh = veh[cyc_k]
-        size = fleet.capacity_kwh[cyc_veh] / segments
+        per_slot = bands.count[cyc_veh]
+        total = int(per_slot.sum())
+        # one entry per (car-slot, band), car-slot by car-slot: charge, discharge, energy
+        slot_of = np.repeat(local, per_slot)
+        within = np.arange(total) - np.repeat(np.cumsum(per_slot) - per_slot, per_slot)
+        band = bands.first[cyc_veh][slot_of] + within
+        seg_veh = cyc_veh[slot_of]
+        pc_j = n_cols + np.arange(total)
+        pd_j = pc_j + total
+        e_j = pd_j + total
+        n_cols += 3 * total
         costs += [
-            np.zeros(count * segments),
-            (
-                wear.cycle_depth_cost_per_kwh[cyc_veh]
-                * dt_h
-                / fleet.discharge_efficiency[cyc_veh, None]
-            ).ravel(),
-            np.zeros(count * segments),
+            np.zeros(total),
+            bands.cost_per_kwh[band] * dt_h / fleet.discharge_efficiency[seg_veh],
+            np.zeros(total),
         ]
-        lowers += [np.zeros(3 * count * segments)]
-        uppers += [np.full(2 * count * segments, np.inf), np.repeat(size, segments)]
+        lowers += [np.zeros(3 * total)]
+        uppers += [np.full(2 * total, np.inf), bands.size_kwh[band]]
         link_charge = n_rows + local
         link_discharge = link_charge + count
-        balance = n_rows + 2 * count + np.arange(count * segments).reshape(count, segments)
-        n_rows += 2 * count + count * segments
-        ones = np.ones(count * segments)
+        balance = n_rows + 2 * count + np.arange(total)
+        n_rows += 2 * count + total
+        ones = np.ones(total)
         entries += [
-            (np.repeat(link_charge, segments), pc_j.ravel(), ones),
+            (link_charge[slot_of], pc_j, ones),
             (link_charge, lay.charge + cyc_k, -np.ones(count)),
-            (np.repeat(link_discharge, segments), pd_j.ravel(), ones),
+            (link_discharge[slot_of], pd_j, ones),
             (link_discharge, lay.discharge + cyc_k, -np.ones(count)),
-            (balance.ravel(), e_j.ravel(), ones),
-            (
-                balance.ravel(),
-                pc_j.ravel(),
-                -np.repeat(fleet.charge_efficiency[cyc_veh] * dt_h, segments),
-            ),
-            (
-                balance.ravel(),
-                pd_j.ravel(),
-                np.repeat(dt_h / fleet.discharge_efficiency[cyc_veh], segments),
-            ),
+            (balance, e_j, ones),
+            (balance, pc_j, -fleet.charge_efficiency[seg_veh] * dt_h),
+            (balance, pd_j, dt_h / fleet.discharge_efficiency[seg_veh]),
         ]
-        # previous slot's segment energy (same vehicle): the row before in cyc_k order
-        first = lay.first[cyc_k]
-        follow = local[~first]
+        # the band's energy in the previous slot (same vehicle, same bands): the car-slot
+        # before in cyc_k order, ``per_slot`` entries back
+        follow = np.flatnonzero(~lay.first[cyc_k][slot_of])
         entries.append(
-            (balance[follow].ravel(), e_j[follow - 1].ravel(), -np.ones(follow.size * segments))
+            (balance[follow], e_j[follow - per_slot[slot_of[follow]]], -np.ones(follow.size))
         )
-        initial = wear.initial_fill_kwh(fleet.capacity_kwh, fleet.energy_initial_kwh)
-        rhs = np.where(first[:, None], initial[cyc_veh], 0.0)
-        row_lo += [np.zeros(2 * count), rhs.ravel()]
-        row_hi += [np.zeros(2 * count), rhs.ravel()]
-        col_labels += [slot_labels(kind, cyc_k, segments) for kind in _CYCLE_COLUMNS]
+        rhs = np.where(lay.first[cyc_k][slot_of], bands.fill_kwh[band], 0.0)
+        row_lo += [np.zeros(2 * count), rhs]
+        row_hi += [np.zeros(2 * count), rhs]
+        col_labels += [band_labels(kind, cyc_k[slot_of], within) for kind in _CYCLE_COLUMNS]
         row_labels += [
             slot_labels(_LINK_CHARGE, cyc_k, 1),
             slot_labels(_LINK_DISCHARGE, cyc_k, 1),
-            slot_labels(_SEGMENT_BALANCE, cyc_k, segments),
+            band_labels(_SEGMENT_BALANCE, cyc_k[slot_of], within),
         ]
 
     dwell_k = np.flatnonzero(wear.has_dwell_cost[veh])
@@ -520,10 +525,10 @@ def add_wear_costs(problem: Problem, lp: LinearProgram) -> LinearProgram:
         row_labels.append(slot_labels(_RATE, rate_k, 1))
 
     if not entries:
-        return lp
+        return dataclasses.replace(lp, cost=cost)
     return LinearProgram(
         lp.layout,
-        np.concatenate([lp.cost, *costs]),
+        np.concatenate([cost, *costs]),
         np.concatenate([lp.col_lower, *lowers]),
         np.concatenate([lp.col_upper, *uppers]),
         _stack(lp, entries, (n_rows, n_cols)),
