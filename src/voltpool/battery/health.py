@@ -183,14 +183,52 @@ def health_report(
     capacity_kwh: np.ndarray,
     battery: BatterySpec,
     valuation: str = DEFAULT_VALUATION,
+    aged: dict[str, PolicyHealth] | None = None,
 ) -> HealthReport:
     """Fade per car and policy from SoC traces ``[N, T+1]`` (see the module docstring).
 
     The counterfactual is ``smart`` when simulated, else the first policy; ``valuation`` is
-    ``"capacity"`` or ``"replacement"`` (:mod:`voltpool.battery.valuation`).
+    ``"capacity"`` or ``"replacement"`` (:mod:`voltpool.battery.valuation`). ``aged``: the
+    :func:`policy_health` of policies already aged elsewhere (their traces are not aged again).
     """
     # refuse a bad valuation before the ageing runs
     value_per_fade_per_kwh(battery.pack_value_per_kwh, battery.end_of_life_capacity, valuation)
+    aged = aged or {}
+    to_age = [name for name in soc_by_policy if name not in aged]
+    policies = {
+        **aged,
+        **policy_health(
+            {name: soc_by_policy[name] for name in to_age},
+            {name: v2g_kwh_by_policy[name] for name in to_age},
+            dt_h,
+            chemistry,
+            battery,
+        ),
+    }
+    policies = {name: policies[name] for name in soc_by_policy}  # in the callers' order
+    counterfactual = COUNTERFACTUAL if COUNTERFACTUAL in policies else next(iter(policies))
+    first_soc = next(iter(soc_by_policy.values()))
+    return HealthReport(
+        vehicle_ids=tuple(vehicle_ids),
+        chemistry=np.asarray(chemistry),
+        capacity_kwh=np.asarray(capacity_kwh, dtype=float),
+        battery=battery,
+        period_days=(first_soc.shape[1] - 1) * dt_h / 24.0,
+        policies=policies,
+        counterfactual=counterfactual,
+        valuation=valuation,
+    )
+
+
+def policy_health(
+    soc_by_policy: dict[str, np.ndarray],
+    v2g_kwh_by_policy: dict[str, np.ndarray],
+    dt_h: float,
+    chemistry: np.ndarray,
+    battery: BatterySpec,
+) -> dict[str, PolicyHealth]:
+    """Each policy's fade over the period and projected to the warranty's end, from SoC traces
+    ``[N, T+1]`` (see the module docstring)."""
     # Policies with traces of one length age in one run per chemistry (the model ages each car
     # on its own, so stacking them changes no number and halves the steps of two policies).
     by_length: dict[int, list[str]] = {}
@@ -212,19 +250,7 @@ def health_report(
                 capacity_at_warranty=projected.capacity_remaining[rows],
                 v2g_kwh=np.asarray(v2g_kwh_by_policy[name], dtype=float),
             )
-    policies = {name: policies[name] for name in soc_by_policy}  # in the callers' order
-    counterfactual = COUNTERFACTUAL if COUNTERFACTUAL in policies else next(iter(policies))
-    first_soc = next(iter(soc_by_policy.values()))
-    return HealthReport(
-        vehicle_ids=tuple(vehicle_ids),
-        chemistry=np.asarray(chemistry),
-        capacity_kwh=np.asarray(capacity_kwh, dtype=float),
-        battery=battery,
-        period_days=(first_soc.shape[1] - 1) * dt_h / 24.0,
-        policies=policies,
-        counterfactual=counterfactual,
-        valuation=valuation,
-    )
+    return policies
 
 
 def health_from_runs(
@@ -233,18 +259,38 @@ def health_from_runs(
     battery: BatterySpec,
     valuation: str = DEFAULT_VALUATION,
 ) -> HealthReport:
-    """:func:`health_report` of simulated :class:`~voltpool.simulate.result.PolicyRun` objects."""
+    """:func:`health_report` of simulated :class:`~voltpool.simulate.result.PolicyRun` objects
+    (a run that carries its ``health`` is not aged again)."""
     first = next(iter(runs.values()))
     return health_report(
         {name: run.soc for name, run in runs.items()},  # type: ignore[attr-defined]
-        {
-            name: run.dt_h * np.maximum(-run.power_kw, 0.0).sum(axis=1)  # type: ignore[attr-defined]
-            for name, run in runs.items()
-        },
+        {name: run_v2g_kwh(run) for name, run in runs.items()},
         first.dt_h,  # type: ignore[attr-defined]
         first.vehicle_ids,  # type: ignore[attr-defined]
         chemistry,
         first.capacity_kwh,  # type: ignore[attr-defined]
         battery,
         valuation,
+        aged={
+            name: run.health  # type: ignore[attr-defined]
+            for name, run in runs.items()
+            if getattr(run, "health", None) is not None
+        },
     )
+
+
+def run_health(name: str, run: object, chemistry: np.ndarray, battery: BatterySpec) -> PolicyHealth:
+    """:func:`policy_health` of one simulated run
+    (a :class:`~voltpool.simulate.result.PolicyRun`)."""
+    return policy_health(
+        {name: run.soc},  # type: ignore[attr-defined]
+        {name: run_v2g_kwh(run)},
+        run.dt_h,  # type: ignore[attr-defined]
+        chemistry,
+        battery,
+    )[name]
+
+
+def run_v2g_kwh(run: object) -> np.ndarray:
+    """Energy each car of a run discharged, AC side (V2G, V2V and V2H) ``[N]``. [kWh]"""
+    return run.dt_h * np.maximum(-run.power_kw, 0.0).sum(axis=1)  # type: ignore[attr-defined]

@@ -126,6 +126,7 @@ def run(
         progress=lambda policy, days: progress(Simulated(policy, days)),
         world=world,
         workers=auto_workers(world, scenario.policies),
+        health=True,
     )
     rules = None
     if world.owner_rules is not None:

@@ -21,6 +21,7 @@ def simulate(
     world: World | None = None,
     on_invalid_plan: str = "raise",
     workers: int = 1,
+    health: bool = False,
 ) -> SimulationResult:
     """Run every policy of ``scenario`` on the same world (same seed, same result).
 
@@ -30,10 +31,13 @@ def simulate(
     worker processes run the policies side by side (:mod:`voltpool.simulate.parallel`:
     :func:`~voltpool.simulate.parallel.auto_workers` says how many are worth it; a script
     that asks for more than one needs the ``if __name__ == "__main__":`` guard of
-    :mod:`multiprocessing`'s ``spawn``); the result does not depend on it.
+    :mod:`multiprocessing`'s ``spawn``); the result does not depend on it. ``health``: each
+    run carries its cars' battery ageing (``PolicyRun.health``, with ``scenario.battery``),
+    aged in the process that ran the policy.
     """
     world = world or build_world(scenario)
-    runs = run_policies(world, scenario.policies, on_invalid_plan, progress, workers)
+    battery = scenario.battery if health else None
+    runs = run_policies(world, scenario.policies, on_invalid_plan, progress, workers, battery)
     return SimulationResult(
         scenario_name=scenario.name,
         description=scenario.description,

@@ -15,12 +15,14 @@ that is a small part of the run's time.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import queue
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 
+from voltpool.battery.health import BatterySpec, run_health
 from voltpool.simulate.engine import run_policy
 from voltpool.simulate.policies import POLICIES, make_policy
 from voltpool.simulate.result import PolicyRun
@@ -60,8 +62,13 @@ def run_policies(
     on_invalid_plan: str = "raise",
     progress: Callable[[str, int], None] | None = None,
     workers: int = 1,
+    health: BatterySpec | None = None,
 ) -> dict[str, PolicyRun]:
     """Every policy of ``policies`` simulated on ``world``, in that order.
+
+    ``health``: age each run's batteries with these settings in the process that ran it
+    (:func:`~voltpool.battery.health.run_health`, in the run's ``health``), so that the ageing
+    of a policy that ends early overlaps the simulation of the others.
 
     ``workers`` > 1 runs them in that many worker processes; ``progress(policy, days)`` (the
     days simulated since its last call) is still called in the calling process, for every
@@ -72,7 +79,8 @@ def run_policies(
         runs: dict[str, PolicyRun] = {}
         for name in policies:
             step = (lambda k, name=name: progress(name, k)) if progress else None
-            runs[name] = run_policy(world, make_policy(name, world, on_invalid_plan), step)
+            run = run_policy(world, make_policy(name, world, on_invalid_plan), step)
+            runs[name] = _aged(name, run, world, health)
         return runs
     context = multiprocessing.get_context("spawn")
     days: multiprocessing.Queue = context.Queue()
@@ -85,7 +93,9 @@ def run_policies(
         # the dearest first, so that it does not start last
         rank = {name: -i for i, name in enumerate(POLICIES)}  # POLICIES: cheapest first
         dearest_first = sorted(policies, key=lambda name: rank.get(name, 0))
-        futures = {name: pool.submit(_run_one, name, on_invalid_plan) for name in dearest_first}
+        futures = {
+            name: pool.submit(_run_one, name, on_invalid_plan, health) for name in dearest_first
+        }
         pending: set[Future[tuple[PolicyRun, int]]] = set(futures.values())
         received = 0
         while pending:
@@ -128,8 +138,9 @@ def _take_world(world: World, days: multiprocessing.Queue) -> None:
     _world, _progress = world, days
 
 
-def _run_one(name: str, on_invalid_plan: str) -> tuple[PolicyRun, int]:
-    """Policy ``name``'s run, and how many progress messages it sent."""
+def _run_one(name: str, on_invalid_plan: str, health: BatterySpec | None) -> tuple[PolicyRun, int]:
+    """Policy ``name``'s run (aged with ``health``, if given), and how many progress messages
+    it sent."""
     assert _world is not None and _progress is not None
     days = _progress
     sent = 0
@@ -139,4 +150,11 @@ def _run_one(name: str, on_invalid_plan: str) -> tuple[PolicyRun, int]:
         days.put((name, k))
         sent += 1
 
-    return run_policy(_world, make_policy(name, _world, on_invalid_plan), step), sent
+    run = run_policy(_world, make_policy(name, _world, on_invalid_plan), step)
+    return _aged(name, run, _world, health), sent
+
+
+def _aged(name: str, run: PolicyRun, world: World, health: BatterySpec | None) -> PolicyRun:
+    if health is None:
+        return run
+    return dataclasses.replace(run, health=run_health(name, run, world.chemistry, health))

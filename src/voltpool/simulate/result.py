@@ -7,12 +7,16 @@ arrays (never typed in), so a test can recompute every number a report shows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from voltpool.model import PeakBilling
 from voltpool.sharing import Match
+
+if TYPE_CHECKING:
+    from voltpool.battery.health import PolicyHealth
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,6 +107,9 @@ class PolicyRun:
         AC power each car gave to / received from friends (part of ``power_kw``). [kW]
     planner_notes : tuple of str
         Plans the controller did not follow, and why (``on_invalid_plan="fallback"``).
+    health : :class:`voltpool.battery.health.PolicyHealth` or None
+        The cars' battery ageing over this run, when the simulator was asked for it (aged in
+        the process that ran the policy, :mod:`voltpool.simulate.parallel`).
     """
 
     policy: str
@@ -138,6 +145,7 @@ class PolicyRun:
     v2v_received_kw: np.ndarray | None = None
     v2v_unmatched: dict[str, str] = field(default_factory=dict)
     planner_notes: tuple[str, ...] = ()
+    health: PolicyHealth | None = None
 
     @property
     def wear_cost_per_kwh(self) -> np.ndarray:

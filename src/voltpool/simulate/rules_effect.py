@@ -14,10 +14,9 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from voltpool.battery.health import health_from_runs
+from voltpool.battery.health import health_from_runs, run_v2g_kwh
 from voltpool.simulate.engine import run_policy
 from voltpool.simulate.metrics import policy_metrics
 from voltpool.simulate.policies import make_policy
@@ -38,11 +37,6 @@ class RulesEffect:
     site: pd.DataFrame
     cars: pd.DataFrame
     free_runs: dict[str, PolicyRun]
-
-
-def _given_kwh(run: PolicyRun) -> np.ndarray:
-    """Per car: AC energy it discharged (V2G, V2V and V2H). [kWh]"""
-    return run.dt_h * np.maximum(-run.power_kw, 0.0).sum(axis=1)
 
 
 def rules_effect(
@@ -78,8 +72,8 @@ def rules_effect(
                 "peak_kw_without_rules": lifted["transformer_peak_kw"],
                 "cost_eur": kept["total_cost_eur"],
                 "cost_eur_without_rules": lifted["total_cost_eur"],
-                "v2g_kwh": float(_given_kwh(run).sum()),
-                "v2g_kwh_without_rules": float(_given_kwh(free[name]).sum()),
+                "v2g_kwh": float(run_v2g_kwh(run).sum()),
+                "v2g_kwh_without_rules": float(run_v2g_kwh(free[name]).sum()),
             }
         )
         saved = (
@@ -91,8 +85,8 @@ def rules_effect(
                 {
                     "policy": name,
                     "vehicle_id": list(world.vehicle_ids),
-                    "v2g_kwh": _given_kwh(run),
-                    "v2g_kwh_without_rules": _given_kwh(free[name]),
+                    "v2g_kwh": run_v2g_kwh(run),
+                    "v2g_kwh_without_rules": run_v2g_kwh(free[name]),
                     "battery_saved_kwh": saved,
                     "battery_saved_eur": saved * with_health.value_per_fade_per_kwh,
                 }
