@@ -183,3 +183,19 @@ def test_time_axes_are_the_scenarios_local_time_named_with_its_zone(result, tmp_
     assert firsts and local in firsts
     utc = pd.Timestamp(first.index[0]).tz_convert("UTC").tz_localize(None)
     assert local != utc and utc not in firsts
+
+
+def test_series_written_as_runs_arrive_are_the_files_written_at_the_end(
+    result, tmp_path: Path
+) -> None:
+    """The simulator's ``on_run`` writes each policy's series as its run is back; the folder
+    then holds the same files, byte for byte and in the same list, as one write at the end."""
+    series = timeseries_module.SeriesWriter(tmp_path / "early", list(result.runs))
+    for name, run in result.runs.items():
+        series(name, run)
+    early = write_timeseries(result, tmp_path / "early", series.written)
+    late = write_timeseries(result, tmp_path / "late")
+    assert [p.name for p in early] == [p.name for p in late]
+    assert set(series.written) == set(result.runs)
+    for a, b in zip(early, late, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name

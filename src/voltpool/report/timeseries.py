@@ -105,7 +105,11 @@ def policy_slugs(policies: list[str]) -> dict[str, str]:
     return slugs
 
 
-def write_timeseries(result: SimulationResult, outdir: str | Path) -> list[Path]:
+def write_timeseries(
+    result: SimulationResult,
+    outdir: str | Path,
+    written: dict[str, list[Path]] | None = None,
+) -> list[Path]:
     """Write every policy's time series, per-car table and ``metrics.csv``; returns the paths.
 
     With outages or V2V, also per policy ``outages_<policy>.csv`` (one row per cut-off home,
@@ -114,28 +118,18 @@ def write_timeseries(result: SimulationResult, outdir: str | Path) -> list[Path]
 
     CSV is always written; Parquet copies of the site and vehicle series too when ``pyarrow``
     can be imported. Times are ISO 8601 UTC (``...Z``) in CSV, tz-aware in Parquet.
+    ``written``: the series files of policies a :class:`SeriesWriter` wrote already.
     """
     if not result.runs:
         raise ValueError("result.runs: empty; there is nothing to write")
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    with_parquet = importlib.util.find_spec("pyarrow") is not None
+    written = written or {}
     baseline = next(iter(result.runs.values()))
     paths: list[Path] = []
     for policy, slug in policy_slugs(list(result.runs)).items():
         run = result.runs[policy]
-        site = site_timeseries(run)
-        site_csv = site.set_axis(pd.Index(_iso_utc(site.index), name="time_utc"))
-        paths.append(outdir / f"timeseries_{slug}.csv")
-        site_csv.to_csv(paths[-1])
-
-        vehicles = vehicle_timeseries(run)
-        large = len(vehicles) > GZIP_ROWS
-        paths.append(outdir / f"vehicles_{slug}.csv{'.gz' if large else ''}")
-        slot_times = _iso_utc(pd.DatetimeIndex(run.index))  # each slot's once, car after car
-        vehicles.assign(time_utc=np.tile(slot_times, len(run.vehicle_ids))).to_csv(
-            paths[-1], index=False, compression=_GZIP if large else None
-        )
+        paths += written[policy] if policy in written else write_series(run, slug, outdir)
 
         paths.append(outdir / f"per_car_{slug}.csv")
         per_car_table(run, baseline).to_csv(paths[-1])
@@ -148,22 +142,56 @@ def write_timeseries(result: SimulationResult, outdir: str | Path) -> list[Path]
             paths.append(outdir / f"outages_{slug}.csv")
             outages.to_csv(paths[-1])
 
-        if with_parquet:
-            paths.append(outdir / f"timeseries_{slug}.parquet")
-            site.to_parquet(paths[-1])
-            paths.append(outdir / f"vehicles_{slug}.parquet")
-            vehicles.to_parquet(paths[-1], index=False)
-
     paths.append(outdir / "metrics.csv")
     compare(result).to_csv(paths[-1])
     return paths
+
+
+def write_series(run: PolicyRun, slug: str, outdir: Path) -> list[Path]:
+    """One policy's site and vehicle series (CSV, and Parquet with ``pyarrow``); the paths."""
+    paths: list[Path] = []
+    site = site_timeseries(run)
+    site_csv = site.set_axis(pd.Index(_iso_utc(site.index), name="time_utc"))
+    paths.append(outdir / f"timeseries_{slug}.csv")
+    site_csv.to_csv(paths[-1])
+
+    vehicles = vehicle_timeseries(run)
+    large = len(vehicles) > GZIP_ROWS
+    paths.append(outdir / f"vehicles_{slug}.csv{'.gz' if large else ''}")
+    slot_times = _iso_utc(pd.DatetimeIndex(run.index))  # each slot's once, car after car
+    vehicles.assign(time_utc=np.tile(slot_times, len(run.vehicle_ids))).to_csv(
+        paths[-1], index=False, compression=_GZIP if large else None
+    )
+    if importlib.util.find_spec("pyarrow") is not None:
+        paths.append(outdir / f"timeseries_{slug}.parquet")
+        site.to_parquet(paths[-1])
+        paths.append(outdir / f"vehicles_{slug}.parquet")
+        vehicles.to_parquet(paths[-1], index=False)
+    return paths
+
+
+class SeriesWriter:
+    """Writes each policy's series (:func:`write_series`) into ``outdir`` as soon as its run
+    is back from the simulator (its ``on_run``), so that the first policies' files are written
+    while the others still run; :func:`write_timeseries` with ``written`` does the rest."""
+
+    def __init__(self, outdir: Path, policies: list[str]) -> None:
+        self.outdir = Path(outdir)
+        self.slugs = policy_slugs(policies)
+        self.written: dict[str, list[Path]] = {}
+
+    def __call__(self, policy: str, run: PolicyRun) -> None:
+        self.outdir.mkdir(parents=True, exist_ok=True)
+        self.written[policy] = write_series(run, self.slugs[policy], self.outdir)
 
 
 __all__ = [
     "GZIP_ROWS",
     "SITE_COLUMNS",
     "VEHICLE_COLUMNS",
+    "SeriesWriter",
     "site_timeseries",
     "vehicle_timeseries",
+    "write_series",
     "write_timeseries",
 ]

@@ -24,6 +24,7 @@ from voltpool.battery.health import HealthReport, health_from_runs
 from voltpool.ledger import VerifyReport
 from voltpool.report import write_html_report, write_timeseries
 from voltpool.report.health import write_health_csv
+from voltpool.report.timeseries import SeriesWriter
 from voltpool.scenario import Scenario, load_scenario, scenario_text
 from voltpool.service.run_folder import check_run_folder, staged, write_manifest
 from voltpool.settlement import settle_simulation
@@ -121,21 +122,23 @@ def run(
     progress(Started("data", scenario))
     world = build_world(scenario)
     progress(Started("simulate", scenario, world))
-    result = simulate(
-        scenario,
-        progress=lambda policy, days: progress(Simulated(policy, days)),
-        world=world,
-        workers=auto_workers(world, scenario.policies),
-        health=True,
-    )
-    rules = None
-    if world.owner_rules is not None:
-        progress(Started("rules", scenario, world))
-        rules = rules_effect(world, result)
-    progress(Started("health", scenario, world))
-    health = health_from_runs(result.runs, world.chemistry, scenario.battery)
     with staged(output_dir) as folder:
-        timeseries = write_timeseries(result, folder)
+        series = SeriesWriter(folder, list(scenario.policies))
+        result = simulate(
+            scenario,
+            progress=lambda policy, days: progress(Simulated(policy, days)),
+            world=world,
+            workers=auto_workers(world, scenario.policies),
+            health=True,
+            on_run=series,
+        )
+        rules = None
+        if world.owner_rules is not None:
+            progress(Started("rules", scenario, world))
+            rules = rules_effect(world, result)
+        progress(Started("health", scenario, world))
+        health = health_from_runs(result.runs, world.chemistry, scenario.battery)
+        timeseries = write_timeseries(result, folder, series.written)
         (folder / SCENARIO_FILE).write_text(f"# {GENERATOR}: {source}\n{text}")
         cars_table(world).to_csv(folder / CARS_FILE, index=False)
         write_health_csv(health, str(folder / HEALTH_FILE))

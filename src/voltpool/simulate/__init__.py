@@ -22,6 +22,7 @@ def simulate(
     on_invalid_plan: str = "raise",
     workers: int = 1,
     health: bool = False,
+    on_run: Callable[[str, PolicyRun], None] | None = None,
 ) -> SimulationResult:
     """Run every policy of ``scenario`` on the same world (same seed, same result).
 
@@ -33,11 +34,14 @@ def simulate(
     that asks for more than one needs the ``if __name__ == "__main__":`` guard of
     :mod:`multiprocessing`'s ``spawn``); the result does not depend on it. ``health``: each
     run carries its cars' battery ageing (``PolicyRun.health``, with ``scenario.battery``),
-    aged in the process that ran the policy.
+    aged in the process that ran the policy. ``on_run(policy, run)``: called in this process
+    with each run as soon as it is there (:func:`~voltpool.simulate.parallel.run_policies`).
     """
     world = world or build_world(scenario)
     battery = scenario.battery if health else None
-    runs = run_policies(world, scenario.policies, on_invalid_plan, progress, workers, battery)
+    runs = run_policies(
+        world, scenario.policies, on_invalid_plan, progress, workers, battery, on_run
+    )
     return SimulationResult(
         scenario_name=scenario.name,
         description=scenario.description,

@@ -63,12 +63,15 @@ def run_policies(
     progress: Callable[[str, int], None] | None = None,
     workers: int = 1,
     health: BatterySpec | None = None,
+    on_run: Callable[[str, PolicyRun], None] | None = None,
 ) -> dict[str, PolicyRun]:
     """Every policy of ``policies`` simulated on ``world``, in that order.
 
     ``health``: age each run's batteries with these settings in the process that ran it
     (:func:`~voltpool.battery.health.run_health`, in the run's ``health``), so that the ageing
-    of a policy that ends early overlaps the simulation of the others.
+    of a policy that ends early overlaps the simulation of the others. ``on_run(policy, run)``
+    is called in the calling process with each run as soon as it is there (with workers, while
+    the others still run: e.g. to write its files).
 
     ``workers`` > 1 runs them in that many worker processes; ``progress(policy, days)`` (the
     days simulated since its last call) is still called in the calling process, for every
@@ -81,6 +84,8 @@ def run_policies(
             step = (lambda k, name=name: progress(name, k)) if progress else None
             run = run_policy(world, make_policy(name, world, on_invalid_plan), step)
             runs[name] = _aged(name, run, world, health)
+            if on_run is not None:
+                on_run(name, runs[name])
         return runs
     context = multiprocessing.get_context("spawn")
     days: multiprocessing.Queue = context.Queue()
@@ -96,6 +101,7 @@ def run_policies(
         futures = {
             name: pool.submit(_run_one, name, on_invalid_plan, health) for name in dearest_first
         }
+        name_of = {future: name for name, future in futures.items()}
         pending: set[Future[tuple[PolicyRun, int]]] = set(futures.values())
         received = 0
         while pending:
@@ -105,6 +111,8 @@ def run_policies(
                 for future in pending:
                     future.cancel()
                 break
+            for future in done if on_run is not None else ():
+                on_run(name_of[future], future.result()[0])
         answers = {name: futures[name].result() for name in policies}
         sent = sum(count for _, count in answers.values())
         while received < sent:  # messages still on their way through the queue's pipe
