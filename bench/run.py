@@ -57,6 +57,7 @@ def main() -> None:
     import bench_rules
     import bench_schedule
     import bench_simulate
+    import bench_value
     import bench_warm
     import bench_web
 
@@ -161,6 +162,9 @@ def main() -> None:
         with console.status("simulator..."):
             header, body = bench_simulate.table_rows(bench_simulate.run())
         sections.append(show(console, "Simulator on real data", header, body))
+        with console.status("voltpool value, a year..."):
+            header, body = bench_value.table_rows(bench_value.run())
+        sections.append(show(console, "Does V2G pay? voltpool value end to end", header, body))
         with console.status("battery ageing..."):
             header, body = bench_battery.table_rows(bench_battery.run())
         sections.append(show(console, "Battery ageing (health report engine)", header, body))
