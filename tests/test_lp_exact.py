@@ -13,6 +13,7 @@ from reference import reference_optimum
 from strategies import problems
 from voltpool.example import example_problem
 from voltpool.model import PeakPeriod
+from voltpool.model.wear import BatteryWear
 from voltpool.schedule import schedule, verify
 from voltpool.schedule.lp import build_lp
 
@@ -320,3 +321,17 @@ def test_equal_depth_segments_are_solved_as_one_band() -> None:
     result = schedule(merged, "lp")
     assert (result.power_kw < 0).any(), "the evening price should be worth giving back"
     assert_optimal(merged, result)
+
+
+def test_depth_bands_merge_equal_neighbours_and_keep_the_fill() -> None:
+    """A 30 kWh car at 15 kWh with costs (0.01, 0.01, 0.02): the two shallow segments are one
+    20 kWh band holding 5 kWh, the deep one holds its 10 kWh; a car of one cost is one band;
+    no segments, no bands."""
+    wear = BatteryWear(np.array([[0.01, 0.01, 0.02], [0.03] * 3]), np.zeros(0), np.zeros((2, 0)))
+    bands = wear.depth_bands(np.array([30.0, 60.0]), np.array([15.0, 30.0]))
+    assert bands.count.tolist() == [2, 1] and bands.first.tolist() == [0, 2]
+    assert bands.cost_per_kwh.tolist() == [0.01, 0.02, 0.03]
+    assert bands.size_kwh.tolist() == [20.0, 10.0, 60.0]
+    assert bands.fill_kwh == pytest.approx([5.0, 10.0, 30.0])
+    none = BatteryWear(np.zeros((2, 0)), np.zeros(0), np.zeros((2, 0)))
+    assert none.depth_bands(np.array([30.0, 60.0]), np.array([15.0, 30.0])).count.tolist() == [0, 0]

@@ -236,14 +236,19 @@ class BatteryWear:
         """
         cost = self.cycle_depth_cost_per_kwh
         n, segments = cost.shape
+        if not segments:
+            none = np.zeros(0)
+            return DepthBands(
+                np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), none, none, none
+            )
         starts = np.ones((n, segments), dtype=bool)
         starts[:, 1:] = cost[:, 1:] != cost[:, :-1]
         band = np.cumsum(starts, axis=1) - 1  # band of each segment within its vehicle
-        count = band[:, -1] + 1 if segments else np.zeros(n, dtype=np.int64)
+        count = band[:, -1] + 1
         first = np.cumsum(count) - count
         flat = (first[:, None] + band).ravel()
         total = int(count.sum())
-        size = np.repeat(capacity_kwh / max(segments, 1), segments)
+        size = np.repeat(capacity_kwh / segments, segments)
         fill = self.initial_fill_kwh(capacity_kwh, energy_kwh).ravel()
         return DepthBands(
             count=count,
