@@ -115,12 +115,14 @@ def test_a_rate_limited_profile_is_waited_out_and_sent_again(
     with ocpp_site(tmp_path, rate_limit_wait_s=0.5, rate_limit_tries=tries) as site:
         home, car = site.car(**BIDIRECTIONAL_CAR)
         site.station("cs-1", home, car)
-        station = {"profile_rate_limit_s": 3.0, "rate_limit_reply": reply}
+        # the new plan must reach the station inside its window: 6 s leaves a loaded machine
+        # room (3 s did not, once, on CI); 5 tries wait 0.5 + 1 + 1.5 + 2 + 2.5 s > 6 s
+        station = {"profile_rate_limit_s": 6.0, "rate_limit_reply": reply}
         sim = site.sim("cs-1", station=station, **BIDIRECTIONAL_EV)
 
         async def scenario() -> None:
             await wait_until(lambda: sim.profiles_received >= 1)
-            # a new plan at once: too soon for the station, waited out 0.5 + 1 + 1.5 s
+            # a new plan at once: too soon for the station, waited out
             await asyncio.to_thread(site.capacity_event, 0.0)
             await wait_until(lambda: sim.rate_limited >= 1)
             await wait_until(lambda: sim.profile is not None and is_discharge(sim.profile))
